@@ -1,0 +1,18 @@
+"""Errors the domain raises with text meant for the person who typed the command."""
+
+
+class UserError(Exception):
+    """Something the user can fix: the message says what was wrong, what is accepted,
+    and that nothing changed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PermissionDenied(UserError):
+    """The person may not make this change; the message says who may."""
+
+
+class NotFound(UserError):
+    """The thing named does not exist; the message lists what does."""
