@@ -34,3 +34,26 @@ def is_current(engine: Engine) -> bool:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+def check(url: str) -> None:
+    """Upgrade `url` to head, then fail if the models hold anything the migrations do not."""
+    from storage.session import make_engine
+
+    engine = make_engine(url)
+    upgrade(engine)
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["--check"] or len(sys.argv) < 3:
+        sys.exit("usage: python -m storage.migrate --check URL [URL ...]")
+    for database in sys.argv[2:]:
+        check(database)
+        print(f"migrations match the models on {database.split(':', 1)[0]}")

@@ -1,0 +1,212 @@
+"""`partnerbot`: serve, worker, console, load, jobs run-due, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot import logs
+from bot.settings import Settings, SettingsError, load as load_settings
+from services.clock import MovableClock, SystemClock
+from storage import migrate
+from storage.session import make_engine, make_session_factory
+
+log = logging.getLogger("partnerbot")
+
+# The demo partnership's story starts a week before the April 2015 board.
+DEMO_NOW = datetime(2015, 4, 13, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level)
+        return args.run(args, settings)
+    except SettingsError as error:
+        print(f"partnerbot: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnerbot", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="Slack over HTTP (or Socket Mode), feeds, /healthz, scheduler")
+    serve.add_argument("--port", type=int, help="default: PORT, else 3000")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--no-scheduler", action="store_true", help="leave reminders to `partnerbot worker`")
+    serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="the scheduler and deliveries alone")
+    worker.set_defaults(run=_worker)
+
+    console = commands.add_parser("console", help="the commands typed in a terminal")
+    console.add_argument("--as", dest="person", metavar="PERSON", help="a person id from the partnership file")
+    console.add_argument("--demo", action="store_true", help="load the bundled example partnership")
+    console.set_defaults(run=_console)
+
+    load = commands.add_parser("load", help="create or update everything in a partnership file")
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=_load)
+
+    jobs = commands.add_parser("jobs", help="scheduled work").add_subparsers(required=True, metavar="JOB")
+    run_due = jobs.add_parser("run-due", help="run everything due at an instant, then exit")
+    run_due.add_argument("--now", type=_instant, help="e.g. 2015-02-18T09:00 (partnership time); default now")
+    run_due.set_defaults(run=_run_due)
+
+    db = commands.add_parser("db", help="the database").add_subparsers(required=True, metavar="ACTION")
+    upgrade = db.add_parser("upgrade", help="apply migrations")
+    upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2015-02-18T09:00") from None
+
+
+def _sessions(settings: Settings, *, upgrade: bool):
+    engine = make_engine(settings.database_url)
+    if upgrade:
+        migrate.upgrade(engine)
+    elif not migrate.is_current(engine):
+        raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
+    return make_session_factory(engine)
+
+
+def _db_upgrade(args, settings: Settings) -> int:
+    migrate.upgrade(make_engine(settings.database_url))
+    print("partnerbot: database is up to date")
+    return 0
+
+
+def _load(args, settings: Settings) -> int:
+    from storage.loader import PartnershipFileError, load, read_file
+
+    sessions = _sessions(settings, upgrade=True)
+    try:
+        data = read_file(args.file)
+        with sessions() as session, session.begin():
+            result = load(session, data, now=SystemClock().now())
+    except PartnershipFileError as error:
+        print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"partnerbot: loaded {args.file}: {_summary(result)}")
+    return 0
+
+
+def _summary(result) -> str:
+    if not result.changed:
+        return "nothing changed"
+    parts = [f"{n} {kind} created" for kind, n in sorted(result.created.items()) if n]
+    parts += [f"{n} {kind} updated" for kind, n in sorted(result.updated.items()) if n]
+    return ", ".join(parts)
+
+
+def _console(args, settings: Settings) -> int:
+    from bot.console import Console
+    from storage.loader import load, read_file
+
+    sessions = _sessions(settings, upgrade=True)
+    clock = MovableClock(DEMO_NOW if args.demo else SystemClock().now())
+    if args.demo:
+        demo = resources.files("storage") / "examples" / "chorley.yaml"
+        with resources.as_file(demo) as path, sessions() as session, session.begin():
+            load(session, read_file(path), now=clock.now())
+    person = args.person or ("clerk" if args.demo else None)
+    Console(sessions=sessions, clock=clock, person_key=person).loop()
+    return 0
+
+
+def _run_due(args, settings: Settings) -> int:
+    from bot.jobs.run_due import run_due
+    from bot.slack_api import SlackSender, web_client
+    from services import partnership as partnership_service
+
+    settings.require_slack()
+    sessions = _sessions(settings, upgrade=False)
+    clock = SystemClock()
+    if args.now is not None:
+        at = args.now
+        if at.tzinfo is None:
+            with sessions() as session:
+                at = at.replace(tzinfo=partnership_service.zone(partnership_service.get(session)))
+        clock = MovableClock(at)
+    sender = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
+    outcome = run_due(sessions=sessions, clock=clock, sender=sender)
+    print(f"partnerbot: sent {outcome.sent}, retrying {outcome.retrying}, failed {outcome.failed}")
+    return 0
+
+
+def _worker(args, settings: Settings) -> int:
+    from bot.jobs.schedule import create_scheduler
+    from bot.slack_api import SlackSender, web_client
+
+    settings.require_slack()
+    sessions = _sessions(settings, upgrade=False)
+    sender = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
+    scheduler = create_scheduler(
+        sessions=sessions, clock=SystemClock(), sender=sender, timezone=_zone_name(sessions), blocking=True
+    )
+    log.info("worker started")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+def _serve(args, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.jobs.schedule import create_scheduler
+    from bot.server import build
+
+    settings.require_slack()
+    sessions = _sessions(settings, upgrade=False)
+    clock = SystemClock()
+    service = build(settings=settings, sessions=sessions, clock=clock)
+    scheduler = None
+    if not args.no_scheduler:
+        scheduler = create_scheduler(
+            sessions=sessions, clock=clock, sender=service.deliveries.sender, timezone=_zone_name(sessions)
+        )
+    service.deliveries.start()
+    if scheduler:
+        scheduler.start()
+    if service.socket_mode:
+        service.socket_mode.connect()
+    try:
+        uvicorn.run(service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower())
+    finally:
+        if service.socket_mode:
+            service.socket_mode.close()
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        service.deliveries.stop()
+    return 0
+
+
+def _zone_name(sessions) -> str:
+    from services import partnership as partnership_service
+    from services.errors import UserError
+
+    try:
+        with sessions() as session:
+            return partnership_service.get(session).timezone
+    except UserError:
+        return "Europe/London"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

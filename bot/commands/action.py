@@ -1,0 +1,195 @@
+"""/action: What / Who / When, without the e-mail chasing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from bot.commands.core import Command, Context
+from bot.commands.dates import parse_date
+from bot.commands.lines import action_line
+from services import actions, groups, people, workstreams
+from services.dates import format_date
+from services.errors import UserError
+from services.text import clip, escape
+from storage.models import Action
+
+HELP = """*/action* — actions from the board's What / Who / When tables
+• `/action add WHAT | WHO | WHEN` — e.g. `/action add Circulate Away Day outcomes | @Lou | 17/02/2015`
+• `/action` or `/action list` — your open actions
+• `/action list all`, `/action list overdue`, `/action list WHO`, `/action list WORKSTREAM`
+• `/action done A12`, `/action reopen A12`, `/action drop A12`, `/action due A12 DATE`
+WHO is a @mention, a person id or part of a name; anything else is kept as free text (e.g. Group Leads).
+WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
+
+# Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
+COLUMN = re.compile(r"\|(?![^<>]*>)")
+GRAMMAR = "Try `/action add WHAT | WHO | WHEN`, `/action list`, `/action done A12` or `/action help`."
+
+
+@dataclass(frozen=True)
+class Add:
+    what: str
+    who: str
+    due: date
+
+
+@dataclass(frozen=True)
+class ListActions:
+    scope: str  # "mine", "all", "overdue", or a WHO / WORKSTREAM to look up
+
+
+@dataclass(frozen=True)
+class Change:
+    verb: str  # "done", "reopen", "drop"
+    ref: str
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    ref: str
+    due: date
+
+
+Intent = Add | ListActions | Change | Reschedule
+
+
+def parse(text: str, *, today: date) -> Intent:
+    """Text after `/action` -> what the person asked for, or a UserError saying why not."""
+    verb, _, rest = text.strip().partition(" ")
+    verb, rest = verb.lower(), rest.strip()
+    if verb in ("", "list", "ls"):
+        scope = rest.lower() if rest.lower() in ("", "mine", "all", "overdue") else rest
+        return ListActions(scope=scope or "mine")
+    if verb == "add":
+        return _parse_add(rest, today=today)
+    if verb in ("done", "reopen", "drop"):
+        if not rest or " " in rest:
+            raise UserError(f"Say which action: `/action {verb} A12`. Nothing was changed.")
+        return Change(verb=verb, ref=rest)
+    if verb == "due":
+        ref, _, when = rest.partition(" ")
+        if not ref or not when.strip():
+            raise UserError("Say which action and its new date: `/action due A12 24/02/2015`. Nothing was changed.")
+        return Reschedule(ref=ref, due=parse_date(when, today=today))
+    if verb == "import":
+        raise UserError("`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed.")
+    raise UserError(f"I don't know `/action {escape(clip(verb, 30))}`. {GRAMMAR} Nothing was changed.")
+
+
+def _parse_add(rest: str, *, today: date) -> Add:
+    parts = [part.strip() for part in COLUMN.split(rest)]
+    if len(parts) != 3 or not all(parts):
+        raise UserError(
+            "An action needs three parts separated by `|`: what, who and when, e.g. "
+            "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
+        )
+    what, who, when = parts
+    return Add(what=what, who=who, due=parse_date(when, today=today))
+
+
+def handle(context: Context, text: str) -> str:
+    intent = parse(text, today=context.today)
+    match intent:
+        case Add():
+            return _add(context, intent)
+        case ListActions():
+            return _list(context, intent.scope)
+        case Change():
+            return _change(context, intent)
+        case Reschedule():
+            return _reschedule(context, intent)
+
+
+def _add(context: Context, intent: Add) -> str:
+    person = context.require_person()
+    owner = people.resolve(context.session, intent.who)
+    added = actions.add(
+        context.session,
+        now=context.now,
+        today=context.today,
+        actor=person,
+        what=intent.what,
+        owner=owner,
+        due=intent.due,
+        group=groups.by_channel(context.session, context.channel_id),
+    )
+    lines = [f"Added {action_line(added.action, context.today)}."]
+    if added.overdue:
+        lines.append(f"Its due date, {format_date(intent.due)}, has passed: it is already overdue.")
+    if owner.person is None:
+        lines.append(
+            f"'{escape(owner.text or '')}' is not a person in the partnership, so it is kept as free "
+            "text and the officers will be nudged about it."
+        )
+    if added.meeting:
+        local = context.local(added.meeting.starts_at)
+        lines.append(
+            f"It belongs to the {escape(added.meeting.group.name)} meeting of {format_date(local.date())}."
+        )
+    return "\n".join(lines)
+
+
+def _list(context: Context, scope: str) -> str:
+    session, today = context.session, context.today
+    if scope == "mine":
+        person = context.require_person()
+        found, title = actions.open_for(session, person), "Your open actions"
+    elif scope == "all":
+        found, title = actions.all_open(session), "All open actions"
+    elif scope == "overdue":
+        found, title = actions.overdue(session, today), "Overdue actions"
+    else:
+        found, title = _list_for(context, scope)
+    if not found:
+        return f"{title}: none."
+    shown = "\n".join(f"• {action_line(a, today)}" for a in found)
+    more = ""
+    if len(found) == actions.LIST_LIMIT:
+        more = f"\n…showing the first {actions.LIST_LIMIT}."
+    return f"{title} ({len(found)}):\n{shown}{more}"
+
+
+def _list_for(context: Context, scope: str) -> tuple[list[Action], str]:
+    session = context.session
+    workstream = workstreams.match(session, scope)
+    if workstream is not None:
+        found = list(
+            session.scalars(
+                select(Action)
+                .where(Action.workstream_id == workstream.id, Action.status == "open")
+                .order_by(Action.due, Action.number)
+                .limit(actions.LIST_LIMIT)
+            )
+        )
+        return found, f"Open actions of {escape(workstream.name)}"
+    who = people.resolve(session, scope)
+    if who.person is not None:
+        return actions.open_for(session, who.person), f"Open actions of {who.person.name}"
+    return actions.open_for_text(session, who.text or ""), f"Open actions of '{escape(who.text or '')}'"
+
+
+def _change(context: Context, intent: Change) -> str:
+    action = actions.get(context.session, intent.ref)
+    operation = {"done": actions.mark_done, "reopen": actions.reopen, "drop": actions.drop}[intent.verb]
+    before = action.status
+    operation(context.session, now=context.now, actor=context.person, action=action)
+    said = {"done": "done", "reopen": "open again", "drop": "dropped"}[intent.verb]
+    if before == action.status and intent.verb != "reopen":
+        return f"{action.ref} was already {said}: nothing changed.\n{action_line(action, context.today)}"
+    if before == action.status:
+        return f"{action.ref} is already open: nothing changed.\n{action_line(action, context.today)}"
+    return f"{action.ref} is now {said}.\n{action_line(action, context.today)}"
+
+
+def _reschedule(context: Context, intent: Reschedule) -> str:
+    action = actions.get(context.session, intent.ref)
+    actions.set_due(context.session, now=context.now, actor=context.person, action=action, due=intent.due)
+    note = " It is already overdue." if intent.due < context.today else ""
+    return f"{action.ref} is now due {format_date(intent.due)}.{note}\n{action_line(action, context.today)}"
+
+
+COMMAND = Command(name="/action", help=HELP, handle=handle)

@@ -1,0 +1,48 @@
+"""One-line descriptions of domain things, shared by every command's replies.
+
+Text that a person typed (an action's wording, a free-text owner, a location)
+is escaped here, at the last moment before it becomes a message."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from services.dates import format_date, format_time
+from services.text import escape
+from storage.models import Action, Meeting
+
+
+def action_line(action: Action, today: date) -> str:
+    owner = action.owner.name if action.owner else f"{escape(action.owner_text or '')} (free text)"
+    due = ""
+    if action.due is not None:
+        due = f", due {format_date(action.due)}"
+        if action.status == "open" and action.due < today:
+            days = (today - action.due).days
+            due += f" (*overdue* {days} day{'s' if days != 1 else ''})"
+    status = "" if action.status == "open" else f" [{action.status}]"
+    return f"*{action.ref}* {escape(action.what)} — {escape(owner)}{due}{status}"
+
+
+def meeting_when(meeting: Meeting, zone: ZoneInfo) -> str:
+    start = meeting.starts_at.astimezone(zone)
+    end = meeting.ends_at.astimezone(zone)
+    return f"{format_date(start.date())}, {format_time(start)}–{format_time(end)}"
+
+
+def meeting_where(meeting: Meeting) -> str:
+    if meeting.url:
+        return f"online: {escape(meeting.url)}"
+    return escape(meeting.location or meeting.group.location or "place to be confirmed")
+
+
+def meeting_line(meeting: Meeting, zone: ZoneInfo) -> str:
+    status = " — *cancelled*" if meeting.status == "cancelled" else ""
+    return f"*{escape(meeting.group.name)}*: {meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
+
+
+def group_meeting(meeting: Meeting, zone: ZoneInfo) -> str:
+    """How every reply names the meeting it acted on, so a wrong guess shows at once."""
+    start = meeting.starts_at.astimezone(zone)
+    return f"the {escape(meeting.group.name)} meeting on {format_date(start.date())} at {format_time(start)}"

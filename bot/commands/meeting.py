@@ -1,0 +1,109 @@
+"""/meeting: when and where the next meetings are, and what is due before them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.commands.core import Command, Context
+from bot.commands.lines import meeting_line, meeting_when, meeting_where
+from services import apologies, groups, meetings
+from services.dates import format_date
+from services.errors import UserError
+from services.text import clip, escape
+from storage.models import AgendaItem, Group, Meeting
+
+HELP = """*/meeting* — the group's meetings
+• `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far
+• `/meeting list` — upcoming meetings, e.g. `/meeting list` in #board for the Board's
+In a group's channel these show that group; elsewhere, all of your groups.
+Officers and the chair will also be able to add, move and cancel meetings, record attendance and draft minutes (coming soon)."""
+
+LATER = ("add", "move", "cancel", "attendance", "interest", "minutes")
+
+
+def handle(context: Context, text: str) -> str:
+    verb = text.strip().lower()
+    if verb in ("", "next"):
+        return _next(context)
+    if verb == "list":
+        return _list(context)
+    first = verb.split(" ", 1)[0]
+    if first in LATER:
+        raise UserError(f"`/meeting {first}` is not available yet. Nothing was changed.")
+    raise UserError(
+        f"I don't know `/meeting {escape(clip(first, 30))}`: try `/meeting next`, `/meeting list` "
+        "or `/meeting help`. Nothing was changed."
+    )
+
+
+def _scope(context: Context) -> list[Group]:
+    scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
+    return scope or list(context.session.scalars(select(Group).order_by(Group.id)))
+
+
+def _next(context: Context) -> str:
+    scope = _scope(context)
+    found = meetings.upcoming(context.session, groups=scope, now=context.now, limit=1)
+    if not found:
+        return f"No upcoming meetings for {_names(scope)}."
+    meeting = found[0]
+    deadlines = meetings.Deadlines.of(meeting, context.zone)
+    lines = [
+        f"*Next meeting: {escape(meeting.group.name)}*",
+        f"When: {meeting_when(meeting, context.zone)}",
+        f"Where: {meeting_where(meeting)}",
+        "Agenda: " + _agenda_state(context, meeting, deadlines),
+        "Apologies so far: " + _apologies(context, meeting),
+    ]
+    return "\n".join(lines)
+
+
+def _agenda_state(context: Context, meeting: Meeting, deadlines: meetings.Deadlines) -> str:
+    if meeting.agenda_published_at is not None:
+        published = context.local(meeting.agenda_published_at).date()
+        return f"published {format_date(published)}"
+    items = context.session.scalar(
+        select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+    )
+    today = context.today
+    due = format_date(deadlines.items_due) + (" (passed)" if deadlines.items_due < today else "")
+    publish = format_date(deadlines.publish_by) + (" (passed)" if deadlines.publish_by < today else "")
+    return (
+        f"draft, {items} item{'s' if items != 1 else ''} submitted; items due by {due}; "
+        f"to be published by {publish}"
+    )
+
+
+def _apologies(context: Context, meeting: Meeting) -> str:
+    received = apologies.for_meeting(context.session, meeting)
+    if not received:
+        return "none"
+    names = []
+    for apology in received:
+        name = escape(apology.person.name)
+        if apology.substitute:
+            name += f" (substitute: {escape(apology.substitute)})"
+        names.append(name)
+    return f"{len(received)} — " + ", ".join(names)
+
+
+def _list(context: Context) -> str:
+    scope = _scope(context)
+    found = meetings.upcoming(context.session, groups=scope, now=context.now)
+    if not found:
+        return f"No upcoming meetings for {_names(scope)}."
+    counts = meetings.apology_counts(context.session, found)
+    lines = []
+    for meeting in found:
+        line = f"• {meeting_line(meeting, context.zone)}"
+        if counts.get(meeting.id):
+            line += f" — {counts[meeting.id]} apologies"
+        lines.append(line)
+    return f"Upcoming meetings of {_names(scope)}:\n" + "\n".join(lines)
+
+
+def _names(scope: list[Group]) -> str:
+    return ", ".join(escape(g.name) for g in scope) or "any group"
+
+
+COMMAND = Command(name="/meeting", help=HELP, handle=handle)

@@ -1,0 +1,144 @@
+"""The environment, read once at start-up into one typed settings object.
+
+A missing or bad setting stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from storage.session import DEFAULT_DATABASE_URL
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """One line naming the setting that is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool  # smtps:// — TLS from the first byte
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_API_DEFAULT
+    public_base_url: str | None = None
+    smtp: Smtp | None = None
+    invite_from: str | None = None
+    port: int = 3000
+    log_level: str = "INFO"
+
+    def require_slack(self) -> None:
+        """`serve` needs Slack's credentials; the console and `load` do not."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set: partnerbot serve needs the bot token (xoxb-...)")
+        if not self.slack_app_token and not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: partnerbot serve needs it to check that requests come from Slack"
+            )
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        backend = make_url(database_url).get_backend_name()
+    except ArgumentError:
+        raise SettingsError(f"DATABASE_URL is not a database URL: {_redact(database_url)}") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise SettingsError(
+            f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, not {backend}://"
+        )
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting xoxb-")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting xapp-")
+
+    slack_api_url = get("SLACK_API_URL") or SLACK_API_DEFAULT
+    _require_http("SLACK_API_URL", slack_api_url)
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+    public_base_url = get("PUBLIC_BASE_URL")
+    if public_base_url:
+        _require_http("PUBLIC_BASE_URL", public_base_url)
+        public_base_url = public_base_url.rstrip("/")
+
+    port_text = get("PORT") or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SettingsError(f"PORT must be a port number from 1 to 65535, not {port_text!r}")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in logging.getLevelNamesMapping():
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+
+    invite_from = get("INVITE_FROM")
+    if invite_from and "@" not in invite_from:
+        raise SettingsError(f"INVITE_FROM must be an e-mail address, not {invite_from!r}")
+
+    return Settings(
+        database_url=database_url,
+        slack_bot_token=bot_token,
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=app_token,
+        slack_api_url=slack_api_url,
+        public_base_url=public_base_url,
+        smtp=_smtp(get("SMTP_URL")),
+        invite_from=invite_from,
+        port=int(port_text),
+        log_level=log_level,
+    )
+
+
+def _smtp(url: str | None) -> Smtp | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 587)
+    except ValueError:
+        raise SettingsError("SMTP_URL has a port that is not a number") from None
+    return Smtp(
+        host=parts.hostname,
+        port=port,
+        username=parts.username,
+        password=parts.password,
+        tls=parts.scheme == "smtps",
+    )
+
+
+def _require_http(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http:// or https:// URL, not {value!r}")
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable)"

@@ -1,0 +1,54 @@
+"""The Web API as the outbox uses it: Slack's answers turned into 'sent',
+'try later' (honouring Retry-After) or 'give up'."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.jobs.deliveries import GiveUp, TryLater
+from storage.models import Delivery
+
+# Errors no retry will cure: the message must be fixed or the app reinstalled.
+PERMANENT = {
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+    "invalid_blocks", "user_not_found", "cannot_dm_bot", "invalid_auth", "account_inactive",
+    "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
+}
+
+
+def web_client(token: str | None, base_url: str) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=10)
+
+
+class SlackSender:
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def send(self, delivery: Delivery) -> None:
+        try:
+            channel = delivery.target
+            if delivery.kind == "direct":
+                opened = self._client.conversations_open(users=delivery.target)
+                channel = opened["channel"]["id"]
+            elif delivery.kind != "channel":
+                raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
+            self._client.chat_postMessage(
+                channel=channel,
+                text=delivery.payload["text"],
+                blocks=delivery.payload.get("blocks"),
+                unfurl_links=False,
+            )
+        except SlackApiError as error:
+            status = error.response.status_code
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if status == 429:
+                retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+                raise TryLater("rate limited", retry_after=float(retry_after or 30)) from None
+            if code in PERMANENT:
+                raise GiveUp(code) from None
+            raise TryLater(f"{status} {code}") from None
+        except SlackClientError as error:
+            raise TryLater(type(error).__name__) from None
+        except OSError as error:  # connection refused, timeout, DNS
+            raise TryLater(type(error).__name__) from None

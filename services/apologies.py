@@ -1,0 +1,132 @@
+"""Apologies for absence: sent, updated, withdrawn and listed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services import audit, groups as groups_service
+from services.dates import format_date
+from services.errors import PermissionDenied, UserError
+from services.meetings import local_date
+from services.partnership import zone as zone_of
+from storage.models import Apology, Meeting, Membership, Partnership, Person
+
+MAX_REASON = 1000
+MAX_SUBSTITUTE = 200
+
+
+@dataclass(frozen=True)
+class Sent:
+    apology: Apology
+    meeting: Meeting
+    updated: bool  # True when this replaced an earlier apology's reason
+
+
+def send(
+    session: Session,
+    *,
+    now: datetime,
+    partnership: Partnership,
+    person: Person,
+    meeting: Meeting,
+    reason: str | None,
+    substitute: str | None = None,
+) -> Sent:
+    _check_can_send(session, person=person, meeting=meeting, now=now, partnership=partnership)
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > MAX_REASON:
+        raise UserError(
+            f"A reason can be at most {MAX_REASON} characters (yours is {len(reason)}). "
+            "Nothing was changed."
+        )
+    if substitute and len(substitute) > MAX_SUBSTITUTE:
+        raise UserError(f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed.")
+    apology = session.scalar(
+        select(Apology).where(Apology.meeting_id == meeting.id, Apology.person_id == person.id)
+    )
+    updated = apology is not None and apology.withdrawn_at is None
+    if apology is None:
+        apology = Apology(
+            meeting_id=meeting.id, person_id=person.id, created_at=now, updated_at=now
+        )
+        session.add(apology)
+    apology.reason = reason
+    apology.substitute = substitute
+    apology.withdrawn_at = None
+    apology.updated_at = now
+    session.flush()
+    # Reasons are private: the audit trail records that one was given, not what it said.
+    audit.record(
+        session,
+        actor=person,
+        what="apology.update" if updated else "apology.send",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        after={"person": person.key, "reason_given": bool(reason), "substitute": substitute},
+    )
+    return Sent(apology=apology, meeting=meeting, updated=updated)
+
+
+def for_meeting(session: Session, meeting: Meeting) -> list[Apology]:
+    return list(
+        session.scalars(
+            select(Apology)
+            .join(Person, Person.id == Apology.person_id)
+            .where(Apology.meeting_id == meeting.id, Apology.withdrawn_at.is_(None))
+            .order_by(Person.name)
+        )
+    )
+
+
+def _check_can_send(
+    session: Session, *, person: Person, meeting: Meeting, now: datetime, partnership: Partnership
+) -> None:
+    when = format_date(local_date(meeting, zone_of(partnership)))
+    if meeting.status == "cancelled":
+        raise UserError(
+            f"The {meeting.group.name} meeting on {when} is cancelled, so no apologies are "
+            "needed. Nothing was changed."
+        )
+    if meeting.status == "held" or meeting.starts_at <= now:
+        raise UserError(
+            f"The {meeting.group.name} meeting on {when} has already taken place: apologies "
+            "can only be sent before a meeting. Nothing was changed."
+        )
+    member = session.scalar(
+        select(Membership).where(
+            Membership.group_id == meeting.group_id, Membership.person_id == person.id
+        )
+    )
+    if member is None:
+        officers = groups_service.officers_of(session, meeting.group)
+        ask = ", ".join(o.name for o in officers) or "an officer"
+        raise PermissionDenied(
+            f"You are not a member of the {meeting.group.name}, so only its members send "
+            f"apologies to it: ask {ask} if you should be. Nothing was changed."
+        )
+
+
+def withdraw(session: Session, *, now: datetime, person: Person, meeting: Meeting) -> bool:
+    """Withdraw the person's apologies; False when there were none to withdraw."""
+    apology = session.scalar(
+        select(Apology).where(
+            Apology.meeting_id == meeting.id,
+            Apology.person_id == person.id,
+            Apology.withdrawn_at.is_(None),
+        )
+    )
+    if apology is None:
+        return False
+    if meeting.starts_at <= now or meeting.status != "scheduled":
+        raise UserError("That meeting has taken place or is cancelled, so its apologies stand. Nothing was changed.")
+    apology.withdrawn_at = now
+    apology.updated_at = now
+    audit.record(
+        session, actor=person, what="apology.withdraw", subject=f"meeting {meeting.id}", at=now,
+        before={"person": person.key},
+    )
+    return True

@@ -1,0 +1,45 @@
+"""Every change leaves an audit entry: who, what, when, before and after."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEntry, Person
+
+
+def record(
+    session: Session,
+    *,
+    actor: Person | None,
+    what: str,
+    subject: str,
+    at: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            actor=actor.name if actor else "partnerbot",
+            what=what,
+            subject=subject,
+            at=at,
+            before=_plain(before),
+            after=_plain(after),
+        )
+    )
+
+
+def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {key: _json(value) for key, value in values.items()}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return value

@@ -1,0 +1,80 @@
+"""Groups, membership and roles, and which group a command means."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Group, Membership, Person
+
+OFFICER_ROLES = ("officer", "chair")
+
+
+def by_channel(session: Session, channel_id: str | None) -> Group | None:
+    if not channel_id:
+        return None
+    return session.scalar(select(Group).where(Group.channel == channel_id))
+
+
+def of_person(session: Session, person: Person) -> list[Group]:
+    return list(
+        session.scalars(
+            select(Group)
+            .join(Membership, Membership.group_id == Group.id)
+            .where(Membership.person_id == person.id)
+            .order_by(Group.id)
+        )
+    )
+
+
+def in_scope(session: Session, *, person: Person | None, channel_id: str | None) -> list[Group]:
+    """SPEC 4, 'Which group': in a group's channel, that group; elsewhere, the
+    person's groups."""
+    group = by_channel(session, channel_id)
+    if group is not None:
+        return [group]
+    if person is None:
+        return []
+    return of_person(session, person)
+
+
+def roles_of(session: Session, person: Person) -> dict[int, str]:
+    """The person's role in each of their groups, by group id."""
+    rows = session.execute(
+        select(Membership.group_id, Membership.role).where(Membership.person_id == person.id)
+    )
+    return {group_id: role for group_id, role in rows}
+
+
+def is_officer(session: Session, person: Person | None, group: Group | None = None) -> bool:
+    """Officer or chair of `group`, or of any group when none is given."""
+    if person is None:
+        return False
+    roles = roles_of(session, person)
+    if group is not None:
+        return roles.get(group.id) in OFFICER_ROLES
+    return any(role in OFFICER_ROLES for role in roles.values())
+
+
+def officers_of(session: Session, group: Group) -> list[Person]:
+    return list(
+        session.scalars(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == group.id, Membership.role.in_(OFFICER_ROLES))
+            .order_by(Person.name)
+        )
+    )
+
+
+def all_officers(session: Session) -> list[Person]:
+    """Officers and chairs of every group."""
+    return list(
+        session.scalars(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.role.in_(OFFICER_ROLES))
+            .distinct()
+            .order_by(Person.name)
+        )
+    )

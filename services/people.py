@@ -1,0 +1,86 @@
+"""Who is who: the person behind a Slack user, and the owner a command names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.errors import UserError
+from services.text import clip
+from storage.models import Person
+
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$")
+MAX_OWNER_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Who:
+    """A named owner: a person in the partnership, or free text such as 'Group Leads'."""
+
+    person: Person | None = None
+    text: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.person.name if self.person else (self.text or "")
+
+
+def by_slack_user(session: Session, slack_user_id: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.slack_user_id == slack_user_id))
+
+
+def by_key(session: Session, key: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.key == key))
+
+
+def resolve(session: Session, text: str) -> Who:
+    """A Slack mention, a person id, or a unique part of a name; else free text."""
+    text = " ".join(text.split())
+    if not text:
+        raise UserError("Say who: a @mention, a person id or part of a name. Nothing was changed.")
+    mention = MENTION.match(text)
+    if mention:
+        person = by_slack_user(session, mention.group(1))
+        if person is None:
+            raise UserError(
+                f"<@{mention.group(1)}> is not in the partnership file, so they can't own "
+                "anything yet: ask an officer to add them. Nothing was changed."
+            )
+        return Who(person=person)
+    if text.startswith("<"):
+        raise UserError(
+            "That looks like a channel or a link, not a person: name someone with @mention, "
+            "a person id or part of their name. Nothing was changed."
+        )
+    if len(text) > MAX_OWNER_TEXT:
+        raise UserError(
+            f"An owner can be at most {MAX_OWNER_TEXT} characters "
+            f"('{clip(text, 40)}' is {len(text)}). Nothing was changed."
+        )
+    person = by_key(session, text.lower())
+    if person:
+        return Who(person=person)
+    matches = _by_name_part(session, text)
+    if len(matches) == 1:
+        return Who(person=matches[0])
+    if len(matches) > 1:
+        names = ", ".join(sorted(p.name for p in matches))
+        raise UserError(
+            f"'{text}' could be {names}: say which, with @mention or more of the name. "
+            "Nothing was changed."
+        )
+    return Who(text=text)
+
+
+def _by_name_part(session: Session, text: str) -> list[Person]:
+    # Match whole words at the start of a word, so "Ann" finds "Ann Smith" but not "Joanne".
+    needle = text.lower()
+    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = session.scalars(
+        select(Person).where(func.lower(Person.name).like(f"%{like}%", escape="\\"))
+    ).all()
+    pattern = re.compile(r"(?:^|\s)" + re.escape(needle))
+    return [p for p in candidates if pattern.search(p.name.lower())]

@@ -1,0 +1,207 @@
+"""/action: the board's What / Who / When table, typed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands.action import Add, Change, ListActions, Reschedule, parse
+from services.errors import UserError
+from storage.models import Action, AuditEntry
+from tests.conftest import count_rows
+
+TODAY = date(2015, 4, 13)
+
+
+def stored(sessions, what: str) -> Action | None:
+    with sessions() as session:
+        # The newest, since the demo's minutes may hold an action of the same wording.
+        return session.scalar(
+            select(Action).where(Action.what == what).order_by(Action.number.desc()).limit(1)
+        )
+
+
+# -- parsing, pure ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("add Circulate Away Day outcomes | clerk | 17.02.15",
+         Add("Circulate Away Day outcomes", "clerk", date(2015, 2, 17))),
+        ("add  Book room |<@U0FIRE001|ray>| 21 Apr", Add("Book room", "<@U0FIRE001|ray>", date(2015, 4, 21))),
+        ("", ListActions("mine")),
+        ("list", ListActions("mine")),
+        ("list ALL", ListActions("all")),
+        ("list overdue", ListActions("overdue")),
+        ("list Group Leads", ListActions("Group Leads")),
+        ("done A12", Change("done", "A12")),
+        ("reopen a3", Change("reopen", "a3")),
+        ("drop A1", Change("drop", "A1")),
+        ("due A4 in 2 weeks", Reschedule("A4", date(2015, 4, 27))),
+    ],
+)
+def test_the_grammar_reads_each_form(text, intent):
+    assert parse(text, today=TODAY) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("add Circulate outcomes | clerk", "three parts"),
+        ("add | clerk | 17/02/2015", "three parts"),
+        ("add a | b | c | d", "three parts"),
+        ("add Circulate outcomes | clerk | 31/02/2015", "31 February"),
+        ("add Circulate outcomes | clerk | whenever", "Try 21/04/2015"),
+        ("done", "Say which action"),
+        ("done A1 A2", "Say which action"),
+        ("due A4", "new date"),
+        ("frobnicate A4", "I don't know `/action frobnicate`"),
+        ("<!channel> A4", "I don't know `/action &lt;!channel&gt;`"),
+    ],
+)
+def test_wrong_input_is_refused_with_what_is_accepted(text, says):
+    with pytest.raises(UserError) as refused:
+        parse(text, today=TODAY)
+    assert says in refused.value.message
+    assert "Nothing was changed" in refused.value.message
+
+
+# -- end to end through the command core, on both databases ---------------------------
+
+
+def test_a_member_adds_an_action_for_a_mentioned_owner(type_command, demo):
+    reply = type_command("/action add Circulate Away Day outcomes | <@U0FIRE001|ray> | 17.02.15")
+    action = stored(demo, "Circulate Away Day outcomes")
+    assert action is not None and action.due == date(2015, 2, 17)
+    assert action.owner is not None and action.owner.key == "fire"
+    assert reply.ok
+    assert f"Added *{action.ref}* Circulate Away Day outcomes — Ray Cottam, due Tue 17 Feb 2015" in reply.text
+    assert "already overdue" in reply.text  # 17 Feb is before the demo's 13 Apr
+    with demo() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.subject == action.ref))
+    assert entry.what == "action.add" and entry.actor == "Jess Marland"
+
+
+def test_refs_are_numbered_after_the_loaded_ones(type_command, demo):
+    with demo() as session:
+        before = max(session.scalars(select(Action.number)))
+    type_command("/action add Book the Town Hall | clerk | 1 May")
+    assert stored(demo, "Book the Town Hall").number == before + 1
+
+
+def test_an_owner_who_is_not_a_person_is_kept_as_free_text_and_told_so(type_command, demo):
+    reply = type_command("/action add Working Group updates at CPSRB | Group Leads | 20/4/15")
+    action = stored(demo, "Working Group updates at CPSRB")
+    # The demo file already has one due 10 Apr; this is a second, due 20 Apr.
+    assert reply.ok and "'Group Leads' is not a person in the partnership" in reply.text
+    with demo() as session:
+        owners = session.execute(
+            select(Action.owner_id, Action.owner_text).where(Action.due == date(2015, 4, 20))
+        ).all()
+    assert owners == [(None, "Group Leads")]
+    assert action is not None
+
+
+def test_part_of_a_name_finds_the_person(type_command, demo):
+    type_command("/action add Send estates data | cottam | next friday")
+    action = stored(demo, "Send estates data")
+    assert action.owner.key == "fire" and action.due == date(2015, 4, 17)
+
+
+def test_an_action_added_in_the_board_channel_after_a_meeting_belongs_to_it(type_command, demo, clock):
+    clock.set(clock.now().replace(month=4, day=23))  # two days after the 21 Apr board
+    reply = type_command("/action add Circulate slides | clerk | 30/04/2015", channel="CBOARD001")
+    assert "belongs to the Chorley Public Service Reform Board meeting of Tue 21 Apr 2015" in reply.text
+    assert stored(demo, "Circulate slides").meeting_id is not None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/action add Circulate outcomes | clerk | 31/02/2015",
+        "/action add Circulate outcomes | clerk",
+        "/action add Circulate outcomes | <@U0NOBODY1> | 17/02/2015",
+        "/action add Circulate outcomes | <#C0GENERAL|general> | 17/02/2015",
+        "/action add " + "x" * 1200 + " | clerk | 17/02/2015",
+        "/action add Circulate outcomes | " + "y" * 300 + " | 17/02/2015",
+        "/action add " + "z" * 5000,
+    ],
+    ids=["impossible date", "missing when", "unknown mention", "channel as owner",
+         "huge what", "huge owner", "over Slack's limit"],
+)
+def test_bad_input_gets_a_clear_error_and_stores_nothing(type_command, demo, line):
+    before = count_rows(demo)
+    reply = type_command(line)
+    assert not reply.ok
+    assert "Nothing was changed" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_hostile_text_is_escaped_in_the_reply(type_command, demo):
+    reply = type_command("/action add Tell <!channel> & <@U0CHAIR01> | Group Leads | 1 May")
+    assert "<!channel>" not in reply.text and "&lt;!channel&gt; &amp; &lt;@U0CHAIR01&gt;" in reply.text
+    assert stored(demo, "Tell <!channel> & <@U0CHAIR01>") is not None  # stored as typed
+
+
+def test_someone_not_in_the_partnership_cannot_add(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/action add Do a thing | clerk | 1 May", person=None)
+    assert not reply.ok and "not in the partnership file" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_my_open_actions_are_listed_oldest_due_first(type_command):
+    reply = type_command("/action list", person="fire")
+    assert reply.text.startswith("Your open actions (2):")
+    lines = reply.text.splitlines()[1:]
+    assert "Send station and estates data" in lines[0] and "overdue" in lines[0]
+    assert "Bring options for a joint early help commission" in lines[1]
+
+
+def test_list_overdue_and_by_free_text_owner(type_command):
+    overdue = type_command("/action list overdue").text
+    assert "Circulate Away Day outcomes" in overdue
+    assert "Consult the Youth Council" not in overdue  # due 30 Apr
+    leads = type_command("/action list Group Leads").text
+    assert "Working Group updates at CPSRB" in leads
+
+
+def test_the_owner_marks_an_action_done_and_can_reopen_it(type_command, demo):
+    action = stored(demo, "Send station and estates data for the asset register")
+    reply = type_command(f"/action done {action.ref}", person="fire")
+    assert reply.ok and f"{action.ref} is now done" in reply.text
+    assert stored(demo, action.what).status == "done"
+    assert stored(demo, action.what).done_at is not None
+    again = type_command(f"/action done {action.ref}", person="fire")
+    assert "already done" in again.text
+    type_command(f"/action reopen {action.ref}", person="fire")
+    assert stored(demo, action.what).status == "open"
+
+
+def test_someone_else_may_not_close_an_action_and_is_told_who_may(type_command, demo):
+    action = stored(demo, "Send station and estates data for the asset register")
+    before = count_rows(demo)
+    reply = type_command(f"/action done {action.ref}", person="college")
+    assert not reply.ok
+    assert f"Only its owner (Ray Cottam), an officer or the chair can mark it done for {action.ref}" in reply.text
+    assert count_rows(demo) == before and stored(demo, action.what).status == "open"
+
+
+def test_an_officer_moves_a_due_date(type_command, demo):
+    action = stored(demo, "Circulate Away Day outcomes")
+    reply = type_command(f"/action due {action.ref} 24/4/2015", person="clerk")
+    assert f"{action.ref} is now due Fri 24 Apr 2015" in reply.text
+    assert stored(demo, action.what).due == date(2015, 4, 24)
+
+
+def test_an_unknown_ref_is_refused(type_command):
+    assert "There is no action A999" in type_command("/action done A999").text
+    assert "not an action ref" in type_command("/action done B7").text
+
+
+def test_help_shows_the_grammar_and_an_example(type_command):
+    text = type_command("/action help").text
+    assert "/action add WHAT | WHO | WHEN" in text and "Circulate Away Day outcomes" in text

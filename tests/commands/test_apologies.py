@@ -1,0 +1,139 @@
+"""/apologies: a member sends apologies without e-mailing the clerk."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.commands.apologies import ListApologies, Send, Withdraw, parse
+from storage.models import Apology, AuditEntry, Meeting, Person
+from tests.conftest import LONDON, count_rows
+
+TODAY = date(2015, 4, 13)
+BOARD = "the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 at 16:00"
+
+
+def apologies_of(sessions, person: str) -> list[Apology]:
+    with sessions() as session:
+        return list(
+            session.scalars(select(Apology).join(Person).where(Person.key == person))
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("", Send(None, "")),
+        ("Off sick", Send(None, "Off sick")),
+        ("21/04/2015 At a conference in Leeds", Send(date(2015, 4, 21), "At a conference in Leeds")),
+        ("Tue 21 Apr hospital appointment", Send(date(2015, 4, 21), "hospital appointment")),
+        ("tomorrow", Send(date(2015, 4, 14), "")),
+        ("withdraw", Withdraw(None)),
+        ("withdraw 21 Apr", Withdraw(date(2015, 4, 21))),
+        ("list", ListApologies(None)),
+    ],
+)
+def test_the_grammar_reads_each_form(text, intent):
+    assert parse(text, today=TODAY) == intent
+
+
+def test_a_member_sends_apologies_for_their_next_meeting(type_command, demo):
+    # The fire group manager sits on the Board and the Implementation Group; the
+    # next of those after Mon 13 Apr is the board on 21 Apr.
+    reply = type_command("/apologies 21/04/2015 At a conference in Leeds", person="fire")
+    assert reply.ok and reply.text.startswith(f"Apologies sent for {BOARD}.")
+    assert "seen only by you, the officers and the chair" in reply.text
+    [apology] = apologies_of(demo, "fire")
+    assert apology.reason == "At a conference in Leeds" and apology.withdrawn_at is None
+    assert reply.posts == ()  # reasons are never posted to a channel
+
+
+def test_sending_again_updates_the_reason_and_says_so(type_command, demo):
+    type_command("/apologies 21 Apr At a conference", person="fire")
+    reply = type_command("/apologies 21 Apr Family emergency", person="fire")
+    assert f"Your apologies for {BOARD} were already in: your reason is updated." in reply.text
+    [apology] = apologies_of(demo, "fire")
+    assert apology.reason == "Family emergency"
+
+
+def test_the_audit_trail_records_the_apology_but_not_its_reason(type_command, demo):
+    type_command("/apologies 21 Apr Hospital appointment", person="fire")
+    with demo() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.what == "apology.send"))
+    assert entry.actor == "Ray Cottam"
+    assert "Hospital" not in str(entry.after) and entry.after["reason_given"] is True
+
+
+def test_in_a_group_channel_the_apology_is_for_that_group(type_command):
+    reply = type_command("/apologies Off sick", person="fire", channel="CIMPL0001")
+    assert "Implementation Group meeting on" in reply.text
+
+
+def test_a_date_with_no_meeting_is_refused_with_the_upcoming_ones(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/apologies 22/04/2015 Off sick", person="fire")
+    assert not reply.ok
+    assert "no meeting on Wed 22 Apr 2015" in reply.text
+    assert "Upcoming: Tue 21 Apr 2015 (CPSRB)" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_a_meeting_already_held_is_refused(type_command, demo):
+    reply = type_command("/apologies 10/02/2015 Off sick", person="fire")
+    assert not reply.ok and "has already taken place" in reply.text
+    assert apologies_of(demo, "fire") == []
+
+
+def test_a_cancelled_meeting_is_refused(type_command, demo):
+    with demo() as session, session.begin():
+        session.execute(
+            update(Meeting)
+            .where(Meeting.starts_at == datetime(2015, 4, 21, 16, 0, tzinfo=LONDON))
+            .values(status="cancelled")
+        )
+    reply = type_command("/apologies 21/04/2015 Off sick", person="fire")
+    assert not reply.ok and "is cancelled" in reply.text
+    assert apologies_of(demo, "fire") == []
+
+
+def test_an_impossible_date_is_refused_not_taken_as_a_reason(type_command, demo):
+    reply = type_command("/apologies 31/02/2015 Off sick", person="fire")
+    assert not reply.ok and "31 February" in reply.text
+    assert apologies_of(demo, "fire") == []
+
+
+def test_someone_not_in_the_file_is_told_to_ask_an_officer(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/apologies Off sick", person=None)
+    assert not reply.ok and "not in the partnership file" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_a_non_member_of_the_channel_group_is_refused_and_told_who_to_ask(type_command, demo):
+    reply = type_command("/apologies Off sick", person="college", channel="CEXEC0001")
+    assert not reply.ok
+    assert "You are not a member of the" in reply.text and "ask" in reply.text
+    assert apologies_of(demo, "college") == []
+
+
+def test_a_huge_or_hostile_reason(type_command, demo):
+    huge = type_command("/apologies 21 Apr " + "x" * 1500, person="fire")
+    assert not huge.ok and "at most 1000 characters" in huge.text
+    assert apologies_of(demo, "fire") == []
+    hostile = type_command("/apologies 21 Apr <!channel> come to my party", person="fire")
+    assert hostile.ok and "<!channel>" not in hostile.text
+
+
+def test_withdrawing_and_listing(type_command, demo):
+    type_command("/apologies 21 Apr Conference", person="fire")
+    type_command("/apologies 21 Apr Leave", person="college")
+    member_view = type_command("/apologies list 21 Apr", person="fire").text
+    assert "Ray Cottam" in member_view and "Conference" not in member_view
+    officer_view = type_command("/apologies list 21 Apr", person="clerk").text
+    assert "Ray Cottam — Conference" in officer_view
+    reply = type_command("/apologies withdraw 21 Apr", person="fire")
+    assert "Apologies withdrawn" in reply.text
+    assert apologies_of(demo, "fire")[0].withdrawn_at is not None
+    assert "Ray Cottam" not in type_command("/apologies list 21 Apr", person="clerk").text

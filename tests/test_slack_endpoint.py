@@ -1,0 +1,123 @@
+"""The Slack front end through its real HTTP endpoint: signed requests in,
+ephemeral replies back, posts to the Web API stand-in through the outbox."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import date
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from bot.commands import COMMANDS
+from bot.server import build
+from bot.settings import load as load_settings
+from storage.models import Action
+from tests.conftest import count_rows
+from tests.slack.signing import sign, slash_command_body
+
+
+@pytest.fixture
+def server(demo, clock, slack_api, slack_signing_secret):
+    """`partnerbot serve`, built as the CLI builds it, on a free loopback port."""
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": slack_signing_secret,
+            "SLACK_API_URL": slack_api.url,
+        }
+    )
+    service = build(settings=settings, sessions=demo, clock=clock)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(service.web, log_level="warning", lifespan="off")
+    web = uvicorn.Server(config)
+    thread = threading.Thread(target=web.run, kwargs={"sockets": [listener]}, daemon=True)
+    service.deliveries.start()
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not web.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host, port = listener.getsockname()
+    yield f"http://{host}:{port}"
+    web.should_exit = True
+    thread.join(10)
+    service.deliveries.stop()
+
+
+def post_command(server, secret, command, text, *, user="U0CLERK01", channel="C0GENERAL",
+                 timestamp=None, signed=True):
+    body = slash_command_body(command, text, user_id=user, channel_id=channel)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signed:
+        headers |= sign(body, secret=secret, timestamp=int(timestamp or time.time()))
+    return httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
+
+
+ADD = "Circulate Away Day outcomes | <@U0FIRE001|ray> | 17.02.15"
+
+
+def test_a_signed_action_add_is_stored_and_answered(server, demo, slack_signing_secret):
+    response = post_command(server, slack_signing_secret, "/action", f"add {ADD}")
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["response_type"] == "ephemeral"
+    assert "Circulate Away Day outcomes — Ray Cottam, due Tue 17 Feb 2015" in reply["text"]
+    with demo() as session:
+        newest = session.scalar(select(Action).order_by(Action.number.desc()).limit(1))
+    assert (newest.what, newest.owner.key, newest.due) == (
+        "Circulate Away Day outcomes", "fire", date(2015, 2, 17)
+    )
+    assert f"*{newest.ref}*" in reply["text"]
+
+
+def test_an_unsigned_request_gets_401_and_stores_nothing(server, demo):
+    before = count_rows(demo)
+    response = post_command(server, "", "/action", f"add {ADD}", signed=False)
+    assert response.status_code == 401
+    assert count_rows(demo) == before
+
+
+def test_a_wrongly_signed_request_gets_401(server, demo):
+    before = count_rows(demo)
+    response = post_command(server, "not-the-secret", "/action", f"add {ADD}")
+    assert response.status_code == 401
+    assert count_rows(demo) == before
+
+
+def test_a_replayed_request_older_than_five_minutes_gets_401(server, demo, slack_signing_secret):
+    before = count_rows(demo)
+    response = post_command(
+        server, slack_signing_secret, "/action", f"add {ADD}", timestamp=time.time() - 6 * 60
+    )
+    assert response.status_code == 401
+    assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_answers_help(server, slack_signing_secret, command):
+    reply = post_command(server, slack_signing_secret, command, "help").json()
+    assert command in reply["text"] and "e.g." in reply["text"]
+
+
+def test_meeting_next_and_apologies_through_slack(server, slack_signing_secret, slack_api):
+    meeting = post_command(server, slack_signing_secret, "/meeting", "next", user="U0FIRE001").json()
+    assert "Next meeting: Chorley Public Service Reform Board" in meeting["text"]
+    assert "Tue 21 Apr 2015, 16:00–17:30" in meeting["text"]
+    sent = post_command(server, slack_signing_secret, "/apologies", "Off sick", user="U0FIRE001").json()
+    assert "Apologies sent for the Chorley Public Service Reform Board meeting" in sent["text"]
+    assert slack_api.posts() == []  # nothing about an apology reaches a channel
+
+
+def test_a_user_slack_does_not_know_us_for_is_told_so(server, slack_signing_secret):
+    reply = post_command(server, slack_signing_secret, "/action", "list", user="U0STRANGER").json()
+    assert "not in the partnership file" in reply["text"]
+
+
+def test_healthz_checks_the_database(server):
+    response = httpx.get(f"{server}/healthz", timeout=5)
+    assert response.status_code == 200 and response.json() == {"ok": True, "database": "ok"}
