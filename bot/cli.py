@@ -133,7 +133,7 @@ def _run_due(args, settings: Settings) -> int:
     from bot.slack_api import SlackSender, web_client
     from services import partnership as partnership_service
 
-    settings.require_slack()
+    settings.require_bot_token("jobs run-due")
     sessions = _sessions(settings, upgrade=False)
     clock = SystemClock()
     if args.now is not None:
@@ -152,7 +152,7 @@ def _worker(args, settings: Settings) -> int:
     from bot.jobs.schedule import create_scheduler
     from bot.slack_api import SlackSender, web_client
 
-    settings.require_slack()
+    settings.require_bot_token("worker")
     sessions = _sessions(settings, upgrade=False)
     sender = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
     scheduler = create_scheduler(

@@ -24,3 +24,6 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if level != "DEBUG":
+        # Alembic announces every migration context at INFO; only its warnings matter here.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

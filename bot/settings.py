@@ -44,10 +44,14 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
 
-    def require_slack(self) -> None:
-        """`serve` needs Slack's credentials; the console and `load` do not."""
+    def require_bot_token(self, command: str) -> None:
+        """Whatever posts to Slack needs the bot token; the console and `load` do not."""
         if not self.slack_bot_token:
-            raise SettingsError("SLACK_BOT_TOKEN is not set: partnerbot serve needs the bot token (xoxb-...)")
+            raise SettingsError(f"SLACK_BOT_TOKEN is not set: partnerbot {command} needs the bot token (xoxb-...)")
+
+    def require_slack(self) -> None:
+        """`serve` also needs to know that requests come from Slack."""
+        self.require_bot_token("serve")
         if not self.slack_app_token and not self.slack_signing_secret:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is not set: partnerbot serve needs it to check that requests come from Slack"

@@ -1,0 +1,63 @@
+"""`partnerbot` as the engineer runs it: db upgrade, load, jobs run-due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.cli import main
+from services import outbox
+from storage.models import Delivery
+from tests.conftest import DEMO_FILE, LONDON, count_rows
+
+
+@pytest.fixture
+def env(monkeypatch, database_url, slack_api):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", slack_api.url)
+
+
+def test_loading_the_example_twice_leaves_the_database_as_it_was(env, db, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert main(["load", str(DEMO_FILE)]) == 0
+    first = capsys.readouterr().out
+    assert "person created" in first and "meeting created" in first
+    loaded = count_rows(db)
+    assert loaded["person"] > 20 and loaded["meeting"] > 30
+    assert main(["load", str(DEMO_FILE)]) == 0
+    assert capsys.readouterr().out.strip().endswith("nothing changed")
+    assert count_rows(db) == loaded
+
+
+def test_a_bad_file_is_refused_whole_with_every_problem(env, db, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "partnership: {name: Test, timezone: Mars/Olympus}\n"
+        "people:\n  - {id: a, name: A}\n"
+        "groups:\n  - {slug: board, name: Board, abbreviation: B1, members: [{person: jdoe}]}\n"
+    )
+    before = count_rows(db)
+    assert main(["load", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was changed" in err
+    assert "partnership.timezone" in err
+    assert "groups[0].members[0].person: unknown person 'jdoe'" in err
+    assert count_rows(db) == before
+
+
+def test_run_due_sends_what_is_due_at_that_instant(env, demo, slack_api, capsys):
+    at = datetime(2015, 2, 18, 9, 0, tzinfo=LONDON)
+    with demo() as session, session.begin():
+        outbox.enqueue(session, key="nudge:test", kind="channel", target="CBOARD001",
+                       payload={"text": "A1 is overdue"}, due_at=at, now=at)
+    assert main(["jobs", "run-due", "--now", "2015-02-18T08:59"]) == 0
+    assert slack_api.posts() == []
+    assert main(["jobs", "run-due", "--now", "2015-02-18T09:00"]) == 0
+    assert main(["jobs", "run-due", "--now", "2015-02-18T09:00"]) == 0
+    assert [p["text"] for p in slack_api.posts()] == ["A1 is overdue"]
+    assert "sent 1" in capsys.readouterr().out
+    with demo() as session:
+        assert session.scalar(select(Delivery.status)) == "sent"

@@ -1,0 +1,52 @@
+"""The console: the same commands typed in a terminal, with a clock to move."""
+
+from __future__ import annotations
+
+import io
+
+from bot.console import Console
+from services import outbox
+
+
+def session_log(demo, clock, lines: str, person: str = "clerk") -> str:
+    out = io.StringIO()
+    Console(sessions=demo, clock=clock, person_key=person, out=out).loop(io.StringIO(lines))
+    return out.getvalue()
+
+
+def test_a_member_checks_the_next_meeting_and_sends_apologies(demo, clock):
+    text = session_log(demo, clock, "/meeting next\nas fire\n/apologies Off sick\n/apologies list\n")
+    assert "You are Jess Marland (Policy and Engagement Assistant). Clock: Mon 13 Apr 2015, 09:00" in text
+    assert "Next meeting: Chorley Public Service Reform Board" in text  # mrkdwn stars removed
+    assert "*" not in text
+    assert "You are now Ray Cottam (Group Manager)." in text
+    assert "Apologies sent for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015" in text
+
+
+def test_typing_in_a_group_channel_scopes_the_command(demo, clock):
+    text = session_log(demo, clock, "in implementation\n/meeting next\n", person="fire")
+    assert "fire #implementation › /meeting next" in text
+    assert "Next meeting: Implementation Group" in text
+
+
+def test_moving_the_clock_shows_what_falls_due(demo, clock):
+    with demo() as session, session.begin():
+        outbox.enqueue(
+            session, key="test:reminder", kind="channel", target="CBOARD001",
+            payload={"text": "The *Board* meets tomorrow &amp; the room is booked"},
+            due_at=clock.now().replace(day=20), now=clock.now(),
+        )
+    text = session_log(demo, clock, "clock +2d\nclock 20/04/2015 09:00\n")
+    before, after = text.split("The clock says Wed 15 Apr 2015, 09:00.")
+    assert "meets tomorrow" not in before
+    assert "▸ #board\n    The Board meets tomorrow & the room is booked" in after
+    assert "The clock says Mon 20 Apr 2015, 09:00." in after
+
+
+def test_mistakes_are_answered_not_crashed_on(demo, clock):
+    text = session_log(demo, clock, "as nobody\nin nowhere\nclock 31/02/2015\n/nope\nfrobnicate\n")
+    assert "There is no person 'nobody'" in text
+    assert "There is no group 'nowhere'" in text
+    assert "there is no 31 February 2015" in text
+    assert "There is no /nope command" in text
+    assert "I don't know 'frobnicate'" in text

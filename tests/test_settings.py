@@ -1,0 +1,59 @@
+"""Settings: read once, and a bad one stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+from bot.settings import SettingsError, load
+
+
+def test_defaults_need_nothing():
+    settings = load({})
+    assert settings.database_url == "sqlite:///partnerbot.db"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.port == 3000 and settings.smtp is None
+
+
+def test_every_setting_is_read():
+    settings = load({
+        "DATABASE_URL": "postgresql+psycopg://u:p@db/partnerbot",
+        "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1",
+        "SLACK_API_URL": "http://127.0.0.1:9999", "PUBLIC_BASE_URL": "https://bot.example.org/",
+        "SMTP_URL": "smtps://user:pw@mail.example.org", "INVITE_FROM": "psr@example.org",
+        "PORT": "8080", "LOG_LEVEL": "debug",
+    })
+    assert settings.slack_api_url == "http://127.0.0.1:9999/"
+    assert settings.public_base_url == "https://bot.example.org"
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == ("mail.example.org", 465, True)
+    assert settings.port == 8080 and settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL"),
+        ("SLACK_BOT_TOKEN", "xoxp-user", "SLACK_BOT_TOKEN must be a bot token"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN"),
+        ("SLACK_API_URL", "ftp://x", "SLACK_API_URL"),
+        ("PUBLIC_BASE_URL", "bot.example.org", "PUBLIC_BASE_URL"),
+        ("SMTP_URL", "http://mail", "SMTP_URL"),
+        ("SMTP_URL", "smtp://mail:notaport", "SMTP_URL"),
+        ("PORT", "99999", "PORT"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL"),
+        ("INVITE_FROM", "nobody", "INVITE_FROM"),
+    ],
+)
+def test_a_bad_setting_is_named(name, value, says):
+    with pytest.raises(SettingsError) as stopped:
+        load({name: value})
+    assert says in str(stopped.value) and "\n" not in str(stopped.value)
+
+
+def test_serve_without_slack_credentials_stops_with_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["partnerbot: SLACK_BOT_TOKEN is not set: partnerbot serve needs the bot token (xoxb-...)"]
