@@ -42,5 +42,6 @@ def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Delivery.id)
     )
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).scalar() is not None

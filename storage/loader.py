@@ -1,0 +1,578 @@
+"""The partnership file (SPEC section 3): `partnerbot load FILE.yaml`.
+
+`read_file` turns a file into plain data, refusing what YAML cannot read and
+what no partnership file needs (alias bombs, absurd nesting, many megabytes).
+`load` checks the data whole (storage/loader_schema.py), then creates or
+updates the rows it describes in the caller's session, without committing:
+a bad file is refused with every problem and nothing is written.
+
+What the file states is made true; what it leaves out is not invented:
+- organisations, people, groups and workstreams are described whole, so a key
+  left out takes its default (a person without `slack:` has no Slack id);
+- membership, leads and contributors are made equal to the file's lists when
+  the list is given; a list left out leaves them as they are;
+- meetings and actions change day to day through the bot (cancelled, moved
+  rooms, done), so their optional keys left out keep the stored value;
+- nothing the file does not mention is ever deleted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import yaml
+from sqlalchemy import func, inspect, or_, select
+from sqlalchemy.orm import Session
+
+from storage.loader_schema import (
+    ActionPlan,
+    FilePlan,
+    MeetingPlan,
+    Stored,
+    validate,
+)
+from storage.models import (
+    Action,
+    AuditEntry,
+    Group,
+    Meeting,
+    Membership,
+    Organisation,
+    Partnership,
+    Person,
+    Workstream,
+    WorkstreamMember,
+)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 200_000  # values in the file once every alias is expanded
+PARTNERSHIP_ID = 1
+# Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
+REFERENCES = {
+    "organisation_id": "organisation", "person_id": "person", "owner_id": "person",
+    "group_id": "group", "workstream_id": "workstream", "meeting_id": "meeting",
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Rows created, updated and removed, by kind ("person", "meeting", ...)."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values()) or any(
+            self.removed.values()
+        )
+
+
+class PartnershipFileError(Exception):
+    """The file was refused whole; `problems` lists each as "path: message"."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"the partnership file was refused and nothing was changed:\n{lines}")
+
+
+# -- Reading --------------------------------------------------------------------------
+
+
+class _FileLoader(yaml.SafeLoader):
+    """SafeLoader that refuses absurd nesting while composing, and reads an
+    impossible date (2015-02-31) as text so the checks can name its path."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} deep; no partnership file is", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_timestamp_or_text(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_FileLoader.add_constructor("tag:yaml.org,2002:timestamp", _FileLoader.construct_timestamp_or_text)
+
+
+def read_file(path: str | Path) -> dict:
+    """The file's data; PartnershipFileError if it cannot be read as a partnership file."""
+    path = Path(path)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise PartnershipFileError([f"{name}: not a file"])
+        if size > MAX_FILE_BYTES:
+            raise PartnershipFileError(
+                [f"{name}: {size:,} bytes; a partnership file is at most {MAX_FILE_BYTES:,}"]
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PartnershipFileError([f"{name}: no such file"]) from None
+    except OSError as error:
+        raise PartnershipFileError([f"{name}: cannot be read ({error.strerror})"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise PartnershipFileError([f"{name}: line {line}: not UTF-8 text"]) from None
+    data = _parse(text, name)
+    if not isinstance(data, dict):
+        raise PartnershipFileError(
+            [f"{name}: line 1: expected a mapping starting with 'partnership:'; "
+             f"got {type(data).__name__ if data is not None else 'an empty file'}"]
+        )
+    return data
+
+
+def _parse(text: str, name: str) -> Any:
+    loader = _FileLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, name)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = error.problem or error.context or "not readable YAML"
+        raise PartnershipFileError([f"{name}: {where}{problem}"]) from None
+    except (yaml.YAMLError, RecursionError) as error:
+        problem = f"{name}: not readable YAML ({type(error).__name__})"
+        raise PartnershipFileError([problem]) from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, name: str) -> None:
+    """Refuse a file whose aliases would expand it past MAX_VALUES values (a
+    'billion laughs' bomb), an alias that contains itself, and a key given twice."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def problem(node: yaml.Node, message: str) -> PartnershipFileError:
+        mark = node.start_mark
+        return PartnershipFileError(
+            [f"{name}: line {mark.line + 1}, column {mark.column + 1}: {message}"]
+        )
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise problem(node, "an alias refers to the value that contains it")
+        open_nodes.add(id(node))
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in keys:
+                        raise problem(key, f"key {key.value[:60]!r} is given twice in one mapping")
+                    keys.add(key.value)
+                total += size(key) + size(value)
+        if total > MAX_VALUES:
+            raise problem(node, f"aliases (*name) expand the file past {MAX_VALUES:,} values; "
+                                "refused as an alias bomb")
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
+
+
+# -- Loading --------------------------------------------------------------------------
+
+
+def load(
+    session: Session, data: dict, *, now: datetime, actor: str = "partnership file"
+) -> LoadResult:
+    """Check `data` whole, then create or update what it describes in `session`.
+
+    Raises PartnershipFileError listing every problem before anything is written.
+    Does not commit: the caller's transaction holds the whole load.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("load needs an aware `now`")
+    rows = _StoredRows.read(session)
+    plan, problems = validate(data, rows.stored())
+    if plan is None:
+        raise PartnershipFileError(problems)
+    actions = _match_actions(session, plan.actions)
+    writer = _Writer(session, now=now, actor=actor[:200], rows=rows, zone=plan.zone)
+    writer.write(plan, actions)
+    return LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
+
+
+@dataclass
+class _StoredRows:
+    """Every stored row the file can name, read with one query per table."""
+
+    partnership: Partnership | None
+    organisations: dict[str, Organisation]
+    people: dict[str, Person]
+    groups: dict[str, Group]
+    memberships: list[Membership]
+    workstreams: dict[str, Workstream]
+    workstream_members: list[WorkstreamMember]
+    meetings: dict[tuple[int, datetime], Meeting]
+
+    @classmethod
+    def read(cls, session: Session) -> _StoredRows:
+        groups = {g.slug: g for g in session.scalars(select(Group))}
+        return cls(
+            partnership=session.get(Partnership, PARTNERSHIP_ID),
+            organisations={o.key: o for o in session.scalars(select(Organisation))},
+            people={p.key: p for p in session.scalars(select(Person))},
+            groups=groups,
+            memberships=list(session.scalars(select(Membership))),
+            workstreams={w.slug: w for w in session.scalars(select(Workstream))},
+            workstream_members=list(session.scalars(select(WorkstreamMember))),
+            meetings={(m.group_id, m.starts_at): m for m in session.scalars(select(Meeting))},
+        )
+
+    def stored(self) -> Stored:
+        slug_of = {group.id: slug for slug, group in self.groups.items()}
+        return Stored(
+            organisations=frozenset(self.organisations),
+            people=frozenset(self.people),
+            groups=frozenset(self.groups),
+            workstreams=frozenset(self.workstreams),
+            slack_ids={p.slack_user_id: key for key, p in self.people.items() if p.slack_user_id},
+            channels={g.channel: slug for slug, g in self.groups.items() if g.channel},
+            meetings=frozenset((slug_of[group_id], start) for group_id, start in self.meetings),
+        )
+
+
+def _match_actions(
+    session: Session, actions: list[ActionPlan]
+) -> list[tuple[Action | None, int]]:
+    """For each action in the file, the stored action it updates (None: a new
+    one) and its number. Matched by ref, else by what and due (the lowest-numbered
+    one not already matched); new actions are numbered on from the highest."""
+    refs = [a.number for a in actions if a.number is not None]
+    whats = [a.what for a in actions if a.number is None]
+    stored = list(session.scalars(
+        select(Action).where(or_(Action.number.in_(refs), Action.what.in_(whats)))
+        .order_by(Action.number)
+    )) if actions else []
+    next_number = max([session.scalar(select(func.max(Action.number))) or 0, *refs]) + 1
+    by_number = {action.number: action for action in stored}
+    by_what_due: dict[tuple[str, date | None], list[Action]] = {}
+    for row in stored:
+        by_what_due.setdefault((row.what, row.due), []).append(row)
+    claimed = set(refs)
+    matches: list[tuple[Action | None, int]] = []
+    for action in actions:
+        if action.number is not None:
+            matches.append((by_number.get(action.number), action.number))
+            continue
+        alike = by_what_due.get((action.what, action.due), [])
+        row = next((a for a in alike if a.number not in claimed), None)
+        if row is None:
+            matches.append((None, next_number))
+            next_number += 1
+        else:
+            claimed.add(row.number)
+            matches.append((row, row.number))
+    return matches
+
+
+class _Writer:
+    """Creates and updates rows, counting and auditing each change."""
+
+    def __init__(
+        self, session: Session, *, now: datetime, actor: str, rows: _StoredRows, zone: Any
+    ) -> None:
+        self.session = session
+        self.now = now
+        self.actor = actor
+        self.rows = rows
+        self.zone = zone
+        self.created: Counter[str] = Counter()
+        self.updated: Counter[str] = Counter()
+        self.removed: Counter[str] = Counter()
+        # Audit entries name related rows by their ids in the file, not database ids.
+        self.names: dict[str, dict[int, str]] = {}
+        self.stale: list[tuple[Any, str]] = []
+
+    def write(self, plan: FilePlan, actions: list[tuple[Action | None, int]]) -> None:
+        self.partnership(plan)
+        self.organisations(plan)
+        self.people(plan)
+        self.groups(plan)
+        self.workstreams(plan)
+        self.meetings(plan)
+        self.actions(plan, actions)
+        self.session.flush()
+        for row, relationship in self.stale:
+            # A changed foreign key leaves the loaded related object behind.
+            self.session.expire(row, [relationship])
+
+    # The generic step: create, or set only the fields that differ.
+
+    def put(
+        self, kind: str, subject: str, row: Any, model: type, wanted: dict[str, Any],
+        was: dict[str, Any] | None = None,
+    ) -> Any:
+        """Create the row, or set the fields of `wanted` that differ from it."""
+        if row is None:
+            row = model(**wanted)
+            self.session.add(row)
+            self.created[kind] += 1
+            self.audit("load.create", f"{kind} {subject}".strip(), None, wanted)
+            return row
+        changes = self.differences(row, wanted, was)
+        if changes:
+            self.apply(kind, subject, row, changes)
+        return row
+
+    @staticmethod
+    def differences(
+        row: Any, wanted: dict[str, Any], was: dict[str, Any] | None = None
+    ) -> dict[str, tuple[Any, Any]]:
+        """name -> (stored, wanted) for each field that differs. `was` holds stored
+        values this load has already cleared (see release_unique)."""
+        stored = {name: (was or {}).get(name, getattr(row, name)) for name in wanted}
+        return {name: (stored[name], value) for name, value in wanted.items()
+                if stored[name] != value}
+
+    def apply(self, kind: str, subject: str, row: Any, changes: dict[str, tuple[Any, Any]]) -> None:
+        for name, (_, value) in changes.items():
+            setattr(row, name, value)
+        self.updated[kind] += 1
+        self.audit("load.update", f"{kind} {subject}".strip(),
+                   {name: old for name, (old, _) in changes.items()},
+                   {name: new for name, (_, new) in changes.items()})
+        relationships = inspect(type(row)).relationships
+        self.stale.extend((row, name[:-3]) for name in changes
+                          if name.endswith("_id") and name[:-3] in relationships)
+
+    def audit(
+        self, what: str, subject: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        self.session.add(AuditEntry(
+            actor_id=None, actor=self.actor, what=what, subject=subject[:200], at=self.now,
+            before=self.plain(before), after=self.plain(after),
+        ))
+
+    def plain(self, values: dict[str, Any] | None) -> dict[str, Any] | None:
+        """JSON-safe values; a reference to another row shown by its id in the file."""
+        if values is None:
+            return None
+        plain: dict[str, Any] = {}
+        for name, value in values.items():
+            kind = REFERENCES.get(name)
+            if kind in self.names:
+                name, value = name.removesuffix("_id"), self.names[kind].get(value, value)
+            if isinstance(value, (datetime, date, time)):
+                value = value.isoformat()
+            plain[name] = value
+        return plain
+
+    def named(self, kind: str, rows: dict[str, Any]) -> None:
+        self.session.flush()
+        self.names[kind] = {row.id: key for key, row in rows.items()}
+
+    # Section by section, flushing between them so new rows have ids to refer to.
+
+    def partnership(self, plan: FilePlan) -> None:
+        wanted = {"id": PARTNERSHIP_ID, **vars(plan.partnership)}
+        self.rows.partnership = self.put(
+            "partnership", "", self.rows.partnership, Partnership, wanted
+        )
+
+    def organisations(self, plan: FilePlan) -> None:
+        found = self.rows.organisations
+        for org in plan.organisations:
+            found[org.id] = self.put("organisation", org.id, found.get(org.id), Organisation,
+                                      {"key": org.id, "name": org.name})
+        self.named("organisation", found)
+
+    def people(self, plan: FilePlan) -> None:
+        found, organisations = self.rows.people, self.rows.organisations
+        wanted_by_key = {}
+        for person in plan.people:
+            organisation = organisations.get(person.organisation) if person.organisation else None
+            wanted_by_key[person.id] = {
+                "key": person.id, "name": person.name, "title": person.title,
+                "email": person.email, "slack_user_id": person.slack,
+                "organisation_id": organisation.id if organisation else None,
+            }
+        cleared = self.release_unique(found, wanted_by_key, "slack_user_id")
+        for key, wanted in wanted_by_key.items():
+            found[key] = self.put("person", key, found.get(key), Person, wanted,
+                                  was=cleared.get(key))
+        self.named("person", found)
+
+    def release_unique(
+        self, found: dict[str, Any], wanted_by_key: dict[str, dict[str, Any]], column: str
+    ) -> dict[str, dict[str, Any]]:
+        """Stored rows passing a unique value (a Slack id, a channel) between them
+        would collide mid-flush, so the moving values are cleared first, within
+        the same transaction. Returns the cleared values, by key."""
+        moving = {key: getattr(found[key], column) for key, wanted in wanted_by_key.items()
+                  if key in found and getattr(found[key], column) != wanted[column]}
+        held = {getattr(row, column) for row in found.values()} - {None}
+        if not any(wanted_by_key[key][column] in held for key in moving):
+            return {}
+        for key in moving:
+            setattr(found[key], column, None)
+        self.session.flush()
+        return {key: {column: value} for key, value in moving.items()}
+
+    def groups(self, plan: FilePlan) -> None:
+        found = self.rows.groups
+        wanted_by_slug = {
+            group.slug: {name: value for name, value in vars(group).items() if name != "members"}
+            for group in plan.groups
+        }
+        cleared = self.release_unique(found, wanted_by_slug, "channel")
+        for slug, wanted in wanted_by_slug.items():
+            found[slug] = self.put("group", slug, found.get(slug), Group, wanted,
+                                   was=cleared.get(slug))
+        self.named("group", found)
+        for group in plan.groups:
+            if group.members is not None:
+                row = found[group.slug]
+                self.sync_people(
+                    kind="membership", owner=row, label=group.slug, model=Membership,
+                    owner_column="group_id",
+                    rows=[m for m in self.rows.memberships if m.group_id == row.id],
+                    wanted=dict(group.members),
+                )
+
+    def sync_people(self, *, kind: str, owner: Any, label: str, model: type, owner_column: str,
+                    rows: list[Any], wanted: dict[str, str], keep_roles: tuple[str, ...] = ()
+                    ) -> None:
+        """Make the people (and roles) of a group or workstream those in `wanted`,
+        leaving alone stored rows whose role is in `keep_roles`."""
+        person_key = self.names["person"]
+        people = self.rows.people
+        for row in rows:
+            key = person_key.get(row.person_id, str(row.person_id))
+            if key in wanted:
+                self.put(kind, f"{label} {key}", row, model, {"role": wanted.pop(key)})
+            elif row.role not in keep_roles:
+                self.session.delete(row)
+                self.removed[kind] += 1
+                self.audit("load.remove", f"{kind} {label} {key}", {"role": row.role}, None)
+        for key, role in wanted.items():
+            self.put(kind, f"{label} {key}", None, model,
+                     {owner_column: owner.id, "person_id": people[key].id, "role": role})
+
+    def workstreams(self, plan: FilePlan) -> None:
+        found = self.rows.workstreams
+        for stream in plan.workstreams:
+            group = self.rows.groups.get(stream.group or "")
+            wanted = {"slug": stream.slug, "name": stream.name, "description": stream.description,
+                      "group_id": group.id if group else None, "is_open": stream.is_open}
+            found[stream.slug] = self.put("workstream", stream.slug, found.get(stream.slug),
+                                          Workstream, wanted)
+        self.named("workstream", found)
+        for stream in plan.workstreams:
+            if stream.leads is None and stream.contributors is None:
+                continue
+            row = found[stream.slug]
+            wanted = {key: "lead" for key in stream.leads or []}
+            wanted.update({key: "contributor" for key in stream.contributors or []})
+            kept = tuple(role for role, given in (("lead", stream.leads),
+                                                  ("contributor", stream.contributors))
+                         if given is None)
+            self.sync_people(
+                kind="workstream_member", owner=row, label=stream.slug, model=WorkstreamMember,
+                owner_column="workstream_id",
+                rows=[m for m in self.rows.workstream_members if m.workstream_id == row.id],
+                wanted=wanted, keep_roles=kept,
+            )
+
+    def meetings(self, plan: FilePlan) -> None:
+        found = self.rows.meetings
+        for meeting in plan.meetings:
+            group = self.rows.groups[meeting.group]
+            row = found.get((group.id, meeting.starts_at))
+            found[(group.id, meeting.starts_at)] = self.meeting(meeting, group, row)
+        self.session.flush()
+        self.names["meeting"] = {
+            row.id: f"{self.names['group'][group_id]} {start.astimezone(self.zone):%Y-%m-%d}"
+            for (group_id, start), row in found.items()
+        }
+
+    def meeting(self, meeting: MeetingPlan, group: Group, row: Meeting | None) -> Meeting:
+        subject = f"{meeting.group} {meeting.local_date.isoformat()}"
+        ends_at = meeting.starts_at + timedelta(minutes=meeting.minutes or group.minutes)
+        if row is None:
+            place = meeting.location if (meeting.location or meeting.url) else group.location
+            return self.put("meeting", subject, None, Meeting, {
+                "group_id": group.id, "starts_at": meeting.starts_at, "ends_at": ends_at,
+                "location": place, "url": meeting.url, "status": meeting.status or "scheduled",
+                "uid": f"{uuid4()}@partnerbot", "sequence": 0,
+                "created_at": self.now, "updated_at": self.now,
+            })
+        wanted: dict[str, Any] = {"ends_at": ends_at}
+        wanted.update({name: value for name, value in (
+            ("location", meeting.location), ("url", meeting.url), ("status", meeting.status),
+        ) if value is not None})
+        changes = self.differences(row, wanted)
+        if changes:
+            # Calendar clients take a change only with a higher SEQUENCE (RFC 5546).
+            changes.update(sequence=(row.sequence, row.sequence + 1),
+                           updated_at=(row.updated_at, self.now))
+            self.apply("meeting", subject, row, changes)
+        return row
+
+    def actions(self, plan: FilePlan, matches: list[tuple[Action | None, int]]) -> None:
+        groups, people = self.rows.groups, self.rows.people
+        for action, (row, number) in zip(plan.actions, matches):
+            wanted: dict[str, Any] = {
+                "what": action.what, "due": action.due,
+                "owner_id": people[action.owner].id if action.owner_is_person else None,
+                "owner_text": None if action.owner_is_person else action.owner,
+            }
+            if action.workstream is not None:
+                wanted["workstream_id"] = self.rows.workstreams[action.workstream].id
+            if action.meeting is not None:
+                slug, start = action.meeting
+                wanted["meeting_id"] = self.rows.meetings[(groups[slug].id, start)].id
+            if action.status is not None:
+                wanted["status"] = action.status
+            if row is None:
+                status = action.status or "open"
+                self.put("action", f"A{number}", None, Action, {
+                    "number": number, **wanted, "status": status,
+                    "done_at": self.now if status == "done" else None,
+                    "created_at": self.now, "updated_at": self.now,
+                })
+                continue
+            changes = self.differences(row, wanted)
+            if "status" in changes:
+                changes["done_at"] = (row.done_at, self.now if action.status == "done" else None)
+            if changes:
+                changes["updated_at"] = (row.updated_at, self.now)
+                self.apply("action", f"A{number}", row, changes)
