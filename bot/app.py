@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 
 from slack_bolt import Ack, App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,21 @@ from bot.commands.core import Command, run
 from services.clock import Clock
 
 log = logging.getLogger("partnerbot.slack")
+
+
+class _TokenFromClient(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns
+    that the client's token wins; that is what we want, so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+# Bolt copies this logger's level to its own loggers, some of which log request
+# bodies (an apology's reason) at INFO: only its warnings are wanted.
+_bolt_log = logging.getLogger("partnerbot.bolt")
+_bolt_log.setLevel(logging.WARNING)
+_bolt_log.addFilter(_TokenFromClient())
 
 
 def create_app(
@@ -29,6 +45,7 @@ def create_app(
     responding, with the reply already computed: nothing slow happens there,
     since posts go to the outbox (`on_queued` wakes its worker)."""
     app = App(
+        logger=_bolt_log,
         client=client,
         signing_secret=signing_secret or "socket-mode",
         process_before_response=True,

@@ -24,6 +24,8 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Bolt logs request bodies (which may hold an apology's reason) at INFO and DEBUG.
+    logging.getLogger("slack_bolt").setLevel(logging.WARNING)
     if level != "DEBUG":
         # Alembic announces every migration context at INFO; only its warnings matter here.
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,71 @@
+"""/meeting next and /meeting list, in the partnership's time, whatever the server's."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import LONDON
+
+
+@pytest.fixture(params=["UTC", "America/New_York", "Asia/Kolkata"])
+def server_zone(request, monkeypatch):
+    """The server's own zone must never leak into what the board sees."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_next_board_across_the_clock_change_is_at_four_local(type_command, clock, server_zone):
+    clock.set(datetime(2015, 3, 28, 12, 0, tzinfo=LONDON))  # GMT; the board on 21 Apr is in BST
+    text = type_command("/meeting next", channel="CBOARD001").text
+    assert "Next meeting: Chorley Public Service Reform Board" in text
+    assert "When: Tue 21 Apr 2015, 16:00–17:30" in text
+    assert "items due by Sat 11 Apr 2015; to be published by Thu 16 Apr 2015" in text
+
+
+def test_deadlines_pass_at_local_midnight_not_utc(type_command, clock):
+    # 00:30 on Fri 17 Apr in Chorley is still Thu 16 Apr in UTC.
+    clock.set(datetime(2015, 4, 17, 0, 30, tzinfo=LONDON))
+    text = type_command("/meeting next", channel="CBOARD001").text
+    assert "to be published by Thu 16 Apr 2015 (passed)" in text
+
+
+def test_a_winter_meeting_is_at_four_too(type_command, clock):
+    clock.set(datetime(2015, 1, 20, 9, 0, tzinfo=LONDON))
+    assert "When: Tue 10 Feb 2015, 16:00–17:30" in type_command("/meeting next", channel="CBOARD001").text
+
+
+def test_next_meeting_names_the_apologies_so_far(type_command):
+    type_command("/apologies 21 Apr Conference", person="fire")
+    text = type_command("/meeting next", channel="CBOARD001").text
+    assert "Apologies so far: 1 — Ray Cottam" in text and "Conference" not in text
+
+
+def test_list_shows_the_person_s_groups_soonest_first(type_command):
+    text = type_command("/meeting list", person="fire").text
+    lines = text.splitlines()
+    assert lines[0] == (
+        "Upcoming meetings of Chorley Public Service Reform Board, "
+        "Chorley Public Service Reform Executive, Implementation Group:"
+    )
+    assert "*Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00–17:30" in lines[1]
+    days = [datetime.strptime(" ".join(line.split(": ", 1)[1].split(",")[0].split()[1:]), "%d %b %Y")
+            for line in lines[1:]]
+    assert days == sorted(days) and len(days) == 10
+
+
+def test_an_online_meeting_shows_its_link(type_command, clock):
+    clock.set(datetime(2015, 7, 1, 9, 0, tzinfo=LONDON))
+    text = type_command("/meeting next", channel="CIMPL0001").text
+    assert "Where: online: https://meet.example.org/cpsig-2015-07" in text
+
+
+def test_forms_that_come_later_say_so_and_unknown_ones_are_refused(type_command):
+    assert "`/meeting add` is not available yet" in type_command("/meeting add 16 Jun 2015").text
+    refused = type_command("/meeting <!here>").text
+    assert "I don't know `/meeting &lt;!here&gt;`" in refused
