@@ -55,6 +55,9 @@ def create_app(
     )
     for command in COMMANDS.values():
         app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
+    # The Home tab comes with the actions issue; until then its event is acknowledged
+    # and left alone, so Slack does not retry it.
+    app.event("app_home_opened")(lambda: None)
     app.error(_on_error)
     return app
 

@@ -20,7 +20,7 @@ from services.clock import MovableClock
 from services.dates import format_when
 from services.errors import UserError
 from services.text import unescape
-from storage.models import Delivery, Group, Person
+from storage.models import Delivery, Group, Partnership, Person
 
 CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/action list`, `/apologies Off sick`.
   as PERSON            act as another person (their id, e.g. `as fire`)
@@ -139,11 +139,11 @@ class Console:
         self.deliver()
 
     def deliver(self) -> None:
+        """Print what the outbox holds that is due, as Slack would show it."""
         with self.sessions() as session:
-            groups = session.scalars(select(Group)).all()
-            channels = {g.channel: g.slug for g in groups if g.channel}
-            partnership = partnership_service.get(session)
-            if partnership.channel:
+            channels = {g.channel: g.slug for g in session.scalars(select(Group)) if g.channel}
+            partnership = session.scalar(select(Partnership))
+            if partnership and partnership.channel:
                 channels[partnership.channel] = "partnership"
             people = {p.slack_user_id: p.name for p in session.scalars(select(Person)) if p.slack_user_id}
         send_due(self.sessions, self.clock, ConsolePrinter(self.out, channels, people))

@@ -50,3 +50,9 @@ def test_mistakes_are_answered_not_crashed_on(demo, clock):
     assert "there is no 31 February 2015" in text
     assert "There is no /nope command" in text
     assert "I don't know 'frobnicate'" in text
+
+
+def test_before_any_partnership_is_loaded_the_console_says_what_to_do(db, clock):
+    text = session_log(db, clock, "/meeting next\n", person=None)
+    assert text.count("No partnership is loaded yet") == 1
+    assert "partnerbot load FILE.yaml" in text

@@ -3,6 +3,7 @@ ephemeral replies back, posts to the Web API stand-in through the outbox."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -121,3 +122,17 @@ def test_a_user_slack_does_not_know_us_for_is_told_so(server, slack_signing_secr
 def test_healthz_checks_the_database(server):
     response = httpx.get(f"{server}/healthz", timeout=5)
     assert response.status_code == 200 and response.json() == {"ok": True, "database": "ok"}
+
+
+def test_the_home_tab_event_is_acknowledged(server, slack_signing_secret, slack_api):
+    body = json.dumps({
+        "type": "event_callback", "team_id": "T0TEAM001", "api_app_id": "A0APP0001",
+        "event": {"type": "app_home_opened", "user": "U0FIRE001", "tab": "home"},
+        "event_id": "Ev0001", "event_time": int(time.time()),
+    })
+    headers = {"Content-Type": "application/json"} | sign(
+        body, secret=slack_signing_secret, timestamp=int(time.time())
+    )
+    response = httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert slack_api.calls("views.publish") == []  # the Home tab itself comes later

@@ -172,16 +172,20 @@ def _list_for(context: Context, scope: str) -> tuple[list[Action], str]:
     return actions.open_for_text(session, who.text or ""), f"Open actions of '{escape(who.text or '')}'"
 
 
+STATUS_CHANGES = {
+    # verb: (service call, status it leads to, how the reply says it)
+    "done": (actions.mark_done, "done", "done"),
+    "reopen": (actions.reopen, "open", "open again"),
+    "drop": (actions.drop, "dropped", "dropped"),
+}
+
+
 def _change(context: Context, intent: Change) -> str:
     action = actions.get(context.session, intent.ref)
-    operation = {"done": actions.mark_done, "reopen": actions.reopen, "drop": actions.drop}[intent.verb]
-    before = action.status
-    operation(context.session, now=context.now, actor=context.person, action=action)
-    said = {"done": "done", "reopen": "open again", "drop": "dropped"}[intent.verb]
-    if before == action.status and intent.verb != "reopen":
-        return f"{action.ref} was already {said}: nothing changed.\n{action_line(action, context.today)}"
-    if before == action.status:
-        return f"{action.ref} is already open: nothing changed.\n{action_line(action, context.today)}"
+    change, status, said = STATUS_CHANGES[intent.verb]
+    if action.status == status:
+        return f"{action.ref} is already {said}: nothing changed.\n{action_line(action, context.today)}"
+    change(context.session, now=context.now, actor=context.person, action=action)
     return f"{action.ref} is now {said}.\n{action_line(action, context.today)}"
 
 

@@ -176,7 +176,7 @@ def test_the_owner_marks_an_action_done_and_can_reopen_it(type_command, demo):
     assert stored(demo, action.what).status == "done"
     assert stored(demo, action.what).done_at is not None
     again = type_command(f"/action done {action.ref}", person="fire")
-    assert "already done" in again.text
+    assert f"{action.ref} is already done: nothing changed." in again.text
     type_command(f"/action reopen {action.ref}", person="fire")
     assert stored(demo, action.what).status == "open"
 
