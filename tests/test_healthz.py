@@ -1,0 +1,32 @@
+"""GET /healthz tells a load balancer whether the database answers."""
+
+import asyncio
+
+import httpx
+
+from bot.server import create_web_app
+from storage.session import make_engine, make_session_factory
+
+
+def request(web, method: str, path: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://partnerbot") as client:
+            return await client.request(method, path)
+
+    return asyncio.run(go())
+
+
+def test_healthz_is_503_when_the_database_does_not_answer():
+    unreachable = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    response = request(create_web_app(bolt=None, sessions=make_session_factory(unreachable)), "GET", "/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"ok": False, "database": "unreachable"}
+
+
+def test_without_http_slack_the_events_endpoint_says_so(db):
+    web = create_web_app(bolt=None, sessions=db)
+    assert request(web, "GET", "/healthz").status_code == 200
+    assert request(web, "POST", "/slack/events").status_code == 404
