@@ -6,14 +6,16 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import COMMANDS
 from bot.commands.core import Command, run
+from services import inbox
 from services.clock import Clock
+from storage.session import transaction
 
 log = logging.getLogger("partnerbot.slack")
 
@@ -53,6 +55,7 @@ def create_app(
         request_verification_enabled=signing_secret is not None,
         ignoring_self_events_enabled=True,
     )
+    app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
         app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
     # The Home tab comes with the actions issue; until then its event is acknowledged
@@ -80,6 +83,21 @@ def _listener(
 
     listener.__name__ = f"command_{command.name.strip('/')}"
     return listener
+
+
+def _once(*, sessions: sessionmaker[Session], clock: Clock):
+    """Slack retries an event it thinks we missed; a retry of one already seen is
+    acknowledged and goes no further."""
+
+    def once(body: dict, next: Callable[[], None]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            with transaction(sessions) as session:
+                if not inbox.first_time(session, key=f"event:{event_id}", now=clock.now()):
+                    return BoltResponse(status=200, body="")
+        return next()
+
+    return once
 
 
 def _on_error(error: Exception, body: dict, ack: Ack) -> None:

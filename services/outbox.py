@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
+from storage.unique import insert_if_new
 
 
 def enqueue(
@@ -26,22 +26,17 @@ def enqueue(
     """Queue a message under a unique key. A key already queued is left alone,
     even by another process at the same moment, so a schedule that runs twice
     sends once. True when this call queued it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Delivery)
-        .values(
-            key=key,
-            kind=kind,
-            target=target,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            due_at=due_at,
-            next_attempt_at=due_at,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Delivery.id)
+    return insert_if_new(
+        session,
+        Delivery,
+        unique_on="key",
+        key=key,
+        kind=kind,
+        target=target,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        created_at=now,
     )
-    return session.execute(statement).scalar() is not None

@@ -386,3 +386,14 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReceivedEvent(Base):
+    """A Slack event already acted on: Slack retries an event it thinks was
+    missed, and the retry must not act twice."""
+
+    __tablename__ = "received_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

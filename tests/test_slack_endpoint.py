@@ -124,15 +124,28 @@ def test_healthz_checks_the_database(server):
     assert response.status_code == 200 and response.json() == {"ok": True, "database": "ok"}
 
 
-def test_the_home_tab_event_is_acknowledged(server, slack_signing_secret, slack_api):
+def post_event(server, secret, event_id="Ev0001", retry=None):
     body = json.dumps({
         "type": "event_callback", "team_id": "T0TEAM001", "api_app_id": "A0APP0001",
         "event": {"type": "app_home_opened", "user": "U0FIRE001", "tab": "home"},
-        "event_id": "Ev0001", "event_time": int(time.time()),
+        "event_id": event_id, "event_time": int(time.time()),
     })
-    headers = {"Content-Type": "application/json"} | sign(
-        body, secret=slack_signing_secret, timestamp=int(time.time())
-    )
-    response = httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
-    assert response.status_code == 200
+    headers = {"Content-Type": "application/json"} | sign(body, secret=secret, timestamp=int(time.time()))
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    return httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
+
+
+def test_the_home_tab_event_is_acknowledged(server, slack_signing_secret, slack_api):
+    assert post_event(server, slack_signing_secret).status_code == 200
     assert slack_api.calls("views.publish") == []  # the Home tab itself comes later
+
+
+def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_signing_secret):
+    assert post_event(server, slack_signing_secret, "Ev0002").status_code == 200
+    after_first = count_rows(demo)
+    assert after_first["received_event"] == 1
+    assert post_event(server, slack_signing_secret, "Ev0002", retry=1).status_code == 200
+    assert count_rows(demo) == after_first
+    assert post_event(server, slack_signing_secret, "Ev0003").status_code == 200
+    assert count_rows(demo)["received_event"] == 2
