@@ -13,7 +13,7 @@ from services import audit, groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
 from services.text import clip
-from storage.models import Action, Group, Meeting, Partnership, Person
+from storage.models import Action, Group, Meeting, Partnership, Person, Workstream
 
 MAX_WHAT = 1000
 LIST_LIMIT = 50
@@ -96,6 +96,10 @@ def open_for(session: Session, person: Person, limit: int = LIST_LIMIT) -> list[
 
 def open_for_text(session: Session, owner_text: str, limit: int = LIST_LIMIT) -> list[Action]:
     return _open(session, func.lower(Action.owner_text) == owner_text.lower(), limit)
+
+
+def open_for_workstream(session: Session, workstream: Workstream, limit: int = LIST_LIMIT) -> list[Action]:
+    return _open(session, Action.workstream_id == workstream.id, limit)
 
 
 def all_open(session: Session, limit: int = LIST_LIMIT) -> list[Action]:

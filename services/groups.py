@@ -10,6 +10,10 @@ from storage.models import Group, Membership, Person
 OFFICER_ROLES = ("officer", "chair")
 
 
+def every(session: Session) -> list[Group]:
+    return list(session.scalars(select(Group).order_by(Group.id)))
+
+
 def by_channel(session: Session, channel_id: str | None) -> Group | None:
     if not channel_id:
         return None

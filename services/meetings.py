@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.dates import format_date
 from services.errors import NotFound, UserError
-from storage.models import Apology, Group, Meeting
+from storage.models import AgendaItem, Apology, Group, Meeting
 
 UPCOMING_LIMIT = 10
 
@@ -112,6 +112,12 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
         .group_by(Apology.meeting_id)
     )
     return {meeting_id: count for meeting_id, count in rows}
+
+
+def agenda_item_count(session: Session, meeting: Meeting) -> int:
+    return session.scalar(
+        select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+    )
 
 
 def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:

@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-
 from bot.commands.core import Command, Context
 from bot.commands.dates import parse_date
 from bot.commands.lines import action_line
@@ -157,15 +155,7 @@ def _list_for(context: Context, scope: str) -> tuple[list[Action], str]:
     session = context.session
     workstream = workstreams.match(session, scope)
     if workstream is not None:
-        found = list(
-            session.scalars(
-                select(Action)
-                .where(Action.workstream_id == workstream.id, Action.status == "open")
-                .order_by(Action.due, Action.number)
-                .limit(actions.LIST_LIMIT)
-            )
-        )
-        return found, f"Open actions of {escape(workstream.name)}"
+        return actions.open_for_workstream(session, workstream), f"Open actions of {escape(workstream.name)}"
     who = people.resolve(session, scope)
     if who.person is not None:
         return actions.open_for(session, who.person), f"Open actions of {who.person.name}"

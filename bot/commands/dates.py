@@ -25,10 +25,9 @@ import calendar
 import itertools
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import TypeVar
 
-from services.dates import format_date, format_time, format_when  # noqa: F401  (shown forms)
 from services.errors import UserError
 
 _T = TypeVar("_T", date, time)

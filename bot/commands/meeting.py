@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from bot.commands.core import Command, Context
 from bot.commands.lines import meeting_line, meeting_when, meeting_where
 from services import apologies, groups, meetings
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip, escape
-from storage.models import AgendaItem, Group, Meeting
+from storage.models import Group, Meeting
 
 HELP = """*/meeting* — the group's meetings
 • `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far
@@ -38,7 +36,7 @@ def handle(context: Context, text: str) -> str:
 
 def _scope(context: Context) -> list[Group]:
     scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
-    return scope or list(context.session.scalars(select(Group).order_by(Group.id)))
+    return scope or groups.every(context.session)
 
 
 def _next(context: Context) -> str:
@@ -62,9 +60,7 @@ def _agenda_state(context: Context, meeting: Meeting, deadlines: meetings.Deadli
     if meeting.agenda_published_at is not None:
         published = context.local(meeting.agenda_published_at).date()
         return f"published {format_date(published)}"
-    items = context.session.scalar(
-        select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
-    )
+    items = meetings.agenda_item_count(context.session, meeting)
     today = context.today
     due = format_date(deadlines.items_due) + (" (passed)" if deadlines.items_due < today else "")
     publish = format_date(deadlines.publish_by) + (" (passed)" if deadlines.publish_by < today else "")

@@ -205,3 +205,11 @@ def test_an_unknown_ref_is_refused(type_command):
 def test_help_shows_the_grammar_and_an_example(type_command):
     text = type_command("/action help").text
     assert "/action add WHAT | WHO | WHEN" in text and "Circulate Away Day outcomes" in text
+
+
+def test_list_by_workstream_slug_or_its_prefix(type_command):
+    for scope in ("joint-commissioning", "JOINT"):
+        text = type_command(f"/action list {scope}").text
+        assert text.startswith("Open actions of Joint Commissioning (2):")
+        assert "Circulate joint commissioning scoping paper" in text
+        assert "Bring options for a joint early help commission" in text

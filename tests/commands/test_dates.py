@@ -13,14 +13,12 @@ from hypothesis import strategies as st
 from bot.commands.dates import (
     ACCEPTED_DATES,
     ACCEPTED_TIMES,
-    format_date,
-    format_time,
-    format_when,
     parse_date,
     parse_time,
     take_date,
     take_time,
 )
+from services.dates import format_date, format_time, format_when
 from services.errors import UserError
 
 MONDAY = date(2015, 4, 13)  # the fixed "today" for most tables
