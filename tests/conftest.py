@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -32,6 +33,20 @@ POSTGRES_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("PARTNERBOT_REQUIRE_POSTGRES") == "1"
 
 _postgres_skips: list[str] = []
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """A test reaches this machine only: Slack, SMTP and the rest are stand-ins."""
+    real_connect = socket.socket.connect
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not str(address[0]).startswith(_LOOPBACK):
+            raise AssertionError(f"a test tried to reach {address[0]}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +137,7 @@ DEMO_FILE = Path(__file__).parent.parent / "storage" / "examples" / "chorley.yam
 @pytest.fixture
 def demo(db, clock):
     """The bundled demo partnership, loaded: the Chorley board's shape, fictional people."""
-    from storage.loader import load, read_file
+    from storage.partnership_file import load, read_file
 
     with db() as session, session.begin():
         load(session, read_file(DEMO_FILE), now=clock.now())

@@ -57,3 +57,10 @@ def test_serve_without_slack_credentials_stops_with_one_line(monkeypatch, capsys
     assert main(["serve"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["partnerbot: SLACK_BOT_TOKEN is not set: partnerbot serve needs the bot token (xoxb-...)"]
+
+
+def test_the_suite_cannot_reach_the_real_slack():
+    import socket
+
+    with pytest.raises(AssertionError, match="only loopback"):
+        socket.create_connection(("203.0.113.5", 443), timeout=1)

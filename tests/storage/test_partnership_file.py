@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from storage.loader import LoadResult, PartnershipFileError, load, read_file
+from storage.partnership_file import LoadResult, PartnershipFileError, load, read_file
 from storage.models import (
     Action,
     AuditEntry,
