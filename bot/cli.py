@@ -89,7 +89,7 @@ def _db_upgrade(args, settings: Settings) -> int:
 
 
 def _load(args, settings: Settings) -> int:
-    from storage.loader import PartnershipFileError, load, read_file
+    from storage.partnership_file import PartnershipFileError, load, read_file
 
     sessions = _sessions(settings, upgrade=True)
     try:
@@ -115,7 +115,7 @@ def _summary(result) -> str:
 
 def _console(args, settings: Settings) -> int:
     from bot.console import Console
-    from storage.loader import load, read_file
+    from storage.partnership_file import load, read_file
 
     sessions = _sessions(settings, upgrade=True)
     clock = MovableClock(DEMO_NOW if args.demo else SystemClock().now())

@@ -1,41 +1,16 @@
-"""The partnership file (SPEC section 3): `partnerbot load FILE.yaml`.
-
-`read_file` turns a file into plain data, refusing what YAML cannot read and
-what no partnership file needs (alias bombs, absurd nesting, many megabytes).
-`load` checks the data whole (storage/loader_schema.py), then creates or
-updates the rows it describes in the caller's session, without committing:
-a bad file is refused with every problem and nothing is written.
-
-What the file states is made true; what it leaves out is not invented:
-- organisations, people, groups and workstreams are described whole, so a key
-  left out takes its default (a person without `slack:` has no Slack id);
-- membership, leads and contributors are made equal to the file's lists when
-  the list is given; a list left out leaves them as they are;
-- meetings and actions change day to day through the bot (cancelled, moved
-  rooms, done), so their optional keys left out keep the stored value;
-- nothing the file does not mention is ever deleted.
-"""
+"""Writing a checked file: create, or update only what differs, counting and
+auditing each change."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import yaml
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from storage.loader_schema import (
-    ActionPlan,
-    FilePlan,
-    MeetingPlan,
-    Stored,
-    validate,
-)
 from storage.models import (
     Action,
     AuditEntry,
@@ -48,11 +23,9 @@ from storage.models import (
     Workstream,
     WorkstreamMember,
 )
+from storage.partnership_file.plan import FilePlan, MeetingPlan
+from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_VALUES = 200_000  # values in the file once every alias is expanded
-PARTNERSHIP_ID = 1
 # Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
 REFERENCES = {
     "organisation_id": "organisation", "person_id": "person", "owner_id": "person",
@@ -60,255 +33,11 @@ REFERENCES = {
 }
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    """Rows created, updated and removed, by kind ("person", "meeting", ...)."""
-
-    created: dict[str, int] = field(default_factory=dict)
-    updated: dict[str, int] = field(default_factory=dict)
-    removed: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return any(self.created.values()) or any(self.updated.values()) or any(
-            self.removed.values()
-        )
-
-
-class PartnershipFileError(Exception):
-    """The file was refused whole; `problems` lists each as "path: message"."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  {problem}" for problem in self.problems)
-        super().__init__(f"the partnership file was refused and nothing was changed:\n{lines}")
-
-
-# -- Reading --------------------------------------------------------------------------
-
-
-class _FileLoader(yaml.SafeLoader):
-    """SafeLoader that refuses absurd nesting while composing, and reads an
-    impossible date (2015-02-31) as text so the checks can name its path."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} deep; no partnership file is", mark
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_timestamp_or_text(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return self.construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-_FileLoader.add_constructor("tag:yaml.org,2002:timestamp", _FileLoader.construct_timestamp_or_text)
-
-
-def read_file(path: str | Path) -> dict:
-    """The file's data; PartnershipFileError if it cannot be read as a partnership file."""
-    path = Path(path)
-    name = str(path)
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise PartnershipFileError([f"{name}: not a file"])
-        if size > MAX_FILE_BYTES:
-            raise PartnershipFileError(
-                [f"{name}: {size:,} bytes; a partnership file is at most {MAX_FILE_BYTES:,}"]
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PartnershipFileError([f"{name}: no such file"]) from None
-    except OSError as error:
-        raise PartnershipFileError([f"{name}: cannot be read ({error.strerror})"]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise PartnershipFileError([f"{name}: line {line}: not UTF-8 text"]) from None
-    data = _parse(text, name)
-    if not isinstance(data, dict):
-        raise PartnershipFileError(
-            [f"{name}: line 1: expected a mapping starting with 'partnership:'; "
-             f"got {type(data).__name__ if data is not None else 'an empty file'}"]
-        )
-    return data
-
-
-def _parse(text: str, name: str) -> Any:
-    loader = _FileLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node, name)
-        return loader.construct_document(node)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = error.problem or error.context or "not readable YAML"
-        raise PartnershipFileError([f"{name}: {where}{problem}"]) from None
-    except (yaml.YAMLError, RecursionError) as error:
-        problem = f"{name}: not readable YAML ({type(error).__name__})"
-        raise PartnershipFileError([problem]) from None
-    finally:
-        loader.dispose()
-
-
-def _check_expansion(root: yaml.Node, name: str) -> None:
-    """Refuse a file whose aliases would expand it past MAX_VALUES values (a
-    'billion laughs' bomb), an alias that contains itself, and a key given twice."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def problem(node: yaml.Node, message: str) -> PartnershipFileError:
-        mark = node.start_mark
-        return PartnershipFileError(
-            [f"{name}: line {mark.line + 1}, column {mark.column + 1}: {message}"]
-        )
-
-    def size(node: yaml.Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        if id(node) in open_nodes:
-            raise problem(node, "an alias refers to the value that contains it")
-        open_nodes.add(id(node))
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
-                    if key.value in keys:
-                        raise problem(key, f"key {key.value[:60]!r} is given twice in one mapping")
-                    keys.add(key.value)
-                total += size(key) + size(value)
-        if total > MAX_VALUES:
-            raise problem(node, f"aliases (*name) expand the file past {MAX_VALUES:,} values; "
-                                "refused as an alias bomb")
-        open_nodes.discard(id(node))
-        sizes[id(node)] = total
-        return total
-
-    size(root)
-
-
-# -- Loading --------------------------------------------------------------------------
-
-
-def load(
-    session: Session, data: dict, *, now: datetime, actor: str = "partnership file"
-) -> LoadResult:
-    """Check `data` whole, then create or update what it describes in `session`.
-
-    Raises PartnershipFileError listing every problem before anything is written.
-    Does not commit: the caller's transaction holds the whole load.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("load needs an aware `now`")
-    rows = _StoredRows.read(session)
-    plan, problems = validate(data, rows.stored())
-    if plan is None:
-        raise PartnershipFileError(problems)
-    actions = _match_actions(session, plan.actions)
-    writer = _Writer(session, now=now, actor=actor[:200], rows=rows, zone=plan.zone)
-    writer.write(plan, actions)
-    return LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
-
-
-@dataclass
-class _StoredRows:
-    """Every stored row the file can name, read with one query per table."""
-
-    partnership: Partnership | None
-    organisations: dict[str, Organisation]
-    people: dict[str, Person]
-    groups: dict[str, Group]
-    memberships: list[Membership]
-    workstreams: dict[str, Workstream]
-    workstream_members: list[WorkstreamMember]
-    meetings: dict[tuple[int, datetime], Meeting]
-
-    @classmethod
-    def read(cls, session: Session) -> _StoredRows:
-        groups = {g.slug: g for g in session.scalars(select(Group))}
-        return cls(
-            partnership=session.get(Partnership, PARTNERSHIP_ID),
-            organisations={o.key: o for o in session.scalars(select(Organisation))},
-            people={p.key: p for p in session.scalars(select(Person))},
-            groups=groups,
-            memberships=list(session.scalars(select(Membership))),
-            workstreams={w.slug: w for w in session.scalars(select(Workstream))},
-            workstream_members=list(session.scalars(select(WorkstreamMember))),
-            meetings={(m.group_id, m.starts_at): m for m in session.scalars(select(Meeting))},
-        )
-
-    def stored(self) -> Stored:
-        slug_of = {group.id: slug for slug, group in self.groups.items()}
-        return Stored(
-            organisations=frozenset(self.organisations),
-            people=frozenset(self.people),
-            groups=frozenset(self.groups),
-            workstreams=frozenset(self.workstreams),
-            slack_ids={p.slack_user_id: key for key, p in self.people.items() if p.slack_user_id},
-            channels={g.channel: slug for slug, g in self.groups.items() if g.channel},
-            meetings=frozenset((slug_of[group_id], start) for group_id, start in self.meetings),
-        )
-
-
-def _match_actions(
-    session: Session, actions: list[ActionPlan]
-) -> list[tuple[Action | None, int]]:
-    """For each action in the file, the stored action it updates (None: a new
-    one) and its number. Matched by ref, else by what and due (the lowest-numbered
-    one not already matched); new actions are numbered on from the highest."""
-    refs = [a.number for a in actions if a.number is not None]
-    whats = [a.what for a in actions if a.number is None]
-    stored = list(session.scalars(
-        select(Action).where(or_(Action.number.in_(refs), Action.what.in_(whats)))
-        .order_by(Action.number)
-    )) if actions else []
-    next_number = max([session.scalar(select(func.max(Action.number))) or 0, *refs]) + 1
-    by_number = {action.number: action for action in stored}
-    by_what_due: dict[tuple[str, date | None], list[Action]] = {}
-    for row in stored:
-        by_what_due.setdefault((row.what, row.due), []).append(row)
-    claimed = set(refs)
-    matches: list[tuple[Action | None, int]] = []
-    for action in actions:
-        if action.number is not None:
-            matches.append((by_number.get(action.number), action.number))
-            continue
-        alike = by_what_due.get((action.what, action.due), [])
-        row = next((a for a in alike if a.number not in claimed), None)
-        if row is None:
-            matches.append((None, next_number))
-            next_number += 1
-        else:
-            claimed.add(row.number)
-            matches.append((row, row.number))
-    return matches
-
-
-class _Writer:
+class Writer:
     """Creates and updates rows, counting and auditing each change."""
 
     def __init__(
-        self, session: Session, *, now: datetime, actor: str, rows: _StoredRows, zone: Any
+        self, session: Session, *, now: datetime, actor: str, rows: StoredRows, zone: Any
     ) -> None:
         self.session = session
         self.now = now

@@ -1,0 +1,48 @@
+"""`load`: check the file's data whole, then write it in the caller's session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage.partnership_file.errors import PartnershipFileError
+from storage.partnership_file.stored import StoredRows, match_actions
+from storage.partnership_file.validation import validate
+from storage.partnership_file.writing import Writer
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Rows created, updated and removed, by kind ("person", "meeting", ...)."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values()) or any(
+            self.removed.values()
+        )
+
+
+def load(
+    session: Session, data: dict, *, now: datetime, actor: str = "partnership file"
+) -> LoadResult:
+    """Check `data` whole, then create or update what it describes in `session`.
+
+    Raises PartnershipFileError listing every problem before anything is written.
+    Does not commit: the caller's transaction holds the whole load.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("load needs an aware `now`")
+    rows = StoredRows.read(session)
+    plan, problems = validate(data, rows.stored())
+    if plan is None:
+        raise PartnershipFileError(problems)
+    actions = match_actions(session, plan.actions)
+    writer = Writer(session, now=now, actor=actor[:200], rows=rows, zone=plan.zone)
+    writer.write(plan, actions)
+    return LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
