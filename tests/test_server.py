@@ -1,4 +1,4 @@
-"""GET /healthz tells a load balancer whether the database answers."""
+"""The HTTP server: /healthz for load balancers, and Slack over HTTP or Socket Mode."""
 
 import asyncio
 
@@ -30,3 +30,15 @@ def test_without_http_slack_the_events_endpoint_says_so(db):
     web = create_web_app(bolt=None, sessions=db)
     assert request(web, "GET", "/healthz").status_code == 200
     assert request(web, "POST", "/slack/events").status_code == 404
+
+
+def test_with_an_app_token_slack_comes_over_socket_mode(db, clock, slack_api):
+    from bot.server import build
+    from bot.settings import load
+
+    settings = load({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": slack_api.url})
+    service = build(settings=settings, sessions=db, clock=clock)
+    assert service.socket_mode is not None
+    assert service.socket_mode.client.web_client.base_url == slack_api.url  # SLACK_API_URL honoured
+    assert request(service.web, "POST", "/slack/events").status_code == 404
+    assert request(service.web, "GET", "/healthz").status_code == 200
