@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from services import audit, groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
-from services.text import clip
+from services.text import clip, escape
 from storage.models import Action, Group, Meeting, Partnership, Person, Workstream
 
 MAX_WHAT = 1000
@@ -82,7 +82,7 @@ def get(session: Session, ref: str) -> Action:
     match = REF.match(ref.strip())
     if not match:
         raise UserError(
-            f"'{clip(ref, 40)}' is not an action ref: refs look like A12. Nothing was changed."
+            f"'{escape(clip(ref, 40))}' is not an action ref: refs look like A12. Nothing was changed."
         )
     action = session.scalar(select(Action).where(Action.number == int(match.group(1))))
     if action is None:

@@ -213,3 +213,12 @@ def test_list_by_workstream_slug_or_its_prefix(type_command):
         assert text.startswith("Open actions of Joint Commissioning (2):")
         assert "Circulate joint commissioning scoping paper" in text
         assert "Bring options for a joint early help commission" in text
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/action done <!channel>", "/action add x | <!here> " + "y" * 300 + " | 1 May", "/action list <@U0FIRE001> <!everyone>"],
+)
+def test_hostile_text_is_escaped_in_refusals_too(type_command, line):
+    reply = type_command(line)
+    assert "<!" not in reply.text
