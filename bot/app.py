@@ -49,7 +49,7 @@ def create_app(
     app = App(
         logger=_bolt_log,
         client=client,
-        signing_secret=signing_secret or "socket-mode",
+        signing_secret=signing_secret or "",  # Socket Mode: no HTTP requests to verify
         process_before_response=True,
         token_verification_enabled=False,
         request_verification_enabled=signing_secret is not None,
