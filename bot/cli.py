@@ -110,6 +110,7 @@ def _summary(result) -> str:
         return "nothing changed"
     parts = [f"{n} {kind} created" for kind, n in sorted(result.created.items()) if n]
     parts += [f"{n} {kind} updated" for kind, n in sorted(result.updated.items()) if n]
+    parts += [f"{n} {kind} removed" for kind, n in sorted(result.removed.items()) if n]
     return ", ".join(parts)
 
 

@@ -61,3 +61,14 @@ def test_run_due_sends_what_is_due_at_that_instant(env, demo, slack_api, capsys)
     assert "sent 1" in capsys.readouterr().out
     with demo() as session:
         assert session.scalar(select(Delivery.status)) == "sent"
+
+
+def test_a_changed_file_reports_what_it_changed(env, db, tmp_path, capsys):
+    text = DEMO_FILE.read_text()
+    main(["load", str(DEMO_FILE)])
+    capsys.readouterr()
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(text.replace("{person: fire, role: member}", "{person: fire, role: observer}", 1))
+    assert "{person: fire, role: observer}" in changed.read_text()
+    assert main(["load", str(changed)]) == 0
+    assert capsys.readouterr().out.strip().endswith("1 membership updated")
