@@ -110,10 +110,6 @@ def overdue(session: Session, today: date, limit: int = LIST_LIMIT) -> list[Acti
     return _open(session, Action.due < today, limit)
 
 
-def count_open(session: Session, *criteria) -> int:
-    return session.scalar(select(func.count()).select_from(Action).where(Action.status == "open", *criteria))
-
-
 def _open(session: Session, criterion, limit: int) -> list[Action]:
     return list(
         session.scalars(

@@ -13,7 +13,7 @@ from services.dates import format_date
 from services.errors import PermissionDenied, UserError
 from services.meetings import local_date
 from services.partnership import zone as zone_of
-from storage.models import Apology, Meeting, Membership, Partnership, Person
+from storage.models import Apology, Meeting, Partnership, Person
 
 MAX_REASON = 1000
 MAX_SUBSTITUTE = 200
@@ -96,12 +96,7 @@ def _check_can_send(
             f"The {meeting.group.name} meeting on {when} has already taken place: apologies "
             "can only be sent before a meeting. Nothing was changed."
         )
-    member = session.scalar(
-        select(Membership).where(
-            Membership.group_id == meeting.group_id, Membership.person_id == person.id
-        )
-    )
-    if member is None:
+    if not groups_service.is_member(session, person, meeting.group):
         officers = groups_service.officers_of(session, meeting.group)
         ask = ", ".join(o.name for o in officers) or "an officer"
         raise PermissionDenied(

@@ -50,6 +50,11 @@ def roles_of(session: Session, person: Person) -> dict[int, str]:
     return {group_id: role for group_id, role in rows}
 
 
+def is_member(session: Session, person: Person, group: Group) -> bool:
+    """In the group in any role, observers included."""
+    return group.id in roles_of(session, person)
+
+
 def is_officer(session: Session, person: Person | None, group: Group | None = None) -> bool:
     """Officer or chair of `group`, or of any group when none is given."""
     if person is None:

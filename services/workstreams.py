@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,8 +20,3 @@ def match(session: Session, text: str) -> Workstream | None:
     prefixed = [w for w in workstreams if w.slug.startswith(needle)]
     return prefixed[0] if len(prefixed) == 1 else None
 
-
-def closest_slug(session: Session, text: str) -> str | None:
-    slugs = list(session.scalars(select(Workstream.slug)))
-    found = difflib.get_close_matches(text.strip().lower(), slugs, n=1, cutoff=0.6)
-    return found[0] if found else None

@@ -11,6 +11,7 @@ from bot.commands.lines import group_meeting
 from services import apologies, groups, meetings
 from services.errors import UserError
 from services.text import escape
+from storage.models import Meeting
 
 HELP = """*/apologies* — apologies for absence
 • `/apologies [DATE] [REASON]` — for the meeting on DATE, else your next meeting, e.g. `/apologies 21/04/2015 At a conference in Leeds`
@@ -94,7 +95,7 @@ def handle(context: Context, text: str) -> str:
             return _list(context, meeting, where)
 
 
-def _list(context: Context, meeting, where: str) -> str:
+def _list(context: Context, meeting: Meeting, where: str) -> str:
     received = apologies.for_meeting(context.session, meeting)
     if not received:
         return f"No apologies yet for {where}."
