@@ -89,7 +89,7 @@ def _once(*, sessions: sessionmaker[Session], clock: Clock):
     """Slack retries an event it thinks we missed; a retry of one already seen is
     acknowledged and goes no further."""
 
-    def once(body: dict, next: Callable[[], None]) -> BoltResponse | None:
+    def once(body: dict, next: Callable[[], BoltResponse | None]) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             with transaction(sessions) as session:
@@ -105,6 +105,5 @@ def _on_error(error: Exception, body: dict, ack: Ack) -> None:
     log.error("slack listener failed", exc_info=error, extra={"reference": reference})
     ack(
         response_type="ephemeral",
-        text=f"Something went wrong on partnerbot's side, and nothing was changed. "
-        f"Reference {reference}.",
+        text=f"Something went wrong on partnerbot's side, and nothing was changed. Reference {reference}.",
     )

@@ -11,8 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import logs
-from bot.settings import Settings, SettingsError, load as load_settings
-from services.clock import MovableClock, SystemClock
+from bot.settings import Settings, SettingsError
+from bot.settings import load as load_settings
+from services.clock import Clock, MovableClock, SystemClock
 from storage import migrate
 from storage.session import make_engine, make_session_factory
 
@@ -47,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
 
     console = commands.add_parser("console", help="the commands typed in a terminal")
-    console.add_argument("--as", dest="person", metavar="PERSON", help="a person id from the partnership file")
+    console.add_argument(
+        "--as", dest="person", metavar="PERSON", help="a person id from the partnership file"
+    )
     console.add_argument("--demo", action="store_true", help="load the bundled example partnership")
     console.set_defaults(run=_console)
 
@@ -136,7 +139,7 @@ def _run_due(args, settings: Settings) -> int:
 
     settings.require_bot_token("jobs run-due")
     sessions = _sessions(settings, upgrade=False)
-    clock = SystemClock()
+    clock: Clock = SystemClock()
     if args.now is not None:
         at = args.now
         if at.tzinfo is None:
@@ -188,7 +191,9 @@ def _serve(args, settings: Settings) -> int:
     if service.socket_mode:
         service.socket_mode.connect()
     try:
-        uvicorn.run(service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower())
+        uvicorn.run(
+            service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower()
+        )
     finally:
         if service.socket_mode:
             service.socket_mode.close()

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,7 +69,7 @@ class Service:
     web: Starlette
     bolt: App
     deliveries: DeliveryWorker
-    socket_mode: object | None = None
+    socket_mode: SocketModeHandler | None = None
 
 
 def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
@@ -83,8 +84,6 @@ def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) 
     )
     socket_mode = None
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         socket_mode = SocketModeHandler(bolt, settings.slack_app_token)
     web = create_web_app(bolt=None if socket_mode else bolt, sessions=sessions)
     return Service(web=web, bolt=bolt, deliveries=deliveries, socket_mode=socket_mode)

@@ -47,7 +47,9 @@ class Settings:
     def require_bot_token(self, command: str) -> None:
         """Whatever posts to Slack needs the bot token; the console and `load` do not."""
         if not self.slack_bot_token:
-            raise SettingsError(f"SLACK_BOT_TOKEN is not set: partnerbot {command} needs the bot token (xoxb-...)")
+            raise SettingsError(
+                f"SLACK_BOT_TOKEN is not set: partnerbot {command} needs the bot token (xoxb-...)"
+            )
 
     def require_slack(self) -> None:
         """`serve` also needs to know that requests come from Slack."""
@@ -71,9 +73,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     except ArgumentError:
         raise SettingsError(f"DATABASE_URL is not a database URL: {_redact(database_url)}") from None
     if backend not in ("sqlite", "postgresql"):
-        raise SettingsError(
-            f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, not {backend}://"
-        )
+        raise SettingsError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, not {backend}://")
 
     bot_token = get("SLACK_BOT_TOKEN")
     if bot_token and not bot_token.startswith("xoxb-"):

@@ -11,9 +11,20 @@ from storage.models import Delivery
 
 # Errors no retry will cure: the message must be fixed or the app reinstalled.
 PERMANENT = {
-    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
-    "invalid_blocks", "user_not_found", "cannot_dm_bot", "invalid_auth", "account_inactive",
-    "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "no_text",
+    "invalid_blocks",
+    "user_not_found",
+    "cannot_dm_bot",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "not_authed",
+    "invalid_arguments",
 }
 
 
@@ -43,7 +54,9 @@ class SlackSender:
             status = error.response.status_code
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if status == 429:
-                retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+                retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
+                    "retry-after"
+                )
                 raise TryLater("rate limited", retry_after=float(retry_after or 30)) from None
             if code in PERMANENT:
                 raise GiveUp(code) from None

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, nulls_last, select
 from sqlalchemy.orm import Session
 
-from services import audit, groups as groups_service
+from services import audit
+from services import groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
 from services.text import clip, escape
@@ -44,8 +45,7 @@ def add(
         raise UserError("Say what the action is: `/action add WHAT | WHO | WHEN`. Nothing was changed.")
     if len(what) > MAX_WHAT:
         raise UserError(
-            f"An action can be at most {MAX_WHAT} characters (yours is {len(what)}). "
-            "Nothing was changed."
+            f"An action can be at most {MAX_WHAT} characters (yours is {len(what)}). Nothing was changed."
         )
     if not groups_service.roles_of(session, actor):
         raise PermissionDenied(
@@ -133,16 +133,19 @@ def drop(session: Session, *, now: datetime, actor: Person | None, action: Actio
     return _change_status(session, now=now, actor=actor, action=action, status="dropped", verb="drop it")
 
 
-def set_due(
-    session: Session, *, now: datetime, actor: Person | None, action: Action, due: date
-) -> Action:
+def set_due(session: Session, *, now: datetime, actor: Person | None, action: Action, due: date) -> Action:
     check_can_change(session, actor=actor, action=action, verb="change its due date")
     before = action.due
     action.due = due
     action.updated_at = now
     audit.record(
-        session, actor=actor, what="action.due", subject=action.ref, at=now,
-        before={"due": before}, after={"due": due},
+        session,
+        actor=actor,
+        what="action.due",
+        subject=action.ref,
+        at=now,
+        before={"due": before},
+        after={"due": due},
     )
     return action
 
@@ -175,8 +178,13 @@ def _change_status(
     action.done_at = now if status == "done" else None
     action.updated_at = now
     audit.record(
-        session, actor=actor, what=f"action.{status}", subject=action.ref, at=now,
-        before={"status": before}, after={"status": status},
+        session,
+        actor=actor,
+        what=f"action.{status}",
+        subject=action.ref,
+        at=now,
+        before={"status": before},
+        after={"status": status},
     )
     return action
 

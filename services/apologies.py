@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import audit, groups as groups_service
+from services import audit
+from services import groups as groups_service
 from services.dates import format_date
 from services.errors import PermissionDenied, UserError
 from services.meetings import local_date
@@ -40,19 +41,18 @@ def send(
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
         raise UserError(
-            f"A reason can be at most {MAX_REASON} characters (yours is {len(reason)}). "
-            "Nothing was changed."
+            f"A reason can be at most {MAX_REASON} characters (yours is {len(reason)}). Nothing was changed."
         )
     if substitute and len(substitute) > MAX_SUBSTITUTE:
-        raise UserError(f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed.")
+        raise UserError(
+            f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed."
+        )
     apology = session.scalar(
         select(Apology).where(Apology.meeting_id == meeting.id, Apology.person_id == person.id)
     )
     updated = apology is not None and apology.withdrawn_at is None
     if apology is None:
-        apology = Apology(
-            meeting_id=meeting.id, person_id=person.id, created_at=now, updated_at=now
-        )
+        apology = Apology(meeting_id=meeting.id, person_id=person.id, created_at=now, updated_at=now)
         session.add(apology)
     apology.reason = reason
     apology.substitute = substitute
@@ -117,11 +117,17 @@ def withdraw(session: Session, *, now: datetime, person: Person, meeting: Meetin
     if apology is None:
         return False
     if meeting.starts_at <= now or meeting.status != "scheduled":
-        raise UserError("That meeting has taken place or is cancelled, so its apologies stand. Nothing was changed.")
+        raise UserError(
+            "That meeting has taken place or is cancelled, so its apologies stand. Nothing was changed."
+        )
     apology.withdrawn_at = now
     apology.updated_at = now
     audit.record(
-        session, actor=person, what="apology.withdraw", subject=f"meeting {meeting.id}", at=now,
+        session,
+        actor=person,
+        what="apology.withdraw",
+        subject=f"meeting {meeting.id}",
+        at=now,
         before={"person": person.key},
     )
     return True

@@ -4,7 +4,7 @@ tests and the console can travel in time."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -16,7 +16,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class MovableClock:
@@ -42,4 +42,4 @@ class MovableClock:
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("a clock needs an aware datetime")
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)

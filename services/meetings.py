@@ -115,18 +115,17 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
 
 
 def agenda_item_count(session: Session, meeting: Meeting) -> int:
-    return session.scalar(
+    count = session.scalar(
         select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
     )
+    return count or 0
 
 
 def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:
     meetings = upcoming(session, groups=groups, now=now, limit=5)
     if not meetings:
         return "There are no upcoming meetings."
-    days = ", ".join(
-        f"{format_date(local_date(m, zone))} ({m.group.abbreviation})" for m in meetings
-    )
+    days = ", ".join(f"{format_date(local_date(m, zone))} ({m.group.abbreviation})" for m in meetings)
     return f"Upcoming: {days}."
 
 

@@ -19,4 +19,3 @@ def match(session: Session, text: str) -> Workstream | None:
         return exact[0]
     prefixed = [w for w in workstreams if w.slug.startswith(needle)]
     return prefixed[0] if len(prefixed) == 1 else None
-

@@ -119,9 +119,7 @@ class Group(Base):
     explain_after: Mapped[int] = mapped_column(Integer, default=2)
     resign_after: Mapped[int] = mapped_column(Integer, default=3)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="group", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="group", cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),
@@ -234,9 +232,7 @@ class Declaration(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    agenda_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("agenda_item.id", ondelete="SET NULL")
-    )
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id", ondelete="SET NULL"))
     nature: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
@@ -307,12 +303,8 @@ class Action(Base):
     owner_text: Mapped[str | None] = mapped_column(String(200))
     due: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(8), default="open")
-    meeting_id: Mapped[int | None] = mapped_column(
-        ForeignKey("meeting.id", ondelete="SET NULL"), index=True
-    )
-    workstream_id: Mapped[int | None] = mapped_column(
-        ForeignKey("workstream.id", ondelete="SET NULL")
-    )
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
+    workstream_id: Mapped[int | None] = mapped_column(ForeignKey("workstream.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -370,9 +362,7 @@ class FeedToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
-    __table_args__ = (
-        CheckConstraint("person_id IS NOT NULL OR group_id IS NOT NULL", name="has_subject"),
-    )
+    __table_args__ = (CheckConstraint("person_id IS NOT NULL OR group_id IS NOT NULL", name="has_subject"),)
 
 
 class AuditEntry(Base):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,9 +27,7 @@ from storage.session import make_engine, make_session_factory
 pytest_plugins = ["tests.slack.fixtures"]
 
 LONDON = ZoneInfo("Europe/London")
-POSTGRES_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PARTNERBOT_REQUIRE_POSTGRES") == "1"
 
 _postgres_skips: list[str] = []

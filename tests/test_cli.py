@@ -51,8 +51,15 @@ def test_a_bad_file_is_refused_whole_with_every_problem(env, db, tmp_path, capsy
 def test_run_due_sends_what_is_due_at_that_instant(env, demo, slack_api, capsys):
     at = datetime(2015, 2, 18, 9, 0, tzinfo=LONDON)
     with demo() as session, session.begin():
-        outbox.enqueue(session, key="nudge:test", kind="channel", target="CBOARD001",
-                       payload={"text": "A1 is overdue"}, due_at=at, now=at)
+        outbox.enqueue(
+            session,
+            key="nudge:test",
+            kind="channel",
+            target="CBOARD001",
+            payload={"text": "A1 is overdue"},
+            due_at=at,
+            now=at,
+        )
     assert main(["jobs", "run-due", "--now", "2015-02-18T08:59"]) == 0
     assert slack_api.posts() == []
     assert main(["jobs", "run-due", "--now", "2015-02-18T09:00"]) == 0

@@ -32,9 +32,13 @@ def test_typing_in_a_group_channel_scopes_the_command(demo, clock):
 def test_moving_the_clock_shows_what_falls_due(demo, clock):
     with demo() as session, session.begin():
         outbox.enqueue(
-            session, key="test:reminder", kind="channel", target="CBOARD001",
+            session,
+            key="test:reminder",
+            kind="channel",
+            target="CBOARD001",
             payload={"text": "The *Board* meets tomorrow &amp; the room is booked"},
-            due_at=clock.now().replace(day=20), now=clock.now(),
+            due_at=clock.now().replace(day=20),
+            now=clock.now(),
         )
     text = session_log(demo, clock, "clock +2d\nclock 20/04/2015 09:00\n")
     before, after = text.split("The clock says Wed 15 Apr 2015, 09:00.")

@@ -37,7 +37,9 @@ def served(demo, database_url, slack_api, slack_signing_secret, tmp_path):
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -69,4 +71,8 @@ def test_serve_stores_a_signed_action_and_refuses_an_unsigned_one(served, demo, 
     assert "Circulate Away Day outcomes — Ray Cottam, due Tue 17 Feb 2015" in reply["text"]
     with demo() as session:
         newest = session.scalar(select(Action).order_by(Action.number.desc()).limit(1))
-    assert (newest.what, newest.owner.key, newest.due) == ("Circulate Away Day outcomes", "fire", date(2015, 2, 17))
+    assert (newest.what, newest.owner.key, newest.due) == (
+        "Circulate Away Day outcomes",
+        "fire",
+        date(2015, 2, 17),
+    )

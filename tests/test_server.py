@@ -21,7 +21,9 @@ def test_healthz_is_503_when_the_database_does_not_answer():
     unreachable = make_engine(
         "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
     )
-    response = request(create_web_app(bolt=None, sessions=make_session_factory(unreachable)), "GET", "/healthz")
+    response = request(
+        create_web_app(bolt=None, sessions=make_session_factory(unreachable)), "GET", "/healthz"
+    )
     assert response.status_code == 503
     assert response.json() == {"ok": False, "database": "unreachable"}
 
@@ -36,7 +38,9 @@ def test_with_an_app_token_slack_comes_over_socket_mode(db, clock, slack_api):
     from bot.server import build
     from bot.settings import load
 
-    settings = load({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": slack_api.url})
+    settings = load(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": slack_api.url}
+    )
     service = build(settings=settings, sessions=db, clock=clock)
     assert service.socket_mode is not None
     assert service.socket_mode.client.web_client.base_url == slack_api.url  # SLACK_API_URL honoured

@@ -16,13 +16,20 @@ def test_defaults_need_nothing():
 
 
 def test_every_setting_is_read():
-    settings = load({
-        "DATABASE_URL": "postgresql+psycopg://u:p@db/partnerbot",
-        "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1",
-        "SLACK_API_URL": "http://127.0.0.1:9999", "PUBLIC_BASE_URL": "https://bot.example.org/",
-        "SMTP_URL": "smtps://user:pw@mail.example.org", "INVITE_FROM": "psr@example.org",
-        "PORT": "8080", "LOG_LEVEL": "debug",
-    })
+    settings = load(
+        {
+            "DATABASE_URL": "postgresql+psycopg://u:p@db/partnerbot",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_APP_TOKEN": "xapp-1",
+            "SLACK_API_URL": "http://127.0.0.1:9999",
+            "PUBLIC_BASE_URL": "https://bot.example.org/",
+            "SMTP_URL": "smtps://user:pw@mail.example.org",
+            "INVITE_FROM": "psr@example.org",
+            "PORT": "8080",
+            "LOG_LEVEL": "debug",
+        }
+    )
     assert settings.slack_api_url == "http://127.0.0.1:9999/"
     assert settings.public_base_url == "https://bot.example.org"
     assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == ("mail.example.org", 465, True)

@@ -50,8 +50,9 @@ def server(demo, clock, slack_api, slack_signing_secret):
     service.deliveries.stop()
 
 
-def post_command(server, secret, command, text, *, user="U0CLERK01", channel="C0GENERAL",
-                 timestamp=None, signed=True):
+def post_command(
+    server, secret, command, text, *, user="U0CLERK01", channel="C0GENERAL", timestamp=None, signed=True
+):
     body = slash_command_body(command, text, user_id=user, channel_id=channel)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if signed:
@@ -71,7 +72,9 @@ def test_a_signed_action_add_is_stored_and_answered(server, demo, slack_signing_
     with demo() as session:
         newest = session.scalar(select(Action).order_by(Action.number.desc()).limit(1))
     assert (newest.what, newest.owner.key, newest.due) == (
-        "Circulate Away Day outcomes", "fire", date(2015, 2, 17)
+        "Circulate Away Day outcomes",
+        "fire",
+        date(2015, 2, 17),
     )
     assert f"*{newest.ref}*" in reply["text"]
 
@@ -125,11 +128,16 @@ def test_healthz_checks_the_database(server):
 
 
 def post_event(server, secret, event_id="Ev0001", retry=None):
-    body = json.dumps({
-        "type": "event_callback", "team_id": "T0TEAM001", "api_app_id": "A0APP0001",
-        "event": {"type": "app_home_opened", "user": "U0FIRE001", "tab": "home"},
-        "event_id": event_id, "event_time": int(time.time()),
-    })
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0TEAM001",
+            "api_app_id": "A0APP0001",
+            "event": {"type": "app_home_opened", "user": "U0FIRE001", "tab": "home"},
+            "event_id": event_id,
+            "event_time": int(time.time()),
+        }
+    )
     headers = {"Content-Type": "application/json"} | sign(body, secret=secret, timestamp=int(time.time()))
     if retry:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}

@@ -71,10 +71,14 @@ def parse(text: str, *, today: date) -> Intent:
     if verb == "due":
         ref, _, when = rest.partition(" ")
         if not ref or not when.strip():
-            raise UserError("Say which action and its new date: `/action due A12 24/02/2015`. Nothing was changed.")
+            raise UserError(
+                "Say which action and its new date: `/action due A12 24/02/2015`. Nothing was changed."
+            )
         return Reschedule(ref=ref, due=parse_date(when, today=today))
     if verb == "import":
-        raise UserError("`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed.")
+        raise UserError(
+            "`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed."
+        )
     raise UserError(f"I don't know `/action {escape(clip(verb, 30))}`. {GRAMMAR} Nothing was changed.")
 
 

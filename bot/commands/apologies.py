@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands.core import Context, Command
+from bot.commands.core import Command, Context
 from bot.commands.dates import take_date
 from bot.commands.lines import group_meeting
 from services import apologies, groups, meetings
@@ -57,9 +57,7 @@ def handle(context: Context, text: str) -> str:
     intent = parse(text, today=context.today)
     person = context.require_person()
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
-    meeting = meetings.find(
-        context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
-    )
+    meeting = meetings.find(context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone)
     where = group_meeting(meeting, context.zone)
     if intent == Send(day=None, reason=""):
         return (

@@ -9,7 +9,9 @@ from services.errors import UserError
 
 def _not_yet(name: str):
     def handle(context: Context, text: str) -> str:
-        raise UserError(f"`{name}` is not available yet: `{name} help` shows what it will do. Nothing was changed.")
+        raise UserError(
+            f"`{name}` is not available yet: `{name} help` shows what it will do. Nothing was changed."
+        )
 
     return handle
 

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services import outbox, partnership as partnership_service, people
+from services import outbox, people
+from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import UserError
 from storage.models import Partnership, Person
@@ -111,7 +112,9 @@ def run(
             person = (
                 people.by_slack_user(session, slack_user_id)
                 if slack_user_id
-                else people.by_key(session, person_key) if person_key else None
+                else people.by_key(session, person_key)
+                if person_key
+                else None
             )
             context = Context(
                 session=session,

@@ -43,8 +43,20 @@ _MAX_DATE_WORDS = 4  # "Tuesday 21 April 2015"
 _MAX_TIME_WORDS = 2  # "4.00 pm", "12 noon"
 _QUOTE_CHARS = 40
 
-_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July",
-                "August", "September", "October", "November", "December"]
+_MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 _MONTHS = {n.lower(): i for i, n in enumerate(_MONTH_NAMES, 1)}
@@ -53,8 +65,20 @@ _MONTHS["sept"] = 9
 _WEEKDAYS = {n.lower(): i for i, n in enumerate(_DAY_NAMES)}
 _WEEKDAYS |= {n[:3].lower(): i for i, n in enumerate(_DAY_NAMES)}
 _WEEKDAYS |= {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
-_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-           "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_COUNTS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 
 # [0-9], never \d: \d (and int()) also accept Arabic-Indic and other Unicode digits.
 # Every quantifier is bounded and there is no nested repetition, so matching is linear.
@@ -86,8 +110,7 @@ def _quote(text: str) -> str:
 
 def _error(text: str, kind: str, accepted: str, reason: str = "") -> UserError:
     why = f": {reason}" if reason else ""
-    return UserError(f"I can't read '{_quote(text)}' as a {kind}{why}. "
-                     f"Try {accepted}. Nothing was changed.")
+    return UserError(f"I can't read '{_quote(text)}' as a {kind}{why}. Try {accepted}. Nothing was changed.")
 
 
 def _words(text: str, kind: str, accepted: str) -> list[str]:
@@ -260,8 +283,9 @@ def parse_time(text: str) -> time:
     return found
 
 
-def _take(text: str, most: int, read: Callable[[list[str]], _T | None], kind: str,
-          accepted: str) -> tuple[_T | None, str]:
+def _take(
+    text: str, most: int, read: Callable[[list[str]], _T | None], kind: str, accepted: str
+) -> tuple[_T | None, str]:
     # Only the first few words can be a date or time, so a 100k-character reason
     # costs one lazy scan, never a parse of the whole thing.
     spans = list(itertools.islice(_WORD.finditer(text), most))
@@ -269,10 +293,9 @@ def _take(text: str, most: int, read: Callable[[list[str]], _T | None], kind: st
         try:
             found = read([_norm(m[0]) for m in spans[:k]])
         except _Bad as bad:
-            raise _error(text[spans[0].start():spans[k - 1].end()], kind, accepted,
-                         bad.reason) from None
+            raise _error(text[spans[0].start() : spans[k - 1].end()], kind, accepted, bad.reason) from None
         if found is not None:
-            return found, text[spans[k - 1].end():].strip()
+            return found, text[spans[k - 1].end() :].strip()
     return None, text.strip()
 
 

@@ -24,7 +24,7 @@ def run_migrations_online() -> None:
     if connection is None:
         from storage.session import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
         with engine.connect() as connection:
             _run(connection)
         engine.dispose()

@@ -4,7 +4,7 @@ collects a problem as "path: message"."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -32,8 +32,14 @@ def type_name(value: Any) -> str:
         return "true/false"
     if isinstance(value, datetime):
         return "a date and time"
-    for kind, name in ((int, "a number"), (float, "a number"), (str, "text"), (list, "a list"),
-                       (dict, "a mapping"), (date, "a date")):
+    for kind, name in (
+        (int, "a number"),
+        (float, "a number"),
+        (str, "text"),
+        (list, "a list"),
+        (dict, "a mapping"),
+        (date, "a date"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__
@@ -56,13 +62,20 @@ class Checker:
     def finished(self) -> list[str]:
         return self.problems + ([f"file: and {self.more} more problems"] if self.more else [])
 
-    def text(self, value: Any, path: str, *, length: int, pattern: re.Pattern[str] | None = None,
-             expected: str = "", lines: bool = False) -> str | None:
+    def text(
+        self,
+        value: Any,
+        path: str,
+        *,
+        length: int,
+        pattern: re.Pattern[str] | None = None,
+        expected: str = "",
+        lines: bool = False,
+    ) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.add(path, f"expected text{': ' + expected if expected else ''}; "
-                           f"got {type_name(value)}")
+            self.add(path, f"expected text{': ' + expected if expected else ''}; got {type_name(value)}")
             return None
         if len(value) > length:
             self.add(path, f"too long ({len(value):,} characters; at most {length:,})")
@@ -98,8 +111,9 @@ class Checker:
     def time_of_day(self, value: Any, path: str) -> time | None:
         if isinstance(value, int) and not isinstance(value, bool):
             # YAML 1.1 reads an unquoted 16:00 as the base-60 number 960.
-            self.add(path, 'expected a time "HH:MM" in quotes, e.g. "16:00"; unquoted, '
-                           "YAML reads it as a number")
+            self.add(
+                path, 'expected a time "HH:MM" in quotes, e.g. "16:00"; unquoted, YAML reads it as a number'
+            )
             return None
         text = self.text(value, path, length=8, expected='a time "HH:MM", e.g. "16:00"')
         match = TIME_PATTERN.fullmatch(text) if text else None
@@ -135,27 +149,31 @@ class Checker:
             self.add(path, "expected a date and time, e.g. 2015-04-21T16:00; got a date alone")
             return None
         else:
-            text = self.text(value, path, length=25,
-                             expected="a date and time, e.g. 2015-04-21T16:00")
+            text = self.text(value, path, length=25, expected="a date and time, e.g. 2015-04-21T16:00")
             match = LOCAL_DATETIME_PATTERN.fullmatch(text) if text else None
             if text is not None and match is None:
-                self.add(path, f"{shown(text)} is not a date and time; "
-                               "expected YYYY-MM-DDTHH:MM, e.g. 2015-04-21T16:00")
+                self.add(
+                    path,
+                    f"{shown(text)} is not a date and time; expected YYYY-MM-DDTHH:MM, e.g. 2015-04-21T16:00",
+                )
             day = self.iso_date(match[1], path) if match else None
             at = self.time_of_day(match[2], path) if match else None
             if day is None or at is None:
                 return None
             moment = datetime.combine(day, at)
         if moment.tzinfo is not None:
-            return moment.astimezone(timezone.utc)
+            return moment.astimezone(UTC)
         if zone is None:
             return None  # the time zone is already a problem; nothing to check against
         # A time in the spring-forward gap does not exist; one in the autumn fold takes
         # the first of its two instants (fold=0).
-        instant = moment.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+        instant = moment.replace(tzinfo=zone, fold=0).astimezone(UTC)
         if instant.astimezone(zone).replace(tzinfo=None) != moment:
-            self.add(path, f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key} "
-                           "(the clocks go forward then); choose another time")
+            self.add(
+                path,
+                f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key} "
+                "(the clocks go forward then); choose another time",
+            )
             return None
         return instant
 
@@ -164,8 +182,7 @@ class Checker:
         mapping), and whether every key was good. Unknown and missing keys are
         problems; the other keys are still checked."""
         if not isinstance(value, dict):
-            self.add(path, f"expected a mapping with keys {', '.join(shape.keys)}; "
-                           f"got {type_name(value)}")
+            self.add(path, f"expected a mapping with keys {', '.join(shape.keys)}; got {type_name(value)}")
             return None, False
         good = True
         for key in value:
@@ -173,10 +190,12 @@ class Checker:
                 self.add(path or "file", f"keys must be text; got {shown(key)}")
                 good = False
             elif key not in shape.keys:
-                hint = ("; if it is the end of a value cut at a comma, put that value in quotes"
-                        if value[key] is None and " " in key.strip() else "")
-                self.add(join(path, key),
-                         f"unknown key; expected one of {', '.join(shape.keys)}{hint}")
+                hint = (
+                    "; if it is the end of a value cut at a comma, put that value in quotes"
+                    if value[key] is None and " " in key.strip()
+                    else ""
+                )
+                self.add(join(path, key), f"unknown key; expected one of {', '.join(shape.keys)}{hint}")
                 good = False
         found: dict[str, Any] = {}
         for key, check in shape.required.items():

@@ -23,14 +23,10 @@ class LoadResult:
 
     @property
     def changed(self) -> bool:
-        return any(self.created.values()) or any(self.updated.values()) or any(
-            self.removed.values()
-        )
+        return any(self.created.values()) or any(self.updated.values()) or any(self.removed.values())
 
 
-def load(
-    session: Session, data: dict, *, now: datetime, actor: str = "partnership file"
-) -> LoadResult:
+def load(session: Session, data: dict, *, now: datetime, actor: str = "partnership file") -> LoadResult:
     """Check `data` whole, then create or update what it describes in `session`.
 
     Raises PartnershipFileError listing every problem before anything is written.

@@ -70,8 +70,10 @@ def read_file(path: str | Path) -> dict:
     data = _parse(text, name)
     if not isinstance(data, dict):
         raise PartnershipFileError(
-            [f"{name}: line 1: expected a mapping starting with 'partnership:'; "
-             f"got {type(data).__name__ if data is not None else 'an empty file'}"]
+            [
+                f"{name}: line 1: expected a mapping starting with 'partnership:'; "
+                f"got {type(data).__name__ if data is not None else 'an empty file'}"
+            ]
         )
     return data
 
@@ -104,9 +106,7 @@ def _check_expansion(root: yaml.Node, name: str) -> None:
 
     def problem(node: yaml.Node, message: str) -> PartnershipFileError:
         mark = node.start_mark
-        return PartnershipFileError(
-            [f"{name}: line {mark.line + 1}, column {mark.column + 1}: {message}"]
-        )
+        return PartnershipFileError([f"{name}: line {mark.line + 1}, column {mark.column + 1}: {message}"])
 
     def size(node: yaml.Node) -> int:
         if id(node) in sizes:
@@ -126,8 +126,9 @@ def _check_expansion(root: yaml.Node, name: str) -> None:
                     keys.add(key.value)
                 total += size(key) + size(value)
         if total > MAX_VALUES:
-            raise problem(node, f"aliases (*name) expand the file past {MAX_VALUES:,} values; "
-                                "refused as an alias bomb")
+            raise problem(
+                node, f"aliases (*name) expand the file past {MAX_VALUES:,} values; refused as an alias bomb"
+            )
         open_nodes.discard(id(node))
         sizes[id(node)] = total
         return total

@@ -80,18 +80,23 @@ class StoredRows:
         )
 
 
-def match_actions(
-    session: Session, actions: list[ActionPlan]
-) -> list[tuple[Action | None, int]]:
+def match_actions(session: Session, actions: list[ActionPlan]) -> list[tuple[Action | None, int]]:
     """For each action in the file, the stored action it updates (None: a new
     one) and its number. Matched by ref, else by what and due (the lowest-numbered
     one not already matched); new actions are numbered on from the highest."""
     refs = [a.number for a in actions if a.number is not None]
     whats = [a.what for a in actions if a.number is None]
-    stored = list(session.scalars(
-        select(Action).where(or_(Action.number.in_(refs), Action.what.in_(whats)))
-        .order_by(Action.number)
-    )) if actions else []
+    stored = (
+        list(
+            session.scalars(
+                select(Action)
+                .where(or_(Action.number.in_(refs), Action.what.in_(whats)))
+                .order_by(Action.number)
+            )
+        )
+        if actions
+        else []
+    )
     next_number = max([session.scalar(select(func.max(Action.number))) or 0, *refs]) + 1
     by_number = {action.number: action for action in stored}
     by_what_due: dict[tuple[str, date | None], list[Action]] = {}

@@ -48,8 +48,7 @@ def validate(data: Any, stored: Stored | None = None) -> tuple[FilePlan | None, 
     """Every problem in the file, and the plan when there are none."""
     checker = Checker()
     if not isinstance(data, dict):
-        checker.add("file", f"expected a mapping with keys {', '.join(FILE.keys)}; "
-                            f"got {type_name(data)}")
+        checker.add("file", f"expected a mapping with keys {', '.join(FILE.keys)}; got {type_name(data)}")
         return None, checker.finished()
     sections, _ = checker.fields(data, "", FILE)
     assert sections is not None
@@ -65,15 +64,21 @@ def validate(data: Any, stored: Stored | None = None) -> tuple[FilePlan | None, 
     problems = checker.finished()
     if problems or partnership is None or file.zone is None:
         return None, problems
-    return FilePlan(partnership, file.zone, organisations, people, groups, workstreams,
-                    meetings, actions), []
+    return FilePlan(partnership, file.zone, organisations, people, groups, workstreams, meetings, actions), []
 
 
 # The kinds of id the file defines, as a duplicate is named in a problem.
 DUPLICATE_NAMES = {
-    "organisation": "organisation id", "person": "person id", "slack": "Slack id",
-    "group": "group slug", "channel": "channel", "abbreviation": "abbreviation",
-    "workstream": "workstream slug", "meeting": "meeting", "ref": "action ref", "action": "action",
+    "organisation": "organisation id",
+    "person": "person id",
+    "slack": "Slack id",
+    "group": "group slug",
+    "channel": "channel",
+    "abbreviation": "abbreviation",
+    "workstream": "workstream slug",
+    "meeting": "meeting",
+    "ref": "action ref",
+    "action": "action",
 }
 
 
@@ -90,8 +95,7 @@ class _File:
         # Slack ids and channels stored for another person or group: (path, kind, holder, value).
         self.held: list[tuple[str, str, str, str]] = []
 
-    def each(self, sections: dict[str, Any], name: str, check: Callable[[dict, str], Any]
-             ) -> list[Any]:
+    def each(self, sections: dict[str, Any], name: str, check: Callable[[dict, str], Any]) -> list[Any]:
         given = sections[name]
         entries = [] if given is None else list_of(as_given)(self.check, given, name) or []
         plans = [check(entry, join(name, index)) for index, entry in enumerate(entries)]
@@ -101,8 +105,11 @@ class _File:
         """False (and a problem) when `value` is already used elsewhere in the file."""
         seen = self.ids[kind]
         if value is not None and value in seen:
-            self.check.add(path, f"duplicate {DUPLICATE_NAMES[kind]} {shown_as or shown(value)}; "
-                                 f"already used at {seen[value]}")
+            self.check.add(
+                path,
+                f"duplicate {DUPLICATE_NAMES[kind]} {shown_as or shown(value)}; "
+                f"already used at {seen[value]}",
+            )
             return False
         if value is not None:
             seen[value] = path
@@ -116,8 +123,9 @@ class _File:
         self.check.add(path, f"unknown {kind} {shown(value)}")
         return False
 
-    def people_listed(self, keys: list[str | None], path: str, seen: dict[str, str],
-                      suffix: str = "") -> bool:
+    def people_listed(
+        self, keys: list[str | None], path: str, seen: dict[str, str], suffix: str = ""
+    ) -> bool:
         """False (and problems) when a list names an unknown person, or one twice."""
         good = True
         for index, key in enumerate(keys):
@@ -133,8 +141,7 @@ class _File:
 
     def partnership(self, value: Any) -> PartnershipPlan | None:
         if value is None:
-            self.check.add("partnership", "missing; the file needs a partnership block with "
-                                          "at least a name")
+            self.check.add("partnership", "missing; the file needs a partnership block with at least a name")
             return None
         found, good = self.check.fields(value, "partnership", PARTNERSHIP)
         zone = found and found["timezone"]
@@ -142,9 +149,13 @@ class _File:
         if not good or found is None:
             return None
         return PartnershipPlan(
-            name=found["name"], timezone=found["timezone"], channel=found["channel"],
-            digest_day=found["digest"]["day"], digest_time=found["digest"]["time"],
-            organiser_email=found["organiser_email"], holidays=found["holidays"],
+            name=found["name"],
+            timezone=found["timezone"],
+            channel=found["channel"],
+            digest_day=found["digest"]["day"],
+            digest_time=found["digest"]["time"],
+            organiser_email=found["organiser_email"],
+            holidays=found["holidays"],
         )
 
     def organisation(self, value: Any, path: str) -> OrganisationPlan | None:
@@ -169,8 +180,7 @@ class _File:
     def check_held(self, people: list[PersonPlan], groups: list[GroupPlan]) -> None:
         """A Slack id or channel stored for someone else is a clash, unless the
         file moves that person or group to another one."""
-        now_held = {"person": {p.id: p.slack for p in people},
-                    "group": {g.slug: g.channel for g in groups}}
+        now_held = {"person": {p.id: p.slack for p in people}, "group": {g.slug: g.channel for g in groups}}
         for path, kind, holder, value in self.held:
             if now_held[kind].get(holder, value) == value:
                 what = "Slack id" if kind == "person" else "channel"
@@ -182,24 +192,36 @@ class _File:
             return None
         agenda, attendance = found["agenda"], found["attendance"]
         if agenda and agenda["publish_days"] > agenda["items_due_days"]:
-            self.check.add(f"{path}.agenda.publish_days",
-                           f"{agenda['publish_days']} is more than items_due_days "
-                           f"({agenda['items_due_days']}); the agenda goes out after items are due")
+            self.check.add(
+                f"{path}.agenda.publish_days",
+                f"{agenda['publish_days']} is more than items_due_days "
+                f"({agenda['items_due_days']}); the agenda goes out after items are due",
+            )
             good = False
         if attendance and attendance["resign_after"] <= attendance["explain_after"]:
-            self.check.add(f"{path}.attendance.resign_after",
-                           f"{attendance['resign_after']} must be more than explain_after "
-                           f"({attendance['explain_after']})")
+            self.check.add(
+                f"{path}.attendance.resign_after",
+                f"{attendance['resign_after']} must be more than explain_after "
+                f"({attendance['explain_after']})",
+            )
             good = False
         members = found["members"]
         if members is not None:
             people = [member and member["person"] for member in members]
-            good = self.people_listed(people, f"{path}.members", {}, ".person") \
-                and None not in members and good
+            good = (
+                self.people_listed(people, f"{path}.members", {}, ".person") and None not in members and good
+            )
         good = self.unique("group", found["slug"], f"{path}.slug") and good
         abbreviation = found["abbreviation"]
-        good = self.unique("abbreviation", abbreviation and abbreviation.upper(),
-                           f"{path}.abbreviation", shown(abbreviation)) and good
+        good = (
+            self.unique(
+                "abbreviation",
+                abbreviation and abbreviation.upper(),
+                f"{path}.abbreviation",
+                shown(abbreviation),
+            )
+            and good
+        )
         channel = found["channel"]
         if not self.unique("channel", channel, f"{path}.channel"):
             good = False
@@ -208,10 +230,16 @@ class _File:
         if not good:
             return None
         return GroupPlan(
-            slug=found["slug"], name=found["name"], abbreviation=abbreviation, channel=channel,
-            location=found["location"], start_time=found["start"], minutes=found["minutes"],
+            slug=found["slug"],
+            name=found["name"],
+            abbreviation=abbreviation,
+            channel=channel,
+            location=found["location"],
+            start_time=found["start"],
+            minutes=found["minutes"],
             members=None if members is None else {m["person"]: m["role"] for m in members},
-            **agenda, **attendance,
+            **agenda,
+            **attendance,
         )
 
     def workstream(self, value: Any, path: str) -> WorkstreamPlan | None:
@@ -227,8 +255,12 @@ class _File:
         if not good:
             return None
         return WorkstreamPlan(
-            slug=found["slug"], name=found["name"], description=found["description"],
-            group=found["group"], is_open=found["open"], leads=found["leads"],
+            slug=found["slug"],
+            name=found["name"],
+            description=found["description"],
+            group=found["group"],
+            is_open=found["open"],
+            leads=found["leads"],
             contributors=found["contributors"],
         )
 
@@ -243,15 +275,18 @@ class _File:
             return None
         earlier = self.ids["meeting"].get((group, starts_at))
         if earlier is not None:
-            self.check.add(f"{path}.start", f"duplicate meeting: {group} already meets then "
-                                            f"at {earlier}")
+            self.check.add(f"{path}.start", f"duplicate meeting: {group} already meets then at {earlier}")
             return None
         self.ids["meeting"][(group, starts_at)] = path
         if not good:
             return None
         return MeetingPlan(
-            group=group, starts_at=starts_at, local_date=starts_at.astimezone(self.zone).date(),
-            minutes=found["minutes"], location=found["location"], url=found["url"],
+            group=group,
+            starts_at=starts_at,
+            local_date=starts_at.astimezone(self.zone).date(),
+            minutes=found["minutes"],
+            location=found["location"],
+            url=found["url"],
             status=found["status"],
         )
 
@@ -268,16 +303,27 @@ class _File:
             # Without a ref an action is known by what and due: two alike would be one.
             earlier = self.ids["action"].get((what, due))
             if earlier is not None:
-                self.check.add(path, f"same what and due as {earlier}; give each a ref "
-                                     "(A1, A2, ...) if they are different actions")
+                self.check.add(
+                    path,
+                    f"same what and due as {earlier}; give each a ref "
+                    "(A1, A2, ...) if they are different actions",
+                )
                 good = False
             self.ids["action"].setdefault((what, due), path)
         if not good:
             return None
         is_person = owner in self.ids["person"] or owner in self.stored.people
-        return ActionPlan(path=path, what=what, owner=owner, owner_is_person=is_person, due=due,
-                          number=number, workstream=found["workstream"], meeting=meeting,
-                          status=found["status"])
+        return ActionPlan(
+            path=path,
+            what=what,
+            owner=owner,
+            owner_is_person=is_person,
+            due=due,
+            number=number,
+            workstream=found["workstream"],
+            meeting=meeting,
+            status=found["status"],
+        )
 
     def meeting_named(self, text: str | None, path: str) -> tuple[str, datetime] | None:
         """The meeting "board/2015-04-21" names: the group's one meeting that local
@@ -288,12 +334,18 @@ class _File:
         group, day, zone = match[1], self.check.iso_date(match[2], path), self.zone
         if day is None:
             return None
-        starts = {start for slug, start in (*self.ids["meeting"], *self.stored.meetings)
-                  if slug == group and start.astimezone(zone).date() == day}
+        starts = {
+            start
+            for slug, start in (*self.ids["meeting"], *self.stored.meetings)
+            if slug == group and start.astimezone(zone).date() == day
+        }
         if len(starts) != 1:
             times = ", ".join(sorted(f"{start.astimezone(zone):%H:%M}" for start in starts))
-            self.check.add(path, f"{group} meets more than once on {day} ({times}); the file "
-                                 "cannot say which" if starts else
-                                 f"no {group} meeting on {day} in the file or stored")
+            self.check.add(
+                path,
+                f"{group} meets more than once on {day} ({times}); the file cannot say which"
+                if starts
+                else f"no {group} meeting on {day} in the file or stored",
+            )
             return None
         return group, starts.pop()

@@ -28,17 +28,19 @@ from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows
 
 # Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
 REFERENCES = {
-    "organisation_id": "organisation", "person_id": "person", "owner_id": "person",
-    "group_id": "group", "workstream_id": "workstream", "meeting_id": "meeting",
+    "organisation_id": "organisation",
+    "person_id": "person",
+    "owner_id": "person",
+    "group_id": "group",
+    "workstream_id": "workstream",
+    "meeting_id": "meeting",
 }
 
 
 class Writer:
     """Creates and updates rows, counting and auditing each change."""
 
-    def __init__(
-        self, session: Session, *, now: datetime, actor: str, rows: StoredRows, zone: Any
-    ) -> None:
+    def __init__(self, session: Session, *, now: datetime, actor: str, rows: StoredRows, zone: Any) -> None:
         self.session = session
         self.now = now
         self.actor = actor
@@ -67,7 +69,12 @@ class Writer:
     # The generic step: create, or set only the fields that differ.
 
     def put(
-        self, kind: str, subject: str, row: Any, model: type, wanted: dict[str, Any],
+        self,
+        kind: str,
+        subject: str,
+        row: Any,
+        model: type,
+        wanted: dict[str, Any],
         was: dict[str, Any] | None = None,
     ) -> Any:
         """Create the row, or set the fields of `wanted` that differ from it."""
@@ -89,27 +96,37 @@ class Writer:
         """name -> (stored, wanted) for each field that differs. `was` holds stored
         values this load has already cleared (see release_unique)."""
         stored = {name: (was or {}).get(name, getattr(row, name)) for name in wanted}
-        return {name: (stored[name], value) for name, value in wanted.items()
-                if stored[name] != value}
+        return {name: (stored[name], value) for name, value in wanted.items() if stored[name] != value}
 
     def apply(self, kind: str, subject: str, row: Any, changes: dict[str, tuple[Any, Any]]) -> None:
         for name, (_, value) in changes.items():
             setattr(row, name, value)
         self.updated[kind] += 1
-        self.audit("load.update", f"{kind} {subject}".strip(),
-                   {name: old for name, (old, _) in changes.items()},
-                   {name: new for name, (_, new) in changes.items()})
+        self.audit(
+            "load.update",
+            f"{kind} {subject}".strip(),
+            {name: old for name, (old, _) in changes.items()},
+            {name: new for name, (_, new) in changes.items()},
+        )
         relationships = inspect(type(row)).relationships
-        self.stale.extend((row, name[:-3]) for name in changes
-                          if name.endswith("_id") and name[:-3] in relationships)
+        self.stale.extend(
+            (row, name[:-3]) for name in changes if name.endswith("_id") and name[:-3] in relationships
+        )
 
     def audit(
         self, what: str, subject: str, before: dict[str, Any] | None, after: dict[str, Any] | None
     ) -> None:
-        self.session.add(AuditEntry(
-            actor_id=None, actor=self.actor, what=what, subject=subject[:200], at=self.now,
-            before=self.plain(before), after=self.plain(after),
-        ))
+        self.session.add(
+            AuditEntry(
+                actor_id=None,
+                actor=self.actor,
+                what=what,
+                subject=subject[:200],
+                at=self.now,
+                before=self.plain(before),
+                after=self.plain(after),
+            )
+        )
 
     def plain(self, values: dict[str, Any] | None) -> dict[str, Any] | None:
         """JSON-safe values; a reference to another row shown by its id in the file."""
@@ -133,15 +150,14 @@ class Writer:
 
     def partnership(self, plan: FilePlan) -> None:
         wanted = {"id": PARTNERSHIP_ID, **vars(plan.partnership)}
-        self.rows.partnership = self.put(
-            "partnership", "", self.rows.partnership, Partnership, wanted
-        )
+        self.rows.partnership = self.put("partnership", "", self.rows.partnership, Partnership, wanted)
 
     def organisations(self, plan: FilePlan) -> None:
         found = self.rows.organisations
         for org in plan.organisations:
-            found[org.id] = self.put("organisation", org.id, found.get(org.id), Organisation,
-                                      {"key": org.id, "name": org.name})
+            found[org.id] = self.put(
+                "organisation", org.id, found.get(org.id), Organisation, {"key": org.id, "name": org.name}
+            )
         self.named("organisation", found)
 
     def people(self, plan: FilePlan) -> None:
@@ -150,14 +166,16 @@ class Writer:
         for person in plan.people:
             organisation = organisations.get(person.organisation) if person.organisation else None
             wanted_by_key[person.id] = {
-                "key": person.id, "name": person.name, "title": person.title,
-                "email": person.email, "slack_user_id": person.slack,
+                "key": person.id,
+                "name": person.name,
+                "title": person.title,
+                "email": person.email,
+                "slack_user_id": person.slack,
                 "organisation_id": organisation.id if organisation else None,
             }
         cleared = self.release_unique(found, wanted_by_key, "slack_user_id")
         for key, wanted in wanted_by_key.items():
-            found[key] = self.put("person", key, found.get(key), Person, wanted,
-                                  was=cleared.get(key))
+            found[key] = self.put("person", key, found.get(key), Person, wanted, was=cleared.get(key))
         self.named("person", found)
 
     def release_unique(
@@ -166,8 +184,11 @@ class Writer:
         """Stored rows passing a unique value (a Slack id, a channel) between them
         would collide mid-flush, so the moving values are cleared first, within
         the same transaction. Returns the cleared values, by key."""
-        moving = {key: getattr(found[key], column) for key, wanted in wanted_by_key.items()
-                  if key in found and getattr(found[key], column) != wanted[column]}
+        moving = {
+            key: getattr(found[key], column)
+            for key, wanted in wanted_by_key.items()
+            if key in found and getattr(found[key], column) != wanted[column]
+        }
         held = {getattr(row, column) for row in found.values()} - {None}
         if not any(wanted_by_key[key][column] in held for key in moving):
             return {}
@@ -184,22 +205,33 @@ class Writer:
         }
         cleared = self.release_unique(found, wanted_by_slug, "channel")
         for slug, wanted in wanted_by_slug.items():
-            found[slug] = self.put("group", slug, found.get(slug), Group, wanted,
-                                   was=cleared.get(slug))
+            found[slug] = self.put("group", slug, found.get(slug), Group, wanted, was=cleared.get(slug))
         self.named("group", found)
         for group in plan.groups:
             if group.members is not None:
                 row = found[group.slug]
                 self.sync_people(
-                    kind="membership", owner=row, label=group.slug, model=Membership,
+                    kind="membership",
+                    owner=row,
+                    label=group.slug,
+                    model=Membership,
                     owner_column="group_id",
                     rows=[m for m in self.rows.memberships if m.group_id == row.id],
                     wanted=dict(group.members),
                 )
 
-    def sync_people(self, *, kind: str, owner: Any, label: str, model: type, owner_column: str,
-                    rows: list[Any], wanted: dict[str, str], keep_roles: tuple[str, ...] = ()
-                    ) -> None:
+    def sync_people(
+        self,
+        *,
+        kind: str,
+        owner: Any,
+        label: str,
+        model: type,
+        owner_column: str,
+        rows: list[Any],
+        wanted: dict[str, str],
+        keep_roles: tuple[str, ...] = (),
+    ) -> None:
         """Make the people (and roles) of a group or workstream those in `wanted`,
         leaving alone stored rows whose role is in `keep_roles`."""
         person_key = self.names["person"]
@@ -213,17 +245,28 @@ class Writer:
                 self.removed[kind] += 1
                 self.audit("load.remove", f"{kind} {label} {key}", {"role": row.role}, None)
         for key, role in wanted.items():
-            self.put(kind, f"{label} {key}", None, model,
-                     {owner_column: owner.id, "person_id": people[key].id, "role": role})
+            self.put(
+                kind,
+                f"{label} {key}",
+                None,
+                model,
+                {owner_column: owner.id, "person_id": people[key].id, "role": role},
+            )
 
     def workstreams(self, plan: FilePlan) -> None:
         found = self.rows.workstreams
         for stream in plan.workstreams:
             group = self.rows.groups.get(stream.group or "")
-            wanted = {"slug": stream.slug, "name": stream.name, "description": stream.description,
-                      "group_id": group.id if group else None, "is_open": stream.is_open}
-            found[stream.slug] = self.put("workstream", stream.slug, found.get(stream.slug),
-                                          Workstream, wanted)
+            wanted = {
+                "slug": stream.slug,
+                "name": stream.name,
+                "description": stream.description,
+                "group_id": group.id if group else None,
+                "is_open": stream.is_open,
+            }
+            found[stream.slug] = self.put(
+                "workstream", stream.slug, found.get(stream.slug), Workstream, wanted
+            )
         self.named("workstream", found)
         for stream in plan.workstreams:
             if stream.leads is None and stream.contributors is None:
@@ -231,14 +274,20 @@ class Writer:
             row = found[stream.slug]
             wanted = {key: "lead" for key in stream.leads or []}
             wanted.update({key: "contributor" for key in stream.contributors or []})
-            kept = tuple(role for role, given in (("lead", stream.leads),
-                                                  ("contributor", stream.contributors))
-                         if given is None)
+            kept = tuple(
+                role
+                for role, given in (("lead", stream.leads), ("contributor", stream.contributors))
+                if given is None
+            )
             self.sync_people(
-                kind="workstream_member", owner=row, label=stream.slug, model=WorkstreamMember,
+                kind="workstream_member",
+                owner=row,
+                label=stream.slug,
+                model=WorkstreamMember,
                 owner_column="workstream_id",
                 rows=[m for m in self.rows.workstream_members if m.workstream_id == row.id],
-                wanted=wanted, keep_roles=kept,
+                wanted=wanted,
+                keep_roles=kept,
             )
 
     def meetings(self, plan: FilePlan) -> None:
@@ -258,29 +307,49 @@ class Writer:
         ends_at = meeting.starts_at + timedelta(minutes=meeting.minutes or group.minutes)
         if row is None:
             place = meeting.location if (meeting.location or meeting.url) else group.location
-            return self.put("meeting", subject, None, Meeting, {
-                "group_id": group.id, "starts_at": meeting.starts_at, "ends_at": ends_at,
-                "location": place, "url": meeting.url, "status": meeting.status or "scheduled",
-                "uid": f"{uuid4()}@partnerbot", "sequence": 0,
-                "created_at": self.now, "updated_at": self.now,
-            })
+            return self.put(
+                "meeting",
+                subject,
+                None,
+                Meeting,
+                {
+                    "group_id": group.id,
+                    "starts_at": meeting.starts_at,
+                    "ends_at": ends_at,
+                    "location": place,
+                    "url": meeting.url,
+                    "status": meeting.status or "scheduled",
+                    "uid": f"{uuid4()}@partnerbot",
+                    "sequence": 0,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                },
+            )
         wanted: dict[str, Any] = {"ends_at": ends_at}
-        wanted.update({name: value for name, value in (
-            ("location", meeting.location), ("url", meeting.url), ("status", meeting.status),
-        ) if value is not None})
+        wanted.update(
+            {
+                name: value
+                for name, value in (
+                    ("location", meeting.location),
+                    ("url", meeting.url),
+                    ("status", meeting.status),
+                )
+                if value is not None
+            }
+        )
         changes = self.differences(row, wanted)
         if changes:
             # Calendar clients take a change only with a higher SEQUENCE (RFC 5546).
-            changes.update(sequence=(row.sequence, row.sequence + 1),
-                           updated_at=(row.updated_at, self.now))
+            changes.update(sequence=(row.sequence, row.sequence + 1), updated_at=(row.updated_at, self.now))
             self.apply("meeting", subject, row, changes)
         return row
 
     def actions(self, plan: FilePlan, matches: list[tuple[Action | None, int]]) -> None:
         groups, people = self.rows.groups, self.rows.people
-        for action, (row, number) in zip(plan.actions, matches):
+        for action, (row, number) in zip(plan.actions, matches, strict=True):
             wanted: dict[str, Any] = {
-                "what": action.what, "due": action.due,
+                "what": action.what,
+                "due": action.due,
                 "owner_id": people[action.owner].id if action.owner_is_person else None,
                 "owner_text": None if action.owner_is_person else action.owner,
             }
@@ -293,11 +362,20 @@ class Writer:
                 wanted["status"] = action.status
             if row is None:
                 status = action.status or "open"
-                self.put("action", f"A{number}", None, Action, {
-                    "number": number, **wanted, "status": status,
-                    "done_at": self.now if status == "done" else None,
-                    "created_at": self.now, "updated_at": self.now,
-                })
+                self.put(
+                    "action",
+                    f"A{number}",
+                    None,
+                    Action,
+                    {
+                        "number": number,
+                        **wanted,
+                        "status": status,
+                        "done_at": self.now if status == "done" else None,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    },
+                )
                 continue
             changes = self.differences(row, wanted)
             if "status" in changes:

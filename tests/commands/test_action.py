@@ -29,8 +29,10 @@ def stored(sessions, what: str) -> Action | None:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
-        ("add Circulate Away Day outcomes | clerk | 17.02.15",
-         Add("Circulate Away Day outcomes", "clerk", date(2015, 2, 17))),
+        (
+            "add Circulate Away Day outcomes | clerk | 17.02.15",
+            Add("Circulate Away Day outcomes", "clerk", date(2015, 2, 17)),
+        ),
         ("add  Book room |<@U0FIRE001|ray>| 21 Apr", Add("Book room", "<@U0FIRE001|ray>", date(2015, 4, 21))),
         ("", ListActions("mine")),
         ("list", ListActions("mine")),
@@ -129,8 +131,15 @@ def test_an_action_added_in_the_board_channel_after_a_meeting_belongs_to_it(type
         "/action add Circulate outcomes | " + "y" * 300 + " | 17/02/2015",
         "/action add " + "z" * 5000,
     ],
-    ids=["impossible date", "missing when", "unknown mention", "channel as owner",
-         "huge what", "huge owner", "over Slack's limit"],
+    ids=[
+        "impossible date",
+        "missing when",
+        "unknown mention",
+        "channel as owner",
+        "huge what",
+        "huge owner",
+        "over Slack's limit",
+    ],
 )
 def test_bad_input_gets_a_clear_error_and_stores_nothing(type_command, demo, line):
     before = count_rows(demo)
@@ -186,7 +195,10 @@ def test_someone_else_may_not_close_an_action_and_is_told_who_may(type_command, 
     before = count_rows(demo)
     reply = type_command(f"/action done {action.ref}", person="college")
     assert not reply.ok
-    assert f"Only its owner (Ray Cottam), an officer or the chair can mark it done for {action.ref}" in reply.text
+    assert (
+        f"Only its owner (Ray Cottam), an officer or the chair can mark it done for {action.ref}"
+        in reply.text
+    )
     assert count_rows(demo) == before and stored(demo, action.what).status == "open"
 
 
@@ -217,7 +229,11 @@ def test_list_by_workstream_slug_or_its_prefix(type_command):
 
 @pytest.mark.parametrize(
     "line",
-    ["/action done <!channel>", "/action add x | <!here> " + "y" * 300 + " | 1 May", "/action list <@U0FIRE001> <!everyone>"],
+    [
+        "/action done <!channel>",
+        "/action add x | <!here> " + "y" * 300 + " | 1 May",
+        "/action list <@U0FIRE001> <!everyone>",
+    ],
 )
 def test_hostile_text_is_escaped_in_refusals_too(type_command, line):
     reply = type_command(line)

@@ -17,9 +17,7 @@ BOARD = "the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 at 1
 
 def apologies_of(sessions, person: str) -> list[Apology]:
     with sessions() as session:
-        return list(
-            session.scalars(select(Apology).join(Person).where(Person.key == person))
-        )
+        return list(session.scalars(select(Apology).join(Person).where(Person.key == person)))
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,7 @@ def audit_then(outcome):
     """A command that writes an audit entry, queues a post, then does `outcome`."""
 
     def handle(context, text):
-        context.session.add(
-            AuditEntry(actor="test", what="test", subject="s", at=context.now)
-        )
+        context.session.add(AuditEntry(actor="test", what="test", subject="s", at=context.now))
         context.post("CBOARD001", f"Posted: {text}", key=f"test:{text}")
         return outcome(text)
 
@@ -32,7 +30,11 @@ def test_a_command_s_posts_are_queued_in_its_transaction(demo, clock):
     assert [p.channel for p in reply.posts] == ["CBOARD001"]
     with demo() as session:
         delivery = session.scalar(select(Delivery))
-    assert (delivery.key, delivery.target, delivery.payload) == ("test:hello", "CBOARD001", {"text": "Posted: hello"})
+    assert (delivery.key, delivery.target, delivery.payload) == (
+        "test:hello",
+        "CBOARD001",
+        {"text": "Posted: hello"},
+    )
     assert delivery.status == "pending" and delivery.due_at == clock.now()
 
 

@@ -27,6 +27,7 @@ D = date
 
 # --- parse_date: every accepted form ---------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -142,6 +143,7 @@ def test_leap_day_with_explicit_year() -> None:
 
 # --- parse_date: refusals ------------------------------------------------------------
 
+
 def test_impossible_date_message_matches_spec_exactly() -> None:
     with pytest.raises(UserError) as caught:
         parse_date("31/02/2015", today=MONDAY)
@@ -206,10 +208,31 @@ def test_29_february_without_year_refused_when_none_in_coming_year() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "blah", "21", "April", "21 Smarch 2015", "next", "next week", "this", "in weeks",
-        "in 2 fortnights", "in -1 days", "in 2.5 weeks", "21/04/201", "21/04.2015",
-        "2015/04/21", "21.4", "21-4", "16.00", "21 Apr 1800", "21 Apr 15",
-        "tue tomorrow", "in tuesday", "this 21 Apr", "21 Apr 2015 2015", "1/2/3/4", "tomorrow tomorrow",
+        "blah",
+        "21",
+        "April",
+        "21 Smarch 2015",
+        "next",
+        "next week",
+        "this",
+        "in weeks",
+        "in 2 fortnights",
+        "in -1 days",
+        "in 2.5 weeks",
+        "21/04/201",
+        "21/04.2015",
+        "2015/04/21",
+        "21.4",
+        "21-4",
+        "16.00",
+        "21 Apr 1800",
+        "21 Apr 15",
+        "tue tomorrow",
+        "in tuesday",
+        "this 21 Apr",
+        "21 Apr 2015 2015",
+        "1/2/3/4",
+        "tomorrow tomorrow",
         "٢١/٠٤/٢٠١٥",  # Arabic-Indic digits: not what a UK board types
     ],
 )
@@ -285,6 +308,7 @@ def test_long_input_is_truncated_in_message() -> None:
 
 # --- take_date -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -353,6 +377,7 @@ def test_take_date_on_huge_text_is_fast() -> None:
 
 
 # --- times -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text, expected",
@@ -432,6 +457,7 @@ def test_take_time_refuses_impossible_leading_time(text: str) -> None:
 
 
 # --- formatting ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "value, expected",

@@ -54,8 +54,10 @@ def test_list_shows_the_person_s_groups_soonest_first(type_command):
         "Chorley Public Service Reform Executive, Implementation Group:"
     )
     assert "*Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00–17:30" in lines[1]
-    days = [datetime.strptime(" ".join(line.split(": ", 1)[1].split(",")[0].split()[1:]), "%d %b %Y")
-            for line in lines[1:]]
+    days = [
+        datetime.strptime(" ".join(line.split(": ", 1)[1].split(",")[0].split()[1:]), "%d %b %Y")
+        for line in lines[1:]
+    ]
     assert days == sorted(days) and len(days) == 10
 
 

@@ -21,8 +21,13 @@ def sender(slack_api):
 def queue(db, clock, key="post:1", kind="channel", target="CBOARD001", text="Agenda published"):
     with db() as session, session.begin():
         return outbox.enqueue(
-            session, key=key, kind=kind, target=target, payload={"text": text},
-            due_at=clock.now(), now=clock.now(),
+            session,
+            key=key,
+            kind=kind,
+            target=target,
+            payload={"text": text},
+            due_at=clock.now(),
+            now=clock.now(),
         )
 
 
@@ -85,8 +90,13 @@ def test_a_channel_that_does_not_exist_fails_at_once_with_the_reason(db, clock, 
 def test_nothing_is_sent_before_it_is_due(db, clock, slack_api, sender):
     with db() as session, session.begin():
         outbox.enqueue(
-            session, key="later", kind="channel", target="CBOARD001", payload={"text": "x"},
-            due_at=clock.now() + timedelta(hours=1), now=clock.now(),
+            session,
+            key="later",
+            kind="channel",
+            target="CBOARD001",
+            payload={"text": "x"},
+            due_at=clock.now() + timedelta(hours=1),
+            now=clock.now(),
         )
     send_due(db, clock, sender)
     assert slack_api.posts() == []

@@ -21,9 +21,10 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BOT_USER_ID = "UBOT00001"
@@ -94,10 +95,15 @@ class FakeSlackAPI:
         self._ts = itertools.count(1)  # not reset by reset(), so every ts stays unique
         self._view_ids = itertools.count(1)
         self._handlers: dict[str, Callable[[Params], Params]] = {
-            "auth.test": self._auth_test, "chat.postMessage": self._post_message,
-            "chat.postEphemeral": self._post_ephemeral, "chat.update": self._update,
-            "views.open": self._view, "views.publish": self._view, "views.update": self._view,
-            "conversations.open": self._conversations_open, "users.info": self._users_info,
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.update": self._update,
+            "views.open": self._view,
+            "views.publish": self._view,
+            "views.update": self._view,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
         }
         self._calls: list[Call] = []
         self._replies: dict[str, deque[_Reply]] = {}
@@ -111,8 +117,12 @@ class FakeSlackAPI:
         handler = type("_BoundHandler", (_Handler,), {"api": self})
         self._server = _Server(("127.0.0.1", 0), handler)
         # shutdown() waits out one poll interval: keep it short, as every test stops a server.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="FakeSlackAPI", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="FakeSlackAPI",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -140,8 +150,16 @@ class FakeSlackAPI:
         """A response_url pointing at this fake; posts to it are recorded as RESPONSE_URL."""
         return f"{self.url}response/{suffix}"
 
-    def reply(self, method: str, *, status: int = 200, body: Any = None,
-              headers: dict[str, str] | None = None, delay: float = 0.0, times: int | None = None) -> None:
+    def reply(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        times: int | None = None,
+    ) -> None:
         """Script the answer to the next ``times`` calls of ``method`` (None: all of them).
 
         Replies queue in order; a ``times=None`` reply is never used up, so one
@@ -153,7 +171,8 @@ class FakeSlackAPI:
             raise ValueError("times must be None or at least 1")
         with self._lock:
             self._replies.setdefault(method, deque()).append(
-                _Reply(status, body, dict(headers or {}), delay, times))
+                _Reply(status, body, dict(headers or {}), delay, times)
+            )
 
     def reset(self) -> None:
         """Forget calls, scripted replies, users, unexpected calls and errors."""
@@ -188,8 +207,9 @@ class FakeSlackAPI:
         """Block until ``count`` calls of ``method`` arrived: for work done after ack()."""
         with self._lock:
             if not self._lock.wait_for(lambda: len(self.calls(method)) >= count, timeout):
-                raise AssertionError(f"waited {timeout}s for {count} {method} call(s), "
-                                     f"got {len(self.calls(method))}")
+                raise AssertionError(
+                    f"waited {timeout}s for {count} {method} call(s), got {len(self.calls(method))}"
+                )
             return self.calls(method)
 
     def assert_no_unexpected(self) -> None:
@@ -197,8 +217,10 @@ class FakeSlackAPI:
             lines = [f"  {c.method} {c.params!r}" for c in self.unexpected]
             lines += [f"  error in the fake: {e}" for e in self.errors]
         if lines:
-            raise AssertionError("FakeSlackAPI got calls it has no answer for "
-                                 "(script them with api.reply(...)):\n" + "\n".join(lines))
+            raise AssertionError(
+                "FakeSlackAPI got calls it has no answer for "
+                "(script them with api.reply(...)):\n" + "\n".join(lines)
+            )
 
     # -- dispatch (on server threads) --------------------------------------
 
@@ -232,8 +254,10 @@ class FakeSlackAPI:
                     queue.popleft()
             body = scripted.body
             if body is None and scripted.status != 200:
-                body = {"ok": False, "error": "ratelimited" if scripted.status == 429
-                        else f"http_{scripted.status}"}
+                body = {
+                    "ok": False,
+                    "error": "ratelimited" if scripted.status == 429 else f"http_{scripted.status}",
+                }
             elif body is None:
                 body = self._default(method, call.params)
             return _Reply(scripted.status, body, scripted.headers, scripted.delay)
@@ -253,14 +277,27 @@ class FakeSlackAPI:
         return f"{1_700_000_000 + n // 1_000_000}.{n % 1_000_000:06d}"
 
     def _auth_test(self, p: Params) -> Params:
-        return {"ok": True, "url": "https://partnerbot-test.slack.com/", "team": "Partnerbot Test",
-                "user": "partnerbot", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-                "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://partnerbot-test.slack.com/",
+            "team": "Partnerbot Test",
+            "user": "partnerbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _message(self, p: Params, ts: str) -> Params:
         extra = {k: p[k] for k in ("blocks", "attachments", "thread_ts", "metadata") if k in p}
-        return {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
-                "text": p.get("text", ""), **extra}
+        return {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": ts,
+            "text": p.get("text", ""),
+            **extra,
+        }
 
     def _post_message(self, p: Params) -> Params:
         if missing := _missing(p, "channel"):
@@ -278,8 +315,13 @@ class FakeSlackAPI:
     def _update(self, p: Params) -> Params:
         if missing := _missing(p, "channel", "ts"):
             return missing
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "text": p.get("text", ""),
-                "message": self._message(p, str(p["ts"]))}
+        return {
+            "ok": True,
+            "channel": p["channel"],
+            "ts": p["ts"],
+            "text": p.get("text", ""),
+            "message": self._message(p, str(p["ts"])),
+        }
 
     def _view(self, p: Params) -> Params:
         if missing := _missing(p, "view"):
@@ -288,8 +330,17 @@ class FakeSlackAPI:
             return {"ok": False, "error": "invalid_arguments"}
         n = next(self._view_ids)
         view_id = p.get("view_id") or f"V{n:08d}"
-        return {"ok": True, "view": {"type": "modal", **p["view"], "id": view_id, "team_id": TEAM_ID,
-                                     "hash": f"{n}.fakehash", "state": {"values": {}}}}
+        return {
+            "ok": True,
+            "view": {
+                "type": "modal",
+                **p["view"],
+                "id": view_id,
+                "team_id": TEAM_ID,
+                "hash": f"{n}.fakehash",
+                "state": {"values": {}},
+            },
+        }
 
     def _conversations_open(self, p: Params) -> Params:
         if p.get("channel"):
@@ -301,10 +352,22 @@ class FakeSlackAPI:
             return missing
         uid = str(p["user"])
         override = self.users.get(uid, {})
-        user = {"id": uid, "team_id": TEAM_ID, "name": uid.lower(), "real_name": f"User {uid}",
-                "tz": "Europe/London", "is_bot": False, "deleted": False, **override}
-        user["profile"] = {"email": f"{uid.lower()}@example.org", "real_name": user["real_name"],
-                           "display_name": user["name"], **override.get("profile", {})}
+        user = {
+            "id": uid,
+            "team_id": TEAM_ID,
+            "name": uid.lower(),
+            "real_name": f"User {uid}",
+            "tz": "Europe/London",
+            "is_bot": False,
+            "deleted": False,
+            **override,
+        }
+        user["profile"] = {
+            "email": f"{uid.lower()}@example.org",
+            "real_name": user["real_name"],
+            "display_name": user["name"],
+            **override.get("profile", {}),
+        }
         return {"ok": True, "user": user}
 
 
@@ -371,5 +434,12 @@ def _form(text: str) -> Params:
 def _missing(p: Params, *names: str) -> Params | None:
     """Slack's answer when required arguments are absent, or None if all are there."""
     absent = [n for n in names if not p.get(n)]
-    return {"ok": False, "error": "invalid_arguments", "response_metadata": {
-        "messages": [f"[ERROR] missing required field: {n}" for n in absent]}} if absent else None
+    return (
+        {
+            "ok": False,
+            "error": "invalid_arguments",
+            "response_metadata": {"messages": [f"[ERROR] missing required field: {n}" for n in absent]},
+        }
+        if absent
+        else None
+    )

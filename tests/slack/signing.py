@@ -1,7 +1,7 @@
 """Build inbound Slack requests (slash commands, interactions) and sign them as Slack does.
 
-    body = slash_command_body("/partner", "agenda", user_id="U1", response_url=api.response_url())
-    headers = {"Content-Type": FORM, **sign(body, secret=secret, timestamp=int(time.time()))}
+body = slash_command_body("/partner", "agenda", user_id="U1", response_url=api.response_url())
+headers = {"Content-Type": FORM, **sign(body, secret=secret, timestamp=int(time.time()))}
 """
 
 from __future__ import annotations
@@ -48,21 +48,23 @@ def slash_command_body(
     channel_name: str = "general",
 ) -> str:
     """A slash command's form body with the fields Slack sends (``command`` gains a "/" if bare)."""
-    return urlencode({
-        "token": "deprecated-verification-token",
-        "team_id": team_id,
-        "team_domain": "partnerbot-test",
-        "channel_id": channel_id,
-        "channel_name": channel_name,
-        "user_id": user_id,
-        "user_name": user_name or user_id.lower(),
-        "command": command if command.startswith("/") else f"/{command}",
-        "text": text,
-        "api_app_id": APP_ID,
-        "is_enterprise_install": "false",
-        "response_url": response_url or DEAD_RESPONSE_URL,
-        "trigger_id": trigger_id,
-    })
+    return urlencode(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "team_domain": "partnerbot-test",
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": user_name or user_id.lower(),
+            "command": command if command.startswith("/") else f"/{command}",
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url or DEAD_RESPONSE_URL,
+            "trigger_id": trigger_id,
+        }
+    )
 
 
 def interaction_body(payload: dict[str, Any]) -> str:

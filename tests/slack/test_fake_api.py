@@ -141,8 +141,9 @@ def test_records_form_bodies_and_decodes_json_fields(slack_api: FakeSlackAPI, cl
 
 
 def test_records_get_with_query_string(slack_api: FakeSlackAPI) -> None:
-    request = urllib.request.Request(slack_api.url + "users.info?user=U5",
-                                     headers={"Authorization": "Bearer xoxb-test"})
+    request = urllib.request.Request(
+        slack_api.url + "users.info?user=U5", headers={"Authorization": "Bearer xoxb-test"}
+    )
     with urllib.request.urlopen(request) as response:
         assert json.load(response)["user"]["id"] == "U5"
     assert slack_api.last("users.info").params == {"user": "U5"}
@@ -202,8 +203,11 @@ def test_scripted_429_with_retry_after(slack_api: FakeSlackAPI, client: WebClien
 def test_client_retry_handler_sees_the_429(slack_api: FakeSlackAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtin_handlers.random, "random", lambda: 0.0)  # no jitter: sleep Retry-After
     slack_api.reply("chat.postMessage", status=429, headers={"Retry-After": "0"}, times=1)
-    client = WebClient(token="xoxb-test", base_url=slack_api.url,
-                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    client = WebClient(
+        token="xoxb-test",
+        base_url=slack_api.url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
     assert [c.status for c in slack_api.calls("chat.postMessage")] == [429, 200]
 
@@ -216,7 +220,10 @@ def test_scripted_500_twice_then_normal(slack_api: FakeSlackAPI, client: WebClie
         assert error.value.response.status_code == 500
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
     assert [(c.status, c.ok) for c in slack_api.calls("chat.postMessage")] == [
-        (500, False), (500, False), (200, True)]
+        (500, False),
+        (500, False),
+        (200, True),
+    ]
 
 
 def test_scripted_error_body_sticks_until_reset(slack_api: FakeSlackAPI, client: WebClient) -> None:
@@ -298,8 +305,11 @@ def test_app_level_token_accepted(slack_api: FakeSlackAPI) -> None:
 
 
 def test_malformed_body_is_surfaced(slack_api: FakeSlackAPI) -> None:
-    request = urllib.request.Request(slack_api.url + "chat.postMessage", data=b"{not json", headers={
-        "Authorization": "Bearer xoxb-test", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        slack_api.url + "chat.postMessage",
+        data=b"{not json",
+        headers={"Authorization": "Bearer xoxb-test", "Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request)
     assert error.value.code == 500
@@ -328,8 +338,9 @@ def test_response_url_can_be_scripted_to_fail(slack_api: FakeSlackAPI) -> None:
     assert slack_api.responses() == [] and slack_api.last(RESPONSE_URL).status == 404
 
 
-def test_requests_log_nothing(slack_api: FakeSlackAPI, client: WebClient,
-                              capfd: pytest.CaptureFixture[str]) -> None:
+def test_requests_log_nothing(
+    slack_api: FakeSlackAPI, client: WebClient, capfd: pytest.CaptureFixture[str]
+) -> None:
     client.auth_test()
     with pytest.raises(SlackApiError):
         client.api_call("no.such.method")

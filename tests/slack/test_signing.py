@@ -44,8 +44,9 @@ def test_slack_documented_example() -> None:
 
 
 def test_slash_command_body_fields() -> None:
-    body = parse_qs(slash_command_body("partner", "apologies 14 May", user_id="U9",
-                                       response_url="http://x/response/1"))
+    body = parse_qs(
+        slash_command_body("partner", "apologies 14 May", user_id="U9", response_url="http://x/response/1")
+    )
     fields = {k: v[0] for k, v in body.items()}
     assert fields["command"] == "/partner"
     assert fields["text"] == "apologies 14 May"
@@ -62,8 +63,9 @@ def test_interaction_body_round_trips() -> None:
 def test_bolt_app_accepts_signed_command_and_talks_to_the_fake(
     slack_api: FakeSlackAPI, slack_signing_secret: str
 ) -> None:
-    app = App(signing_secret=slack_signing_secret,
-              client=WebClient(token="xoxb-test", base_url=slack_api.url))
+    app = App(
+        signing_secret=slack_signing_secret, client=WebClient(token="xoxb-test", base_url=slack_api.url)
+    )
     assert [c.method for c in slack_api.calls()] == ["auth.test"]  # bolt checks its token at start
 
     @app.command("/partner")
@@ -72,8 +74,7 @@ def test_bolt_app_accepts_signed_command_and_talks_to_the_fake(
         respond(f"working on {command['text']}")
         client.chat_postMessage(channel=command["channel_id"], text="posted")
 
-    body = slash_command_body("/partner", "agenda", user_id="U1",
-                              response_url=slack_api.response_url())
+    body = slash_command_body("/partner", "agenda", user_id="U1", response_url=slack_api.response_url())
     headers = {"Content-Type": FORM, **sign(body, secret=slack_signing_secret, timestamp=int(time.time()))}
     response = app.dispatch(BoltRequest(body=body, headers=headers))
     assert response.status == 200

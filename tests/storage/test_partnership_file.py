@@ -4,14 +4,13 @@ named by its path, and nothing is written."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
 
-from storage.partnership_file import LoadResult, PartnershipFileError, load, read_file
 from storage.models import (
     Action,
     AuditEntry,
@@ -24,12 +23,13 @@ from storage.models import (
     Workstream,
     WorkstreamMember,
 )
+from storage.partnership_file import LoadResult, PartnershipFileError, load, read_file
 
 FILES = Path(__file__).parent / "files"
 SPEC_EXAMPLE = FILES / "spec_example.yaml"
 DEMO = Path(__file__).parents[2] / "storage" / "examples" / "chorley.yaml"
 LONDON = ZoneInfo("Europe/London")
-UTC = timezone.utc
+UTC = UTC
 
 
 def spec_example() -> dict:
@@ -40,8 +40,9 @@ def dump(session) -> dict[str, list[tuple]]:
     """Every row of every table, in key order."""
     session.flush()
     return {
-        table.name: [tuple(row) for row in session.execute(
-            select(table).order_by(*table.primary_key.columns))]
+        table.name: [
+            tuple(row) for row in session.execute(select(table).order_by(*table.primary_key.columns))
+        ]
         for table in Base.metadata.sorted_tables
     }
 
@@ -105,14 +106,24 @@ def test_the_spec_example_loads_and_stores_what_it_says(session, clock):
     session.commit()
 
     assert result.created == {
-        "partnership": 1, "organisation": 2, "person": 3, "group": 1, "membership": 3,
-        "workstream": 1, "workstream_member": 1, "meeting": 1, "action": 2,
+        "partnership": 1,
+        "organisation": 2,
+        "person": 3,
+        "group": 1,
+        "membership": 3,
+        "workstream": 1,
+        "workstream_member": 1,
+        "meeting": 1,
+        "action": 2,
     }
     assert result.updated == {} and result.removed == {} and result.changed
 
     partnership = session.get(Partnership, 1)
     assert (partnership.name, partnership.timezone, partnership.channel) == (
-        "Chorley Public Service Reform Partnership", "Europe/London", "CPARTNER1")
+        "Chorley Public Service Reform Partnership",
+        "Europe/London",
+        "CPARTNER1",
+    )
     assert (partnership.digest_day, partnership.digest_time) == (0, time(9, 0))
     assert partnership.organiser_email == "psr@example.org"
     assert partnership.holidays == "england-and-wales"
@@ -120,7 +131,11 @@ def test_the_spec_example_loads_and_stores_what_it_says(session, clock):
     everyone = people(session)
     chair, fire = everyone["chair"], everyone["fire"]
     assert (chair.name, chair.title, chair.email, chair.slack_user_id) == (
-        "Alex Bradley", "Leader of the Council", "alex.bradley@example.org", "U0CHAIR01")
+        "Alex Bradley",
+        "Leader of the Council",
+        "alex.bradley@example.org",
+        "U0CHAIR01",
+    )
     assert chair.organisation.key == "cbc"
     assert fire.organisation.name == "Lancashire Fire and Rescue Service"
     assert fire.email is None and fire.slack_user_id == "U0FIRE001"
@@ -135,7 +150,10 @@ def test_the_spec_example_loads_and_stores_what_it_says(session, clock):
 
     workstream = session.scalars(select(Workstream)).one()
     assert (workstream.slug, workstream.group_id, workstream.is_open) == (
-        "joint-commissioning", board.id, True)
+        "joint-commissioning",
+        board.id,
+        True,
+    )
     assert [(m.person_id, m.role) for m in workstream.members] == [(fire.id, "lead")]
 
     meeting = session.scalars(select(Meeting)).one()
@@ -146,8 +164,7 @@ def test_the_spec_example_loads_and_stores_what_it_says(session, clock):
     assert meeting.created_at == meeting.updated_at == clock.now()
 
     first, second = session.scalars(select(Action).order_by(Action.number))
-    assert (first.ref, first.what, first.due) == ("A1", "Circulate Away Day outcomes",
-                                                  date(2015, 2, 17))
+    assert (first.ref, first.what, first.due) == ("A1", "Circulate Away Day outcomes", date(2015, 2, 17))
     assert (first.owner.key, first.owner_text, first.status) == ("clerk", None, "open")
     assert (second.ref, second.owner_id, second.owner_text) == ("A2", None, "Group Leads")
     assert second.done_at is None and second.created_at == clock.now()
@@ -158,13 +175,23 @@ def test_every_row_the_load_creates_is_audited_to_the_partnership_file(session, 
     entries = {entry.subject: entry for entry in session.scalars(select(AuditEntry))}
 
     assert len(entries) == 15
-    assert all(e.what == "load.create" and e.actor == "partnership file" and e.actor_id is None
-               and e.at == clock.now() and e.before is None for e in entries.values())
+    assert all(
+        e.what == "load.create"
+        and e.actor == "partnership file"
+        and e.actor_id is None
+        and e.at == clock.now()
+        and e.before is None
+        for e in entries.values()
+    )
     assert entries["person fire"].after == {
-        "key": "fire", "name": "John Burke", "title": "Group Manager", "email": None,
-        "slack_user_id": "U0FIRE001", "organisation": "lfrs"}
-    assert entries["membership board clerk"].after == {
-        "group": "board", "person": "clerk", "role": "officer"}
+        "key": "fire",
+        "name": "John Burke",
+        "title": "Group Manager",
+        "email": None,
+        "slack_user_id": "U0FIRE001",
+        "organisation": "lfrs",
+    }
+    assert entries["membership board clerk"].after == {"group": "board", "person": "clerk", "role": "officer"}
     meeting = entries["meeting board 2015-04-21"].after
     assert meeting["starts_at"] == "2015-04-21T15:00:00+00:00"
     assert meeting["ends_at"] == "2015-04-21T16:30:00+00:00"
@@ -175,20 +202,32 @@ def test_every_row_the_load_creates_is_audited_to_the_partnership_file(session, 
 
 def test_what_the_file_leaves_out_takes_the_spec_defaults(session, clock, tmp_path):
     path = tmp_path / "minimal.yaml"
-    path.write_text(MINIMAL + """\
+    path.write_text(
+        MINIMAL
+        + """\
 meetings:
   - {group: board, start: "2015-06-16T16:00"}
   - {group: board, start: 2015-07-14T16:00:00, url: https://meet.example.org/board}
-""")
+"""
+    )
     load(session, read_file(path), now=clock.now())
 
     partnership = session.get(Partnership, 1)
     assert (partnership.timezone, partnership.digest_day, partnership.digest_time) == (
-        "Europe/London", 0, time(9, 0))
+        "Europe/London",
+        0,
+        time(9, 0),
+    )
     assert partnership.holidays == "england-and-wales" and partnership.channel is None
     board = session.scalars(select(Group)).one()
-    assert (board.start_time, board.minutes, board.items_due_days, board.publish_days,
-            board.explain_after, board.resign_after) == (time(16, 0), 90, 10, 5, 2, 3)
+    assert (
+        board.start_time,
+        board.minutes,
+        board.items_due_days,
+        board.publish_days,
+        board.explain_after,
+        board.resign_after,
+    ) == (time(16, 0), 90, 10, 5, 2, 3)
     in_the_room, online = session.scalars(select(Meeting).order_by(Meeting.starts_at))
     assert (in_the_room.location, in_the_room.url) == ("Committee Room 1", None)
     assert (online.location, online.url) == (None, "https://meet.example.org/board")
@@ -232,7 +271,9 @@ def test_a_changed_file_updates_just_what_changed(session, db, clock):
     changed["people"][2]["title"] = "Area Manager"
     changed["groups"][0]["minutes"] = 120
     changed["groups"][0]["members"] = [
-        {"person": "chair", "role": "chair"}, {"person": "fire", "role": "observer"}]
+        {"person": "chair", "role": "chair"},
+        {"person": "fire", "role": "observer"},
+    ]
     changed["actions"][0]["status"] = "done"
     changed["actions"].append({"what": "Book the June venue", "owner": "clerk", "due": "2015-05-01"})
 
@@ -257,21 +298,27 @@ def test_a_changed_file_updates_just_what_changed(session, db, clock):
     a1, a2, a3 = session.scalars(select(Action).order_by(Action.number))
     assert (a1.status, a1.done_at, a1.updated_at) == ("done", clock.now(), clock.now())
     assert a2.updated_at < clock.now()
-    assert (a3.ref, a3.what, a3.due, a3.owner.key) == (
-        "A3", "Book the June venue", date(2015, 5, 1), "clerk")
+    assert (a3.ref, a3.what, a3.due, a3.owner.key) == ("A3", "Book the June venue", date(2015, 5, 1), "clerk")
 
-    entries = {e.subject: e for e in session.scalars(select(AuditEntry).where(
-        AuditEntry.at == clock.now()))}
+    entries = {e.subject: e for e in session.scalars(select(AuditEntry).where(AuditEntry.at == clock.now()))}
     assert entries["person fire"].what == "load.update"
     assert (entries["person fire"].before, entries["person fire"].after) == (
-        {"title": "Group Manager"}, {"title": "Area Manager"})
+        {"title": "Group Manager"},
+        {"title": "Area Manager"},
+    )
     assert entries["membership board clerk"].what == "load.remove"
     assert entries["membership board clerk"].before == {"role": "officer"}
     assert entries["membership board fire"].after == {"role": "observer"}
     assert entries["meeting board 2015-04-21"].after["sequence"] == 1
     assert set(entries) == {
-        "person fire", "group board", "membership board fire", "membership board clerk",
-        "meeting board 2015-04-21", "action A1", "action A3"}
+        "person fire",
+        "group board",
+        "membership board fire",
+        "membership board clerk",
+        "meeting board 2015-04-21",
+        "action A1",
+        "action A3",
+    }
 
 
 def test_meetings_and_actions_keep_what_the_bot_changed_when_the_file_is_silent(session, db, clock):
@@ -327,12 +374,11 @@ def test_two_people_can_swap_slack_ids_in_one_load(session, db, clock):
     assert result.updated == {"person": 2}
     session.expire_all()
     everyone = people(session)
-    assert (everyone["chair"].slack_user_id, everyone["clerk"].slack_user_id) == (
-        "U0CLERK01", "U0CHAIR01")
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.subject == "person chair",
-                                                     AuditEntry.what == "load.update")).one()
-    assert (entry.before, entry.after) == ({"slack_user_id": "U0CHAIR01"},
-                                           {"slack_user_id": "U0CLERK01"})
+    assert (everyone["chair"].slack_user_id, everyone["clerk"].slack_user_id) == ("U0CLERK01", "U0CHAIR01")
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.subject == "person chair", AuditEntry.what == "load.update")
+    ).one()
+    assert (entry.before, entry.after) == ({"slack_user_id": "U0CHAIR01"}, {"slack_user_id": "U0CLERK01"})
 
 
 def test_a_second_load_runs_the_same_few_queries_however_big_the_file(session, db, clock):
@@ -354,20 +400,25 @@ def test_a_second_load_runs_the_same_few_queries_however_big_the_file(session, d
     small = statements_to_reload(spec_example())
     big = spec_example()
     big["meetings"] += [{"group": "board", "start": f"2016-{m:02d}-15T16:00"} for m in range(1, 13)]
-    big["actions"] += [{"what": f"Action {n}", "owner": "fire", "due": "2015-06-01"}
-                       for n in range(40)]
+    big["actions"] += [{"what": f"Action {n}", "owner": "fire", "due": "2015-06-01"} for n in range(40)]
     assert statements_to_reload(big) == small <= 12
 
 
-def test_a_later_file_may_name_people_groups_and_meetings_stored_by_an_earlier_one(
-        session, db, clock):
+def test_a_later_file_may_name_people_groups_and_meetings_stored_by_an_earlier_one(session, db, clock):
     load(session, spec_example(), now=clock.now())
     session.commit()
     later = {
         "partnership": spec_example()["partnership"],
         "meetings": [{"group": "board", "start": "2015-06-16T16:00"}],
-        "actions": [{"what": "Bring the NEET figures", "owner": "fire", "due": "2015-06-16",
-                     "meeting": "board/2015-04-21", "workstream": "joint-commissioning"}],
+        "actions": [
+            {
+                "what": "Bring the NEET figures",
+                "owner": "fire",
+                "due": "2015-06-16",
+                "meeting": "board/2015-04-21",
+                "workstream": "joint-commissioning",
+            }
+        ],
     }
 
     with db() as again:
@@ -393,7 +444,10 @@ def test_leads_and_contributors_are_made_to_match_the_file(session, db, clock):
         again.commit()
 
     assert (result.created, result.updated, result.removed) == (
-        {"workstream_member": 2}, {"workstream_member": 1}, {})
+        {"workstream_member": 2},
+        {"workstream_member": 1},
+        {},
+    )
     session.expire_all()
     everyone = {p.id: p.key for p in session.scalars(select(Person))}
     roles = {everyone[m.person_id]: m.role for m in session.scalars(select(WorkstreamMember))}
@@ -427,8 +481,7 @@ def test_a_bad_file_is_refused_whole_with_every_problem(session, clock, tmp_path
     text = text.replace("start: 2015-04-21T16:00", "start: 2015-03-29T01:30")
 
     assert refused_text(session, tmp_path, text) == [
-        "partnership.holidays: 'wales' is not one of england-and-wales, scotland, "
-        "northern-ireland",
+        "partnership.holidays: 'wales' is not one of england-and-wales, scotland, northern-ireland",
         "organisations[1].id: duplicate organisation id 'cbc'; already used at organisations[0].id",
         "people[2].organisation: unknown organisation 'fire-service'",
         "people[2].slack: duplicate Slack id 'U0CLERK01'; already used at people[1].slack",
@@ -450,74 +503,114 @@ def test_a_local_time_lost_when_the_clocks_go_forward_is_refused(session, clock)
 
     assert refused(session, data) == [
         "meetings[0].start: 2015-03-29 01:30 does not exist in Europe/London "
-        "(the clocks go forward then); choose another time"]
+        "(the clocks go forward then); choose another time"
+    ]
 
 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (lambda d: d.pop("partnership"),
-         "partnership: missing; the file needs a partnership block with at least a name"),
-        (lambda d: d["people"].append({"id": "chair", "name": "Alex Again"}),
-         "people[3].id: duplicate person id 'chair'; already used at people[0].id"),
-        (lambda d: d["people"][0].update(name=42),
-         "people[0].name: expected text; got a number"),
-        (lambda d: d["people"][0].update(email="alex at example.org"),
-         "people[0].email: 'alex at example.org' is not an e-mail address such as "
-         "name@example.org"),
-        (lambda d: d["people"][1].update(slack="lou"),
-         "people[1].slack: 'lou' is not a Slack user id: U or W and 8 to 11 capital letters "
-         "or digits, e.g. U0CHAIR01"),
-        (lambda d: d["partnership"].update(channel="#board"),
-         "partnership.channel: '#board' is not a Slack channel id such as C0123ABCD "
-         "(the id, not the #name)"),
-        (lambda d: d["partnership"].update(digest={"day": "funday", "time": "09:30"}),
-         "partnership.digest.day: 'funday' is not one of monday, tuesday, wednesday, "
-         "thursday, friday, saturday, sunday"),
-        (lambda d: d["partnership"].update(holidays="wales"),
-         "partnership.holidays: 'wales' is not one of england-and-wales, scotland, "
-         "northern-ireland"),
-        (lambda d: d["groups"][0].update(start=960),
-         'groups[0].start: expected a time "HH:MM" in quotes, e.g. "16:00"; unquoted, '
-         "YAML reads it as a number"),
+        (
+            lambda d: d.pop("partnership"),
+            "partnership: missing; the file needs a partnership block with at least a name",
+        ),
+        (
+            lambda d: d["people"].append({"id": "chair", "name": "Alex Again"}),
+            "people[3].id: duplicate person id 'chair'; already used at people[0].id",
+        ),
+        (lambda d: d["people"][0].update(name=42), "people[0].name: expected text; got a number"),
+        (
+            lambda d: d["people"][0].update(email="alex at example.org"),
+            "people[0].email: 'alex at example.org' is not an e-mail address such as name@example.org",
+        ),
+        (
+            lambda d: d["people"][1].update(slack="lou"),
+            "people[1].slack: 'lou' is not a Slack user id: U or W and 8 to 11 capital letters "
+            "or digits, e.g. U0CHAIR01",
+        ),
+        (
+            lambda d: d["partnership"].update(channel="#board"),
+            "partnership.channel: '#board' is not a Slack channel id such as C0123ABCD "
+            "(the id, not the #name)",
+        ),
+        (
+            lambda d: d["partnership"].update(digest={"day": "funday", "time": "09:30"}),
+            "partnership.digest.day: 'funday' is not one of monday, tuesday, wednesday, "
+            "thursday, friday, saturday, sunday",
+        ),
+        (
+            lambda d: d["partnership"].update(holidays="wales"),
+            "partnership.holidays: 'wales' is not one of england-and-wales, scotland, northern-ireland",
+        ),
+        (
+            lambda d: d["groups"][0].update(start=960),
+            'groups[0].start: expected a time "HH:MM" in quotes, e.g. "16:00"; unquoted, '
+            "YAML reads it as a number",
+        ),
         (lambda d: d["groups"][0].pop("abbreviation"), "groups[0].abbreviation: required"),
-        (lambda d: d["groups"][0].update(abbreviation="C.P.S.R.B."),
-         "groups[0].abbreviation: 'C.P.S.R.B.' is not 2 to 16 letters or digits, e.g. CPSRB"),
-        (lambda d: d["groups"][0].update(agenda={"items_due_days": 3, "publish_days": 5}),
-         "groups[0].agenda.publish_days: 5 is more than items_due_days (3); the agenda goes "
-         "out after items are due"),
-        (lambda d: d["groups"][0].update(attendance={"explain_after": 3, "resign_after": 3}),
-         "groups[0].attendance.resign_after: 3 must be more than explain_after (3)"),
-        (lambda d: d["groups"][0].update(minutes=True),
-         "groups[0].minutes: expected a whole number from 1 to 1440; got true/false"),
-        (lambda d: d["groups"][0].update(minutes=10**30),
-         "groups[0].minutes: 1000000000000000000000000000000 is out of range; expected 1 to 1440"),
-        (lambda d: d["workstreams"][0].update(group="exec"),
-         "workstreams[0].group: unknown group 'exec'"),
-        (lambda d: d["workstreams"][0].update(contributors=["fire"]),
-         "workstreams[0].contributors[0]: duplicate person 'fire'; already used at "
-         "workstreams[0].leads[0]"),
-        (lambda d: d["meetings"].append({"group": "board", "start": "2015-04-21T16:00"}),
-         "meetings[1].start: duplicate meeting: board already meets then at meetings[0]"),
-        (lambda d: d["meetings"][0].update(start="21/04/2015 16:00"),
-         "meetings[0].start: '21/04/2015 16:00' is not a date and time; expected "
-         "YYYY-MM-DDTHH:MM, e.g. 2015-04-21T16:00"),
-        (lambda d: d["meetings"][0].update(status="postponed"),
-         "meetings[0].status: 'postponed' is not one of scheduled, cancelled, held"),
-        (lambda d: d["actions"][0].update(due="2015-02-31"),
-         "actions[0].due: '2015-02-31' is not a date (day is out of range for month)"),
-        (lambda d: d["actions"][0].update(meeting="board/2015-04-22"),
-         "actions[0].meeting: no board meeting on 2015-04-22 in the file or stored"),
-        (lambda d: d["actions"][0].update(workstream="assets"),
-         "actions[0].workstream: unknown workstream 'assets'"),
-        (lambda d: d["actions"][1].update(ref="12"),
-         "actions[1].ref: '12' is not an action ref such as A12"),
-        (lambda d: d["actions"].append(dict(d["actions"][0])),
-         "actions[2]: same what and due as actions[0]; give each a ref (A1, A2, ...) if they "
-         "are different actions"),
-        (lambda d: d.update(minutes=[]),
-         "minutes: unknown key; expected one of partnership, organisations, people, groups, "
-         "workstreams, meetings, actions"),
+        (
+            lambda d: d["groups"][0].update(abbreviation="C.P.S.R.B."),
+            "groups[0].abbreviation: 'C.P.S.R.B.' is not 2 to 16 letters or digits, e.g. CPSRB",
+        ),
+        (
+            lambda d: d["groups"][0].update(agenda={"items_due_days": 3, "publish_days": 5}),
+            "groups[0].agenda.publish_days: 5 is more than items_due_days (3); the agenda goes "
+            "out after items are due",
+        ),
+        (
+            lambda d: d["groups"][0].update(attendance={"explain_after": 3, "resign_after": 3}),
+            "groups[0].attendance.resign_after: 3 must be more than explain_after (3)",
+        ),
+        (
+            lambda d: d["groups"][0].update(minutes=True),
+            "groups[0].minutes: expected a whole number from 1 to 1440; got true/false",
+        ),
+        (
+            lambda d: d["groups"][0].update(minutes=10**30),
+            "groups[0].minutes: 1000000000000000000000000000000 is out of range; expected 1 to 1440",
+        ),
+        (lambda d: d["workstreams"][0].update(group="exec"), "workstreams[0].group: unknown group 'exec'"),
+        (
+            lambda d: d["workstreams"][0].update(contributors=["fire"]),
+            "workstreams[0].contributors[0]: duplicate person 'fire'; already used at "
+            "workstreams[0].leads[0]",
+        ),
+        (
+            lambda d: d["meetings"].append({"group": "board", "start": "2015-04-21T16:00"}),
+            "meetings[1].start: duplicate meeting: board already meets then at meetings[0]",
+        ),
+        (
+            lambda d: d["meetings"][0].update(start="21/04/2015 16:00"),
+            "meetings[0].start: '21/04/2015 16:00' is not a date and time; expected "
+            "YYYY-MM-DDTHH:MM, e.g. 2015-04-21T16:00",
+        ),
+        (
+            lambda d: d["meetings"][0].update(status="postponed"),
+            "meetings[0].status: 'postponed' is not one of scheduled, cancelled, held",
+        ),
+        (
+            lambda d: d["actions"][0].update(due="2015-02-31"),
+            "actions[0].due: '2015-02-31' is not a date (day is out of range for month)",
+        ),
+        (
+            lambda d: d["actions"][0].update(meeting="board/2015-04-22"),
+            "actions[0].meeting: no board meeting on 2015-04-22 in the file or stored",
+        ),
+        (
+            lambda d: d["actions"][0].update(workstream="assets"),
+            "actions[0].workstream: unknown workstream 'assets'",
+        ),
+        (lambda d: d["actions"][1].update(ref="12"), "actions[1].ref: '12' is not an action ref such as A12"),
+        (
+            lambda d: d["actions"].append(dict(d["actions"][0])),
+            "actions[2]: same what and due as actions[0]; give each a ref (A1, A2, ...) if they "
+            "are different actions",
+        ),
+        (
+            lambda d: d.update(minutes=[]),
+            "minutes: unknown key; expected one of partnership, organisations, people, groups, "
+            "workstreams, meetings, actions",
+        ),
     ],
 )
 def test_a_bad_entry_is_refused_with_its_path(session, clock, change, problem):
@@ -531,11 +624,11 @@ def test_a_bad_entry_is_refused_with_its_path(session, clock, change, problem):
 def test_a_slack_id_already_stored_for_someone_not_in_the_file_is_refused(session, clock):
     load(session, spec_example(), now=clock.now())
     data = spec_example()
-    data["people"] = data["people"][:2] + [{"id": "newfire", "name": "Ray Cottam",
-                                            "organisation": "lfrs", "slack": "U0FIRE001"}]
+    data["people"] = data["people"][:2] + [
+        {"id": "newfire", "name": "Ray Cottam", "organisation": "lfrs", "slack": "U0FIRE001"}
+    ]
 
-    assert refused(session, data) == [
-        "people[2].slack: Slack id U0FIRE001 already belongs to person 'fire'"]
+    assert refused(session, data) == ["people[2].slack: Slack id U0FIRE001 already belongs to person 'fire'"]
 
 
 def test_a_ten_megabyte_string_is_refused_without_being_echoed(session, clock, tmp_path):
@@ -550,7 +643,8 @@ def test_a_ten_megabyte_string_is_refused_without_being_echoed(session, clock, t
     with pytest.raises(PartnershipFileError) as refusal:
         read_file(path)
     assert refusal.value.problems == [
-        f"{path}: {path.stat().st_size:,} bytes; a partnership file is at most 2,097,152"]
+        f"{path}: {path.stat().st_size:,} bytes; a partnership file is at most 2,097,152"
+    ]
 
 
 def test_junk_handed_straight_to_load_gets_problems_not_a_crash(session):
@@ -566,14 +660,13 @@ def test_junk_handed_straight_to_load_gets_problems_not_a_crash(session):
     assert refused(session, data) == [
         "people[0].name: expected text; got a mapping",
         "groups[0].members[0]: expected a mapping with keys person, role; got a list",
-        "groups[0].members[1].role: expected text: one of chair, member, officer, observer; "
-        "got a mapping",
+        "groups[0].members[1].role: expected text: one of chair, member, officer, observer; got a mapping",
     ]
 
 
 def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for previous, name in zip("abcdefgh", "bcdefghi"):
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -588,14 +681,16 @@ def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("partnership: " + "[" * 5000 + "]" * 5000,
-         "line 1, column 45: nested more than 32 deep; no partnership file is"),
-        ("partnership: &p {name: *p}\n",
-         "line 1, column 14: an alias refers to the value that contains it"),
-        ("partnership: {name: A, name: B}\n",
-         "line 1, column 24: key 'name' is given twice in one mapping"),
-        ("partnership:\n  name: [Chorley\n  timezone: Europe/London\n",
-         "line 3, column 11: expected ',' or ']', but got ':'"),
+        (
+            "partnership: " + "[" * 5000 + "]" * 5000,
+            "line 1, column 45: nested more than 32 deep; no partnership file is",
+        ),
+        ("partnership: &p {name: *p}\n", "line 1, column 14: an alias refers to the value that contains it"),
+        ("partnership: {name: A, name: B}\n", "line 1, column 24: key 'name' is given twice in one mapping"),
+        (
+            "partnership:\n  name: [Chorley\n  timezone: Europe/London\n",
+            "line 3, column 11: expected ',' or ']', but got ':'",
+        ),
         ("- partnership\n", "line 1: expected a mapping starting with 'partnership:'; got list"),
         ("", "line 1: expected a mapping starting with 'partnership:'; got an empty file"),
     ],
@@ -620,7 +715,8 @@ def test_a_value_cut_at_a_comma_gets_a_hint(session, tmp_path):
 
     assert refused_text(session, tmp_path, text) == [
         "meetings[0].Town Hall: unknown key; expected one of group, start, location, url, "
-        "minutes, status; if it is the end of a value cut at a comma, put that value in quotes"]
+        "minutes, status; if it is the end of a value cut at a comma, put that value in quotes"
+    ]
 
 
 # -- The bundled demo -------------------------------------------------------------------
