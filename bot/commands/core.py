@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.commands.shapes import Form, Message, Section
 from services import outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
@@ -26,20 +27,29 @@ MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
 
 @dataclass(frozen=True)
 class Post:
-    """A message for a group's channel, sent through the outbox."""
+    """A message for a group's channel (or a person, `kind="direct"`, `target` their
+    Slack user id), sent through the outbox under a unique key."""
 
-    channel: str
-    text: str
+    target: str
+    message: Message
     key: str
+    kind: str = "channel"
+
+    @property
+    def text(self) -> str:
+        return self.message.text
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What the person who typed the command sees (ephemeral), and any posts."""
+    """What the person who typed the command sees (ephemeral): text, sections with
+    buttons, or a form to open; and the posts the command queued."""
 
     text: str
     posts: tuple[Post, ...] = ()
     ok: bool = True
+    sections: tuple[Section, ...] = ()
+    form: Form | None = None
 
 
 @dataclass
@@ -68,12 +78,22 @@ class Context:
             )
         return self.person
 
-    def post(self, channel: str | None, text: str, key: str) -> None:
+    def post(self, channel: str | None, text: str, key: str, sections: tuple[Section, ...] = ()) -> None:
+        """Queue a message for a channel, in this command's transaction."""
         if channel:
-            self.posts.append(Post(channel=channel, text=text, key=key))
+            self.posts.append(Post(target=channel, message=Message(text, sections), key=key))
+
+    def direct(
+        self, slack_user_id: str | None, text: str, key: str, sections: tuple[Section, ...] = ()
+    ) -> None:
+        """Queue a direct message to a person, in this command's transaction."""
+        if slack_user_id:
+            self.posts.append(
+                Post(target=slack_user_id, message=Message(text, sections), key=key, kind="direct")
+            )
 
 
-Handler = Callable[[Context, str], str]
+Handler = Callable[[Context, str], "str | Reply"]
 
 
 @dataclass(frozen=True)
@@ -125,18 +145,19 @@ def run(
                 slack_user_id=slack_user_id,
                 channel_id=channel_id,
             )
-            reply = command.handle(context, text)
+            answer = command.handle(context, text)
             for post in context.posts:
                 outbox.enqueue(
                     session,
                     key=post.key,
-                    kind="channel",
-                    target=post.channel,
-                    payload={"text": post.text},
+                    kind=post.kind,
+                    target=post.target,
+                    payload=post.message.to_payload(),
                     due_at=now,
                     now=now,
                 )
-            return Reply(text=reply, posts=tuple(context.posts))
+            reply = answer if isinstance(answer, Reply) else Reply(text=answer)
+            return replace(reply, posts=tuple(context.posts))
     except UserError as error:
         return Reply(text=error.message, ok=False)
     except Exception:

@@ -27,7 +27,7 @@ def audit_then(outcome):
 def test_a_command_s_posts_are_queued_in_its_transaction(demo, clock):
     reply = run(audit_then(lambda text: "done"), "hello", sessions=demo, clock=clock, person_key="clerk")
     assert reply.ok and reply.text == "done"
-    assert [p.channel for p in reply.posts] == ["CBOARD001"]
+    assert [p.target for p in reply.posts] == ["CBOARD001"]
     with demo() as session:
         delivery = session.scalar(select(Delivery))
     assert (delivery.key, delivery.target, delivery.payload) == (
