@@ -15,6 +15,7 @@ from bot.commands import COMMANDS
 from bot.commands.core import Command, run
 from services import inbox
 from services.clock import Clock
+from services.text import escape
 from storage.session import transaction
 
 log = logging.getLogger("partnerbot.slack")
@@ -77,7 +78,7 @@ def _listener(
             slack_user_id=body.get("user_id"),
             channel_id=body.get("channel_id"),
         )
-        ack(response_type="ephemeral", text=reply.text)
+        ack(response_type="ephemeral", text=escape(reply.text))
         if reply.posts:
             on_queued()
 

@@ -63,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     run_due.add_argument("--now", type=_instant, help="e.g. 2015-02-18T09:00 (partnership time); default now")
     run_due.set_defaults(run=_run_due)
 
+    deliveries = commands.add_parser("deliveries", help="messages not yet sent, and failed ones to replay")
+    deliveries.add_argument("--failed", action="store_true", help="only the failed ones")
+    deliveries.set_defaults(run=_deliveries)
+    retry = deliveries.add_subparsers(metavar="ACTION").add_parser(
+        "retry", help="queue failed messages again"
+    )
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("key", nargs="?", help="the message's key, as `partnerbot deliveries` lists it")
+    which.add_argument("--all-failed", action="store_true", help="every failed message")
+    retry.set_defaults(run=_retry)
+
     db = commands.add_parser("db", help="the database").add_subparsers(required=True, metavar="ACTION")
     upgrade = db.add_parser("upgrade", help="apply migrations")
     upgrade.set_defaults(run=_db_upgrade)
@@ -134,8 +145,7 @@ def _console(args, settings: Settings) -> int:
 
 def _run_due(args, settings: Settings) -> int:
     from bot.jobs.run_due import run_due
-    from bot.slack_api import SlackSender, web_client
-    from services import partnership as partnership_service
+    from bot.outbound import senders
 
     settings.require_bot_token("jobs run-due")
     sessions = _sessions(settings, upgrade=False)
@@ -143,24 +153,59 @@ def _run_due(args, settings: Settings) -> int:
     if args.now is not None:
         at = args.now
         if at.tzinfo is None:
-            with sessions() as session:
-                at = at.replace(tzinfo=partnership_service.zone(partnership_service.get(session)))
+            at = at.replace(tzinfo=ZoneInfo(_zone_name(sessions)))
         clock = MovableClock(at)
-    sender = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
-    outcome = run_due(sessions=sessions, clock=clock, sender=sender)
+    outcome = run_due(sessions=sessions, clock=clock, sender=senders(settings))
     print(f"partnerbot: sent {outcome.sent}, retrying {outcome.retrying}, failed {outcome.failed}")
+    return 0
+
+
+def _deliveries(args, settings: Settings) -> int:
+    from services import outbox
+
+    sessions = _sessions(settings, upgrade=False)
+    with sessions() as session:
+        rows = outbox.undelivered(session, failed_only=args.failed)
+    if not rows:
+        print("partnerbot: no failed messages" if args.failed else "partnerbot: nothing waiting to be sent")
+        return 0
+    for row in rows:
+        when = row.next_attempt_at if row.status == "pending" else row.due_at
+        error = f"  last error: {row.last_error}" if row.last_error else ""
+        print(
+            f"{row.status:<8} {row.key}  {row.kind} to {row.target}  {when:%Y-%m-%d %H:%M}Z"
+            f"  attempts {row.attempts}{error}"
+        )
+    return 0
+
+
+def _retry(args, settings: Settings) -> int:
+    from services import outbox
+
+    sessions = _sessions(settings, upgrade=False)
+    with sessions() as session, session.begin():
+        queued = outbox.requeue(
+            session, now=SystemClock().now(), keys=None if args.all_failed else [args.key]
+        )
+    if not queued:
+        print(f"partnerbot: no failed message has the key {args.key!r}", file=sys.stderr)
+        return 1
+    print(f"partnerbot: queued {queued} message{'s' if queued != 1 else ''} again")
     return 0
 
 
 def _worker(args, settings: Settings) -> int:
     from bot.jobs.schedule import create_scheduler
-    from bot.slack_api import SlackSender, web_client
+    from bot.outbound import senders
 
     settings.require_bot_token("worker")
     sessions = _sessions(settings, upgrade=False)
-    sender = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
     scheduler = create_scheduler(
-        sessions=sessions, clock=SystemClock(), sender=sender, timezone=_zone_name(sessions), blocking=True
+        sessions=sessions,
+        clock=SystemClock(),
+        sender=senders(settings),
+        timezone=_zone_name(sessions),
+        blocking=True,
     )
     log.info("worker started")
     try:

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from bot.commands.dates import parse_date, parse_time
-from bot.jobs.deliveries import GiveUp, send_due
+from bot.jobs.deliveries import Claimed, GiveUp, send_due
 from services import partnership as partnership_service
 from services.clock import MovableClock
 from services.dates import format_when
 from services.errors import UserError
-from services.text import unescape
-from storage.models import Delivery, Group, Partnership, Person
+from storage.models import Group, Partnership, Person
 
 CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/action list`, `/apologies Off sick`.
   as PERSON            act as another person (their id, e.g. `as fire`)
@@ -36,7 +35,7 @@ _UNITS = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
 
 def plain(text: str) -> str:
     """Slack mrkdwn made readable in a terminal."""
-    return unescape(_BOLD.sub(r"\1", text))
+    return _BOLD.sub(r"\1", text)
 
 
 class ConsolePrinter:
@@ -45,7 +44,7 @@ class ConsolePrinter:
     def __init__(self, out: TextIO, channel_names: dict[str, str], people: dict[str, str]) -> None:
         self._out, self._channels, self._people = out, channel_names, people
 
-    def send(self, delivery: Delivery) -> None:
+    def send(self, delivery: Claimed) -> None:
         if delivery.kind == "channel":
             where = f"#{self._channels.get(delivery.target, delivery.target)}"
         elif delivery.kind == "direct":

@@ -19,8 +19,9 @@ from starlette.routing import Route
 
 from bot.app import create_app
 from bot.jobs.deliveries import DeliveryWorker
+from bot.outbound import senders
 from bot.settings import Settings
-from bot.slack_api import SlackSender, web_client
+from bot.slack_api import web_client
 from services.clock import Clock
 
 log = logging.getLogger("partnerbot.server")
@@ -74,7 +75,7 @@ class Service:
 
 def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    deliveries = DeliveryWorker(sessions, clock, SlackSender(client))
+    deliveries = DeliveryWorker(sessions, clock, senders(settings))
     bolt = create_app(
         client=client,
         signing_secret=settings.slack_signing_secret,

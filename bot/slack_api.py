@@ -6,26 +6,16 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.jobs.deliveries import GiveUp, TryLater
-from storage.models import Delivery
+from bot.jobs.deliveries import Claimed, GiveUp, TryLater
+from services.text import escape
 
 # Errors no retry will cure: the message must be fixed or the app reinstalled.
 PERMANENT = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "msg_too_long",
-    "no_text",
-    "invalid_blocks",
-    "user_not_found",
-    "cannot_dm_bot",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
-    "not_authed",
-    "invalid_arguments",
-}
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+    "invalid_blocks", "user_not_found", "cannot_dm_bot", "invalid_auth", "account_inactive",
+    "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
+}  # fmt: skip
+SLACK_KINDS = ("channel", "direct")
 
 
 def web_client(token: str | None, base_url: str) -> WebClient:
@@ -33,10 +23,13 @@ def web_client(token: str | None, base_url: str) -> WebClient:
 
 
 class SlackSender:
+    """Posts channel messages and direct messages. The text a command or job
+    queued is raw; it is escaped here, once, as it becomes Slack mrkdwn."""
+
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def send(self, delivery: Delivery) -> None:
+    def send(self, delivery: Claimed) -> None:
         try:
             channel = delivery.target
             if delivery.kind == "direct":
@@ -46,22 +39,23 @@ class SlackSender:
                 raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
             self._client.chat_postMessage(
                 channel=channel,
-                text=delivery.payload["text"],
-                blocks=delivery.payload.get("blocks"),
+                text=escape(delivery.payload["text"]),
                 unfurl_links=False,
             )
         except SlackApiError as error:
-            status = error.response.status_code
-            code = error.response.get("error") if isinstance(error.response.data, dict) else None
-            if status == 429:
-                retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
-                    "retry-after"
-                )
-                raise TryLater("rate limited", retry_after=float(retry_after or 30)) from None
-            if code in PERMANENT:
-                raise GiveUp(code) from None
-            raise TryLater(f"{status} {code}") from None
+            raise _verdict(error) from None
         except SlackClientError as error:
             raise TryLater(type(error).__name__) from None
         except OSError as error:  # connection refused, timeout, DNS
             raise TryLater(type(error).__name__) from None
+
+
+def _verdict(error: SlackApiError) -> TryLater | GiveUp:
+    status = error.response.status_code
+    code = error.response.get("error") if isinstance(error.response.data, dict) else None
+    if status == 429:
+        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+        return TryLater("rate limited", retry_after=float(retry_after or 30))
+    if code in PERMANENT:
+        return GiveUp(code)
+    return TryLater(f"{status} {code}")

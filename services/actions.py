@@ -13,7 +13,7 @@ from services import audit
 from services import groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
-from services.text import clip, escape
+from services.text import clip
 from storage.models import Action, Group, Meeting, Partnership, Person, Workstream
 
 MAX_WHAT = 1000
@@ -81,9 +81,7 @@ def add(
 def get(session: Session, ref: str) -> Action:
     match = REF.match(ref.strip())
     if not match:
-        raise UserError(
-            f"'{escape(clip(ref, 40))}' is not an action ref: refs look like A12. Nothing was changed."
-        )
+        raise UserError(f"'{clip(ref, 40)}' is not an action ref: refs look like A12. Nothing was changed.")
     action = session.scalar(select(Action).where(Action.number == int(match.group(1))))
     if action is None:
         raise NotFound(f"There is no action A{int(match.group(1))}. Nothing was changed.")

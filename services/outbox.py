@@ -4,13 +4,17 @@ delivery worker."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
 from storage.unique import insert_if_new
+
+# SPEC 5: nothing older than 7 days is sent; until then a transient failure is retried.
+HORIZON = timedelta(days=7)
 
 
 def enqueue(
@@ -38,5 +42,37 @@ def enqueue(
         attempts=0,
         due_at=due_at,
         next_attempt_at=due_at,
+        expires_at=due_at + HORIZON,
         created_at=now,
     )
+
+
+def undelivered(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[Delivery]:
+    """Messages not yet sent (pending, oldest first) and those given up (failed), with their last error."""
+    statuses = ("failed",) if failed_only else ("pending", "failed")
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.status.in_(statuses))
+            .order_by(Delivery.status, Delivery.due_at, Delivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def requeue(session: Session, *, now: datetime, keys: list[str] | None = None) -> int:
+    """Queue failed messages again (those with `keys`, else every failed one), to be
+    sent at once and retried for another week. Returns how many were queued."""
+    statement = update(Delivery).where(Delivery.status == "failed")
+    if keys is not None:
+        statement = statement.where(Delivery.key.in_(keys))
+    result = session.execute(
+        statement.values(
+            status="pending",
+            next_attempt_at=now,
+            expires_at=now + HORIZON,
+            claimed_until=None,
+            claim_token=None,
+        ).execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.errors import UserError
-from services.text import clip, escape
+from services.text import clip
 from storage.models import Person
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$")
@@ -58,7 +58,7 @@ def resolve(session: Session, text: str) -> Who:
     if len(text) > MAX_OWNER_TEXT:
         raise UserError(
             f"An owner can be at most {MAX_OWNER_TEXT} characters "
-            f"('{escape(clip(text, 40))}' is {len(text)}). Nothing was changed."
+            f"('{clip(text, 40)}' is {len(text)}). Nothing was changed."
         )
     person = by_key(session, text.lower())
     if person:
@@ -69,8 +69,7 @@ def resolve(session: Session, text: str) -> Who:
     if len(matches) > 1:
         names = ", ".join(sorted(p.name for p in matches))
         raise UserError(
-            f"'{escape(text)}' could be {names}: say which, with @mention or more of the name. "
-            "Nothing was changed."
+            f"'{text}' could be {names}: say which, with @mention or more of the name. Nothing was changed."
         )
     return Who(text=text)
 

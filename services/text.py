@@ -1,4 +1,4 @@
-"""Making user-typed text safe to post."""
+"""Making user-typed text safe to post: escaped once, at the Slack edge."""
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -7,10 +7,6 @@ def escape(text: str) -> str:
     """Escape Slack's control characters, so typed text can neither ping
     @channel nor forge a mention or a link."""
     return text.translate(_ESCAPES)
-
-
-def unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def clip(text: str, limit: int) -> str:

@@ -340,6 +340,11 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
+    # Retried while transient failures last, until this instant (SPEC 5: 7 days).
+    expires_at: Mapped[datetime]
+    # A sender's lease: while it runs, no other process may claim the row.
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

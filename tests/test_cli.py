@@ -79,3 +79,35 @@ def test_a_changed_file_reports_what_it_changed(env, db, tmp_path, capsys):
     assert "{person: fire, role: observer}" in changed.read_text()
     assert main(["load", str(changed)]) == 0
     assert capsys.readouterr().out.strip().endswith("1 membership updated")
+
+
+def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, slack_api, capsys):
+    now = datetime(2015, 4, 13, 9, 0, tzinfo=LONDON)
+    with db() as session, session.begin():
+        for key in ("post:1", "post:2"):
+            outbox.enqueue(
+                session,
+                key=key,
+                kind="channel",
+                target="CGONE0001",
+                payload={"text": key},
+                due_at=now,
+                now=now,
+            )
+    slack_api.reply("chat.postMessage", body={"ok": False, "error": "channel_not_found"}, times=2)
+    assert main(["jobs", "run-due", "--now", "2015-04-13T09:00"]) == 0
+    capsys.readouterr()
+    assert main(["deliveries", "--failed"]) == 0
+    listed = capsys.readouterr().out
+    assert "failed   post:1  channel to CGONE0001" in listed and "last error: channel_not_found" in listed
+    assert main(["deliveries", "retry", "post:404"]) == 1
+    assert main(["deliveries", "retry", "post:1"]) == 0
+    assert "queued 1 message again" in capsys.readouterr().out
+    assert main(["deliveries"]) == 0
+    listed = capsys.readouterr().out
+    assert "pending  post:1" in listed and "failed   post:2" in listed
+    assert main(["deliveries", "retry", "--all-failed"]) == 0
+    assert main(["jobs", "run-due"]) == 0
+    assert sorted(p["text"] for p in slack_api.posts()) == ["post:1", "post:2"]
+    with db() as session:
+        assert set(session.scalars(select(Delivery.status))) == {"sent"}

@@ -36,7 +36,7 @@ def test_moving_the_clock_shows_what_falls_due(demo, clock):
             key="test:reminder",
             kind="channel",
             target="CBOARD001",
-            payload={"text": "The *Board* meets tomorrow &amp; the room is booked"},
+            payload={"text": "The *Board* meets tomorrow & the room is booked"},
             due_at=clock.now().replace(day=20),
             now=clock.now(),
         )

@@ -157,3 +157,15 @@ def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_s
     assert count_rows(demo) == after_first
     assert post_event(server, slack_signing_secret, "Ev0003").status_code == 200
     assert count_rows(demo)["received_event"] == 2
+
+
+def test_typed_text_reaches_slack_escaped_exactly_once(server, demo, slack_signing_secret):
+    hostile = "Tell <!channel> & <@U123>"
+    reply = post_command(
+        server, slack_signing_secret, "/action", f"add {hostile} | Police & Fire leads | 1 May"
+    )
+    text = reply.json()["text"]
+    assert "Tell &lt;!channel&gt; &amp; &lt;@U123&gt; — Police &amp; Fire leads (free text)" in text
+    assert "<!channel>" not in text and "&amp;amp;" not in text
+    refused = post_command(server, slack_signing_secret, "/action", "done <!channel>").json()["text"]
+    assert "&lt;!channel&gt;" in refused and "<!channel>" not in refused

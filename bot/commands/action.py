@@ -12,7 +12,7 @@ from bot.commands.lines import action_line
 from services import actions, groups, people, workstreams
 from services.dates import format_date
 from services.errors import UserError
-from services.text import clip, escape
+from services.text import clip
 from storage.models import Action
 
 HELP = """*/action* — actions from the board's What / Who / When tables
@@ -79,7 +79,7 @@ def parse(text: str, *, today: date) -> Intent:
         raise UserError(
             "`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed."
         )
-    raise UserError(f"I don't know `/action {escape(clip(verb, 30))}`. {GRAMMAR} Nothing was changed.")
+    raise UserError(f"I don't know `/action {clip(verb, 30)}`. {GRAMMAR} Nothing was changed.")
 
 
 def _parse_add(rest: str, *, today: date) -> Add:
@@ -124,14 +124,12 @@ def _add(context: Context, intent: Add) -> str:
         lines.append(f"Its due date, {format_date(intent.due)}, has passed: it is already overdue.")
     if owner.person is None:
         lines.append(
-            f"'{escape(owner.text or '')}' is not a person in the partnership, so it is kept as free "
+            f"'{owner.text or ''}' is not a person in the partnership, so it is kept as free "
             "text and the officers will be nudged about it."
         )
     if added.meeting:
         local = context.local(added.meeting.starts_at)
-        lines.append(
-            f"It belongs to the {escape(added.meeting.group.name)} meeting of {format_date(local.date())}."
-        )
+        lines.append(f"It belongs to the {added.meeting.group.name} meeting of {format_date(local.date())}.")
     return "\n".join(lines)
 
 
@@ -159,11 +157,11 @@ def _list_for(context: Context, scope: str) -> tuple[list[Action], str]:
     session = context.session
     workstream = workstreams.match(session, scope)
     if workstream is not None:
-        return actions.open_for_workstream(session, workstream), f"Open actions of {escape(workstream.name)}"
+        return actions.open_for_workstream(session, workstream), f"Open actions of {workstream.name}"
     who = people.resolve(session, scope)
     if who.person is not None:
         return actions.open_for(session, who.person), f"Open actions of {who.person.name}"
-    return actions.open_for_text(session, who.text or ""), f"Open actions of '{escape(who.text or '')}'"
+    return actions.open_for_text(session, who.text or ""), f"Open actions of '{who.text or ''}'"
 
 
 STATUS_CHANGES = {

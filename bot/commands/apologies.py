@@ -10,7 +10,6 @@ from bot.commands.dates import take_date
 from bot.commands.lines import group_meeting
 from services import apologies, groups, meetings
 from services.errors import UserError
-from services.text import escape
 from storage.models import Meeting
 
 HELP = """*/apologies* — apologies for absence
@@ -45,7 +44,7 @@ def parse(text: str, *, today: date) -> Intent:
         day, extra = take_date(rest, today=today)
         if extra:
             raise UserError(
-                f"After `/apologies {word.lower()}` I expected a date, not '{escape(extra[:60])}'. "
+                f"After `/apologies {word.lower()}` I expected a date, not '{extra[:60]}'. "
                 "Nothing was changed."
             )
         return Withdraw(day=day) if word.lower() == "withdraw" else ListApologies(day=day)
@@ -100,11 +99,11 @@ def _list(context: Context, meeting: Meeting, where: str) -> str:
     sees_reasons = groups.is_officer(context.session, context.person, meeting.group)
     lines = []
     for apology in received:
-        line = f"• {escape(apology.person.name)}"
+        line = f"• {apology.person.name}"
         if apology.substitute:
-            line += f" (substitute: {escape(apology.substitute)})"
+            line += f" (substitute: {apology.substitute})"
         if sees_reasons and apology.reason:
-            line += f" — {escape(apology.reason)}"
+            line += f" — {apology.reason}"
         lines.append(line)
     return f"Apologies for {where} ({len(received)}):\n" + "\n".join(lines)
 

@@ -15,8 +15,8 @@ Choices worth knowing (the spec left them open):
   range far more often than they are dates.
 * After a month name the year must be four digits starting 19-22, so
   "21 Apr 1600" reads as 21 Apr followed by "1600" (likely a time) in take_date.
-* Error messages quote the user's text with Slack's &, <, > escaped and control
-  characters replaced, so echoing "<!channel>" back cannot ping anyone.
+* Error messages quote the user's text as typed, control characters replaced; the
+  Slack edge escapes &, <, > so echoing "<!channel>" back cannot ping anyone.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _quote(text: str) -> str:
     shown = "".join(c if c.isprintable() else "?" for c in text[:_QUOTE_CHARS])
     if len(text) > _QUOTE_CHARS:
         shown += "…"
-    return shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return shown
 
 
 def _error(text: str, kind: str, accepted: str, reason: str = "") -> UserError:

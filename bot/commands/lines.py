@@ -1,7 +1,8 @@
 """One-line descriptions of domain things, shared by every command's replies.
 
 Text that a person typed (an action's wording, a free-text owner, a location)
-is escaped here, at the last moment before it becomes a message."""
+is kept as typed: the Slack edge escapes whole messages once (bot/slack_api.py,
+bot/app.py), and the console shows them as they are."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.dates import format_date, format_time
-from services.text import escape
 from storage.models import Action, Meeting
 
 
 def action_line(action: Action, today: date) -> str:
-    owner = action.owner.name if action.owner else f"{escape(action.owner_text or '')} (free text)"
+    owner = action.owner.name if action.owner else f"{action.owner_text or ''} (free text)"
     due = ""
     if action.due is not None:
         due = f", due {format_date(action.due)}"
@@ -22,7 +22,7 @@ def action_line(action: Action, today: date) -> str:
             days = (today - action.due).days
             due += f" (*overdue* {days} day{'s' if days != 1 else ''})"
     status = "" if action.status == "open" else f" [{action.status}]"
-    return f"*{action.ref}* {escape(action.what)} — {escape(owner)}{due}{status}"
+    return f"*{action.ref}* {action.what} — {owner}{due}{status}"
 
 
 def meeting_when(meeting: Meeting, zone: ZoneInfo) -> str:
@@ -33,16 +33,16 @@ def meeting_when(meeting: Meeting, zone: ZoneInfo) -> str:
 
 def meeting_where(meeting: Meeting) -> str:
     if meeting.url:
-        return f"online: {escape(meeting.url)}"
-    return escape(meeting.location or meeting.group.location or "place to be confirmed")
+        return f"online: {meeting.url}"
+    return meeting.location or meeting.group.location or "place to be confirmed"
 
 
 def meeting_line(meeting: Meeting, zone: ZoneInfo) -> str:
     status = " — *cancelled*" if meeting.status == "cancelled" else ""
-    return f"*{escape(meeting.group.name)}*: {meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
+    return f"*{meeting.group.name}*: {meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
 
 
 def group_meeting(meeting: Meeting, zone: ZoneInfo) -> str:
     """How every reply names the meeting it acted on, so a wrong guess shows at once."""
     start = meeting.starts_at.astimezone(zone)
-    return f"the {escape(meeting.group.name)} meeting on {format_date(start.date())} at {format_time(start)}"
+    return f"the {meeting.group.name} meeting on {format_date(start.date())} at {format_time(start)}"

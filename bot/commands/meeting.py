@@ -7,7 +7,7 @@ from bot.commands.lines import meeting_line, meeting_when, meeting_where
 from services import apologies, groups, meetings
 from services.dates import format_date
 from services.errors import UserError
-from services.text import clip, escape
+from services.text import clip
 from storage.models import Group, Meeting
 
 HELP = """*/meeting* — the group's meetings
@@ -29,7 +29,7 @@ def handle(context: Context, text: str) -> str:
     if first in LATER:
         raise UserError(f"`/meeting {first}` is not available yet. Nothing was changed.")
     raise UserError(
-        f"I don't know `/meeting {escape(clip(first, 30))}`: try `/meeting next`, `/meeting list` "
+        f"I don't know `/meeting {clip(first, 30)}`: try `/meeting next`, `/meeting list` "
         "or `/meeting help`. Nothing was changed."
     )
 
@@ -47,7 +47,7 @@ def _next(context: Context) -> str:
     meeting = found[0]
     deadlines = meetings.Deadlines.of(meeting, context.zone)
     lines = [
-        f"*Next meeting: {escape(meeting.group.name)}*",
+        f"*Next meeting: {meeting.group.name}*",
         f"When: {meeting_when(meeting, context.zone)}",
         f"Where: {meeting_where(meeting)}",
         "Agenda: " + _agenda_state(context, meeting, deadlines),
@@ -76,9 +76,9 @@ def _apologies(context: Context, meeting: Meeting) -> str:
         return "none"
     names = []
     for apology in received:
-        name = escape(apology.person.name)
+        name = apology.person.name
         if apology.substitute:
-            name += f" (substitute: {escape(apology.substitute)})"
+            name += f" (substitute: {apology.substitute})"
         names.append(name)
     return f"{len(received)} — " + ", ".join(names)
 
@@ -99,7 +99,7 @@ def _list(context: Context) -> str:
 
 
 def _names(scope: list[Group]) -> str:
-    return ", ".join(escape(g.name) for g in scope) or "any group"
+    return ", ".join(g.name for g in scope) or "any group"
 
 
 COMMAND = Command(name="/meeting", help=HELP, handle=handle)

@@ -1,18 +1,30 @@
-"""The outbox's other end: send pending deliveries, once each, with back-off.
+"""The one delivery path: every message the bot sends leaves through `send_due`.
 
-A failed Slack call is retried later (honouring 429 Retry-After); a message
-Slack refuses for good (a channel that does not exist) is marked failed with
-the reason, so it neither blocks the queue nor is retried for ever."""
+Each pass claims a few due rows with a short, committed lease (an UPDATE that
+only takes rows nobody holds), sends them with no transaction open, then records
+each outcome in a transaction of its own. Processes racing on the same database
+never send a row twice: a row is claimed by exactly one of them. A process killed
+mid-send leaves only the row it was sending in doubt; its lease runs out and
+another pass sends it.
+
+Nothing is lost: a transient failure (timeout, 5xx, 429, refused connection, or a
+bug in a sender) is retried with capped exponential back-off and jitter until the
+message is past its horizon (SPEC 5: a week); only a permanent refusal marks it
+failed at once. Failed messages are listed and replayed with `partnerbot
+deliveries`."""
 
 from __future__ import annotations
 
 import logging
+import random
+import secrets
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.clock import Clock
@@ -21,24 +33,57 @@ from storage.session import transaction
 
 log = logging.getLogger("partnerbot.deliveries")
 
-MAX_ATTEMPTS = 8
-BATCH = 50
+BATCH = 10
+LEASE = timedelta(minutes=5)  # far longer than one send can take (10 s Slack and SMTP timeouts)
+FIRST_WAIT = 30.0
+LONGEST_WAIT = 3600.0
 
 
 class TryLater(Exception):
+    """Not now: the same message may go through later."""
+
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
 
 
 class GiveUp(Exception):
-    """The message can never be delivered as it is."""
+    """The message can never be delivered as it is (an unknown channel, a revoked token)."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery as a sender sees it: a copy of the row, detached from any session."""
+
+    id: int
+    key: str
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    attempts: int
+    token: str  # the lease this pass holds on the row
 
 
 class Sender(Protocol):
-    def send(self, delivery: Delivery) -> None:
+    def send(self, delivery: Claimed) -> None:
         """Deliver it, or raise TryLater or GiveUp."""
         ...
+
+
+class Route:
+    """Sends each kind of delivery with the sender for it: Slack for posts and
+    direct messages, SMTP for invitations. A kind with no sender here is a
+    configuration gap, so the message fails with that reason and can be replayed
+    once it is filled."""
+
+    def __init__(self, senders: Mapping[str, Sender]) -> None:
+        self._senders = dict(senders)
+
+    def send(self, delivery: Claimed) -> None:
+        sender = self._senders.get(delivery.kind)
+        if sender is None:
+            raise GiveUp(f"nothing here sends {delivery.kind} messages (is it configured?)")
+        sender.send(delivery)
 
 
 @dataclass(frozen=True)
@@ -47,66 +92,121 @@ class Outcome:
     retrying: int = 0
     failed: int = 0
 
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+def backoff(attempts: int, jitter: Callable[[], float] = random.random) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at an hour; each wait is cut by up to half at
+    random, so many messages failing together do not come back together."""
+    ceiling = min(FIRST_WAIT * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+    return timedelta(seconds=ceiling * (1 - jitter() / 2))
 
 
 def send_due(sessions: sessionmaker[Session], clock: Clock, sender: Sender) -> Outcome:
-    """Send every delivery due now, in one pass. Each batch is claimed with
-    SKIP LOCKED on PostgreSQL, so several workers never send the same row."""
-    sent = retrying = failed = 0
+    """Send everything due now, a few rows at a time, until nothing due is left
+    unclaimed. Safe to run in any number of threads and processes at once."""
+    total = Outcome()
     while True:
-        with transaction(sessions) as session:
-            now = clock.now()
-            batch = list(
-                session.scalars(
-                    select(Delivery)
-                    .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-                    .order_by(Delivery.next_attempt_at, Delivery.id)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            for delivery in batch:
-                outcome = _attempt(delivery, sender, now)
-                sent += outcome == "sent"
-                retrying += outcome == "pending"
-                failed += outcome == "failed"
+        batch = claim(sessions, now=clock.now(), limit=BATCH)
+        for delivery in batch:
+            total += _deliver(sessions, clock, sender, delivery)
         if len(batch) < BATCH:
-            return Outcome(sent=sent, retrying=retrying, failed=failed)
+            return total
 
 
-def _attempt(delivery: Delivery, sender: Sender, now: datetime) -> str:
-    delivery.attempts += 1
+def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[Claimed]:
+    """Take a lease on up to `limit` due rows that nobody holds, and commit it.
+
+    The UPDATE re-checks that each row is still free as it writes it (PostgreSQL
+    re-evaluates the WHERE on a row another transaction just changed; SQLite
+    runs one writer at a time), so two claimers never get the same row."""
+    token = secrets.token_hex(16)
+    free = or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now)
+    due = (
+        select(Delivery.id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, free)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    with transaction(sessions) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        # Materialized, so the rows are chosen once: as a plain subquery PostgreSQL may
+        # run it again for each row it updates, and so claim more than `limit`.
+        chosen = due.cte("due").prefix_with("MATERIALIZED")
+        rows = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(select(chosen.c.id)), Delivery.status == "pending", free)
+            .values(claimed_until=now + LEASE, claim_token=token)
+            .returning(
+                Delivery.id,
+                Delivery.key,
+                Delivery.kind,
+                Delivery.target,
+                Delivery.payload,
+                Delivery.attempts,
+                Delivery.expires_at,
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+    claimed = []
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.expires_at <= now:
+            _record(sessions, row.id, token, status="failed", last_error="expired: not sent within a week")
+            log.error("delivery expired", extra={"key": row.key, "attempts": row.attempts})
+            continue
+        claimed.append(Claimed(row.id, row.key, row.kind, row.target, row.payload, row.attempts, token))
+    return claimed
+
+
+def _deliver(sessions: sessionmaker[Session], clock: Clock, sender: Sender, delivery: Claimed) -> Outcome:
+    """Send one claimed row (no transaction is open here), then record what happened."""
+    token = delivery.token
+    attempts = delivery.attempts + 1
     try:
         sender.send(delivery)
-    except TryLater as error:
-        delivery.last_error = str(error)[:500]
-        if delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
-        else:
-            wait = (
-                timedelta(seconds=error.retry_after)
-                if error.retry_after is not None
-                else backoff(delivery.attempts)
-            )
-            delivery.next_attempt_at = now + wait
+    except GiveUp as error:
+        _record(sessions, delivery.id, token, status="failed", attempts=attempts, last_error=str(error))
+        log.error("delivery failed", extra={"key": delivery.key, "attempts": attempts, "error": str(error)})
+        return Outcome(failed=1)
+    except Exception as error:  # TryLater, or a bug in a sender: never lose the message for it
+        if not isinstance(error, TryLater):
+            log.exception("delivery raised", extra={"key": delivery.key})
+        retry_after = error.retry_after if isinstance(error, TryLater) else None
+        wait = timedelta(seconds=retry_after) if retry_after is not None else backoff(attempts)
+        reason = str(error) or type(error).__name__
+        _record(
+            sessions,
+            delivery.id,
+            token,
+            status="pending",
+            attempts=attempts,
+            last_error=reason,
+            next_attempt_at=clock.now() + wait,
+        )
         log.warning(
             "delivery deferred",
-            extra={"key": delivery.key, "attempts": delivery.attempts, "error": str(error)},
+            extra={"key": delivery.key, "attempts": attempts, "error": reason, "wait": wait.total_seconds()},
         )
-        return delivery.status
-    except GiveUp as error:
-        delivery.status = "failed"
-        delivery.last_error = str(error)[:500]
-        log.error("delivery failed", extra={"key": delivery.key, "error": str(error)})
-        return "failed"
-    delivery.status = "sent"
-    delivery.sent_at = now
-    delivery.last_error = None
-    return "sent"
+        return Outcome(retrying=1)
+    _record(
+        sessions, delivery.id, token, status="sent", attempts=attempts, sent_at=clock.now(), last_error=None
+    )
+    return Outcome(sent=1)
+
+
+def _record(sessions: sessionmaker[Session], delivery_id: int, token: str, **values: Any) -> None:
+    """Write one outcome and release the lease, in a short transaction of its own."""
+    if "last_error" in values and values["last_error"] is not None:
+        values["last_error"] = values["last_error"][:500]
+    with transaction(sessions) as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.claim_token == token)
+            .values(claimed_until=None, claim_token=None, **values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class DeliveryWorker:
@@ -142,5 +242,5 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 send_due(self._sessions, self._clock, self.sender)
-            except Exception:
+            except Exception:  # the database is down: the next pass tries again
                 log.exception("delivery pass failed")

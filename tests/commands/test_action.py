@@ -61,7 +61,7 @@ def test_the_grammar_reads_each_form(text, intent):
         ("done A1 A2", "Say which action"),
         ("due A4", "new date"),
         ("frobnicate A4", "I don't know `/action frobnicate`"),
-        ("<!channel> A4", "I don't know `/action &lt;!channel&gt;`"),
+        ("<!channel> A4", "I don't know `/action <!channel>`"),
     ],
 )
 def test_wrong_input_is_refused_with_what_is_accepted(text, says):
@@ -149,9 +149,9 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(type_command, demo, lin
     assert count_rows(demo) == before
 
 
-def test_hostile_text_is_escaped_in_the_reply(type_command, demo):
-    reply = type_command("/action add Tell <!channel> & <@U0CHAIR01> | Group Leads | 1 May")
-    assert "<!channel>" not in reply.text and "&lt;!channel&gt; &amp; &lt;@U0CHAIR01&gt;" in reply.text
+def test_hostile_text_is_kept_as_typed_for_the_front_end_to_escape_once(type_command, demo):
+    reply = type_command("/action add Tell <!channel> & <@U0CHAIR01> | Police & Fire leads | 1 May")
+    assert "Tell <!channel> & <@U0CHAIR01> — Police & Fire leads (free text)" in reply.text
     assert stored(demo, "Tell <!channel> & <@U0CHAIR01>") is not None  # stored as typed
 
 
@@ -235,6 +235,8 @@ def test_list_by_workstream_slug_or_its_prefix(type_command):
         "/action list <@U0FIRE001> <!everyone>",
     ],
 )
-def test_hostile_text_is_escaped_in_refusals_too(type_command, line):
+def test_hostile_text_is_refused_and_echoed_short(type_command, demo, line):
+    before = count_rows(demo)
     reply = type_command(line)
-    assert "<!" not in reply.text
+    assert not reply.ok and "Nothing was changed" in reply.text and len(reply.text) < 600
+    assert count_rows(demo) == before

@@ -70,4 +70,4 @@ def test_an_online_meeting_shows_its_link(type_command, clock):
 def test_forms_that_come_later_say_so_and_unknown_ones_are_refused(type_command):
     assert "`/meeting add` is not available yet" in type_command("/meeting add 16 Jun 2015").text
     refused = type_command("/meeting <!here>").text
-    assert "I don't know `/meeting &lt;!here&gt;`" in refused
+    assert "I don't know `/meeting <!here>`" in refused

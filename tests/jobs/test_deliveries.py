@@ -1,13 +1,18 @@
-"""The outbox: each message sent once, retried with back-off, given up when hopeless."""
+"""The one delivery path: each message sent once, retried while that may help,
+failed only when Slack refuses it for good, and never lost to a crash."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.jobs.deliveries import MAX_ATTEMPTS, send_due
+from bot.jobs.deliveries import LEASE, Claimed, Route, backoff, claim, send_due
 from bot.slack_api import SlackSender, web_client
 from services import outbox
 from storage.models import Delivery
@@ -18,7 +23,7 @@ def sender(slack_api):
     return SlackSender(web_client("xoxb-test", slack_api.url))
 
 
-def queue(db, clock, key="post:1", kind="channel", target="CBOARD001", text="Agenda published"):
+def queue(db, clock, key="post:1", kind="channel", target="CBOARD001", text="Agenda published", due_at=None):
     with db() as session, session.begin():
         return outbox.enqueue(
             session,
@@ -26,14 +31,43 @@ def queue(db, clock, key="post:1", kind="channel", target="CBOARD001", text="Age
             kind=kind,
             target=target,
             payload={"text": text},
-            due_at=clock.now(),
+            due_at=due_at or clock.now(),
             now=clock.now(),
         )
+
+
+def queue_many(db, clock, count: int) -> list[str]:
+    keys = [f"post:{n}" for n in range(count)]
+    with db() as session, session.begin():
+        for key in keys:
+            outbox.enqueue(
+                session,
+                key=key,
+                kind="channel",
+                target="CBOARD001",
+                payload={"text": key},
+                due_at=clock.now(),
+                now=clock.now(),
+            )
+    return keys
 
 
 def delivery(db, key="post:1") -> Delivery:
     with db() as session:
         return session.scalar(select(Delivery).where(Delivery.key == key))
+
+
+class Recorder:
+    """A sender that records what it sent and fails on the keys it is told to."""
+
+    def __init__(self, broken: dict[str, Exception] | None = None) -> None:
+        self.sent: list[str] = []
+        self.broken = broken or {}
+
+    def send(self, delivery: Claimed) -> None:
+        if delivery.key in self.broken:
+            raise self.broken[delivery.key]
+        self.sent.append(delivery.key)
 
 
 def test_a_queued_post_is_sent_once_however_often_the_queue_runs(db, clock, slack_api, sender):
@@ -42,7 +76,8 @@ def test_a_queued_post_is_sent_once_however_often_the_queue_runs(db, clock, slac
     send_due(db, clock, sender)
     send_due(db, clock, sender)
     assert [(p["channel"], p["text"]) for p in slack_api.posts()] == [("CBOARD001", "Agenda published")]
-    assert delivery(db).status == "sent" and delivery(db).attempts == 1
+    sent = delivery(db)
+    assert (sent.status, sent.attempts, sent.claimed_until, sent.claim_token) == ("sent", 1, None, None)
 
 
 def test_a_direct_message_opens_the_conversation_first(db, clock, slack_api, sender):
@@ -50,6 +85,12 @@ def test_a_direct_message_opens_the_conversation_first(db, clock, slack_api, sen
     send_due(db, clock, sender)
     assert slack_api.last("conversations.open").params["users"] == "U0FIRE001"
     assert slack_api.posts()[0]["channel"] == "DU0FIRE001"
+
+
+def test_text_is_escaped_once_as_it_goes_to_slack(db, clock, slack_api, sender):
+    queue(db, clock, text="Police & Fire leads: <!channel> <@U123>")
+    send_due(db, clock, sender)
+    assert slack_api.posts()[0]["text"] == "Police &amp; Fire leads: &lt;!channel&gt; &lt;@U123&gt;"
 
 
 def test_rate_limited_waits_as_long_as_slack_says(db, clock, slack_api, sender):
@@ -67,17 +108,41 @@ def test_rate_limited_waits_as_long_as_slack_says(db, clock, slack_api, sender):
     assert len(slack_api.posts()) == 1 and delivery(db).status == "sent"
 
 
-def test_a_slack_outage_backs_off_and_then_gives_up(db, clock, slack_api, sender):
+def test_back_off_doubles_to_an_hour_and_jitter_only_shortens_it():
+    assert [backoff(n, jitter=lambda: 0.0).total_seconds() for n in (1, 2, 3, 8, 20)] == [
+        30,
+        60,
+        120,
+        3600,
+        3600,
+    ]
+    assert backoff(3, jitter=lambda: 1.0) == timedelta(seconds=60)
+
+
+def test_a_day_long_slack_outage_loses_nothing(db, clock, slack_api, sender):
     slack_api.reply("chat.postMessage", status=500)
     queue(db, clock)
-    waits = []
-    for _ in range(MAX_ATTEMPTS):
+    start = clock.now()
+    while clock.now() < start + timedelta(days=1):
         send_due(db, clock, sender)
         current = delivery(db)
-        waits.append(current.next_attempt_at - clock.now())
+        assert current.status == "pending", "a transient failure must not give the message up"
+        wait = current.next_attempt_at - clock.now()
+        assert timedelta(seconds=15) <= wait <= timedelta(hours=1)
         clock.set(current.next_attempt_at)
-    assert waits[:3] == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
-    assert delivery(db).status == "failed" and delivery(db).attempts == MAX_ATTEMPTS
+    assert delivery(db).attempts > 20 and "500" in delivery(db).last_error
+    slack_api.reset()
+    send_due(db, clock, sender)
+    assert len(slack_api.posts()) == 1 and delivery(db).status == "sent"
+
+
+def test_a_message_that_could_not_go_for_a_week_is_failed_with_the_reason(db, clock, slack_api, sender):
+    slack_api.reply("chat.postMessage", status=503)
+    queue(db, clock)
+    clock.advance(timedelta(days=7))
+    assert send_due(db, clock, sender) == send_due(db, clock, sender)  # nothing more to do
+    expired = delivery(db)
+    assert expired.status == "failed" and expired.last_error.startswith("expired")
 
 
 def test_a_channel_that_does_not_exist_fails_at_once_with_the_reason(db, clock, slack_api, sender):
@@ -88,15 +153,97 @@ def test_a_channel_that_does_not_exist_fails_at_once_with_the_reason(db, clock, 
 
 
 def test_nothing_is_sent_before_it_is_due(db, clock, slack_api, sender):
-    with db() as session, session.begin():
-        outbox.enqueue(
-            session,
-            key="later",
-            kind="channel",
-            target="CBOARD001",
-            payload={"text": "x"},
-            due_at=clock.now() + timedelta(hours=1),
-            now=clock.now(),
-        )
+    queue(db, clock, key="later", due_at=clock.now() + timedelta(hours=1))
     send_due(db, clock, sender)
     assert slack_api.posts() == []
+    clock.advance(timedelta(hours=1))
+    send_due(db, clock, sender)
+    assert [p["text"] for p in slack_api.posts()] == ["Agenda published"]
+
+
+def test_a_sender_that_breaks_on_one_row_sends_every_other_row_once(db, clock):
+    keys = queue_many(db, clock, 25)
+    recorder = Recorder(broken={"post:3": ValueError("a bug in a sender")})
+    outcome = send_due(db, clock, recorder)
+    send_due(db, clock, recorder)
+    assert sorted(recorder.sent) == sorted(k for k in keys if k != "post:3")
+    assert (outcome.sent, outcome.retrying) == (24, 1)
+    broken = delivery(db, "post:3")
+    assert broken.status == "pending" and broken.last_error == "a bug in a sender"
+    recorder.broken.clear()
+    clock.set(broken.next_attempt_at)
+    send_due(db, clock, recorder)
+    assert Counter(recorder.sent) == Counter(keys)
+
+
+def test_a_kind_nothing_sends_fails_with_the_reason_and_the_rest_go(db, clock):
+    queue(db, clock, key="invite:1", kind="email", target="lou.wing@example.org")
+    queue(db, clock, key="post:2")
+    recorder = Recorder()
+    send_due(db, clock, Route({"channel": recorder}))
+    assert recorder.sent == ["post:2"]
+    assert delivery(db, "invite:1").status == "failed"
+    assert "email" in delivery(db, "invite:1").last_error
+
+
+def test_a_row_held_by_a_crashed_sender_is_sent_once_its_lease_runs_out(db, clock):
+    queue_many(db, clock, 3)
+    held = claim(db, now=clock.now(), limit=1)  # ...and the process dies before recording
+    assert [c.key for c in held] == ["post:0"]
+    recorder = Recorder()
+    send_due(db, clock, recorder)
+    assert recorder.sent == ["post:1", "post:2"]  # the leased row is left alone
+    clock.advance(LEASE)
+    send_due(db, clock, recorder)
+    assert recorder.sent == ["post:1", "post:2", "post:0"]
+    assert delivery(db, "post:0").status == "sent"
+
+
+def test_an_outcome_recorded_after_the_lease_passed_to_another_does_not_overwrite_it(db, clock):
+    queue(db, clock)
+    first = claim(db, now=clock.now(), limit=1)
+    clock.advance(LEASE)
+    second = claim(db, now=clock.now(), limit=1)
+    assert [c.key for c in first] == [c.key for c in second] == ["post:1"]
+    assert first[0].token != second[0].token
+    with db() as session, session.begin():
+        session.execute(update(Delivery).values(status="sent"))  # the second sender finished
+    assert delivery(db).claim_token == second[0].token
+
+
+def test_failed_messages_can_be_queued_again(db, clock, slack_api, sender):
+    slack_api.reply("chat.postMessage", body={"ok": False, "error": "not_in_channel"}, times=1)
+    queue(db, clock)
+    send_due(db, clock, sender)
+    assert delivery(db).status == "failed"
+    clock.advance(timedelta(days=10))
+    with db() as session, session.begin():
+        assert outbox.requeue(session, now=clock.now(), keys=["post:1", "post:404"]) == 1
+    send_due(db, clock, sender)
+    assert delivery(db).status == "sent" and len(slack_api.posts()) == 1
+
+
+def race(database_url: str, slack_url: str, processes: int, now: str) -> list[subprocess.CompletedProcess]:
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": slack_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "bot.cli", "jobs", "run-due", "--now", now]
+    running = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(processes)
+    ]
+    return [
+        subprocess.CompletedProcess(p.args, p.wait(60), p.stdout.read() if p.stdout else "") for p in running
+    ]
+
+
+def test_processes_racing_over_the_queue_send_each_of_200_messages_once(db, clock, database_url, slack_api):
+    keys = queue_many(db, clock, 200)
+    slack_api.reply("chat.postMessage", delay=0.01)  # slow enough that the processes overlap
+    finished = race(database_url, slack_api.url, 3, clock.now().isoformat())
+    assert [f.returncode for f in finished] == [0, 0, 0]
+    assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
+    senders = [int(f.stdout.split("sent ")[1].split(",")[0]) for f in finished]
+    assert sum(senders) == 200 and sum(1 for n in senders if n) >= 2, senders
