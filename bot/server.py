@@ -78,13 +78,13 @@ def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) 
     deliveries = DeliveryWorker(sessions, clock, senders(settings))
     bolt = create_app(
         client=client,
-        signing_secret=settings.slack_signing_secret,
+        signing_secret=settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None,
         sessions=sessions,
         clock=clock,
         on_queued=deliveries.wake,
     )
     socket_mode = None
     if settings.slack_app_token:
-        socket_mode = SocketModeHandler(bolt, settings.slack_app_token)
+        socket_mode = SocketModeHandler(bolt, settings.slack_app_token.reveal())
     web = create_web_app(bolt=None if socket_mode else bolt, sessions=sessions)
     return Service(web=web, bolt=bolt, deliveries=deliveries, socket_mode=socket_mode)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -22,21 +23,50 @@ class SettingsError(Exception):
     """One line naming the setting that is missing or wrong."""
 
 
+class Secret:
+    """A token, signing secret or password: it shows as asterisks in reprs, logs
+    and errors, and only `reveal()` gives the value, where it is handed to the
+    library that needs it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
 @dataclass(frozen=True)
 class Smtp:
     host: str
     port: int
     username: str | None
-    password: str | None
+    password: Secret | None
     tls: bool  # smtps:// — TLS from the first byte
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
     slack_api_url: str = SLACK_API_DEFAULT
     public_base_url: str | None = None
     smtp: Smtp | None = None
@@ -104,9 +134,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     return Settings(
         database_url=database_url,
-        slack_bot_token=bot_token,
-        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-        slack_app_token=app_token,
+        slack_bot_token=_secret(bot_token),
+        slack_signing_secret=_secret(get("SLACK_SIGNING_SECRET")),
+        slack_app_token=_secret(app_token),
         slack_api_url=slack_api_url,
         public_base_url=public_base_url,
         smtp=_smtp(get("SMTP_URL")),
@@ -126,11 +156,12 @@ def _smtp(url: str | None) -> Smtp | None:
         port = parts.port or (465 if parts.scheme == "smtps" else 587)
     except ValueError:
         raise SettingsError("SMTP_URL has a port that is not a number") from None
+
     return Smtp(
         host=parts.hostname,
         port=port,
-        username=parts.username,
-        password=parts.password,
+        username=unquote(parts.username) if parts.username else None,
+        password=_secret(unquote(parts.password)) if parts.password else None,
         tls=parts.scheme == "smtps",
     )
 

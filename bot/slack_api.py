@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.jobs.deliveries import Claimed, GiveUp, TryLater
+from bot.settings import Secret
 from services.text import escape
 
 # Errors no retry will cure: the message must be fixed or the app reinstalled.
@@ -18,8 +19,9 @@ PERMANENT = {
 SLACK_KINDS = ("channel", "direct")
 
 
-def web_client(token: str | None, base_url: str) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=10)
+def web_client(token: Secret | str | None, base_url: str) -> WebClient:
+    revealed = token.reveal() if isinstance(token, Secret) else token
+    return WebClient(token=revealed, base_url=base_url, timeout=10)
 
 
 class SlackSender:

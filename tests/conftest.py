@@ -19,10 +19,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bot.logs import KeyValueFormatter
 from services.clock import MovableClock
 from storage import migrate
 from storage.models import Base
 from storage.session import make_engine, make_session_factory
+from tests.slack.signing import SIGNING_SECRET
 
 pytest_plugins = ["tests.slack.fixtures"]
 
@@ -47,16 +49,85 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
 
 
+DEMO_NOW = datetime(2015, 4, 13, 9, 0, tzinfo=LONDON)
+DEMO_FILE = Path(__file__).parent.parent / "storage" / "examples" / "chorley.yaml"
+_demo_preloaded = pytest.StashKey[bool]()
+
+
+def _load_demo(engine, now: datetime) -> None:
+    from storage.partnership_file import load, read_file
+
+    with make_session_factory(engine).begin() as session:
+        load(session, read_file(DEMO_FILE), now=now)
+
+
+# Every token and secret the tests hand to the bot: none may reach a log line.
+TEST_SECRETS = ("xoxb-test", "xapp-test", SIGNING_SECRET)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog):
+    yield
+    formatter = KeyValueFormatter("%(message)s")
+    for when in ("setup", "call", "teardown"):
+        for record in caplog.get_records(when):  # type: ignore[arg-type]
+            line = formatter.format(record)
+            leaked = [secret for secret in TEST_SECRETS if secret in line]
+            assert not leaked, f"a log line holds a secret: {line[:300]}"
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> str:
-    """A SQLite file migrated once; each test gets a fresh copy."""
-    path = tmp_path_factory.mktemp("db") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return str(path)
+def sqlite_templates(tmp_path_factory) -> dict[str, str]:
+    """SQLite files made once, each test getting a fresh copy of one: the schema
+    alone ("empty"), and the schema with the demo partnership loaded ("demo")."""
+    folder = tmp_path_factory.mktemp("db")
+    templates = {}
+    for name in ("empty", "demo"):
+        path = folder / f"{name}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        migrate.upgrade(engine)
+        if name == "demo":
+            _load_demo(engine, DEMO_NOW)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        templates[name] = str(path)
+    return templates
+
+
+class Snapshot:
+    """Every row of every table, taken once, put back in one transaction: how each
+    PostgreSQL test starts from the demo partnership without loading it again."""
+
+    def __init__(self, engine) -> None:
+        with engine.connect() as connection:
+            self.rows = {
+                table: [dict(row._mapping) for row in connection.execute(table.select())]
+                for table in Base.metadata.sorted_tables
+            }
+
+    @staticmethod
+    def clear(connection) -> None:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+    def restore(self, engine) -> None:
+        with engine.begin() as connection:
+            self.clear(connection)
+            for table, rows in self.rows.items():
+                if rows:
+                    connection.execute(table.insert(), rows)
+            _reset_sequences(connection)
+
+
+def _reset_sequences(connection) -> None:
+    """Ids go on from the highest row, as after a load: rows were put back with their ids."""
+    parts = [
+        f"setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), "
+        f'coalesce((SELECT max(id) FROM "{t.name}"), 0) + 1, false)'
+        for t in Base.metadata.sorted_tables
+    ]
+    connection.execute(text("SELECT " + ", ".join(parts)))
 
 
 @pytest.fixture(scope="session")
@@ -81,20 +152,35 @@ def postgres_engine():
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_demo(postgres_engine) -> Snapshot:
+    with postgres_engine.begin() as connection:
+        Snapshot.clear(connection)
+    _load_demo(postgres_engine, DEMO_NOW)
+    return Snapshot(postgres_engine)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
+    """The database a test runs on, fresh for it: empty, or holding the demo
+    partnership already when the test asks for `demo` at the demo's own time."""
+    with_demo = "demo" in request.fixturenames and request.getfixturevalue("clock").now() == DEMO_NOW
+    request.node.stash[_demo_preloaded] = with_demo
     if request.param == "sqlite":
         path = tmp_path / "partnerbot.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        shutil.copy(request.getfixturevalue("sqlite_templates")["demo" if with_demo else "empty"], path)
         engine = make_engine(f"sqlite:///{path}")
         yield engine
         engine.dispose()
     else:
         engine = request.getfixturevalue("postgres_engine")
+        if with_demo:
+            request.getfixturevalue("postgres_demo").restore(engine)
+        else:
+            with engine.begin() as connection:
+                Snapshot.clear(connection)
+                _reset_sequences(connection)
         yield engine
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -117,7 +203,7 @@ def session(db):
 @pytest.fixture
 def clock() -> MovableClock:
     """Mon 13 Apr 2015, 09:00 in Chorley: a week before the April board."""
-    return MovableClock(datetime(2015, 4, 13, 9, 0, tzinfo=LONDON))
+    return MovableClock(DEMO_NOW)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -129,16 +215,11 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
-DEMO_FILE = Path(__file__).parent.parent / "storage" / "examples" / "chorley.yaml"
-
-
 @pytest.fixture
-def demo(db, clock):
+def demo(request, engine, db, clock):
     """The bundled demo partnership, loaded: the Chorley board's shape, fictional people."""
-    from storage.partnership_file import load, read_file
-
-    with db() as session, session.begin():
-        load(session, read_file(DEMO_FILE), now=clock.now())
+    if not request.node.stash[_demo_preloaded]:
+        _load_demo(engine, clock.now())
     return db
 
 

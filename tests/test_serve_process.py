@@ -7,15 +7,18 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from services import outbox
 from storage.models import Action
 from tests.conftest import count_rows
 from tests.slack.signing import sign, slash_command_body
+
+BOT_TOKEN = "xoxb-0000-never-in-a-log"
 
 
 def free_port() -> int:
@@ -25,14 +28,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(demo, database_url, slack_api, slack_signing_secret, tmp_path):
+def served(request, demo, database_url, slack_api, slack_signing_secret, tmp_path):
+    """`partnerbot serve` as a process; its log (at WARNING, or the level a test
+    passes as the fixture's parameter) is in tmp_path/serve.log."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
-        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": slack_signing_secret,
         "SLACK_API_URL": slack_api.url,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": getattr(request, "param", "WARNING"),
     }
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -76,3 +81,44 @@ def test_serve_stores_a_signed_action_and_refuses_an_unsigned_one(served, demo, 
         "fire",
         date(2015, 2, 17),
     )
+
+
+@pytest.mark.parametrize("served", ["DEBUG"], indirect=True)
+def test_no_log_line_holds_a_token_a_secret_or_an_apology_reason(
+    served, demo, slack_api, slack_signing_secret, tmp_path
+):
+    slack_api.reply("auth.test", status=500)
+    slack_api.reply("chat.postMessage", status=500)
+    reason = "hospital appointment 4471"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for command, text in [("/apologies", f"21 Apr {reason}"), ("/action", "add Book room | clerk | 1 May")]:
+        body = slash_command_body(command, text, user_id="U0FIRE001")
+        signed = headers | sign(body, secret=slack_signing_secret, timestamp=int(time.time()))
+        assert (
+            httpx.post(f"{served}/slack/events", content=body, headers=signed, timeout=10).status_code == 200
+        )
+        wrongly = headers | sign(body, secret="not-the-secret", timestamp=int(time.time()))
+        assert (
+            httpx.post(f"{served}/slack/events", content=body, headers=wrongly, timeout=10).status_code == 401
+        )
+    with demo() as session, session.begin():  # a post that Slack keeps refusing, logged each time
+        now = datetime.now(UTC)
+        outbox.enqueue(
+            session,
+            key="post:1",
+            kind="channel",
+            target="CBOARD001",
+            payload={"text": "x"},
+            due_at=now,
+            now=now,
+        )
+    slack_api.wait_for("chat.postMessage", timeout=15)
+    deadline = time.monotonic() + 10
+    while (
+        "delivery deferred" not in (log := (tmp_path / "serve.log").read_text())
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)  # the process writes its line about the refusal
+    assert "DEBUG" in log and "delivery deferred" in log and "chat.postMessage" in log
+    for secret in (BOT_TOKEN, slack_signing_secret, reason):
+        assert secret not in log

@@ -71,3 +71,21 @@ def test_the_suite_cannot_reach_the_real_slack():
 
     with pytest.raises(AssertionError, match="only loopback"):
         socket.create_connection(("203.0.113.5", 443), timeout=1)
+
+
+def test_secrets_never_show_in_the_settings_repr():
+    settings = load(
+        {
+            "DATABASE_URL": "postgresql+psycopg://partnerbot:db-password-1@db/partnerbot",
+            "SLACK_BOT_TOKEN": "xoxb-bot-token-1",
+            "SLACK_SIGNING_SECRET": "signing-secret-1",
+            "SLACK_APP_TOKEN": "xapp-app-token-1",
+            "SMTP_URL": "smtp://mailer:smtp%40password-1@mail.example.org:587",
+        }
+    )
+    shown = f"{settings!r} {settings} {settings.smtp!r}"
+    for secret in ("db-password-1", "xoxb-bot-token-1", "signing-secret-1", "xapp-app-token-1", "password-1"):
+        assert secret not in shown
+    assert settings.slack_bot_token is not None and settings.slack_bot_token.reveal() == "xoxb-bot-token-1"
+    assert settings.smtp is not None and settings.smtp.password is not None
+    assert settings.smtp.password.reveal() == "smtp@password-1" and settings.smtp.username == "mailer"

@@ -114,7 +114,6 @@ def test_meeting_next_and_apologies_through_slack(server, slack_signing_secret, 
     assert "Tue 21 Apr 2015, 16:00–17:30" in meeting["text"]
     sent = post_command(server, slack_signing_secret, "/apologies", "Off sick", user="U0FIRE001").json()
     assert "Apologies sent for the Chorley Public Service Reform Board meeting" in sent["text"]
-    assert slack_api.posts() == []  # nothing about an apology reaches a channel
 
 
 def test_a_user_slack_does_not_know_us_for_is_told_so(server, slack_signing_secret):
@@ -142,11 +141,6 @@ def post_event(server, secret, event_id="Ev0001", retry=None):
     if retry:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
     return httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
-
-
-def test_the_home_tab_event_is_acknowledged(server, slack_signing_secret, slack_api):
-    assert post_event(server, slack_signing_secret).status_code == 200
-    assert slack_api.calls("views.publish") == []  # the Home tab itself comes later
 
 
 def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_signing_secret):

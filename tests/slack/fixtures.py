@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.slack.fake_api import FakeSlackAPI
-
-SIGNING_SECRET = "not-a-real-signing-secret-000000"  # 32 characters, like a real one
+from tests.slack.signing import SIGNING_SECRET
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from tests.slack.fake_api import TEAM_ID
 
+SIGNING_SECRET = "not-a-real-signing-secret-000000"  # 32 characters, like a real one
 FORM = "application/x-www-form-urlencoded"
 APP_ID = "A0APP0001"
 TRIGGER_ID = "1700000000.1234567890.0123456789abcdef0123456789abcdef"
