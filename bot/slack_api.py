@@ -17,6 +17,8 @@ PERMANENT = {
     "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
 }  # fmt: skip
 SLACK_KINDS = ("channel", "direct")
+METADATA_EVENT = "partnerbot_delivery"  # each post carries its delivery key in message metadata
+HISTORY_LOOKBACK = 100  # messages looked through for one whose sending was in doubt
 
 
 def web_client(token: Secret | str | None, base_url: str) -> WebClient:
@@ -39,10 +41,13 @@ class SlackSender:
                 channel = opened["channel"]["id"]
             elif delivery.kind != "channel":
                 raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
+            if delivery.in_doubt and self._already_posted(channel, delivery.key):
+                return
             self._client.chat_postMessage(
                 channel=channel,
                 text=escape(delivery.payload["text"]),
                 unfurl_links=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": delivery.key}},
             )
         except SlackApiError as error:
             raise _verdict(error) from None
@@ -50,6 +55,22 @@ class SlackSender:
             raise TryLater(type(error).__name__) from None
         except OSError as error:  # connection refused, timeout, DNS
             raise TryLater(type(error).__name__) from None
+
+    def _already_posted(self, channel: str, key: str) -> bool:
+        """Whether a message carrying this delivery's key is among the channel's latest,
+        so a post whose sender was killed before recording it is not made twice. Where
+        Slack will not say (no history scope, a channel the bot cannot read), it is
+        posted again: a message twice beats a message lost."""
+        try:
+            history = self._client.conversations_history(
+                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            )
+        except SlackApiError:
+            return False
+        return any(
+            (message.get("metadata") or {}).get("event_payload", {}).get("key") == key
+            for message in history.get("messages", [])
+        )
 
 
 def _verdict(error: SlackApiError) -> TryLater | GiveUp:

@@ -62,6 +62,9 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     token: str  # the lease this pass holds on the row
+    # An earlier pass took it and never said how it went (it was killed mid-send):
+    # the message may already be out, and a sender that can tell should check first.
+    in_doubt: bool = False
 
 
 class Sender(Protocol):
@@ -117,14 +120,13 @@ def send_due(sessions: sessionmaker[Session], clock: Clock, sender: Sender) -> O
 
 def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[Claimed]:
     """Take a lease on up to `limit` due rows that nobody holds, and commit it.
-
-    The UPDATE re-checks that each row is still free as it writes it (PostgreSQL
-    re-evaluates the WHERE on a row another transaction just changed; SQLite
-    runs one writer at a time), so two claimers never get the same row."""
+    PostgreSQL locks the candidates (skipping rows another claimer has locked);
+    SQLite runs one writer at a time and the UPDATE re-checks each row, so two
+    claimers never get the same row."""
     token = secrets.token_hex(16)
     free = or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now)
     due = (
-        select(Delivery.id)
+        select(Delivery.id, Delivery.claim_token)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, free)
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -132,12 +134,16 @@ def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list
     with transaction(sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        # Materialized, so the rows are chosen once: as a plain subquery PostgreSQL may
-        # run it again for each row it updates, and so claim more than `limit`.
-        chosen = due.cte("due").prefix_with("MATERIALIZED")
+        candidates = session.execute(due).all()
+        if not candidates:
+            return []
+        # A lease left behind by a pass that never recorded its outcome.
+        abandoned = {row.id for row in candidates if row.claim_token is not None}
+        # The WHERE re-checks each row as it writes it: on PostgreSQL the rows are
+        # locked already; on SQLite another process may have claimed one meanwhile.
         rows = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(select(chosen.c.id)), Delivery.status == "pending", free)
+            .where(Delivery.id.in_([row.id for row in candidates]), Delivery.status == "pending", free)
             .values(claimed_until=now + LEASE, claim_token=token)
             .returning(
                 Delivery.id,
@@ -156,7 +162,11 @@ def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list
             _record(sessions, row.id, token, status="failed", last_error="expired: not sent within a week")
             log.error("delivery expired", extra={"key": row.key, "attempts": row.attempts})
             continue
-        claimed.append(Claimed(row.id, row.key, row.kind, row.target, row.payload, row.attempts, token))
+        claimed.append(
+            Claimed(
+                row.id, row.key, row.kind, row.target, row.payload, row.attempts, token, row.id in abandoned
+            )
+        )
     return claimed
 
 

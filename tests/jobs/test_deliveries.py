@@ -247,3 +247,39 @@ def test_processes_racing_over_the_queue_send_each_of_200_messages_once(db, cloc
     assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
     senders = [int(f.stdout.split("sent ")[1].split(",")[0]) for f in finished]
     assert sum(senders) == 200 and sum(1 for n in senders if n) >= 2, senders
+
+
+def test_a_post_in_doubt_is_not_made_again_when_slack_already_has_it(db, clock, slack_api, sender):
+    queue_many(db, clock, 2)
+    in_doubt = claim(db, now=clock.now(), limit=2)
+    sender.send(in_doubt[0])  # reached Slack, then the process died before recording it
+    clock.advance(LEASE)
+    outcome = send_due(db, clock, sender)
+    assert outcome.sent == 2
+    assert Counter(p["text"] for p in slack_api.posts()) == Counter({"post:0": 1, "post:1": 1})
+    assert slack_api.last("conversations.history").params["channel"] == "CBOARD001"
+
+
+def test_a_process_killed_while_slack_takes_a_post_sends_it_once_after_restart(
+    db, clock, database_url, slack_api
+):
+    keys = queue_many(db, clock, 5)
+    slack_api.reply("chat.postMessage", delay=30, times=1)  # Slack takes the first post, then hangs
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": slack_api.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "bot.cli", "jobs", "run-due", "--now", clock.now().isoformat()]
+    running = subprocess.Popen(command, env=env)
+    slack_api.wait_for("chat.postMessage", timeout=20)
+    running.kill()  # SIGKILL: between Slack taking the post and the outcome being recorded
+    running.wait(10)
+    assert delivery(db, "post:0").claim_token is not None and delivery(db, "post:0").status == "pending"
+    later = (clock.now() + LEASE + timedelta(minutes=1)).isoformat()
+    restarted = subprocess.run([*command[:-1], later], env=env, timeout=60)
+    assert restarted.returncode == 0
+    assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
+    with db() as session:
+        assert set(session.scalars(select(Delivery.status))) == {"sent"}

@@ -103,6 +103,7 @@ class FakeSlackAPI:
             "views.publish": self._view,
             "views.update": self._view,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._history,
             "users.info": self._users_info,
         }
         self._calls: list[Call] = []
@@ -346,6 +347,33 @@ class FakeSlackAPI:
         if p.get("channel"):
             return {"ok": True, "channel": {"id": p["channel"]}}
         return _missing(p, "users") or {"ok": True, "channel": {"id": "D" + str(p["users"]).split(",")[0]}}
+
+    def _history(self, p: Params) -> Params:
+        """The channel's messages that got through, newest first, with their metadata
+        when asked for (include_all_metadata), as Slack keeps them."""
+        if missing := _missing(p, "channel"):
+            return missing
+        channel, limit = str(p["channel"]), int(p.get("limit") or 100)
+        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for call in reversed(self._calls):
+            posted_to = str(call.params.get("channel", ""))
+            if (
+                call.method != "chat.postMessage"
+                or not call.ok
+                or channel not in (posted_to, "D" + posted_to)
+            ):
+                continue
+            message = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "text": call.params.get("text", ""),
+            }
+            if with_metadata and "metadata" in call.params:
+                message["metadata"] = call.params["metadata"]
+            messages.append(message)
+        return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
 
     def _users_info(self, p: Params) -> Params:
         if missing := _missing(p, "user"):
