@@ -1,208 +1,224 @@
-"""The shapes of the file's entries: the keys each may have, and how each
-value is checked."""
+"""The file's entries as pydantic models (SPEC section 3): one field per key,
+with its kind of value (values.py) and its default. Any other key is refused.
+
+A file is read twice when it has problems: strictly, to list them, then
+leniently (context LENIENT), where a bad or missing value becomes None and an
+unknown key is dropped, so that the references of a half-good entry can still
+be checked (validation.py). Only a strict reading is ever written.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import time
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, time
+from typing import Any, Self
+from zoneinfo import ZoneInfo
 
-from storage.models import ACTION_STATUSES, MEETING_STATUSES, ROLES
-from storage.partnership_file.checker import Checker, join, shown, type_name
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
-DEFAULT_TIMEZONE = "Europe/London"
-HOLIDAY_CALENDARS = ("england-and-wales", "scotland", "northern-ireland")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from storage.partnership_file.values import (
+    Abbreviation,
+    ActionRef,
+    ActionStatus,
+    ActionText,
+    Channel,
+    Day,
+    Days,
+    Description,
+    Email,
+    Flag,
+    Holidays,
+    Key,
+    LocalDateTime,
+    Location,
+    MeetingCount,
+    MeetingRef,
+    MeetingStatus,
+    Minutes,
+    Name,
+    Owner,
+    Role,
+    SlackUser,
+    Slug,
+    TimeOfDay,
+    TimeZoneName,
+    Url,
+    Weekday,
+    wrong,
+)
+
+LENIENT = "lenient"
 MAX_ENTRIES = 20_000  # per section; ten years of a county's meetings and actions fit
-MAX_REF = 1_000_000
-
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-EMAIL_PATTERN = re.compile(r"[^@\s<>,;:\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-MEETING_REF_PATTERN = re.compile(r"([a-z0-9-]{1,64})/(\d{4}-\d{2}-\d{2})")
 
 
-Check = Callable[[Checker, Any, str], Any]
+class Entry(BaseModel):
+    """A mapping in the file. A key given with no value (`email:`) is left out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read(cls, value: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo) -> Any:
+        lenient = info.context == LENIENT
+        if isinstance(value, dict):
+            fields = cls.model_fields
+            value = {key: given for key, given in value.items() if given is not None or key not in fields}
+            if lenient:
+                value = {
+                    key: value.get(key)
+                    for key, field in fields.items()
+                    if key in value or field.is_required()
+                }
+        try:
+            return handler(value)
+        except ValidationError:
+            if lenient:
+                return None
+            raise
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _lenient(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            if info.context == LENIENT:
+                return None
+            raise
 
 
-@dataclass(frozen=True)
-class Shape:
-    """The keys an entry may have: required ones, and optional ones with a default."""
+class Digest(Entry):
+    day: Weekday = 0  # Monday
+    time: TimeOfDay = time(9, 0)
 
-    required: dict[str, Check]
-    optional: dict[str, tuple[Check, Any]] = field(default_factory=dict)
+
+class Partnership(Entry):
+    name: Name
+    timezone: TimeZoneName = "Europe/London"
+    channel: Channel | None = None
+    digest: Digest = Digest()
+    organiser_email: Email | None = None
+    holidays: Holidays = "england-and-wales"
 
     @property
-    def keys(self) -> tuple[str, ...]:
-        return (*self.required, *self.optional)
-
-    def defaults(self) -> dict[str, Any]:
-        return {key: default for key, (_, default) in self.optional.items()}
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
-def text(
-    length: int, pattern: re.Pattern[str] | None = None, expected: str = "", lines: bool = False
-) -> Check:
-    def check(checker: Checker, value: Any, path: str) -> str | None:
-        return checker.text(value, path, length=length, pattern=pattern, expected=expected, lines=lines)
-
-    return check
+class Organisation(Entry):
+    id: Key
+    name: Name
 
 
-def number(low: int, high: int) -> Check:
-    return lambda checker, value, path: checker.integer(value, path, low, high)
+class Person(Entry):
+    id: Key
+    name: Name
+    organisation: Key | None = None
+    title: Name | None = None
+    email: Email | None = None
+    slack: SlackUser | None = None
 
 
-def one_of(choices: tuple[str, ...]) -> Check:
-    return lambda checker, value, path: checker.choice(value, path, choices)
+class Agenda(Entry):
+    items_due_days: Days = 10
+    publish_days: Days = Field(default=5, validate_default=True)
+
+    @field_validator("publish_days")
+    @classmethod
+    def _before_items_are_due(cls, days: int, info: ValidationInfo) -> int:
+        items_due = info.data.get("items_due_days")
+        if items_due is not None and days > items_due:
+            raise wrong(
+                f"{days} is more than items_due_days ({items_due}); the agenda goes out after items are due"
+            )
+        return days
 
 
-def nested(shape: Shape) -> Check:
-    def check(checker: Checker, value: Any, path: str) -> dict[str, Any] | None:
-        found, good = checker.fields(value, path, shape)
-        return found if good else None
+class Attendance(Entry):
+    explain_after: MeetingCount = 2
+    resign_after: MeetingCount = Field(default=3, validate_default=True)
 
-    return check
-
-
-def list_of(item: Check) -> Check:
-    def check(checker: Checker, value: Any, path: str) -> list[Any] | None:
-        if not isinstance(value, list):
-            checker.add(path, f"expected a list; got {type_name(value)}")
-            return None
-        if len(value) > MAX_ENTRIES:
-            checker.add(path, f"{len(value):,} entries; at most {MAX_ENTRIES:,}")
-            return None
-        # Bad items stay as None, so the section still checks the good ones.
-        return [item(checker, entry, join(path, index)) for index, entry in enumerate(value)]
-
-    return check
+    @field_validator("resign_after")
+    @classmethod
+    def _after_explaining(cls, missed: int, info: ValidationInfo) -> int:
+        explain = info.data.get("explain_after")
+        if explain is not None and missed <= explain:
+            raise wrong(f"{missed} must be more than explain_after ({explain})")
+        return missed
 
 
-def weekday(checker: Checker, value: Any, path: str) -> int | None:
-    name = checker.choice(value, path, WEEKDAYS)
-    return None if name is None else WEEKDAYS.index(name)
+class Member(Entry):
+    person: Key
+    role: Role = "member"
 
 
-def time_zone(checker: Checker, value: Any, path: str) -> str | None:
-    name = checker.text(value, path, length=64, expected="an IANA time zone, e.g. Europe/London")
-    try:
-        return name if name is not None and ZoneInfo(name) else None
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        checker.add(path, f"{shown(name)} is not a time zone; expected an IANA name such as Europe/London")
-        return None
+class Group(Entry):
+    slug: Slug
+    name: Name
+    abbreviation: Abbreviation
+    channel: Channel | None = None
+    location: Location | None = None
+    start: TimeOfDay = time(16, 0)
+    minutes: Minutes = 90
+    agenda: Agenda = Agenda()
+    attendance: Attendance = Attendance()
+    members: list[Member] | None = None  # None: membership left as it is
 
 
-def flag(checker: Checker, value: Any, path: str) -> bool | None:
-    if not isinstance(value, bool):
-        checker.add(path, f"expected true or false; got {type_name(value)}")
-        return None
-    return value
+class Workstream(Entry):
+    slug: Slug
+    name: Name
+    description: Description | None = None
+    group: Slug | None = None
+    leads: list[Key] | None = None  # None: leads left as they are
+    contributors: list[Key] | None = None
+    open: Flag = True
 
 
-def action_ref(checker: Checker, value: Any, path: str) -> int | None:
-    ref = checker.text(
-        value, path, length=10, pattern=re.compile(r"[Aa]\d{1,7}"), expected="an action ref such as A12"
-    )
-    if ref is not None and not 1 <= int(ref[1:]) <= MAX_REF:
-        checker.add(path, f"{shown(ref)} is out of range; expected A1 to A{MAX_REF}")
-        return None
-    return None if ref is None else int(ref[1:])
+class Meeting(Entry):
+    """Optional keys left out keep what the bot stored (cancelled, moved rooms)."""
+
+    group: Slug
+    start: LocalDateTime
+    location: Location | None = None  # with url None too: the group's location when new
+    url: Url | None = None
+    minutes: Minutes | None = None  # None: the group's length
+    status: MeetingStatus | None = None  # None: scheduled when new, else left as it is
+
+    def starts_at(self, zone: ZoneInfo) -> datetime:
+        """The start as a UTC instant; a local time in the autumn fold takes the
+        first of its two instants (fold=0)."""
+        if self.start.tzinfo is not None:
+            return self.start.astimezone(UTC)
+        return self.start.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def as_given(checker: Checker, value: Any, path: str) -> Any:
-    return value  # checked by the section, which knows more (a meeting's start needs the zone)
+class Action(Entry):
+    """Optional keys left out keep what the bot stored (done, moved)."""
+
+    what: ActionText
+    owner: Owner  # a person id, or else free text
+    due: Day
+    ref: ActionRef | None = None
+    workstream: Slug | None = None
+    meeting: MeetingRef | None = None  # (group slug, local date)
+    status: ActionStatus | None = None  # None: open when new
 
 
-NAME = text(200)
-KEY = text(64, ID_PATTERN, "an id: letters, digits, '.', '_' or '-', starting with a letter or digit")
-SLUG = text(64, SLUG_PATTERN, "a slug: lower-case letters and digits joined by '-', e.g. joint-commissioning")
-EMAIL = text(254, EMAIL_PATTERN, "an e-mail address such as name@example.org")
-CHANNEL = text(
-    32, re.compile(r"[CG][A-Z0-9]{2,31}"), "a Slack channel id such as C0123ABCD (the id, not the #name)"
-)
-SLACK_USER = text(
-    32,
-    re.compile(r"[UW][A-Z0-9]{8,11}"),
-    "a Slack user id: U or W and 8 to 11 capital letters or digits, e.g. U0CHAIR01",
-)
-LOCATION = text(300)
-URL = text(500, re.compile(r"https?://[^\s<>\"]+"), "a web address starting https://")
-MINUTES = number(1, 1440)
-
-DIGEST = Shape({}, {"day": (weekday, 0), "time": (Checker.time_of_day, time(9, 0))})
-PARTNERSHIP = Shape(
-    {"name": NAME},
-    {
-        "timezone": (time_zone, DEFAULT_TIMEZONE),
-        "channel": (CHANNEL, None),
-        "digest": (nested(DIGEST), DIGEST.defaults()),
-        "organiser_email": (EMAIL, None),
-        "holidays": (one_of(HOLIDAY_CALENDARS), "england-and-wales"),
-    },
-)
-ORGANISATION = Shape({"id": KEY, "name": NAME})
-PERSON = Shape(
-    {"id": KEY, "name": NAME},
-    {"organisation": (KEY, None), "title": (NAME, None), "email": (EMAIL, None), "slack": (SLACK_USER, None)},
-)
-AGENDA = Shape({}, {"items_due_days": (number(0, 365), 10), "publish_days": (number(0, 365), 5)})
-ATTENDANCE = Shape({}, {"explain_after": (number(1, 100), 2), "resign_after": (number(1, 100), 3)})
-MEMBER = Shape({"person": KEY}, {"role": (one_of(ROLES), "member")})
-GROUP = Shape(
-    {
-        "slug": SLUG,
-        "name": NAME,
-        "abbreviation": text(16, re.compile(r"[A-Za-z0-9]{2,16}"), "2 to 16 letters or digits, e.g. CPSRB"),
-    },
-    {
-        "channel": (CHANNEL, None),
-        "location": (LOCATION, None),
-        "start": (Checker.time_of_day, time(16, 0)),
-        "minutes": (MINUTES, 90),
-        "agenda": (nested(AGENDA), AGENDA.defaults()),
-        "attendance": (nested(ATTENDANCE), ATTENDANCE.defaults()),
-        "members": (list_of(nested(MEMBER)), None),
-    },
-)
-WORKSTREAM = Shape(
-    {"slug": SLUG, "name": NAME},
-    {
-        "description": (text(5_000, lines=True), None),
-        "group": (SLUG, None),
-        "leads": (list_of(KEY), None),
-        "contributors": (list_of(KEY), None),
-        "open": (flag, True),
-    },
-)
-MEETING = Shape(
-    {"group": SLUG, "start": as_given},
-    {
-        "location": (LOCATION, None),
-        "url": (URL, None),
-        "minutes": (MINUTES, None),
-        "status": (one_of(MEETING_STATUSES), None),
-    },
-)
-ACTION = Shape(
-    {"what": text(1_000), "owner": text(200, expected="a person id or a name"), "due": Checker.day},
-    {
-        "ref": (action_ref, None),
-        "workstream": (SLUG, None),
-        "meeting": (
-            text(80, MEETING_REF_PATTERN, "a meeting as group/YYYY-MM-DD, e.g. board/2015-04-21"),
-            None,
-        ),
-        "status": (one_of(ACTION_STATUSES), None),
-    },
-)
-FILE = Shape(
-    {},
-    {
-        name: (as_given, None)
-        for name in ("partnership", "organisations", "people", "groups", "workstreams", "meetings", "actions")
-    },
-)
+class File(Entry):
+    partnership: Partnership
+    organisations: list[Organisation] = Field([], max_length=MAX_ENTRIES)
+    people: list[Person] = Field([], max_length=MAX_ENTRIES)
+    groups: list[Group] = Field([], max_length=MAX_ENTRIES)
+    workstreams: list[Workstream] = Field([], max_length=MAX_ENTRIES)
+    meetings: list[Meeting] = Field([], max_length=MAX_ENTRIES)
+    actions: list[Action] = Field([], max_length=MAX_ENTRIES)
