@@ -1,6 +1,6 @@
 """A refused file's problems, each "path: message" with the path as in the file
 (`groups[0].members[3].person`), translated from pydantic's errors or found by
-the reference checks, and listed in file order."""
+the checks across entries, and listed in file order."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from storage.partnership_file.shapes import File
-from storage.partnership_file.values import shown, type_name
+from storage.partnership_file.shapes import File, shown, type_name
 
 MAX_PROBLEMS = 200
 # How problems are ordered within one entry.
@@ -59,6 +58,8 @@ def from_pydantic(error: ValidationError) -> list[Problem]:
 
 def translated(error: ErrorDetails) -> Problem:
     loc, kind, given = tuple(error["loc"]), error["type"], error.get("input")
+    if kind == "unknown":
+        return Problem(loc, error["msg"], BAD_REFERENCE)
     if kind == "missing":
         return Problem(loc, MISSING.get(loc, "required"), BAD_VALUE)
     if kind == "extra_forbidden":

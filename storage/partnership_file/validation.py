@@ -1,10 +1,10 @@
 """Checking the partnership file whole (SPEC section 3): the shape of every
-entry (shapes.py), then what the entries say about each other: each id
-defined once, and every id named defined in the file or already stored.
+entry and what it refers to (shapes.py), then what entries say about each
+other: each id defined once, and a meeting or Slack id not claimed twice.
 
-Checking is pure: it reads the file's data and a snapshot of the ids the
-database already holds (`Stored`), and lists every problem rather than
-stopping at the first.
+Checking is pure: it reads the file's data and a snapshot of what the database
+already holds (`Stored`), and lists every problem rather than stopping at the
+first.
 """
 
 from __future__ import annotations
@@ -12,63 +12,93 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from storage.partnership_file.errors import PartnershipFileError
-from storage.partnership_file.problems import Loc, Problem, from_pydantic, listed, path
-from storage.partnership_file.shapes import LENIENT, File
+from storage.partnership_file.problems import Loc, Problem, entry_in, from_pydantic, listed, path
+from storage.partnership_file.shapes import File, Partnership, shown
 from storage.partnership_file.stored import Stored
-from storage.partnership_file.values import shown
 
 T = TypeVar("T")
-
-# The kinds of id the file defines, as a duplicate is named in a problem.
-DUPLICATE_NAMES = {
-    "organisation": "organisation id",
-    "person": "person id",
-    "slack": "Slack id",
-    "group": "group slug",
-    "channel": "channel",
-    "abbreviation": "abbreviation",
-    "workstream": "workstream slug",
-    "ref": "action ref",
-}
 
 
 def validate(data: Any, stored: Stored | None = None) -> File:
     """The file, checked whole; PartnershipFileError lists every problem."""
+    stored = stored or Stored()
+    context = nameable(data, stored)
     try:
-        file: File | None = File.model_validate(data)
+        file = File.model_validate(data, context=context)
         problems = []
     except ValidationError as error:
         problems = from_pydantic(error)
-        file = File.model_validate(data, context=LENIENT)
-    if file is not None:
-        problems += References(stored or Stored(), file).problems
-    if problems or file is None:
+        file = good_entries(data)
+    problems += Across(file, stored).problems
+    if problems:
         raise PartnershipFileError(listed(problems))
     return file
 
 
-def entries(section: list[T] | None) -> Iterator[tuple[int, T]]:
-    """The good entries of a section (a lenient reading leaves None for bad ones)."""
-    return ((index, entry) for index, entry in enumerate(section or []) if entry is not None)
+def nameable(data: Any, stored: Stored) -> dict[str, set[str]]:
+    """What a reference may name: ids the file gives (a bad entry's id too, so
+    that it is not also reported unknown) or the database holds."""
+
+    def given(section: str, key: str) -> set[str]:
+        entries = data.get(section) if isinstance(data, dict) else None
+        return {
+            entry[key].strip()
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get(key), str)
+        }
+
+    return {
+        "organisation": given("organisations", "id") | stored.organisations,
+        "person": given("people", "id") | stored.people,
+        "group": given("groups", "slug") | stored.groups,
+        "workstream": given("workstreams", "slug") | stored.workstreams,
+    }
 
 
-class References:
-    """Checks section by section, remembering the ids each defines so that later
-    sections can refer to them (in the file, or already stored). Every value
-    may be None here, after a lenient reading: a bad value is already a problem."""
+def good_entries(data: Any) -> File:
+    """After a problem (already listed), each entry read alone with its bad keys
+    left out, or None when a key it needs is bad, so that the checks across
+    entries still run on the rest."""
+    data = data if isinstance(data, dict) else {}
+    sections: dict[str, Any] = {"partnership": alone(Partnership, data.get("partnership"))}
+    for name, field in File.model_fields.items():
+        model, given = entry_in(field.annotation), data.get(name)
+        if model is not None and isinstance(given, list):
+            sections[name] = [alone(model, entry) for entry in given]
+    return File.model_construct(**sections)
 
-    def __init__(self, stored: Stored, file: File) -> None:
+
+def alone(model: type[BaseModel], given: Any) -> Any:
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        bad = {detail["loc"][0] for detail in error.errors(include_input=False) if detail["loc"]}
+    if not isinstance(given, dict):
+        return None
+    try:
+        return model.model_validate({key: value for key, value in given.items() if key not in bad})
+    except ValidationError:
+        return None
+
+
+def entries(section: Sequence[T | None]) -> Iterator[tuple[int, T]]:
+    """The good entries of a section, by index."""
+    return ((index, entry) for index, entry in enumerate(section) if entry is not None)
+
+
+class Across:
+    """Checks across entries, section by section, remembering the ids each
+    defines and the path that defined it."""
+
+    def __init__(self, file: File, stored: Stored) -> None:
         self.stored = stored
         self.problems: list[Problem] = []
-        partnership = file.partnership
-        self.zone = partnership.zone if partnership and partnership.timezone else None
-        # Each id defined so far, by kind -> the path that defined it.
-        self.defined: dict[str, dict[Any, str]] = {kind: {} for kind in DUPLICATE_NAMES}
+        self.zone = file.partnership.zone if file.partnership else None
+        self.defined: dict[str, dict[Any, str]] = {}  # by kind, as a problem names it
         self.starts: dict[tuple[str, datetime], str] = {}  # (group slug, start instant) -> path
         self.organisations(file)
         self.people(file)
@@ -80,45 +110,34 @@ class References:
     def problem(self, loc: Loc, message: str) -> None:
         self.problems.append(Problem(loc, message))
 
-    def unique(self, kind: str, value: Any, loc: Loc, shown_as: str | None = None) -> bool:
+    def once(self, kind: str, value: Any, loc: Loc, shown_as: str | None = None) -> bool:
         """False (and a problem) when `value` is already defined elsewhere in the file."""
-        earlier = path(loc) if value is None else self.defined[kind].setdefault(value, path(loc))
+        earlier = (
+            path(loc) if value is None else self.defined.setdefault(kind, {}).setdefault(value, path(loc))
+        )
         if earlier != path(loc):
-            duplicate = f"duplicate {DUPLICATE_NAMES[kind]} {shown_as or shown(value)}"
-            self.problem(loc, f"{duplicate}; already used at {earlier}")
+            self.problem(loc, f"duplicate {kind} {shown_as or shown(value)}; already used at {earlier}")
         return earlier == path(loc)
 
-    def known(self, kind: str, value: str | None, loc: Loc) -> bool:
-        """False (and a problem) when `value` names no such thing, in the file or stored."""
-        stored = getattr(self.stored, "people" if kind == "person" else f"{kind}s")
-        if value is None or value in self.defined[kind] or value in stored:
-            return True
-        self.problem(loc, f"unknown {kind} {shown(value)}")
-        return False
-
-    def listed_once(
-        self, people: Sequence[str | None] | None, loc: Loc, seen: dict[str, str], suffix: Loc = ()
-    ) -> None:
-        """Problems for a list that names an unknown person, or one twice."""
-        for index, key in enumerate(people or []):
+    def each_once(self, people: list[str], loc: Loc, seen: dict[str, str], suffix: Loc = ()) -> None:
+        """Problems for a list that names a person twice."""
+        for index, key in enumerate(people):
             where = (*loc, index, *suffix)
-            if key is not None and self.known("person", key, where):
-                earlier = seen.setdefault(key, path(where))
-                if earlier != path(where):
-                    self.problem(where, f"duplicate person {shown(key)}; already used at {earlier}")
+            earlier = seen.setdefault(key, path(where))
+            if earlier != path(where):
+                self.problem(where, f"duplicate person {shown(key)}; already used at {earlier}")
 
     def organisations(self, file: File) -> None:
         for index, organisation in entries(file.organisations):
-            self.unique("organisation", organisation.id, ("organisations", index, "id"))
+            self.once("organisation id", organisation.id, ("organisations", index, "id"))
 
     def people(self, file: File) -> None:
         slack_now = {person.id: person.slack for _, person in entries(file.people)}
         for index, person in entries(file.people):
-            self.known("organisation", person.organisation, ("people", index, "organisation"))
-            self.unique("person", person.id, ("people", index, "id"))
-            if self.unique("slack", person.slack, ("people", index, "slack")):
+            self.once("person id", person.id, ("people", index, "id"))
+            if self.once("Slack id", person.slack, ("people", index, "slack")):
                 holder = self.stored.slack_ids.get(person.slack or "")
-                # Stored for someone else: a clash, unless the file moves that person to another.
+                # Stored for someone else: a clash, unless the file gives them another.
                 if holder not in (None, person.id) and slack_now.get(holder, person.slack) == person.slack:
                     message = f"Slack id {person.slack} already belongs to person {shown(holder)}"
                     self.problem(("people", index, "slack"), message)
@@ -127,15 +146,12 @@ class References:
         channel_now = {group.slug: group.channel for _, group in entries(file.groups)}
         for index, group in entries(file.groups):
             loc: Loc = ("groups", index)
-            members = [member.person if member else None for member in group.members or []]
-            self.listed_once(members, (*loc, "members"), {}, ("person",))
-            self.unique("group", group.slug, (*loc, "slug"))
+            members = [member.person for member in group.members or []]
+            self.each_once(members, (*loc, "members"), {}, ("person",))
+            self.once("group slug", group.slug, (*loc, "slug"))
             abbreviation = group.abbreviation
-            shown_as = shown(abbreviation)
-            self.unique(
-                "abbreviation", abbreviation and abbreviation.upper(), (*loc, "abbreviation"), shown_as
-            )
-            if self.unique("channel", group.channel, (*loc, "channel")):
+            self.once("abbreviation", abbreviation.upper(), (*loc, "abbreviation"), shown(abbreviation))
+            if self.once("channel", group.channel, (*loc, "channel")):
                 holder = self.stored.channels.get(group.channel or "")
                 if (
                     holder not in (None, group.slug)
@@ -147,18 +163,16 @@ class References:
     def workstreams(self, file: File) -> None:
         for index, stream in entries(file.workstreams):
             loc: Loc = ("workstreams", index)
-            self.known("group", stream.group, (*loc, "group"))
             seen: dict[str, str] = {}
-            self.listed_once(stream.leads, (*loc, "leads"), seen)
-            self.listed_once(stream.contributors, (*loc, "contributors"), seen)
-            self.unique("workstream", stream.slug, (*loc, "slug"))
+            self.each_once(stream.leads or [], (*loc, "leads"), seen)
+            self.each_once(stream.contributors or [], (*loc, "contributors"), seen)
+            self.once("workstream slug", stream.slug, (*loc, "slug"))
 
     def meetings(self, file: File) -> None:
+        if self.zone is None:
+            return  # the time zone is a problem already; nothing to check against
         for index, meeting in entries(file.meetings):
             loc: Loc = ("meetings", index)
-            self.known("group", meeting.group, (*loc, "group"))
-            if meeting.group is None or meeting.start is None or self.zone is None:
-                continue
             starts_at = meeting.starts_at(self.zone)
             if (
                 meeting.start.tzinfo is None
@@ -180,11 +194,10 @@ class References:
         alike: dict[tuple[str, date], str] = {}
         for index, action in entries(file.actions):
             loc: Loc = ("actions", index)
-            self.unique("ref", action.ref, (*loc, "ref"), f"A{action.ref}")
-            self.known("workstream", action.workstream, (*loc, "workstream"))
+            self.once("action ref", action.ref, (*loc, "ref"), f"A{action.ref}")
             if action.meeting is not None:
                 self.meeting_on(*action.meeting, (*loc, "meeting"))
-            if action.ref is None and action.what is not None and action.due is not None:
+            if action.ref is None:
                 # Without a ref an action is known by what and due: two alike would be one.
                 earlier = alike.setdefault((action.what, action.due), path(loc))
                 if earlier != path(loc):
@@ -195,9 +208,9 @@ class References:
 
     def meeting_on(self, group: str, day: date, loc: Loc) -> None:
         """A problem unless the group meets exactly once that local day, in the file or stored."""
-        if self.zone is None or not self.known("group", group, loc):
+        if self.zone is None:
             return
-        zone: ZoneInfo = self.zone
+        zone = self.zone
         starts = {
             start
             for slug, start in (*self.starts, *self.stored.meetings)
