@@ -54,18 +54,10 @@ def shown(value: Any, limit: int = 60) -> str:
 
 
 def type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    kinds: tuple[tuple[type, str], ...] = (
-        (datetime, "a date and time"),
-        (date, "a date"),
-        (int, "a number"),
-        (float, "a number"),
-    )
-    kinds += ((str, "text"), (list, "a list"), (dict, "a mapping"))
-    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+    """What a value is, in words: "text", "a number", "a list" ..."""
+    kinds = {bool: "true/false", datetime: "a date and time", date: "a date", int: "a number"}
+    kinds |= {float: "a number", str: "text", list: "a list", dict: "a mapping", type(None): "nothing"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)
 
 
 def text(
@@ -188,6 +180,7 @@ def action_ref(value: Any) -> int:
 
 
 def meeting_ref(value: Any, info: ValidationInfo) -> tuple[str, date]:
+    """A meeting as group/YYYY-MM-DD: the group's one meeting that local day."""
     given = text(80, MEETING_REF_PATTERN.pattern, "a meeting as group/YYYY-MM-DD, e.g. board/2015-04-21")
     group, _, on = given(value).partition("/")
     return known("group")(group, info), iso_date(on)

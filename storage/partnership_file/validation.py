@@ -32,7 +32,7 @@ def validate(data: Any, stored: Stored | None = None) -> File:
         problems = []
     except ValidationError as error:
         problems = from_pydantic(error)
-        file = good_entries(data)
+        file = good_entries(data, context)
     problems += Across(file, stored).problems
     if problems:
         raise PartnershipFileError(listed(problems))
@@ -59,30 +59,32 @@ def nameable(data: Any, stored: Stored) -> dict[str, set[str]]:
     }
 
 
-def good_entries(data: Any) -> File:
+def good_entries(data: Any, context: dict[str, set[str]]) -> File:
     """After a problem (already listed), each entry read alone with its bad keys
     left out, or None when a key it needs is bad, so that the checks across
     entries still run on the rest."""
     data = data if isinstance(data, dict) else {}
+
+    def alone(model: type[BaseModel], given: Any) -> Any:
+        try:
+            return model.model_validate(given, context=context)
+        except ValidationError as error:
+            if not isinstance(given, dict):
+                return None
+            bad = {detail["loc"][0] for detail in error.errors(include_input=False) if detail["loc"]}
+        try:
+            return model.model_validate(
+                {key: value for key, value in given.items() if key not in bad}, context=context
+            )
+        except ValidationError:
+            return None
+
     sections: dict[str, Any] = {"partnership": alone(Partnership, data.get("partnership"))}
     for name, field in File.model_fields.items():
         model, given = entry_in(field.annotation), data.get(name)
         if model is not None and isinstance(given, list):
             sections[name] = [alone(model, entry) for entry in given]
     return File.model_construct(**sections)
-
-
-def alone(model: type[BaseModel], given: Any) -> Any:
-    try:
-        return model.model_validate(given)
-    except ValidationError as error:
-        bad = {detail["loc"][0] for detail in error.errors(include_input=False) if detail["loc"]}
-    if not isinstance(given, dict):
-        return None
-    try:
-        return model.model_validate({key: value for key, value in given.items() if key not in bad})
-    except ValidationError:
-        return None
 
 
 def entries(section: Sequence[T | None]) -> Iterator[tuple[int, T]]:
