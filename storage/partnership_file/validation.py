@@ -10,7 +10,7 @@ first.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -93,15 +93,14 @@ def entries(section: Sequence[T | None]) -> Iterator[tuple[int, T]]:
 
 
 class Across:
-    """Checks across entries, section by section, remembering the ids each
-    defines and the path that defined it."""
+    """Checks across entries, section by section, remembering where each id,
+    meeting and action was first given."""
 
     def __init__(self, file: File, stored: Stored) -> None:
         self.stored = stored
         self.problems: list[Problem] = []
         self.zone = file.partnership.zone if file.partnership else None
-        self.defined: dict[str, dict[Any, str]] = {}  # by kind, as a problem names it
-        self.starts: dict[tuple[str, datetime], str] = {}  # (group slug, start instant) -> path
+        self.first: dict[Any, dict[Any, str]] = {}  # kind -> value -> path
         self.organisations(file)
         self.people(file)
         self.groups(file)
@@ -112,22 +111,18 @@ class Across:
     def problem(self, loc: Loc, message: str) -> None:
         self.problems.append(Problem(loc, message))
 
-    def once(self, kind: str, value: Any, loc: Loc, shown_as: str | None = None) -> bool:
-        """False (and a problem) when `value` is already defined elsewhere in the file."""
-        earlier = (
-            path(loc) if value is None else self.defined.setdefault(kind, {}).setdefault(value, path(loc))
-        )
-        if earlier != path(loc):
-            self.problem(loc, f"duplicate {kind} {shown_as or shown(value)}; already used at {earlier}")
-        return earlier == path(loc)
+    def again(self, kind: Any, value: Any, loc: Loc) -> str | None:
+        """Where `value` was first given, when `loc` gives it again."""
+        earlier = path(loc) if value is None else self.first.setdefault(kind, {}).setdefault(value, path(loc))
+        return earlier if earlier != path(loc) else None
 
-    def each_once(self, people: list[str], loc: Loc, seen: dict[str, str], suffix: Loc = ()) -> None:
-        """Problems for a list that names a person twice."""
-        for index, key in enumerate(people):
-            where = (*loc, index, *suffix)
-            earlier = seen.setdefault(key, path(where))
-            if earlier != path(where):
-                self.problem(where, f"duplicate person {shown(key)}; already used at {earlier}")
+    def once(self, kind: str, value: Any, loc: Loc, shown_as: str | None = None, within: Loc = ()) -> bool:
+        """False (and a problem) when `value` is already given elsewhere in the file
+        (or in the entry at `within`)."""
+        earlier = self.again((kind, *within), value, loc)
+        if earlier:
+            self.problem(loc, f"duplicate {kind} {shown_as or shown(value)}; already used at {earlier}")
+        return earlier is None
 
     def organisations(self, file: File) -> None:
         for index, organisation in entries(file.organisations):
@@ -148,8 +143,8 @@ class Across:
         channel_now = {group.slug: group.channel for _, group in entries(file.groups)}
         for index, group in entries(file.groups):
             loc: Loc = ("groups", index)
-            members = [member.person for member in group.members or []]
-            self.each_once(members, (*loc, "members"), {}, ("person",))
+            for number, member in enumerate(group.members or []):
+                self.once("person", member.person, (*loc, "members", number, "person"), within=loc)
             self.once("group slug", group.slug, (*loc, "slug"))
             abbreviation = group.abbreviation
             self.once("abbreviation", abbreviation.upper(), (*loc, "abbreviation"), shown(abbreviation))
@@ -165,57 +160,47 @@ class Across:
     def workstreams(self, file: File) -> None:
         for index, stream in entries(file.workstreams):
             loc: Loc = ("workstreams", index)
-            seen: dict[str, str] = {}
-            self.each_once(stream.leads or [], (*loc, "leads"), seen)
-            self.each_once(stream.contributors or [], (*loc, "contributors"), seen)
+            for role, people in (("leads", stream.leads), ("contributors", stream.contributors)):
+                for number, person in enumerate(people or []):
+                    self.once("person", person, (*loc, role, number), within=loc)
             self.once("workstream slug", stream.slug, (*loc, "slug"))
 
     def meetings(self, file: File) -> None:
         if self.zone is None:
             return  # the time zone is a problem already; nothing to check against
         for index, meeting in entries(file.meetings):
-            loc: Loc = ("meetings", index)
-            starts_at = meeting.starts_at(self.zone)
-            if (
-                meeting.start.tzinfo is None
-                and starts_at.astimezone(self.zone).replace(tzinfo=None) != meeting.start
-            ):
+            start, starts_at = meeting.start, meeting.starts_at(self.zone)
+            if start.tzinfo is None and starts_at.astimezone(self.zone).replace(tzinfo=None) != start:
                 self.problem(
-                    (*loc, "start"),
-                    f"{meeting.start:%Y-%m-%d %H:%M} does not exist in {self.zone.key} "
+                    ("meetings", index, "start"),
+                    f"{start:%Y-%m-%d %H:%M} does not exist in {self.zone.key} "
                     "(the clocks go forward then); choose another time",
                 )
-                continue
-            earlier = self.starts.setdefault((meeting.group, starts_at), path(loc))
-            if earlier != path(loc):
-                self.problem(
-                    (*loc, "start"), f"duplicate meeting: {meeting.group} already meets then at {earlier}"
-                )
+            elif earlier := self.again("meeting", (meeting.group, starts_at), ("meetings", index)):
+                message = f"duplicate meeting: {meeting.group} already meets then at {earlier}"
+                self.problem(("meetings", index, "start"), message)
 
     def actions(self, file: File) -> None:
-        alike: dict[tuple[str, date], str] = {}
         for index, action in entries(file.actions):
             loc: Loc = ("actions", index)
             self.once("action ref", action.ref, (*loc, "ref"), f"A{action.ref}")
             if action.meeting is not None:
                 self.meeting_on(*action.meeting, (*loc, "meeting"))
-            if action.ref is None:
-                # Without a ref an action is known by what and due: two alike would be one.
-                earlier = alike.setdefault((action.what, action.due), path(loc))
-                if earlier != path(loc):
-                    self.problem(
-                        loc,
-                        f"same what and due as {earlier}; give each a ref (A1, A2, ...) if they are different actions",
-                    )
+            # Without a ref an action is known by what and due: two alike would be one.
+            if action.ref is None and (earlier := self.again("action", (action.what, action.due), loc)):
+                message = (
+                    f"same what and due as {earlier}; give each a ref (A1, A2, ...) if they are different"
+                )
+                self.problem(loc, f"{message} actions")
 
     def meeting_on(self, group: str, day: date, loc: Loc) -> None:
         """A problem unless the group meets exactly once that local day, in the file or stored."""
-        if self.zone is None:
-            return
         zone = self.zone
+        if zone is None:
+            return
         starts = {
             start
-            for slug, start in (*self.starts, *self.stored.meetings)
+            for slug, start in (*self.first.get("meeting", {}), *self.stored.meetings)
             if slug == group and start.astimezone(zone).date() == day
         }
         if len(starts) > 1:

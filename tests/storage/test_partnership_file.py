@@ -786,6 +786,11 @@ def test_a_value_cut_at_a_comma_gets_a_hint(session, tmp_path):
             "workstreams[0].leads[1]: unknown person 'jdoe'",
         ),
         (
+            lambda d: d["workstreams"][0].update(leads=[None]),
+            "workstreams[0].leads[0]: expected text: an id: letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit; got nothing",
+        ),
+        (
             lambda d: d["meetings"][0].update(start=date(2015, 4, 21)),
             "meetings[0].start: expected a date and time, e.g. 2015-04-21T16:00; got a date alone",
         ),
