@@ -320,13 +320,14 @@ class Writer:
             row = found.get((group.id, starts_at))
             found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row)
         self.session.flush()
+        self.names["meeting"] = {
+            row.id: f"{self.names['group'][group_id]} {start.astimezone(self.zone):%Y-%m-%d}"
+            for (group_id, start), row in found.items()
+        }
         # An action names its meeting by group and local day; the checks made that one meeting.
         self.meeting_on = {
             (self.names["group"][group_id], start.astimezone(self.zone).date()): row
             for (group_id, start), row in found.items()
-        }
-        self.names["meeting"] = {
-            row.id: f"{slug} {day:%Y-%m-%d}" for (slug, day), row in self.meeting_on.items()
         }
 
     def meeting(
