@@ -137,7 +137,7 @@ def day(value: Any) -> date:
 
 def local_datetime(value: Any) -> datetime:
     """A date and time as the file gives it: local to the partnership's zone
-    unless YAML read an offset too (see shapes.Meeting.starts_at)."""
+    unless YAML read an offset too (see Meeting.starts_at)."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
