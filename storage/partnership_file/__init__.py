@@ -2,9 +2,9 @@
 
 `read_file` turns a file into plain data, refusing what YAML cannot read and
 what no partnership file needs (alias bombs, absurd nesting, many megabytes).
-`load` checks the data whole (validation.py), then creates or updates the rows
-it describes in the caller's session, without committing: a bad file is
-refused with every problem and nothing is written.
+`load` checks the data whole against pydantic models (shapes.py, validation.py),
+then creates or updates the rows it describes in the caller's session, without
+committing: a bad file is refused with every problem and nothing is written.
 
 What the file states is made true; what it leaves out is not invented:
 - organisations, people, groups and workstreams are described whole, so a key
@@ -17,11 +17,11 @@ What the file states is made true; what it leaves out is not invented:
 
 The package, by concept:
   reading.py     file -> plain data, within YAML safety limits
-  shapes.py      the keys and value checks of each kind of entry
-  checker.py     checking one value, collecting problems by path
-  validation.py  checking the file whole -> a plan (plan.py), or every problem
+  shapes.py      the kinds of value, and one model per kind of entry: one field per key
+  validation.py  checking the file whole -> the File model, or every problem
+  problems.py    pydantic's errors -> "path: message", in file order
   stored.py      what the database already holds that the file names
-  writing.py     the upsert, audited change by change
+  writing.py     the upsert, audited change by change (adding a key: a field, and its write here)
   loading.py     `load`: check, then write, in the caller's transaction
 """
 

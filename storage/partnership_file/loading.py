@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage.partnership_file.errors import PartnershipFileError
 from storage.partnership_file.stored import StoredRows, match_actions
 from storage.partnership_file.validation import validate
 from storage.partnership_file.writing import Writer
@@ -35,10 +34,8 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("load needs an aware `now`")
     rows = StoredRows.read(session)
-    plan, problems = validate(data, rows.stored())
-    if plan is None:
-        raise PartnershipFileError(problems)
-    actions = match_actions(session, plan.actions)
-    writer = Writer(session, now=now, actor=actor[:200], rows=rows, zone=plan.zone)
-    writer.write(plan, actions)
+    file = validate(data, rows.stored())
+    actions = match_actions(session, file.actions)
+    writer = Writer(session, now=now, actor=actor[:200], rows=rows, zone=file.partnership.zone)
+    writer.write(file, actions)
     return LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))

@@ -22,7 +22,7 @@ from storage.models import (
     Workstream,
     WorkstreamMember,
 )
-from storage.partnership_file.plan import ActionPlan
+from storage.partnership_file import shapes
 
 PARTNERSHIP_ID = 1
 
@@ -80,12 +80,12 @@ class StoredRows:
         )
 
 
-def match_actions(session: Session, actions: list[ActionPlan]) -> list[tuple[Action | None, int]]:
+def match_actions(session: Session, actions: list[shapes.Action]) -> list[tuple[Action | None, int]]:
     """For each action in the file, the stored action it updates (None: a new
     one) and its number. Matched by ref, else by what and due (the lowest-numbered
     one not already matched); new actions are numbered on from the highest."""
-    refs = [a.number for a in actions if a.number is not None]
-    whats = [a.what for a in actions if a.number is None]
+    refs = [a.ref for a in actions if a.ref is not None]
+    whats = [a.what for a in actions if a.ref is None]
     stored = (
         list(
             session.scalars(
@@ -105,15 +105,15 @@ def match_actions(session: Session, actions: list[ActionPlan]) -> list[tuple[Act
     claimed = set(refs)
     matches: list[tuple[Action | None, int]] = []
     for action in actions:
-        if action.number is not None:
-            matches.append((by_number.get(action.number), action.number))
+        if action.ref is not None:
+            matches.append((by_number.get(action.ref), action.ref))
             continue
         alike = by_what_due.get((action.what, action.due), [])
-        row = next((a for a in alike if a.number not in claimed), None)
-        if row is None:
+        match = next((a for a in alike if a.number not in claimed), None)
+        if match is None:
             matches.append((None, next_number))
             next_number += 1
         else:
-            claimed.add(row.number)
-            matches.append((row, row.number))
+            claimed.add(match.number)
+            matches.append((match, match.number))
     return matches

@@ -1,351 +1,210 @@
-"""Checking the partnership file whole (SPEC section 3): every entry, the ids
-each defines and those it refers to; a good file becomes a plan (plan.py) of
-plain values to write.
+"""Checking the partnership file whole (SPEC section 3): the shape of every
+entry and what it refers to (shapes.py), then what entries say about each
+other: each id defined once, and a meeting or Slack id not claimed twice.
 
-Checking is pure: it reads the file's data and a snapshot of the ids the
-database already holds (`Stored`), and collects every problem as
-"path: message" rather than stopping at the first. It follows the expected
-shape only, so junk (deep nesting, shared references) is reported at the first
-wrong type and never walked into.
+Checking is pure: it reads the file's data and a snapshot of what the database
+already holds (`Stored`), and lists every problem rather than stopping at the
+first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any, TypeVar
 
-from storage.partnership_file.checker import Checker, join, shown, type_name
-from storage.partnership_file.plan import (
-    ActionPlan,
-    FilePlan,
-    GroupPlan,
-    MeetingPlan,
-    OrganisationPlan,
-    PartnershipPlan,
-    PersonPlan,
-    WorkstreamPlan,
-)
-from storage.partnership_file.shapes import (
-    ACTION,
-    DEFAULT_TIMEZONE,
-    FILE,
-    GROUP,
-    MEETING,
-    MEETING_REF_PATTERN,
-    ORGANISATION,
-    PARTNERSHIP,
-    PERSON,
-    WORKSTREAM,
-    as_given,
-    list_of,
-)
+from pydantic import BaseModel, ValidationError
+
+from storage.partnership_file.errors import PartnershipFileError
+from storage.partnership_file.problems import Loc, Problem, entry_in, from_pydantic, listed, path
+from storage.partnership_file.shapes import File, Partnership, shown
 from storage.partnership_file.stored import Stored
 
-
-def validate(data: Any, stored: Stored | None = None) -> tuple[FilePlan | None, list[str]]:
-    """Every problem in the file, and the plan when there are none."""
-    checker = Checker()
-    if not isinstance(data, dict):
-        checker.add("file", f"expected a mapping with keys {', '.join(FILE.keys)}; got {type_name(data)}")
-        return None, checker.finished()
-    sections, _ = checker.fields(data, "", FILE)
-    assert sections is not None
-    file = _File(checker, stored or Stored())
-    partnership = file.partnership(sections["partnership"])
-    organisations = file.each(sections, "organisations", file.organisation)
-    people = file.each(sections, "people", file.person)
-    groups = file.each(sections, "groups", file.group)
-    workstreams = file.each(sections, "workstreams", file.workstream)
-    meetings = file.each(sections, "meetings", file.meeting)
-    actions = file.each(sections, "actions", file.action)
-    file.check_held(people, groups)
-    problems = checker.finished()
-    if problems or partnership is None or file.zone is None:
-        return None, problems
-    return FilePlan(partnership, file.zone, organisations, people, groups, workstreams, meetings, actions), []
+T = TypeVar("T")
 
 
-# The kinds of id the file defines, as a duplicate is named in a problem.
-DUPLICATE_NAMES = {
-    "organisation": "organisation id",
-    "person": "person id",
-    "slack": "Slack id",
-    "group": "group slug",
-    "channel": "channel",
-    "abbreviation": "abbreviation",
-    "workstream": "workstream slug",
-    "meeting": "meeting",
-    "ref": "action ref",
-    "action": "action",
-}
+def validate(data: Any, stored: Stored | None = None) -> File:
+    """The file, checked whole; PartnershipFileError lists every problem."""
+    stored = stored or Stored()
+    context = nameable(data, stored)
+    try:
+        file = File.model_validate(data, context=context)
+        problems = []
+    except ValidationError as error:
+        problems = from_pydantic(error)
+        file = good_entries(data, context)
+    problems += Across(file, stored).problems
+    if problems:
+        raise PartnershipFileError(listed(problems))
+    return file
 
 
-class _File:
-    """Checks section by section, remembering the ids each defines so that later
-    sections can refer to them (in the file, or already stored)."""
+def nameable(data: Any, stored: Stored) -> dict[str, set[str]]:
+    """What a reference may name: ids the file gives (a bad entry's id too, so
+    that it is not also reported unknown) or the database holds."""
 
-    def __init__(self, checker: Checker, stored: Stored) -> None:
-        self.check = checker
+    def given(section: str, key: str) -> set[str]:
+        entries = data.get(section) if isinstance(data, dict) else None
+        return {
+            entry[key].strip()
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get(key), str)
+        }
+
+    return {
+        "organisation": given("organisations", "id") | stored.organisations,
+        "person": given("people", "id") | stored.people,
+        "group": given("groups", "slug") | stored.groups,
+        "workstream": given("workstreams", "slug") | stored.workstreams,
+    }
+
+
+def good_entries(data: Any, context: dict[str, set[str]]) -> File:
+    """After a problem (already listed), each entry read alone with its bad keys
+    left out, or None when a key it needs is bad, so that the checks across
+    entries still run on the rest."""
+    data = data if isinstance(data, dict) else {}
+
+    def alone(model: type[BaseModel], given: Any) -> Any:
+        try:
+            return model.model_validate(given, context=context)
+        except ValidationError as error:
+            if not isinstance(given, dict):
+                return None
+            bad = {detail["loc"][0] for detail in error.errors(include_input=False) if detail["loc"]}
+        try:
+            return model.model_validate(
+                {key: value for key, value in given.items() if key not in bad}, context=context
+            )
+        except ValidationError:
+            return None
+
+    sections: dict[str, Any] = {"partnership": alone(Partnership, data.get("partnership"))}
+    for name, field in File.model_fields.items():
+        model, given = entry_in(field.annotation), data.get(name)
+        if model is not None and isinstance(given, list):
+            sections[name] = [alone(model, entry) for entry in given]
+    return File.model_construct(**sections)
+
+
+def entries(section: Sequence[T | None]) -> Iterator[tuple[int, T]]:
+    """The good entries of a section, by index."""
+    return ((index, entry) for index, entry in enumerate(section) if entry is not None)
+
+
+class Across:
+    """Checks across entries, section by section, remembering where each id,
+    meeting and action was first given."""
+
+    def __init__(self, file: File, stored: Stored) -> None:
         self.stored = stored
-        self.zone: ZoneInfo | None = ZoneInfo(DEFAULT_TIMEZONE)
-        # Each id used so far, by kind -> the path that defined it.
-        self.ids: dict[str, dict[Any, str]] = {kind: {} for kind in DUPLICATE_NAMES}
-        # Slack ids and channels stored for another person or group: (path, kind, holder, value).
-        self.held: list[tuple[str, str, str, str]] = []
+        self.problems: list[Problem] = []
+        self.zone = file.partnership.zone if file.partnership else None
+        self.first: dict[Any, dict[Any, str]] = {}  # kind -> value -> path
+        self.organisations(file)
+        self.people(file)
+        self.groups(file)
+        self.workstreams(file)
+        self.meetings(file)
+        self.actions(file)
 
-    def each(self, sections: dict[str, Any], name: str, check: Callable[[dict, str], Any]) -> list[Any]:
-        given = sections[name]
-        entries = [] if given is None else list_of(as_given)(self.check, given, name) or []
-        plans = [check(entry, join(name, index)) for index, entry in enumerate(entries)]
-        return [plan for plan in plans if plan is not None]
+    def problem(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(loc, message))
 
-    def unique(self, kind: str, value: Any, path: str, shown_as: str | None = None) -> bool:
-        """False (and a problem) when `value` is already used elsewhere in the file."""
-        seen = self.ids[kind]
-        if value is not None and value in seen:
-            self.check.add(
-                path,
-                f"duplicate {DUPLICATE_NAMES[kind]} {shown_as or shown(value)}; "
-                f"already used at {seen[value]}",
-            )
-            return False
-        if value is not None:
-            seen[value] = path
-        return True
+    def again(self, kind: Any, value: Any, loc: Loc) -> str | None:
+        """Where `value` was first given, when `loc` gives it again."""
+        earlier = path(loc) if value is None else self.first.setdefault(kind, {}).setdefault(value, path(loc))
+        return earlier if earlier != path(loc) else None
 
-    def known(self, kind: str, value: str | None, path: str) -> bool:
-        """False (and a problem) when `value` names no such thing, in the file or stored."""
-        stored = getattr(self.stored, "people" if kind == "person" else f"{kind}s")
-        if value is None or value in self.ids[kind] or value in stored:
-            return True
-        self.check.add(path, f"unknown {kind} {shown(value)}")
-        return False
+    def once(self, kind: str, value: Any, loc: Loc, shown_as: str | None = None, within: Loc = ()) -> bool:
+        """False (and a problem) when `value` is already given elsewhere in the file
+        (or in the entry at `within`)."""
+        earlier = self.again((kind, *within), value, loc)
+        if earlier:
+            self.problem(loc, f"duplicate {kind} {shown_as or shown(value)}; already used at {earlier}")
+        return earlier is None
 
-    def people_listed(
-        self, keys: list[str | None], path: str, seen: dict[str, str], suffix: str = ""
-    ) -> bool:
-        """False (and problems) when a list names an unknown person, or one twice."""
-        good = True
-        for index, key in enumerate(keys):
-            where = join(path, index) + suffix
-            if key is None or not self.known("person", key, where):
-                good = False
-            elif key in seen:
-                self.check.add(where, f"duplicate person {shown(key)}; already used at {seen[key]}")
-                good = False
-            else:
-                seen[key] = where
-        return good
+    def organisations(self, file: File) -> None:
+        for index, organisation in entries(file.organisations):
+            self.once("organisation id", organisation.id, ("organisations", index, "id"))
 
-    def partnership(self, value: Any) -> PartnershipPlan | None:
-        if value is None:
-            self.check.add("partnership", "missing; the file needs a partnership block with at least a name")
-            return None
-        found, good = self.check.fields(value, "partnership", PARTNERSHIP)
-        zone = found and found["timezone"]
-        self.zone = ZoneInfo(zone) if zone else None
-        if not good or found is None:
-            return None
-        return PartnershipPlan(
-            name=found["name"],
-            timezone=found["timezone"],
-            channel=found["channel"],
-            digest_day=found["digest"]["day"],
-            digest_time=found["digest"]["time"],
-            organiser_email=found["organiser_email"],
-            holidays=found["holidays"],
-        )
+    def people(self, file: File) -> None:
+        slack_now = {person.id: person.slack for _, person in entries(file.people)}
+        for index, person in entries(file.people):
+            self.once("person id", person.id, ("people", index, "id"))
+            if self.once("Slack id", person.slack, ("people", index, "slack")):
+                holder = self.stored.slack_ids.get(person.slack or "")
+                # Stored for someone else: a clash, unless the file gives them another.
+                if holder not in (None, person.id) and slack_now.get(holder, person.slack) == person.slack:
+                    message = f"Slack id {person.slack} already belongs to person {shown(holder)}"
+                    self.problem(("people", index, "slack"), message)
 
-    def organisation(self, value: Any, path: str) -> OrganisationPlan | None:
-        found, good = self.check.fields(value, path, ORGANISATION)
-        if found is None or not self.unique("organisation", found["id"], f"{path}.id"):
-            return None
-        return OrganisationPlan(**found) if good else None
+    def groups(self, file: File) -> None:
+        channel_now = {group.slug: group.channel for _, group in entries(file.groups)}
+        for index, group in entries(file.groups):
+            loc: Loc = ("groups", index)
+            for number, member in enumerate(group.members or []):
+                self.once("person", member.person, (*loc, "members", number, "person"), within=loc)
+            self.once("group slug", group.slug, (*loc, "slug"))
+            abbreviation = group.abbreviation
+            self.once("abbreviation", abbreviation.upper(), (*loc, "abbreviation"), shown(abbreviation))
+            if self.once("channel", group.channel, (*loc, "channel")):
+                holder = self.stored.channels.get(group.channel or "")
+                if (
+                    holder not in (None, group.slug)
+                    and channel_now.get(holder, group.channel) == group.channel
+                ):
+                    message = f"channel {group.channel} already belongs to group {shown(holder)}"
+                    self.problem((*loc, "channel"), message)
 
-    def person(self, value: Any, path: str) -> PersonPlan | None:
-        found, good = self.check.fields(value, path, PERSON)
-        if found is None:
-            return None
-        good = self.known("organisation", found["organisation"], f"{path}.organisation") and good
-        good = self.unique("person", found["id"], f"{path}.id") and good
-        slack = found["slack"]
-        if not self.unique("slack", slack, f"{path}.slack"):
-            good = False
-        elif slack in self.stored.slack_ids and self.stored.slack_ids[slack] != found["id"]:
-            self.held.append((f"{path}.slack", "person", self.stored.slack_ids[slack], slack))
-        return PersonPlan(**found) if good else None
+    def workstreams(self, file: File) -> None:
+        for index, stream in entries(file.workstreams):
+            loc: Loc = ("workstreams", index)
+            for role, people in (("leads", stream.leads), ("contributors", stream.contributors)):
+                for number, person in enumerate(people or []):
+                    self.once("person", person, (*loc, role, number), within=loc)
+            self.once("workstream slug", stream.slug, (*loc, "slug"))
 
-    def check_held(self, people: list[PersonPlan], groups: list[GroupPlan]) -> None:
-        """A Slack id or channel stored for someone else is a clash, unless the
-        file moves that person or group to another one."""
-        now_held = {"person": {p.id: p.slack for p in people}, "group": {g.slug: g.channel for g in groups}}
-        for path, kind, holder, value in self.held:
-            if now_held[kind].get(holder, value) == value:
-                what = "Slack id" if kind == "person" else "channel"
-                self.check.add(path, f"{what} {value} already belongs to {kind} {shown(holder)}")
-
-    def group(self, value: Any, path: str) -> GroupPlan | None:
-        found, good = self.check.fields(value, path, GROUP)
-        if found is None:
-            return None
-        agenda, attendance = found["agenda"], found["attendance"]
-        if agenda and agenda["publish_days"] > agenda["items_due_days"]:
-            self.check.add(
-                f"{path}.agenda.publish_days",
-                f"{agenda['publish_days']} is more than items_due_days "
-                f"({agenda['items_due_days']}); the agenda goes out after items are due",
-            )
-            good = False
-        if attendance and attendance["resign_after"] <= attendance["explain_after"]:
-            self.check.add(
-                f"{path}.attendance.resign_after",
-                f"{attendance['resign_after']} must be more than explain_after "
-                f"({attendance['explain_after']})",
-            )
-            good = False
-        members = found["members"]
-        if members is not None:
-            people = [member and member["person"] for member in members]
-            good = (
-                self.people_listed(people, f"{path}.members", {}, ".person") and None not in members and good
-            )
-        good = self.unique("group", found["slug"], f"{path}.slug") and good
-        abbreviation = found["abbreviation"]
-        good = (
-            self.unique(
-                "abbreviation",
-                abbreviation and abbreviation.upper(),
-                f"{path}.abbreviation",
-                shown(abbreviation),
-            )
-            and good
-        )
-        channel = found["channel"]
-        if not self.unique("channel", channel, f"{path}.channel"):
-            good = False
-        elif channel in self.stored.channels and self.stored.channels[channel] != found["slug"]:
-            self.held.append((f"{path}.channel", "group", self.stored.channels[channel], channel))
-        if not good:
-            return None
-        return GroupPlan(
-            slug=found["slug"],
-            name=found["name"],
-            abbreviation=abbreviation,
-            channel=channel,
-            location=found["location"],
-            start_time=found["start"],
-            minutes=found["minutes"],
-            members=None if members is None else {m["person"]: m["role"] for m in members},
-            **agenda,
-            **attendance,
-        )
-
-    def workstream(self, value: Any, path: str) -> WorkstreamPlan | None:
-        found, good = self.check.fields(value, path, WORKSTREAM)
-        if found is None:
-            return None
-        good = self.known("group", found["group"], f"{path}.group") and good
-        seen: dict[str, str] = {}
-        for key in ("leads", "contributors"):
-            if found[key] is not None:
-                good = self.people_listed(found[key], f"{path}.{key}", seen) and good
-        good = self.unique("workstream", found["slug"], f"{path}.slug") and good
-        if not good:
-            return None
-        return WorkstreamPlan(
-            slug=found["slug"],
-            name=found["name"],
-            description=found["description"],
-            group=found["group"],
-            is_open=found["open"],
-            leads=found["leads"],
-            contributors=found["contributors"],
-        )
-
-    def meeting(self, value: Any, path: str) -> MeetingPlan | None:
-        found, good = self.check.fields(value, path, MEETING)
-        if found is None:
-            return None
-        group = found["group"]
-        good = self.known("group", group, f"{path}.group") and good
-        starts_at = self.check.local_datetime(found["start"], f"{path}.start", self.zone)
-        if group is None or starts_at is None or self.zone is None:
-            return None
-        earlier = self.ids["meeting"].get((group, starts_at))
-        if earlier is not None:
-            self.check.add(f"{path}.start", f"duplicate meeting: {group} already meets then at {earlier}")
-            return None
-        self.ids["meeting"][(group, starts_at)] = path
-        if not good:
-            return None
-        return MeetingPlan(
-            group=group,
-            starts_at=starts_at,
-            local_date=starts_at.astimezone(self.zone).date(),
-            minutes=found["minutes"],
-            location=found["location"],
-            url=found["url"],
-            status=found["status"],
-        )
-
-    def action(self, value: Any, path: str) -> ActionPlan | None:
-        found, good = self.check.fields(value, path, ACTION)
-        if found is None:
-            return None
-        what, owner, due, number = found["what"], found["owner"], found["due"], found["ref"]
-        good = self.unique("ref", number, f"{path}.ref", f"A{number}") and good
-        good = self.known("workstream", found["workstream"], f"{path}.workstream") and good
-        meeting = self.meeting_named(found["meeting"], f"{path}.meeting")
-        good = good and (found["meeting"] is None or meeting is not None)
-        if number is None and what is not None and due is not None:
-            # Without a ref an action is known by what and due: two alike would be one.
-            earlier = self.ids["action"].get((what, due))
-            if earlier is not None:
-                self.check.add(
-                    path,
-                    f"same what and due as {earlier}; give each a ref "
-                    "(A1, A2, ...) if they are different actions",
+    def meetings(self, file: File) -> None:
+        if self.zone is None:
+            return  # the time zone is a problem already; nothing to check against
+        for index, meeting in entries(file.meetings):
+            start, starts_at = meeting.start, meeting.starts_at(self.zone)
+            if start.tzinfo is None and starts_at.astimezone(self.zone).replace(tzinfo=None) != start:
+                self.problem(
+                    ("meetings", index, "start"),
+                    f"{start:%Y-%m-%d %H:%M} does not exist in {self.zone.key} "
+                    "(the clocks go forward then); choose another time",
                 )
-                good = False
-            self.ids["action"].setdefault((what, due), path)
-        if not good:
-            return None
-        is_person = owner in self.ids["person"] or owner in self.stored.people
-        return ActionPlan(
-            path=path,
-            what=what,
-            owner=owner,
-            owner_is_person=is_person,
-            due=due,
-            number=number,
-            workstream=found["workstream"],
-            meeting=meeting,
-            status=found["status"],
-        )
+            elif earlier := self.again("meeting", (meeting.group, starts_at), ("meetings", index)):
+                message = f"duplicate meeting: {meeting.group} already meets then at {earlier}"
+                self.problem(("meetings", index, "start"), message)
 
-    def meeting_named(self, text: str | None, path: str) -> tuple[str, datetime] | None:
-        """The meeting "board/2015-04-21" names: the group's one meeting that local
-        day, in the file or stored."""
-        match = MEETING_REF_PATTERN.fullmatch(text) if text else None
-        if match is None or self.zone is None or not self.known("group", match[1], path):
-            return None
-        group, day, zone = match[1], self.check.iso_date(match[2], path), self.zone
-        if day is None:
-            return None
+    def actions(self, file: File) -> None:
+        for index, action in entries(file.actions):
+            loc: Loc = ("actions", index)
+            self.once("action ref", action.ref, (*loc, "ref"), f"A{action.ref}")
+            if action.meeting is not None:
+                self.meeting_on(*action.meeting, (*loc, "meeting"))
+            # Without a ref an action is known by what and due: two alike would be one.
+            if action.ref is None and (earlier := self.again("action", (action.what, action.due), loc)):
+                message = (
+                    f"same what and due as {earlier}; give each a ref (A1, A2, ...) if they are different"
+                )
+                self.problem(loc, f"{message} actions")
+
+    def meeting_on(self, group: str, day: date, loc: Loc) -> None:
+        """A problem unless the group meets exactly once that local day, in the file or stored."""
+        zone = self.zone
+        if zone is None:
+            return
         starts = {
             start
-            for slug, start in (*self.ids["meeting"], *self.stored.meetings)
+            for slug, start in (*self.first.get("meeting", {}), *self.stored.meetings)
             if slug == group and start.astimezone(zone).date() == day
         }
-        if len(starts) != 1:
+        if len(starts) > 1:
             times = ", ".join(sorted(f"{start.astimezone(zone):%H:%M}" for start in starts))
-            self.check.add(
-                path,
-                f"{group} meets more than once on {day} ({times}); the file cannot say which"
-                if starts
-                else f"no {group} meeting on {day} in the file or stored",
-            )
-            return None
-        return group, starts.pop()
+            self.problem(loc, f"{group} meets more than once on {day} ({times}); the file cannot say which")
+        elif not starts:
+            self.problem(loc, f"no {group} meeting on {day} in the file or stored")

@@ -23,7 +23,7 @@ from storage.models import (
     Workstream,
     WorkstreamMember,
 )
-from storage.partnership_file.plan import FilePlan, MeetingPlan
+from storage.partnership_file import shapes
 from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows
 
 # Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
@@ -52,15 +52,16 @@ class Writer:
         # Audit entries name related rows by their ids in the file, not database ids.
         self.names: dict[str, dict[int, str]] = {}
         self.stale: list[tuple[Any, str]] = []
+        self.meeting_on: dict[tuple[str, date], Meeting] = {}  # (group slug, local day) -> meeting
 
-    def write(self, plan: FilePlan, actions: list[tuple[Action | None, int]]) -> None:
-        self.partnership(plan)
-        self.organisations(plan)
-        self.people(plan)
-        self.groups(plan)
-        self.workstreams(plan)
-        self.meetings(plan)
-        self.actions(plan, actions)
+    def write(self, file: shapes.File, actions: list[tuple[Action | None, int]]) -> None:
+        self.partnership(file.partnership)
+        self.organisations(file)
+        self.people(file)
+        self.groups(file)
+        self.workstreams(file)
+        self.meetings(file)
+        self.actions(file, actions)
         self.session.flush()
         for row, relationship in self.stale:
             # A changed foreign key leaves the loaded related object behind.
@@ -148,22 +149,31 @@ class Writer:
 
     # Section by section, flushing between them so new rows have ids to refer to.
 
-    def partnership(self, plan: FilePlan) -> None:
-        wanted = {"id": PARTNERSHIP_ID, **vars(plan.partnership)}
+    def partnership(self, given: shapes.Partnership) -> None:
+        wanted = {
+            "id": PARTNERSHIP_ID,
+            "name": given.name,
+            "timezone": given.timezone,
+            "channel": given.channel,
+            "digest_day": given.digest.day,
+            "digest_time": given.digest.time,
+            "organiser_email": given.organiser_email,
+            "holidays": given.holidays,
+        }
         self.rows.partnership = self.put("partnership", "", self.rows.partnership, Partnership, wanted)
 
-    def organisations(self, plan: FilePlan) -> None:
+    def organisations(self, file: shapes.File) -> None:
         found = self.rows.organisations
-        for org in plan.organisations:
+        for org in file.organisations:
             found[org.id] = self.put(
                 "organisation", org.id, found.get(org.id), Organisation, {"key": org.id, "name": org.name}
             )
         self.named("organisation", found)
 
-    def people(self, plan: FilePlan) -> None:
+    def people(self, file: shapes.File) -> None:
         found, organisations = self.rows.people, self.rows.organisations
         wanted_by_key = {}
-        for person in plan.people:
+        for person in file.people:
             organisation = organisations.get(person.organisation) if person.organisation else None
             wanted_by_key[person.id] = {
                 "key": person.id,
@@ -197,17 +207,29 @@ class Writer:
         self.session.flush()
         return {key: {column: value} for key, value in moving.items()}
 
-    def groups(self, plan: FilePlan) -> None:
+    def groups(self, file: shapes.File) -> None:
         found = self.rows.groups
         wanted_by_slug = {
-            group.slug: {name: value for name, value in vars(group).items() if name != "members"}
-            for group in plan.groups
+            group.slug: {
+                "slug": group.slug,
+                "name": group.name,
+                "abbreviation": group.abbreviation,
+                "channel": group.channel,
+                "location": group.location,
+                "start_time": group.start,
+                "minutes": group.minutes,
+                "items_due_days": group.agenda.items_due_days,
+                "publish_days": group.agenda.publish_days,
+                "explain_after": group.attendance.explain_after,
+                "resign_after": group.attendance.resign_after,
+            }
+            for group in file.groups
         }
         cleared = self.release_unique(found, wanted_by_slug, "channel")
         for slug, wanted in wanted_by_slug.items():
             found[slug] = self.put("group", slug, found.get(slug), Group, wanted, was=cleared.get(slug))
         self.named("group", found)
-        for group in plan.groups:
+        for group in file.groups:
             if group.members is not None:
                 row = found[group.slug]
                 self.sync_people(
@@ -217,7 +239,7 @@ class Writer:
                     model=Membership,
                     owner_column="group_id",
                     rows=[m for m in self.rows.memberships if m.group_id == row.id],
-                    wanted=dict(group.members),
+                    wanted={member.person: member.role for member in group.members},
                 )
 
     def sync_people(
@@ -253,27 +275,27 @@ class Writer:
                 {owner_column: owner.id, "person_id": people[key].id, "role": role},
             )
 
-    def workstreams(self, plan: FilePlan) -> None:
+    def workstreams(self, file: shapes.File) -> None:
         found = self.rows.workstreams
-        for stream in plan.workstreams:
+        for stream in file.workstreams:
             group = self.rows.groups.get(stream.group or "")
             wanted = {
                 "slug": stream.slug,
                 "name": stream.name,
                 "description": stream.description,
                 "group_id": group.id if group else None,
-                "is_open": stream.is_open,
+                "is_open": stream.open,
             }
             found[stream.slug] = self.put(
                 "workstream", stream.slug, found.get(stream.slug), Workstream, wanted
             )
         self.named("workstream", found)
-        for stream in plan.workstreams:
+        for stream in file.workstreams:
             if stream.leads is None and stream.contributors is None:
                 continue
             row = found[stream.slug]
-            wanted = {key: "lead" for key in stream.leads or []}
-            wanted.update({key: "contributor" for key in stream.contributors or []})
+            roles = {key: "lead" for key in stream.leads or []}
+            roles.update({key: "contributor" for key in stream.contributors or []})
             kept = tuple(
                 role
                 for role, given in (("lead", stream.leads), ("contributor", stream.contributors))
@@ -286,25 +308,33 @@ class Writer:
                 model=WorkstreamMember,
                 owner_column="workstream_id",
                 rows=[m for m in self.rows.workstream_members if m.workstream_id == row.id],
-                wanted=wanted,
+                wanted=roles,
                 keep_roles=kept,
             )
 
-    def meetings(self, plan: FilePlan) -> None:
+    def meetings(self, file: shapes.File) -> None:
         found = self.rows.meetings
-        for meeting in plan.meetings:
+        for meeting in file.meetings:
             group = self.rows.groups[meeting.group]
-            row = found.get((group.id, meeting.starts_at))
-            found[(group.id, meeting.starts_at)] = self.meeting(meeting, group, row)
+            starts_at = meeting.starts_at(self.zone)
+            row = found.get((group.id, starts_at))
+            found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row)
         self.session.flush()
         self.names["meeting"] = {
             row.id: f"{self.names['group'][group_id]} {start.astimezone(self.zone):%Y-%m-%d}"
             for (group_id, start), row in found.items()
         }
+        # An action names its meeting by group and local day; the checks made that one meeting.
+        self.meeting_on = {
+            (self.names["group"][group_id], start.astimezone(self.zone).date()): row
+            for (group_id, start), row in found.items()
+        }
 
-    def meeting(self, meeting: MeetingPlan, group: Group, row: Meeting | None) -> Meeting:
-        subject = f"{meeting.group} {meeting.local_date.isoformat()}"
-        ends_at = meeting.starts_at + timedelta(minutes=meeting.minutes or group.minutes)
+    def meeting(
+        self, meeting: shapes.Meeting, starts_at: datetime, group: Group, row: Meeting | None
+    ) -> Meeting:
+        subject = f"{meeting.group} {starts_at.astimezone(self.zone):%Y-%m-%d}"
+        ends_at = starts_at + timedelta(minutes=meeting.minutes or group.minutes)
         if row is None:
             place = meeting.location if (meeting.location or meeting.url) else group.location
             return self.put(
@@ -314,7 +344,7 @@ class Writer:
                 Meeting,
                 {
                     "group_id": group.id,
-                    "starts_at": meeting.starts_at,
+                    "starts_at": starts_at,
                     "ends_at": ends_at,
                     "location": place,
                     "url": meeting.url,
@@ -344,20 +374,19 @@ class Writer:
             self.apply("meeting", subject, row, changes)
         return row
 
-    def actions(self, plan: FilePlan, matches: list[tuple[Action | None, int]]) -> None:
-        groups, people = self.rows.groups, self.rows.people
-        for action, (row, number) in zip(plan.actions, matches, strict=True):
+    def actions(self, file: shapes.File, matches: list[tuple[Action | None, int]]) -> None:
+        for action, (row, number) in zip(file.actions, matches, strict=True):
+            owner = self.rows.people.get(action.owner)  # a person id, or else free text
             wanted: dict[str, Any] = {
                 "what": action.what,
                 "due": action.due,
-                "owner_id": people[action.owner].id if action.owner_is_person else None,
-                "owner_text": None if action.owner_is_person else action.owner,
+                "owner_id": owner.id if owner else None,
+                "owner_text": None if owner else action.owner,
             }
             if action.workstream is not None:
                 wanted["workstream_id"] = self.rows.workstreams[action.workstream].id
             if action.meeting is not None:
-                slug, start = action.meeting
-                wanted["meeting_id"] = self.rows.meetings[(groups[slug].id, start)].id
+                wanted["meeting_id"] = self.meeting_on[action.meeting].id
             if action.status is not None:
                 wanted["status"] = action.status
             if row is None:

@@ -719,6 +719,172 @@ def test_a_value_cut_at_a_comma_gets_a_hint(session, tmp_path):
     ]
 
 
+# -- Refused by the models: every key, every value, every reference ---------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda d: d["partnership"]["digest"].update(hour=9),
+            "partnership.digest.hour: unknown key; expected one of day, time",
+        ),
+        (
+            lambda d: d["groups"][0]["agenda"].update(papers_due_days=3),
+            "groups[0].agenda.papers_due_days: unknown key; expected one of items_due_days, publish_days",
+        ),
+        (
+            lambda d: d["groups"][0]["members"][1].update(nickname="Lou"),
+            "groups[0].members[1].nickname: unknown key; expected one of person, role",
+        ),
+        (
+            lambda d: d["actions"][1].update(priority="high"),
+            "actions[1].priority: unknown key; expected one of what, owner, due, ref, workstream, "
+            "meeting, status",
+        ),
+        (lambda d: d["people"][2].update({7: "seven"}), "people[2]: keys must be text; got 7"),
+        (
+            lambda d: d["people"].append("jdoe"),
+            "people[3]: expected a mapping with keys id, name, organisation, title, email, slack; got text",
+        ),
+        (
+            lambda d: d["groups"][0].update(
+                members=[{"person": "chair"}, {"person": "chair", "role": "officer"}]
+            ),
+            "groups[0].members[1].person: duplicate person 'chair'; already used at groups[0].members[0].person",
+        ),
+        (
+            lambda d: d["groups"].append(
+                dict(d["groups"][0], slug="exec", channel=None, abbreviation="cpsrb")
+            ),
+            "groups[1].abbreviation: duplicate abbreviation 'cpsrb'; already used at groups[0].abbreviation",
+        ),
+        (
+            lambda d: d["groups"].append(dict(d["groups"][0], abbreviation="EXEC", channel=None)),
+            "groups[1].slug: duplicate group slug 'board'; already used at groups[0].slug",
+        ),
+        (
+            lambda d: d["groups"][0].update(start="25:00"),
+            'groups[0].start: \'25:00\' is not a time; expected "HH:MM" from "00:00" to "23:59"',
+        ),
+        (lambda d: d["groups"][0].update(name="   "), "groups[0].name: empty; expected text"),
+        (
+            lambda d: d["groups"][0].update(name="Board\x07"),
+            "groups[0].name: contains control characters or line breaks",
+        ),
+        (
+            lambda d: d["partnership"].update(timezone="Europe/Chorley"),
+            "partnership.timezone: 'Europe/Chorley' is not a time zone; expected an IANA name such as "
+            "Europe/London",
+        ),
+        (
+            lambda d: d["workstreams"][0].update(open="yes"),
+            "workstreams[0].open: expected true or false; got text",
+        ),
+        (
+            lambda d: d["workstreams"][0].update(leads=["fire", "jdoe"]),
+            "workstreams[0].leads[1]: unknown person 'jdoe'",
+        ),
+        (
+            lambda d: d["workstreams"][0].update(leads=[None]),
+            "workstreams[0].leads[0]: expected text: an id: letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit; got nothing",
+        ),
+        (
+            lambda d: d["meetings"][0].update(start=date(2015, 4, 21)),
+            "meetings[0].start: expected a date and time, e.g. 2015-04-21T16:00; got a date alone",
+        ),
+        (lambda d: d["meetings"][0].update(group="exec"), "meetings[0].group: unknown group 'exec'"),
+        (
+            lambda d: d["actions"][0].update(due=datetime(2015, 2, 17, 9)),
+            "actions[0].due: expected a date YYYY-MM-DD without a time; got 2015-02-17 09:00:00",
+        ),
+        (
+            lambda d: d["actions"][0].update(meeting="exec/2015-04-21"),
+            "actions[0].meeting: unknown group 'exec'",
+        ),
+        (
+            lambda d: (
+                d["meetings"].append({"group": "board", "start": "2015-04-21T10:00"})
+                or d["actions"][0].update(meeting="board/2015-04-21")
+            ),
+            "actions[0].meeting: board meets more than once on 2015-04-21 (10:00, 16:00); the file "
+            "cannot say which",
+        ),
+        (
+            lambda d: d["actions"][1].update(ref="A0"),
+            "actions[1].ref: 'A0' is out of range; expected A1 to A1000000",
+        ),
+        (
+            lambda d: [action.update(ref="a4") for action in d["actions"]],
+            "actions[1].ref: duplicate action ref A4; already used at actions[0].ref",
+        ),
+        (
+            lambda d: d["people"].extend({"id": f"p{n}", "name": "P"} for n in range(20_000)),
+            "people: 20,003 entries; at most 20,000",
+        ),
+        (
+            lambda d: d.update(workstreams="joint-commissioning"),
+            "workstreams: expected a list; got text",
+        ),
+    ],
+)
+def test_every_part_of_the_file_is_checked_by_its_path(session, clock, change, problem):
+    data = spec_example()
+    change(data)
+
+    assert refused(session, data) == [problem]
+
+
+def test_something_other_than_a_mapping_is_refused_as_a_whole(session):
+    assert refused(session, ["partnership"]) == [
+        "file: expected a mapping with keys partnership, organisations, people, groups, workstreams, "
+        "meetings, actions; got a list"
+    ]
+
+
+def test_a_person_whose_entry_is_bad_is_not_also_reported_unknown(session):
+    data = spec_example()
+    data["people"][2]["email"] = "john burke"
+
+    assert refused(session, data) == [
+        "people[2].email: 'john burke' is not an e-mail address such as name@example.org"
+    ]
+
+
+def test_a_key_given_no_value_takes_its_default(session, clock, tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text(
+        MINIMAL.replace("location: Committee Room 1}", "location: Committee Room 1, minutes: , members:}")
+        + "people:\nactions:\n"
+    )
+    load(session, read_file(path), now=clock.now())
+
+    board = session.scalars(select(Group)).one()
+    assert (board.minutes, members_of(session, "board")) == (90, {})
+
+
+def test_a_file_with_hundreds_of_problems_lists_the_first_two_hundred(session):
+    data = spec_example()
+    data["people"] += [{"id": f"p{n}", "name": "P", "email": "none"} for n in range(250)]
+
+    problems = refused(session, data)
+    assert len(problems) == 201
+    assert problems[0] == "people[3].email: 'none' is not an e-mail address such as name@example.org"
+    assert problems[-1] == "file: and 50 more problems"
+
+
+def test_a_channel_stored_for_a_group_not_in_the_file_is_refused(session, clock):
+    load(session, spec_example(), now=clock.now())
+    data = spec_example()
+    data["groups"][0]["slug"] = "exec"
+    data["groups"][0]["abbreviation"] = "EXEC"
+    data["workstreams"][0]["group"] = "exec"
+    data["meetings"] = []
+
+    assert refused(session, data) == ["groups[0].channel: channel CBOARD001 already belongs to group 'board'"]
+
+
 # -- The bundled demo -------------------------------------------------------------------
 
 
