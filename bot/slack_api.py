@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -67,10 +69,8 @@ class SlackSender:
             )
         except SlackApiError:
             return False
-        return any(
-            (message.get("metadata") or {}).get("event_payload", {}).get("key") == key
-            for message in history.get("messages", [])
-        )
+        messages: list[dict[str, Any]] = history.get("messages") or []
+        return any((m.get("metadata") or {}).get("event_payload", {}).get("key") == key for m in messages)
 
 
 def _verdict(error: SlackApiError) -> TryLater | GiveUp:
