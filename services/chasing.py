@@ -53,7 +53,9 @@ def load(session: Session, *, due_by: date) -> Chasing:
         .where(Action.status == "open", Action.due.is_not(None), Action.due <= due_by)
         .order_by(Action.due, Action.number)
     ).all()
-    actions = [Chased(action, meeting_group or workstream_group) for action, meeting_group, workstream_group in rows]
+    actions = [
+        Chased(action, meeting_group or workstream_group) for action, meeting_group, workstream_group in rows
+    ]
     officers: dict[int, list[Person]] = defaultdict(list)
     for group_id, person in session.execute(
         select(Membership.group_id, Person)

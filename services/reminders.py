@@ -36,4 +36,3 @@ def record(session: Session, keys: Collection[str], *, delivery_key: str, now: d
         .returning(Reminder.key)
     )
     return len(session.scalars(statement).all()) == len(keys)
-

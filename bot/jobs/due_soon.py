@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.jobs.notice import Notice, due_text, snoozed
+from bot.jobs.notice import Notice, snoozed
 from bot.jobs.timing import Run
 from services.chasing import Chasing
+from services.dates import format_date
 
 DAYS_BEFORE = 2
 # How far ahead a due date can be and still have its reminder due today: two
@@ -34,7 +35,7 @@ def notices(run: Run, chasing: Chasing) -> list[Notice]:
                     kind="due-soon",
                     person=person,
                     action=action,
-                    detail=due_text(action.due).capitalize() + ".",
+                    detail=f"Due {format_date(action.due)}.",
                     for_owner=True,
                 )
             )

@@ -20,9 +20,7 @@ def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
         if not meeting.group.channel or not run.is_due_on(day - timedelta(days=1)) or run.today >= day:
             continue
         names = [apology.person.name for apology in ahead.apologies.get(meeting.id, [])]
-        sent = (
-            f"Apologies so far: {len(names)} ({', '.join(names)})." if names else "No apologies so far."
-        )
+        sent = f"Apologies so far: {len(names)} ({', '.join(names)})." if names else "No apologies so far."
         text = (
             f"*Meeting tomorrow*: {title(meeting, run)}.\n"
             f"Where: {meetings.place(meeting) or 'to be confirmed'}.\n"

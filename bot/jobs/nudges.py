@@ -65,8 +65,6 @@ def compose(notices: list[Notice], run: Run) -> Message:
     headline = f"*Actions to chase*, {format_date(run.today)}: {', '.join(parts)}."
     sections = [n.section() for n in ordered[:MAX_SECTIONS]]
     if len(ordered) > MAX_SECTIONS:
-        sections.append(
-            Section(f"…and {len(ordered) - MAX_SECTIONS} more: `/action list` shows them all.")
-        )
+        sections.append(Section(f"…and {len(ordered) - MAX_SECTIONS} more: `/action list` shows them all."))
     text = "\n".join([headline, *("• " + s.text.replace("\n", " — ") for s in sections)])
     return Message(text, tuple(sections))

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.jobs.notice import Notice, days_overdue, due_text, snoozed
+from bot.jobs.notice import Notice, days_overdue, snoozed
 from bot.jobs.timing import Run
 from services.chasing import Chasing
+from services.dates import format_date
 from storage.models import Action
 
 EVERY = 7
@@ -58,7 +59,7 @@ def notices(run: Run, chasing: Chasing) -> list[Notice]:
             continue
         assert action.due is not None
         detail = (
-            f"{due_text(action.due).capitalize()}: {days_overdue(action.due, run.today)} "
+            f"Due {format_date(action.due)}: {days_overdue(action.due, run.today)} "
             f"({ordinal(nudge.number)} reminder)."
         )
         people = [action.owner] if action.owner else chasing.officers_for(chased)
