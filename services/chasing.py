@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Action, Meeting, Membership, Person, Workstream, WorkstreamMember
+from storage.models import Action, Meeting, Person, Workstream, WorkstreamMember
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,9 @@ class Chasing:
         return self.officers_for(chased)
 
 
-def load(session: Session, *, due_by: date) -> Chasing:
-    """Open actions due on or before `due_by` (overdue ones included)."""
+def load(session: Session, *, due_by: date, officers: dict[int, list[Person]]) -> Chasing:
+    """Open actions due on or before `due_by` (overdue ones included). `officers`:
+    each group's officers (groups.people_by_role), read once per run."""
     rows = session.execute(
         select(Action, Meeting.group_id, Workstream.group_id)
         .outerjoin(Meeting, Meeting.id == Action.meeting_id)
@@ -56,14 +57,6 @@ def load(session: Session, *, due_by: date) -> Chasing:
     actions = [
         Chased(action, meeting_group or workstream_group) for action, meeting_group, workstream_group in rows
     ]
-    officers: dict[int, list[Person]] = defaultdict(list)
-    for group_id, person in session.execute(
-        select(Membership.group_id, Person)
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.role == "officer")
-        .order_by(Person.name)
-    ):
-        officers[group_id].append(person)
     leads: dict[int, list[Person]] = defaultdict(list)
     for workstream_id, person in session.execute(
         select(WorkstreamMember.workstream_id, Person)
@@ -72,4 +65,4 @@ def load(session: Session, *, due_by: date) -> Chasing:
         .order_by(Person.name)
     ):
         leads[workstream_id].append(person)
-    return Chasing(actions=actions, officers_by_group=dict(officers), leads_by_workstream=dict(leads))
+    return Chasing(actions=actions, officers_by_group=officers, leads_by_workstream=dict(leads))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.jobs.timing import CATCH_UP, Run
-from services import apologies, groups
+from services import apologies
 from services import meetings as meetings_service
 from services.dates import format_date, format_when
 from services.meetings import Deadlines
@@ -20,6 +20,7 @@ from storage.models import Apology, Group, Meeting, Person
 # The earliest reminder is the call for items: items deadline minus 4 days,
 # moved back over a long weekend; and it may be caught up for a week.
 EARLIEST_REMINDER = timedelta(days=4 + 7) + CATCH_UP
+TWO_DAYS = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class MeetingsAhead:
         return self.people.get(meeting.group_id, {}).get("chair", [])
 
 
-def load(session: Session, run: Run) -> MeetingsAhead:
+def load(session: Session, run: Run, people: dict[int, dict[str, list[Person]]]) -> MeetingsAhead:
+    """`people`: groups.people_by_role(session, ("officer", "chair")), shared with the nudges."""
     longest = session.scalar(select(func.max(Group.items_due_days))) or 0
     coming = meetings_service.starting_between(
         session, after=run.now, until=run.now + timedelta(days=longest) + EARLIEST_REMINDER
@@ -44,8 +46,9 @@ def load(session: Session, run: Run) -> MeetingsAhead:
     return MeetingsAhead(
         meetings=coming,
         deadlines={m.id: Deadlines.of(m, run.zone) for m in coming},
-        people=groups.people_by_role(session, ("officer", "chair")),
-        apologies=apologies.for_meetings(session, coming),
+        people=people,
+        # Only "meeting tomorrow" shows apologies: read them for the next two days' meetings.
+        apologies=apologies.for_meetings(session, [m for m in coming if m.starts_at <= run.now + TWO_DAYS]),
     )
 
 

@@ -27,7 +27,7 @@ from bot.jobs import (
 from bot.jobs.deliveries import Outcome, Sender, send_due
 from bot.jobs.outgoing import Outgoing
 from bot.jobs.timing import CATCH_UP, Run
-from services import chasing, reminders
+from services import chasing, groups, reminders
 from services import partnership as partnership_service
 from services.clock import Clock
 from services.working_days import WorkingDays
@@ -61,8 +61,10 @@ def _decide(sessions: sessionmaker[Session], now: datetime) -> list[Outgoing]:
         if partnership is None:
             return []
         run = Run(now=now, zone=partnership_service.zone(partnership), days=WorkingDays(partnership.holidays))
-        ahead = meetings_ahead.load(session, run)
-        chased = chasing.load(session, due_by=run.today + due_soon.LOOKAHEAD)
+        people = groups.people_by_role(session, ("officer", "chair"))
+        ahead = meetings_ahead.load(session, run, people)
+        officers = {group_id: roles["officer"] for group_id, roles in people.items() if "officer" in roles}
+        chased = chasing.load(session, due_by=run.today + due_soon.LOOKAHEAD, officers=officers)
         recorded = reminders.recorded_since(session, now - CATCH_UP - timedelta(days=1))
         decided = [message for job in MEETING_REMINDERS for message in job.due(run, ahead)]
         decided += nudges.due(run, chased, recorded)

@@ -61,7 +61,9 @@ def runner(demo, clock, slack_api) -> Runner:
     return Runner(demo, clock, slack_api)
 
 
-def add_action(db, *, what: str, owner: str, due: date, now: datetime, workstream_id: int | None = None) -> str:
+def add_action(
+    db, *, what: str, owner: str, due: date, now: datetime, workstream_id: int | None = None
+) -> str:
     """An action straight into the table, as the partnership file would put it."""
     from sqlalchemy import func
 
@@ -86,7 +88,9 @@ def add_action(db, *, what: str, owner: str, due: date, now: datetime, workstrea
 
 def sent_keys(db) -> list[str]:
     with db() as session:
-        return list(session.scalars(select(Delivery.key).where(Delivery.status == "sent").order_by(Delivery.id)))
+        return list(
+            session.scalars(select(Delivery.key).where(Delivery.status == "sent").order_by(Delivery.id))
+        )
 
 
 def each_day(start: date, end: date):

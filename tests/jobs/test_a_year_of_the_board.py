@@ -33,7 +33,9 @@ def _stage_the_year(db, clock) -> dict[str, str]:
     over Christmas."""
     with db() as session, session.begin():
         people = {p.key: p for p in session.scalars(select(Person))}
-        meetings = {(m.group.slug, m.starts_at.astimezone(LONDON).date()): m for m in session.scalars(select(Meeting))}
+        meetings = {
+            (m.group.slug, m.starts_at.astimezone(LONDON).date()): m for m in session.scalars(select(Meeting))
+        }
         workstreams = {w.slug: w for w in session.scalars(select(Workstream))}
         april_board = meetings[("board", d(21, 4))]
         for person, reason in zip(("fire", "police"), REASONS, strict=True):
@@ -76,8 +78,12 @@ def _stage_the_year(db, clock) -> dict[str, str]:
         )
     now = clock.now()
     return {
-        "christmas eve": add_action(db, what="Send the winter pressures plan", owner="fire", due=d(24, 12), now=now),
-        "after christmas": add_action(db, what="Confirm January rota", owner="police", due=d(29, 12), now=now),
+        "christmas eve": add_action(
+            db, what="Send the winter pressures plan", owner="fire", due=d(24, 12), now=now
+        ),
+        "after christmas": add_action(
+            db, what="Confirm January rota", owner="police", due=d(29, 12), now=now
+        ),
     }
 
 
@@ -98,7 +104,9 @@ def _on_the_day(db, day: date) -> None:
                 actions_service.mark_done(session, now=at(day, 12), actor=person, action=action)
         if day == d(21, 4):
             clerk = session.scalar(select(Person).where(Person.key == "clerk"))
-            actions_service.mark_done(session, now=at(day, 12), actor=clerk, action=actions_service.get(session, "A2"))
+            actions_service.mark_done(
+                session, now=at(day, 12), actor=clerk, action=actions_service.get(session, "A2")
+            )
         if day == d(15, 4):
             board = session.scalar(select(Meeting).where(Meeting.starts_at == at(d(21, 4), 16)))
             board.agenda_published_at = at(day, 12)
@@ -155,7 +163,9 @@ def test_a_year_of_scheduled_messages_each_on_its_day_at_nine_exactly_once(demo,
     assert "Escalated" in about_a13[0].text
 
     # One message per person per run: the clerk's overdue actions on 13 Apr come together.
-    clerks_13_april = [a for a in runner.to("DU0CLERK01") if a.day == d(13, 4) and "Actions to chase" in a.text]
+    clerks_13_april = [
+        a for a in runner.to("DU0CLERK01") if a.day == d(13, 4) and "Actions to chase" in a.text
+    ]
     assert len(clerks_13_april) == 1 and all(r in clerks_13_april[0].text for r in ("*A2*", "*A3*", "*A8*"))
 
     # The Implementation Group of Wed 8 Apr, around the spring clock change and Easter.
