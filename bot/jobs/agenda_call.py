@@ -15,6 +15,8 @@ DAYS_BEFORE_ITEMS_DEADLINE = 4
 
 
 def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
+    if not run.is_working_day:
+        return []
     found = []
     for meeting in ahead.meetings:
         deadlines = ahead.deadlines[meeting.id]

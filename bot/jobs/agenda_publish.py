@@ -13,6 +13,8 @@ from bot.jobs.timing import Run
 
 
 def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
+    if not run.is_working_day:
+        return []
     found = []
     for meeting in ahead.meetings:
         deadline = ahead.deadlines[meeting.id].publish_by

@@ -18,6 +18,8 @@ LOOKAHEAD = timedelta(days=DAYS_BEFORE + 7)
 
 
 def notices(run: Run, chasing: Chasing) -> list[Notice]:
+    if not run.is_working_day:
+        return []
     found = []
     for chased in chasing.actions:
         action = chased.action

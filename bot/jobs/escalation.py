@@ -12,6 +12,8 @@ WITH_NUDGE = 3
 
 
 def notices(run: Run, chasing: Chasing) -> list[Notice]:
+    if not run.is_working_day:
+        return []
     found = []
     for chased in chasing.actions:
         action = chased.action

@@ -49,6 +49,8 @@ def ordinal(number: int) -> str:
 
 
 def notices(run: Run, chasing: Chasing) -> list[Notice]:
+    if not run.is_working_day:
+        return []
     found = []
     for chased in chasing.actions:
         action = chased.action

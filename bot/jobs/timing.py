@@ -31,6 +31,12 @@ class Run:
     def today(self) -> date:
         return self.local_now.date()
 
+    @property
+    def is_working_day(self) -> bool:
+        """Reminders about actions and agendas go out on working days only, even
+        when they are caught up after downtime."""
+        return self.days.is_working(self.today)
+
     def at(self, day: date, moment: time = REMINDER_TIME) -> datetime:
         """That local wall-clock time on that day, whatever the clock change."""
         return datetime.combine(day, moment, self.zone)

@@ -171,3 +171,31 @@ def clock_now():
     from zoneinfo import ZoneInfo
 
     return datetime(2015, 4, 13, 9, tzinfo=ZoneInfo("Europe/London"))
+
+
+def test_a_snoozed_action_gets_no_nudge_until_the_snooze_ends(demo, runner, monkeypatch):
+    # The snooze button's branch adds `action.snoozed_until`; stand in for it here.
+    from storage.models import Action
+
+    monkeypatch.setattr(
+        Action,
+        "snoozed_until",
+        property(lambda action: d(18, 4) if action.number == 11 else None),
+        raising=False,
+    )
+    for day in each_day(d(13, 4), d(20, 4)):
+        runner.run(day)
+    assert runner.days("DU0FIRE001", "*A11*") == [d(20, 4)]  # the 5th nudge; the 4th (13 Apr) was snoozed
+    assert runner.days("DU0ASSET01", "*A11*") == []
+
+
+def test_what_is_caught_up_about_actions_and_agendas_waits_for_a_working_day(runner):
+    for day in each_day(d(6, 4), d(9, 4)):
+        runner.run(day)
+    # Down on Fri 10 Apr; back on Saturday morning.
+    assert runner.run(d(11, 4), time(10, 0)) == []
+    monday = runner.run(d(13, 4))
+    # Group Leads' A2 (due Fri 10 Apr) is nudged on Monday, not on the Saturday.
+    assert [a.day for a in monday if a.channel == "DU0CLERK01" and "*A2*" in a.text] == [d(13, 4)]
+    # The Board's "items close tomorrow" (Fri 10 Apr) was for a deadline now past: never sent.
+    assert runner.days("CBOARD001", "Agenda items close") == []
