@@ -22,6 +22,7 @@ from storage.models import Partnership
 RAG_MARKS = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
 MAX_LINE = 200  # characters of any one line
 MAX_SECTION = 3000  # Slack's limit on a section's text
+assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
 MAX_OWNER_REFS = 6
 
 
@@ -57,12 +58,12 @@ def render(digest: Digest) -> Message:
         section
         for section in (
             _meetings(digest),
-            _capped("Due in the next 7 days", digest.due_soon, lambda a: _action_line(a, owner=True)),
+            _capped("Due in the next 7 days", digest.due_soon, _action_line),
             _overdue(digest),
             _capped(
                 f"Done since {_day(digest.since, digest)}",
                 digest.done,
-                lambda a: _action_line(a, owner=True, done=True),
+                lambda a: _action_line(a, done=True),
             ),
             _capped(f"Workstream updates since {_day(digest.since, digest)}", digest.updates, _update_line),
             _capped("No update for 28 days", digest.silent, lambda s: _silent_line(s, digest)),
@@ -83,11 +84,8 @@ def _section(header: str, lines: list[str], more: int = 0) -> Section | None:
     lines = [clip(line, MAX_LINE) for line in lines]
     if more:
         lines.append(f"…and {more} more")
-    text = f"*{header}*\n" + "\n".join(lines)
-    while len(text) > MAX_SECTION:  # only reachable if the caps above change
-        lines = lines[:-2] + ["…and more"]
-        text = f"*{header}*\n" + "\n".join(lines)
-    return Section(text)
+    # At most LIMIT + 1 lines of MAX_LINE characters: well within MAX_SECTION.
+    return Section(f"*{header}*\n" + "\n".join(lines))
 
 
 def _capped(header: str, capped: Capped, line) -> Section | None:
@@ -123,7 +121,7 @@ def _meetings(digest: Digest) -> Section | None:
     )
 
 
-def _action_line(action, *, owner: bool, done: bool = False) -> str:
+def _action_line(action, *, done: bool = False) -> str:
     who = action.owner.name if action.owner else (action.owner_text or "nobody")
     when = "" if done or action.due is None else f", due {format_date(action.due)}"
     return f"• *{action.ref}* {action.what} ({who}{when})"
