@@ -4,7 +4,7 @@ rules, and never repeated however often or on how many processes it runs."""
 from __future__ import annotations
 
 import logging
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
@@ -16,7 +16,7 @@ from bot.jobs.schedule import create_scheduler
 from services.clock import MovableClock
 from services.working_days import WorkingDays
 from storage.models import Delivery, Partnership, Person, Reminder
-from tests.jobs.conftest import add_action, each_day, sent_keys
+from tests.jobs.conftest import LONDON, add_action, each_day, sent_keys
 
 
 def d(day: int, month: int, year: int = 2015) -> date:
@@ -199,3 +199,24 @@ def test_what_is_caught_up_about_actions_and_agendas_waits_for_a_working_day(run
     assert [a.day for a in monday if a.channel == "DU0CLERK01" and "*A2*" in a.text] == [d(13, 4)]
     # The Board's "items close tomorrow" (Fri 10 Apr) was for a deadline now past: never sent.
     assert runner.days("CBOARD001", "Agenda items close") == []
+
+
+def test_working_out_what_is_due_takes_the_same_statements_for_ten_times_the_actions(engine, demo, clock):
+    from bot.jobs.run_due import _decide
+    from tests.jobs.test_digest import counting
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+
+    def decide() -> tuple[int, int]:
+        with counting(engine) as statements:
+            decided = _decide(demo, now)
+        return len(statements), len(decided)
+
+    small, messages = decide()
+    for n in range(150):  # ten times the demo's actions, all Ray's, due on every day around
+        add_action(
+            demo, what=f"Estates return {n}", owner="fire", due=d(1, 3) + timedelta(n % 60), now=clock.now()
+        )
+    large, more_messages = decide()
+    assert large == small <= 12
+    assert more_messages == messages  # the new actions join Ray's one message of the day
