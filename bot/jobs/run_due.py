@@ -46,14 +46,14 @@ def run_due(*, sessions: sessionmaker[Session], clock: Clock, sender: Sender) ->
 
 def queue_due(*, sessions: sessionmaker[Session], now: datetime) -> int:
     """Queue every scheduled message due at `now`; how many were queued."""
-    decided = _decide(sessions, now)
+    decided = decide(sessions, now)
     queued = sum(outgoing.queue(sessions, message, now=now) for message in decided)
     if queued:
         log.info("scheduled messages queued", extra={"count": queued, "now": now.isoformat()})
     return queued
 
 
-def _decide(sessions: sessionmaker[Session], now: datetime) -> list[Outgoing]:
+def decide(sessions: sessionmaker[Session], now: datetime) -> list[Outgoing]:
     """What is due and not yet queued, read in one short transaction with a
     fixed number of statements (none per action or per meeting)."""
     with transaction(sessions) as session:

@@ -11,7 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select, update
 
 from bot.jobs import nudges
-from bot.jobs.run_due import queue_due
+from bot.jobs.run_due import decide, queue_due
 from bot.jobs.schedule import create_scheduler
 from services.clock import MovableClock
 from services.working_days import WorkingDays
@@ -202,21 +202,45 @@ def test_what_is_caught_up_about_actions_and_agendas_waits_for_a_working_day(run
 
 
 def test_working_out_what_is_due_takes_the_same_statements_for_ten_times_the_actions(engine, demo, clock):
-    from bot.jobs.run_due import _decide
     from tests.jobs.test_digest import counting
 
     now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
 
-    def decide() -> tuple[int, int]:
+    def count() -> tuple[int, int]:
         with counting(engine) as statements:
-            decided = _decide(demo, now)
+            decided = decide(demo, now)
         return len(statements), len(decided)
 
-    small, messages = decide()
+    small, messages = count()
     for n in range(150):  # ten times the demo's actions, all Ray's, due on every day around
         add_action(
             demo, what=f"Estates return {n}", owner="fire", due=d(1, 3) + timedelta(n % 60), now=clock.now()
         )
-    large, more_messages = decide()
+    large, more_messages = count()
     assert large == small <= 12
     assert more_messages == messages  # the new actions join Ray's one message of the day
+
+
+def test_two_runs_at_once_queue_each_message_once(demo, db, clock):
+    import threading
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+    decided = decide(demo, now)
+    expected = [m.key for m in decided if m.target is not None]
+    start = threading.Barrier(3)
+    results: list[int] = []
+
+    def run() -> None:
+        start.wait()
+        results.append(queue_due(sessions=demo, now=now))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(results) == len(expected)
+    with demo() as session:
+        assert sorted(session.scalars(select(Delivery.key))) == sorted(expected)
+        recorded = list(session.scalars(select(Reminder.key)))
+    assert sorted(recorded) == sorted(key for m in decided for key in m.reminders)
