@@ -78,5 +78,5 @@ def queue(sessions: sessionmaker[Session], outgoing: Outgoing, *, now: datetime)
                 raise _AlreadyDecided
     except _AlreadyDecided:
         return False
-    log.info("message queued", extra={"key": outgoing.key})
+    log.debug("message queued", extra={"key": outgoing.key})
     return True
