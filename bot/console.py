@@ -15,6 +15,7 @@ from bot.commands import COMMANDS
 from bot.commands.core import run
 from bot.commands.dates import parse_date, parse_time
 from bot.jobs.deliveries import Claimed, GiveUp, send_due
+from bot.jobs.run_due import run_due
 from services import partnership as partnership_service
 from services.clock import MovableClock
 from services.dates import format_when
@@ -137,15 +138,20 @@ class Console:
         self.say(plain(reply.text))
         self.deliver()
 
-    def deliver(self) -> None:
-        """Print what the outbox holds that is due, as Slack would show it."""
+    def deliver(self, *, scheduled: bool = False) -> None:
+        """Print what the outbox holds that is due, as Slack would show it; with
+        `scheduled`, first queue what the schedule says is due (as run-due does)."""
         with self.sessions() as session:
             channels = {g.channel: g.slug for g in session.scalars(select(Group)) if g.channel}
             partnership = session.scalar(select(Partnership))
             if partnership and partnership.channel:
                 channels[partnership.channel] = "partnership"
             people = {p.slack_user_id: p.name for p in session.scalars(select(Person)) if p.slack_user_id}
-        send_due(self.sessions, self.clock, ConsolePrinter(self.out, channels, people))
+        printer = ConsolePrinter(self.out, channels, people)
+        if scheduled:
+            run_due(sessions=self.sessions, clock=self.clock, sender=printer)
+        else:
+            send_due(self.sessions, self.clock, printer)
 
     def _become(self, key: str) -> None:
         with self.sessions() as session:
@@ -171,7 +177,7 @@ class Console:
     def _clock(self, text: str) -> None:
         if text:
             self.clock.set(self._parse_moment(text))
-            self.deliver()
+            self.deliver(scheduled=True)
         self.say(f"The clock says {self._now_text()}.")
 
     def _parse_moment(self, text: str) -> datetime:

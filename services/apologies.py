@@ -131,3 +131,18 @@ def withdraw(session: Session, *, now: datetime, person: Person, meeting: Meetin
         before={"person": person.key},
     )
     return True
+
+
+def for_meetings(session: Session, meetings: list[Meeting]) -> dict[int, list[Apology]]:
+    """Apologies standing for each of these meetings, by meeting id: one query."""
+    if not meetings:
+        return {}
+    found: dict[int, list[Apology]] = {m.id: [] for m in meetings}
+    for apology in session.scalars(
+        select(Apology)
+        .join(Person, Person.id == Apology.person_id)
+        .where(Apology.meeting_id.in_(list(found)), Apology.withdrawn_at.is_(None))
+        .order_by(Person.name)
+    ):
+        found[apology.meeting_id].append(apology)
+    return found

@@ -87,3 +87,17 @@ def all_officers(session: Session) -> list[Person]:
             .order_by(Person.name)
         )
     )
+
+
+def people_by_role(session: Session, roles: tuple[str, ...]) -> dict[int, dict[str, list[Person]]]:
+    """For every group, its members in these roles, by role, in name order: one query."""
+    found: dict[int, dict[str, list[Person]]] = {}
+    rows = session.execute(
+        select(Membership.group_id, Membership.role, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.role.in_(roles))
+        .order_by(Person.name)
+    )
+    for group_id, role, person in rows:
+        found.setdefault(group_id, {}).setdefault(role, []).append(person)
+    return found

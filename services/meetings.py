@@ -139,3 +139,19 @@ def _names(groups: list[Group]) -> str:
 
 def _have(groups: list[Group]) -> str:
     return "has" if len(groups) == 1 else "have"
+
+
+def starting_between(session: Session, *, after: datetime, until: datetime) -> list[Meeting]:
+    """Scheduled meetings of every group starting in (after, until], soonest first."""
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.status == "scheduled", Meeting.starts_at > after, Meeting.starts_at <= until)
+            .order_by(Meeting.starts_at, Meeting.group_id)
+        )
+    )
+
+
+def place(meeting: Meeting) -> str | None:
+    """Where it is: its own location or link, else the group's usual place."""
+    return meeting.location or meeting.url or meeting.group.location

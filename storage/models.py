@@ -392,3 +392,17 @@ class ReceivedEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Reminder(Base):
+    """One reminder about one thing (A12's third overdue nudge, to Ray), recorded
+    in the transaction that queues the message carrying it. Several reminders
+    share one message (a person's nudges of the day), so the message's own key
+    cannot say which were sent; these keys do, and catch-up never repeats one."""
+
+    __tablename__ = "reminder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. "overdue:A12:2015-02-24:fire"
+    delivery_key: Mapped[str] = mapped_column(String(200))
+    queued_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,6 +1,6 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, meeting
+from bot.commands import action, apologies, coming, digest, meeting
 from bot.commands.core import Command
 
 COMMANDS: dict[str, Command] = {
@@ -12,6 +12,6 @@ COMMANDS: dict[str, Command] = {
         meeting.COMMAND,
         coming.AGENDA,
         coming.CALENDAR,
-        coming.DIGEST,
+        digest.COMMAND,
     )
 }

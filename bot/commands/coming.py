@@ -42,11 +42,3 @@ CALENDAR = Command(
 (Not available yet.)""",
     handle=_not_yet("/calendar"),
 )
-
-DIGEST = Command(
-    name="/digest",
-    help="""*/digest* — the weekly digest
-• `/digest` — this week's digest, just for you, e.g. on a Friday to see what is due next week; `/digest post` (officers) — post it to the partnership channel now
-(Not available yet.)""",
-    handle=_not_yet("/digest"),
-)

@@ -1,4 +1,5 @@
-"""APScheduler wiring: the clock's requests to the jobs, with the zone in one place."""
+"""APScheduler wiring: the clock's requests to the jobs, with the zone in one place.
+It only calls run-due; what is due is worked out from the database each time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.jobs.deliveries import Sender
 from bot.jobs.run_due import run_due
 from services.clock import Clock
 
-DELIVERY_INTERVAL_SECONDS = 30
+RUN_DUE_INTERVAL_SECONDS = 60
 
 
 def create_scheduler(
@@ -22,16 +23,18 @@ def create_scheduler(
     timezone: str,
     blocking: bool = False,
 ) -> BackgroundScheduler | BlockingScheduler:
-    """A scheduler that runs everything due. Nothing is stored in APScheduler:
-    what is due is worked out from the database each time, so a restart loses
-    nothing and a second process sends nothing twice."""
+    """A scheduler that runs everything due every minute. Nothing is stored in
+    APScheduler: a restart loses nothing and a second process sends nothing twice.
+    A laptop that slept through many runs wakes to one run (coalesced; no grace
+    limit, so it is never skipped as 'missed'), which catches up by SPEC 5's rules."""
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone)
     scheduler.add_job(
         run_due,
-        IntervalTrigger(seconds=DELIVERY_INTERVAL_SECONDS, timezone=timezone),
+        IntervalTrigger(seconds=RUN_DUE_INTERVAL_SECONDS, timezone=timezone),
         kwargs={"sessions": sessions, "clock": clock, "sender": sender},
         id="run-due",
         max_instances=1,
         coalesce=True,
+        misfire_grace_time=None,
     )
     return scheduler

@@ -1,0 +1,155 @@
+"""The weekly digest: on the partnership's digest day and time, to the
+partnership channel (caught up for at most 12 hours). Readable at a glance:
+a header per section, dates as `Tue 21 Apr 2015`, owners named, statuses as
+coloured marks; empty sections left out; within Slack's limits at any size."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.commands.shapes import Message, Section
+from bot.jobs.outgoing import Outgoing
+from bot.jobs.timing import DIGEST_CATCH_UP, Run
+from services import digest as digest_service
+from services import meetings
+from services.dates import format_date, format_time
+from services.digest import Capped, Digest
+from services.text import clip
+from storage.models import Partnership
+
+RAG_MARKS = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
+MAX_LINE = 200  # characters of any one line
+MAX_SECTION = 3000  # Slack's limit on a section's text
+assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
+MAX_OWNER_REFS = 6
+
+
+def key_for(partnership: Partnership, run: Run) -> str | None:
+    """The key of the digest due at this run, or None if none is due."""
+    moment = digest_service.digest_time(partnership, run.now)
+    if not run.is_due(moment, DIGEST_CATCH_UP):
+        return None
+    return f"digest:{moment.astimezone(run.zone).date().isoformat()}"
+
+
+def due(session: Session, partnership: Partnership, run: Run, key: str) -> Outgoing | None:
+    if not partnership.channel:
+        return None
+    moment = digest_service.digest_time(partnership, run.now)
+    built = digest_service.build(
+        session,
+        partnership=partnership,
+        now=run.now,
+        since=digest_service.last_digest_before(partnership, moment),
+    )
+    return Outgoing(key=key, kind="channel", target=partnership.channel, message=render(built))
+
+
+def build_now(session: Session, partnership: Partnership, now: datetime) -> Digest:
+    """This week's digest as it stands now (for `/digest`)."""
+    since = digest_service.last_digest_before(partnership, now)
+    return digest_service.build(session, partnership=partnership, now=now, since=since)
+
+
+def render(digest: Digest) -> Message:
+    sections = [
+        section
+        for section in (
+            _meetings(digest),
+            _capped("Due in the next 7 days", digest.due_soon, _action_line),
+            _overdue(digest),
+            _capped(
+                f"Done since {_day(digest.since, digest)}",
+                digest.done,
+                lambda a: _action_line(a, done=True),
+            ),
+            _capped(f"Workstream updates since {_day(digest.since, digest)}", digest.updates, _update_line),
+            _capped("No update for 28 days", digest.silent, lambda s: _silent_line(s, digest)),
+            _attendance(digest),
+        )
+        if section is not None
+    ]
+    headline = f"*Weekly digest*, {format_date(digest.today)}"
+    if not sections:
+        sections = [Section("Nothing to report this week: no meetings, due or overdue actions, or updates.")]
+    text = "\n\n".join([headline, *(s.text for s in sections)])
+    return Message(text, tuple(sections))
+
+
+def _section(header: str, lines: list[str], more: int = 0) -> Section | None:
+    if not lines:
+        return None
+    lines = [clip(line, MAX_LINE) for line in lines]
+    if more:
+        lines.append(f"…and {more} more")
+    # At most LIMIT + 1 lines of MAX_LINE characters: well within MAX_SECTION.
+    return Section(f"*{header}*\n" + "\n".join(lines))
+
+
+def _capped(header: str, capped: Capped, line) -> Section | None:
+    return _section(header, [line(row) for row in capped.rows], capped.more)
+
+
+def _day(moment: datetime, digest: Digest) -> str:
+    return format_date(moment.astimezone(digest.zone).date())
+
+
+def _meetings(digest: Digest) -> Section | None:
+    lines = []
+    for ahead in digest.meetings[: digest_service.LIMIT]:
+        meeting = ahead.meeting
+        local = meeting.starts_at.astimezone(digest.zone)
+        agenda = (
+            "agenda published"
+            if meeting.agenda_published_at
+            else f"agenda out by {format_date(ahead.deadlines.publish_by)}"
+        )
+        apologies = (
+            "no apologies"
+            if ahead.apologies == 0
+            else f"{ahead.apologies} apolog{'y' if ahead.apologies == 1 else 'ies'}"
+        )
+        lines.append(
+            f"• *{meeting.group.name}*: {format_date(local.date())}, {format_time(local)}, "
+            f"{meetings.place(meeting) or 'place to be confirmed'}. "
+            f"Items by {format_date(ahead.deadlines.items_due)}; {agenda}; {apologies}."
+        )
+    return _section(
+        "Meetings in the next 14 days", lines, max(len(digest.meetings) - digest_service.LIMIT, 0)
+    )
+
+
+def _action_line(action, *, done: bool = False) -> str:
+    who = action.owner.name if action.owner else (action.owner_text or "nobody")
+    when = "" if done or action.due is None else f", due {format_date(action.due)}"
+    return f"• *{action.ref}* {action.what} ({who}{when})"
+
+
+def _overdue(digest: Digest) -> Section | None:
+    lines = []
+    for owner in digest.overdue.rows[: digest_service.LIMIT]:
+        refs = ", ".join(f"{a.ref} (due {format_date(a.due)})" for a in owner.actions[:MAX_OWNER_REFS])
+        extra = len(owner.actions) - MAX_OWNER_REFS
+        lines.append(f"• *{owner.owner}*: {refs}" + (f" and {extra} more" if extra > 0 else ""))
+    shown = sum(min(len(o.actions), MAX_OWNER_REFS) for o in digest.overdue.rows[: digest_service.LIMIT])
+    return _section(f"Overdue ({digest.overdue.total})", lines, digest.overdue.total - shown)
+
+
+def _update_line(line) -> str:
+    update = line.update
+    said = " ".join((update.progress or update.issues or update.next_steps or "").split())
+    author = f" ({line.author})" if line.author else ""
+    return f"{RAG_MARKS[update.rag]} *{line.workstream}* {update.rag}{author}" + (f": {said}" if said else "")
+
+
+def _silent_line(silent, digest: Digest) -> str:
+    last = (
+        "never updated" if silent.last_update is None else f"last update {_day(silent.last_update, digest)}"
+    )
+    return f"• *{silent.workstream.name}*: {last}"
+
+
+def _attendance(digest: Digest) -> Section | None:
+    return _section("Attendance", [f"• {flag}" for flag in digest.attendance_flags])

@@ -1,0 +1,189 @@
+"""The weekly digest's content: one bounded set of queries (at most 20 SQL
+statements whatever the size of the partnership), each section capped with a
+count of what was left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from services import meetings as meetings_service
+from services.meetings import Deadlines
+from storage.models import Action, Meeting, Partnership, Person, Update, Workstream
+
+MEETINGS_AHEAD = timedelta(days=14)
+ACTIONS_AHEAD = timedelta(days=7)
+SILENT_AFTER = timedelta(days=28)
+LIMIT = 10  # lines per section; the rest are counted ("and N more")
+OVERDUE_ROWS = 200  # overdue actions read, oldest first, to group by owner
+
+
+@dataclass(frozen=True)
+class Capped:
+    """Some rows and how many there are in all."""
+
+    rows: list[Any]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
+class MeetingAhead:
+    meeting: Meeting
+    deadlines: Deadlines
+    apologies: int
+
+
+@dataclass(frozen=True)
+class OwnerOverdue:
+    owner: str
+    actions: list[Action]  # oldest first
+
+
+@dataclass(frozen=True)
+class UpdateLine:
+    update: Update
+    workstream: str
+    author: str | None
+
+
+@dataclass(frozen=True)
+class Silent:
+    workstream: Workstream
+    last_update: datetime | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    today: date
+    since: datetime  # the last digest's time: "done since", "updates since"
+    zone: ZoneInfo
+    meetings: list[MeetingAhead]
+    due_soon: Capped
+    overdue: Capped  # rows: OwnerOverdue, owners with the oldest action first; total: actions
+    done: Capped
+    updates: Capped  # rows: UpdateLine
+    silent: Capped  # rows: Silent
+    # Members who have missed `explain_after` or `resign_after` consecutive meetings:
+    # the consecutive-absence rule lives in services/attendance.py (another branch);
+    # the lead connects it here at merge. Until then the section is empty and left out.
+    attendance_flags: list[str] = field(default_factory=list)
+
+
+def digest_time(partnership: Partnership, now: datetime) -> datetime:
+    """The latest scheduled digest time at or before `now` (digest day and time, local)."""
+    zone = ZoneInfo(partnership.timezone)
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=(local.weekday() - partnership.digest_day) % 7)
+    at = partnership.digest_time or time(9, 0)
+    moment = datetime.combine(day, at, zone)
+    return moment if moment <= now else datetime.combine(day - timedelta(days=7), at, zone)
+
+
+def last_digest_before(partnership: Partnership, now: datetime) -> datetime:
+    """The scheduled digest before this instant: what "since the last digest" means."""
+    latest = digest_time(partnership, now)
+    return latest if latest < now else latest - timedelta(days=7)
+
+
+def build(session: Session, *, partnership: Partnership, now: datetime, since: datetime) -> Digest:
+    zone = ZoneInfo(partnership.timezone)
+    today = now.astimezone(zone).date()
+    coming = meetings_service.starting_between(session, after=now, until=now + MEETINGS_AHEAD)
+    counts = meetings_service.apology_counts(session, coming)
+    open_actions = select(Action).where(Action.status == "open")
+    return Digest(
+        today=today,
+        since=since,
+        zone=zone,
+        meetings=[MeetingAhead(m, Deadlines.of(m, zone), counts.get(m.id, 0)) for m in coming],
+        due_soon=_capped(
+            session,
+            open_actions.where(Action.due >= today, Action.due <= today + ACTIONS_AHEAD).order_by(
+                Action.due, Action.number
+            ),
+        ),
+        overdue=_overdue(session, today),
+        done=_capped(
+            session,
+            select(Action)
+            .where(Action.status == "done", Action.done_at >= since, Action.done_at < now)
+            .order_by(Action.done_at, Action.number),
+        ),
+        updates=_updates(session, since=since, now=now),
+        silent=_silent(session, now=now),
+    )
+
+
+def _capped(session: Session, query: Select, limit: int = LIMIT) -> Capped:
+    """The first rows of a query and its total, in one statement."""
+    rows = session.execute(query.add_columns(func.count().over()).limit(limit)).unique().all()
+    return Capped(rows=[row[0] for row in rows], total=rows[0][-1] if rows else 0)
+
+
+def _overdue(session: Session, today: date) -> Capped:
+    rows = (
+        session.execute(
+            select(Action, func.count().over())
+            .where(Action.status == "open", Action.due < today)
+            .order_by(Action.due, Action.number)
+            .limit(OVERDUE_ROWS)
+        )
+        .unique()
+        .all()
+    )
+    owners: dict[str, list[Action]] = {}
+    for action, _total in rows:
+        name = action.owner.name if action.owner else (action.owner_text or "nobody")
+        owners.setdefault(name, []).append(action)
+    grouped = [OwnerOverdue(owner, actions) for owner, actions in owners.items()]
+    return Capped(rows=grouped, total=rows[0][1] if rows else 0)
+
+
+def _updates(session: Session, *, since: datetime, now: datetime) -> Capped:
+    rows = session.execute(
+        select(Update, Workstream.name, Person.name, func.count().over())
+        .join(Workstream, Workstream.id == Update.workstream_id)
+        .outerjoin(Person, Person.id == Update.author_id)
+        .where(Update.created_at >= since, Update.created_at < now)
+        .order_by(Update.created_at, Update.id)
+        .limit(LIMIT)
+    ).all()
+    return Capped(
+        rows=[UpdateLine(update, workstream, author) for update, workstream, author, _ in rows],
+        total=rows[0][-1] if rows else 0,
+    )
+
+
+def _silent(session: Session, *, now: datetime) -> Capped:
+    last = (
+        select(Update.workstream_id, func.max(Update.created_at).label("last"))
+        .group_by(Update.workstream_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Workstream, last.c.last, func.count().over())
+        .outerjoin(last, last.c.workstream_id == Workstream.id)
+        .where(Workstream.is_open.is_(True), (last.c.last.is_(None)) | (last.c.last < now - SILENT_AFTER))
+        .order_by(last.c.last.is_not(None), last.c.last, Workstream.name)
+        .limit(LIMIT)
+    ).all()
+    return Capped(
+        rows=[Silent(workstream, _aware(last_update)) for workstream, last_update, _ in rows],
+        total=rows[0][-1] if rows else 0,
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # A max() over a column loses the column's type on SQLite: the value comes back naive UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=ZoneInfo("UTC"))

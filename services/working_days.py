@@ -1,0 +1,48 @@
+"""Working days: no reminder about actions or agendas on a weekend or on a bank
+holiday of the partnership's nation (SPEC 5). The bank holidays come from the
+`holidays` library, never from a hand-kept list."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+# The partnership file's `holidays:` values, as the library's subdivisions of GB.
+NATIONS = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
+
+
+@lru_cache(maxsize=len(NATIONS))
+def _bank_holidays(nation: str) -> holidays.HolidayBase:
+    # The library fills in each year the first time a date in it is asked about.
+    return holidays.country_holidays("GB", subdiv=NATIONS[nation])
+
+
+class WorkingDays:
+    """Which days are working days for a partnership's nation."""
+
+    def __init__(self, nation: str = "england-and-wales") -> None:
+        if nation not in NATIONS:
+            raise ValueError(f"unknown bank holidays {nation!r}: expected one of {', '.join(NATIONS)}")
+        self._holidays = _bank_holidays(nation)
+
+    def is_working(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._holidays
+
+    def bank_holiday(self, day: date) -> str | None:
+        """The holiday's name, e.g. 'Easter Monday', or None."""
+        name = self._holidays.get(day)
+        return str(name) if name else None
+
+    def on_or_before(self, day: date) -> date:
+        """The day itself if it is a working day, else the working day before it."""
+        while not self.is_working(day):
+            day -= timedelta(days=1)
+        return day
+
+    def on_or_after(self, day: date) -> date:
+        """The day itself if it is a working day, else the next working day."""
+        while not self.is_working(day):
+            day += timedelta(days=1)
+        return day

@@ -1,0 +1,77 @@
+"""/digest: anyone sees this week's digest privately; officers post it now."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import AuditEntry, Delivery
+from tests.conftest import count_rows
+
+
+def test_a_member_sees_this_weeks_digest_privately(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/digest", person="fire")
+    assert reply.ok and reply.posts == ()
+    assert reply.text.startswith("*Weekly digest*, Mon 13 Apr 2015")
+    assert "*Overdue (9)*" in reply.text and "• *Ray Cottam*: A11 (due Fri 20 Mar 2015)" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_an_officer_posts_the_digest_to_the_partnership_channel_now(type_command, demo):
+    reply = type_command("/digest post", person="clerk")
+    assert reply.ok
+    assert reply.text.startswith("Posted this week's digest to the partnership channel")
+    [post] = reply.posts
+    assert post.target == "CPARTNER1" and post.kind == "channel"
+    assert post.text.startswith("*Weekly digest*, Mon 13 Apr 2015")
+    assert [s.text.split("\n")[0] for s in post.message.sections][:2] == [
+        "*Meetings in the next 14 days*",
+        "*Overdue (9)*",
+    ]
+    with demo() as session:
+        assert session.scalar(select(Delivery.key).where(Delivery.target == "CPARTNER1")) == (
+            "digest-post:2015-04-13T09:00"
+        )
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.what == "digest.post"))
+        assert audit.actor == "Jess Marland"
+
+
+def test_posting_twice_in_a_minute_posts_once(type_command, demo):
+    type_command("/digest post", person="clerk")
+    type_command("/digest post", person="policy")
+    with demo() as session:
+        assert len(session.scalars(select(Delivery).where(Delivery.target == "CPARTNER1")).all()) == 1
+
+
+def test_a_member_may_not_post_the_digest_and_is_told_who_may(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/digest post", person="fire")
+    assert not reply.ok
+    assert reply.text.startswith("Only an officer or the chair can post the digest: ask ")
+    assert "Jess Marland" in reply.text and "`/digest` shows it to you" in reply.text
+    assert "Nothing was changed." in reply.text
+    assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["publish", "post now please", "<!channel>", "x" * 3000, "post <@U0CHAIR01>"],
+)
+def test_anything_else_is_refused_with_what_is_accepted(type_command, demo, text):
+    before = count_rows(demo)
+    reply = type_command(f"/digest {text}", person="clerk")
+    assert not reply.ok
+    assert "`/digest` takes nothing, or `post`" in reply.text and "Nothing was changed." in reply.text
+    assert len(reply.text) < 400
+    assert count_rows(demo) == before
+
+
+def test_someone_outside_the_partnership_file_is_told_to_ask_an_officer(type_command, demo):
+    reply = type_command("/digest", person=None)
+    assert not reply.ok and "ask an officer to add your Slack id" in reply.text
+
+
+def test_help_shows_the_grammar(type_command):
+    reply = type_command("/digest help")
+    assert "`/digest post` (officers)" in reply.text and "(Not available yet.)" not in reply.text

@@ -1,0 +1,206 @@
+"""The weekly digest: what it holds, how it reads, its size limits, and its
+bounded set of queries."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select
+
+from bot.jobs import digest as digest_job
+from services import digest as digest_service
+from services import partnership as partnership_service
+from storage.models import Action, AgendaItem, Apology, Group, Meeting, Person, Update, Workstream
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = datetime(2015, 4, 20, 9, 0, tzinfo=LONDON)
+
+
+def build(db, now: datetime = MONDAY):
+    with db() as session:
+        partnership = partnership_service.get(session)
+        return digest_job.render(digest_job.build_now(session, partnership, now))
+
+
+@contextlib.contextmanager
+def counting(engine):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def grow(db, factor: int) -> None:
+    """A busier partnership: `factor` times the demo's actions, updates, apologies
+    and meetings, spread around the digest's week."""
+    with db() as session, session.begin():
+        people = list(session.scalars(select(Person).order_by(Person.id)))
+        workstreams = list(session.scalars(select(Workstream).order_by(Workstream.id)))
+        board = session.scalar(select(Group).where(Group.slug == "board"))
+        number = max(session.scalars(select(Action.number))) + 1
+        start = MONDAY - timedelta(days=30)
+        for n in range(16 * factor):
+            owner = people[n % len(people)]
+            status = ("open", "open", "done")[n % 3]
+            session.add(
+                Action(
+                    number=number + n,
+                    what=f"Action number {n} for the board",
+                    owner_id=owner.id,
+                    due=MONDAY.date() + timedelta(days=n % 21 - 10),
+                    status=status,
+                    done_at=MONDAY - timedelta(days=n % 6) if status == "done" else None,
+                    created_at=start,
+                    updated_at=start,
+                )
+            )
+            session.add(
+                Update(
+                    workstream_id=workstreams[n % len(workstreams)].id,
+                    author_id=owner.id,
+                    rag=("green", "amber", "red")[n % 3],
+                    progress=f"Progress report {n}",
+                    created_at=MONDAY - timedelta(hours=n % 150 + 1),
+                )
+            )
+        for n in range(6 * factor):
+            starts = MONDAY + timedelta(days=n % 13 + 1, minutes=n)
+            meeting = Meeting(
+                group_id=board.id,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=1),
+                status="scheduled",
+                uid=f"grown-{n}@partnerbot",
+                sequence=0,
+                created_at=start,
+                updated_at=start,
+            )
+            session.add(meeting)
+            session.flush()
+            for person in people[: factor % len(people) + 1]:
+                session.add(
+                    Apology(
+                        meeting_id=meeting.id,
+                        person_id=person.id,
+                        reason="A private reason",
+                        created_at=start,
+                        updated_at=start,
+                    )
+                )
+
+
+def test_the_digest_is_built_in_a_bounded_number_of_statements(engine, demo):
+    with counting(engine) as small:
+        small_digest = build(demo)
+    grow(demo, 10)
+    with counting(engine) as large:
+        large_digest = build(demo)
+    assert len(large_digest.text) > len(small_digest.text)  # the data did grow
+    assert len(small) == len(large) <= 20
+
+
+def test_the_digest_reads_at_a_glance(demo):
+    with demo() as session, session.begin():
+        fire = session.scalar(select(Person).where(Person.key == "fire"))
+        joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
+        session.add(
+            Update(
+                workstream_id=joint.id,
+                author_id=fire.id,
+                rag="red",
+                progress="Pooled budget withdrawn",
+                created_at=MONDAY - timedelta(days=2),
+            )
+        )
+        board = session.scalar(
+            select(Meeting).where(Meeting.starts_at == datetime(2015, 4, 21, 16, tzinfo=LONDON))
+        )
+        session.add(
+            Apology(
+                meeting_id=board.id,
+                person_id=fire.id,
+                reason="Sick child",
+                created_at=MONDAY,
+                updated_at=MONDAY,
+            )
+        )
+        session.add(
+            AgendaItem(
+                meeting_id=board.id, position=1, title="Sale of the depot", restricted=True, created_at=MONDAY
+            )
+        )
+        action = session.scalar(select(Action).where(Action.number == 11))
+        action.status, action.done_at = "done", MONDAY - timedelta(days=1)
+    message = build(demo)
+    text = message.text
+    assert text.startswith("*Weekly digest*, Mon 20 Apr 2015")
+    assert (
+        "• *Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00, Committee Room 1. "
+        "Items by Sat 11 Apr 2015; agenda out by Thu 16 Apr 2015; 1 apology." in text
+    )
+    assert (
+        "*Due in the next 7 days*\n• *A9* Present NEET figures for 16-18 year olds to the Board "
+        "(Andrew Sumner, due Tue 21 Apr 2015)" in text
+    )
+    assert "*Overdue (8)*\n• *Jess Marland*: A3 (due Fri 30 Jan 2015), A1 (due Tue 17 Feb 2015)" in text
+    assert "*Done since Mon 13 Apr 2015*\n• *A4* " in text
+    assert "• *A11* Send station and estates data for the asset register (Ray Cottam)\n" in text
+    assert (
+        "*Workstream updates since Mon 13 Apr 2015*\n:red_circle: *Joint Commissioning* red (Ray Cottam): Pooled budget withdrawn"
+        in text
+    )
+    assert "*No update for 28 days*\n• *Integrated Assets*: never updated" in text
+    assert "Joint Commissioning*: never" not in text
+    assert "Sick child" not in text and "Sale of the depot" not in text
+    assert "Attendance" not in text  # an empty section is left out
+    assert [s.text.split("\n")[0] for s in message.sections] == [
+        "*Meetings in the next 14 days*",
+        "*Due in the next 7 days*",
+        "*Overdue (8)*",
+        "*Done since Mon 13 Apr 2015*",
+        "*Workstream updates since Mon 13 Apr 2015*",
+        "*No update for 28 days*",
+    ]
+
+
+def test_a_digest_at_any_size_stays_within_slacks_limits(demo):
+    grow(demo, 60)
+    message = build(demo)
+    assert len(message.text) <= 40_000
+    assert len(message.sections) + 1 <= 50
+    assert all(len(section.text) <= 3000 for section in message.sections)
+    assert all(len(line) <= 200 for section in message.sections for line in section.text.split("\n"))
+    assert "…and " in message.sections[0].text and " more" in message.sections[0].text
+
+
+def test_a_quiet_week_says_so(demo):
+    with demo() as session, session.begin():
+        for action in session.scalars(select(Action)):
+            action.status = "dropped"
+        for workstream in session.scalars(select(Workstream)):
+            workstream.is_open = False
+    message = build(demo, datetime(2015, 7, 20, 9, tzinfo=LONDON))
+    assert message.text == (
+        "*Weekly digest*, Mon 20 Jul 2015\n\nNothing to report this week: no meetings, due or overdue actions, or updates."
+    )
+
+
+def test_the_digest_time_follows_the_partnership_file(demo):
+    with demo() as session:
+        partnership = partnership_service.get(session)
+        assert digest_service.digest_time(partnership, MONDAY) == MONDAY
+        assert digest_service.digest_time(partnership, MONDAY - timedelta(minutes=1)) == MONDAY - timedelta(
+            days=7
+        )
+        assert digest_service.last_digest_before(partnership, MONDAY) == MONDAY - timedelta(days=7)
+        assert digest_service.digest_time(
+            partnership, datetime(2015, 3, 30, 9, tzinfo=LONDON)
+        ).date() == date(2015, 3, 30)

@@ -1,0 +1,246 @@
+"""run_due: what fell due is queued once, caught up after downtime by SPEC 5's
+rules, and never repeated however often or on how many processes it runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select, update
+
+from bot.jobs import nudges
+from bot.jobs.run_due import decide, queue_due
+from bot.jobs.schedule import create_scheduler
+from services.clock import MovableClock
+from services.working_days import WorkingDays
+from storage.models import Delivery, Partnership, Person, Reminder
+from tests.jobs.conftest import LONDON, add_action, each_day, sent_keys
+
+
+def d(day: int, month: int, year: int = 2015) -> date:
+    return date(year, month, day)
+
+
+def test_after_a_week_of_downtime_what_fell_due_in_it_is_caught_up_once(runner, demo):
+    for day in each_day(d(23, 3), d(1, 4)):
+        runner.run(day)
+    # Down from Thu 2 Apr 09:00 (Easter) until Thu 9 Apr 13:30.
+    caught_up = runner.run(d(9, 4), time(13, 30))
+    by_channel = {a.channel: a.text for a in caught_up}
+    # Ray's 3rd nudge (Tue 7 Apr) and its escalation; Imran's 2nd nudge (Tue 7 Apr).
+    assert "*A11*" in by_channel["DU0FIRE001"] and "(3rd reminder)" in by_channel["DU0FIRE001"]
+    assert "*A11*" in by_channel["DU0ASSET01"] and "Escalated" in by_channel["DU0ASSET01"]
+    assert "(2nd reminder)" in by_channel["DU0DWP0001"]
+    # The Board's call for items (Tue 7 Apr) still stands: its items deadline is Sat 11 Apr.
+    assert "Call for agenda items" in by_channel["CBOARD001"]
+    # The Implementation Group met on Wed 8 Apr: its reminders are stale, not sent late.
+    assert "CIMPL0001" not in by_channel
+    assert not [a for a in caught_up if "Wed 8 Apr 2015" in a.text]
+    # Mon 6 Apr's digest is more than 12 hours old: not sent.
+    assert "CPARTNER1" not in by_channel
+    # Nothing older than 7 days: Thu 2 Apr's "publish the agenda" (exactly 7 days ago) is not sent.
+    assert not [a for a in caught_up if "Publish the agenda" in a.text]
+    # One message per person, however many days were missed.
+    people = [a.channel for a in caught_up if a.channel.startswith("D")]
+    assert len(people) == len(set(people))
+    before = sent_keys(demo)
+    assert runner.run(d(9, 4), time(13, 30)) == []
+    assert runner.run(d(9, 4), time(13, 31)) == []
+    assert sent_keys(demo) == before
+
+
+def test_the_digest_is_caught_up_within_twelve_hours_and_not_after(runner):
+    assert [a.channel for a in runner.run(d(13, 4), time(20, 59)) if a.channel == "CPARTNER1"] == [
+        "CPARTNER1"
+    ]
+    assert [a for a in runner.run(d(20, 4), time(21, 1)) if a.channel == "CPARTNER1"] == []
+
+
+def test_running_twice_at_one_instant_queues_nothing_new(demo, clock):
+    clock.set(clock.now() + timedelta(days=1))
+    first = queue_due(sessions=demo, now=clock.now())
+    with demo() as session:
+        deliveries = session.scalar(select(func.count()).select_from(Delivery))
+        recorded = session.scalar(select(func.count()).select_from(Reminder))
+    assert first > 0
+    assert queue_due(sessions=demo, now=clock.now()) == 0
+    with demo() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == deliveries
+        assert session.scalar(select(func.count()).select_from(Reminder)) == recorded
+
+
+def test_a_person_with_no_slack_id_is_skipped_with_a_log_line_once(demo, clock, runner, caplog):
+    caplog.set_level(logging.INFO, logger="partnerbot.jobs")
+    runner.run(d(28, 4))  # Amira's A13 is due Thu 30 Apr
+    runner.run(d(28, 4), time(9, 1))
+    skipped = [r for r in caplog.records if r.getMessage() == "message not sent: no Slack user id"]
+    assert [r.person for r in skipped] == ["youth"]
+    assert not [a for a in runner.arrivals if "*A13*" in a.text]
+
+
+def test_an_action_done_before_its_nudge_is_not_nudged(demo, clock, runner):
+    ref = add_action(demo, what="Book the room", owner="fire", due=d(22, 4), now=clock.now())
+    runner.run(d(20, 4))
+    assert runner.days("DU0FIRE001", f"*{ref}*") == [d(20, 4)]  # due soon
+    from services import actions
+
+    with demo() as session, session.begin():
+        fire = session.scalar(select(Person).where(Person.key == "fire"))
+        actions.mark_done(session, now=clock.now(), actor=fire, action=actions.get(session, ref))
+    for day in each_day(d(21, 4), d(6, 5)):
+        runner.run(day)
+    assert runner.days("DU0FIRE001", f"*{ref}*") == [d(20, 4)]
+
+
+def test_a_new_due_date_starts_the_reminders_again(demo, clock, runner):
+    ref = add_action(demo, what="Book the room", owner="fire", due=d(22, 4), now=clock.now())
+    runner.run(d(23, 4))
+    with demo() as session, session.begin():
+        from services import actions
+
+        action = actions.get(session, ref)
+        action.due = d(29, 4)
+    for day in each_day(d(24, 4), d(30, 4)):
+        runner.run(day)
+    assert runner.days("DU0FIRE001", f"*{ref}*") == [d(23, 4), d(27, 4), d(30, 4)]
+
+
+def test_many_late_actions_make_one_message_within_slacks_limits(demo, clock, runner):
+    for n in range(60):
+        add_action(
+            demo,
+            what="Chase " + "the estates data " * 40,
+            owner="fire",
+            due=d(1, 4) + timedelta(n % 5),
+            now=clock.now(),
+        )
+    [message] = [a for a in runner.run(d(13, 4)) if a.channel == "DU0FIRE001"]
+    with demo() as session:
+        payload = session.scalar(select(Delivery.payload).where(Delivery.key == "nudges:fire:2015-04-13"))
+    sections = payload["sections"]
+    assert len(sections) == nudges.MAX_SECTIONS + 1  # and a last "and N more"
+    assert sections[-1]["text"].startswith("…and 41 more")  # 60 new and A11, 20 shown
+    assert all(len(s["text"]) <= 3000 for s in sections)
+    assert 2 * len(sections) + 1 <= 50  # a section and its buttons each: within Slack's 50 blocks
+    assert len(message.text) <= 40_000
+    assert sections[0]["buttons"] == [
+        {"label": "Done", "command": "/action done A11", "style": "primary"},
+        {"label": "Snooze a week", "command": "/action snooze A11"},
+        {"label": "New due date", "form": "action-due"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("nation", "day", "working"),
+    [
+        ("england-and-wales", d(6, 4), False),  # Easter Monday
+        ("scotland", d(6, 4), True),  # not a bank holiday in Scotland
+        ("scotland", d(2, 1), False),  # 2 January is
+        ("northern-ireland", d(17, 3), False),  # St Patrick's Day
+        ("england-and-wales", d(28, 12), False),  # Boxing Day, observed
+        ("england-and-wales", d(29, 12), True),
+        ("england-and-wales", d(4, 4), False),  # a Saturday
+    ],
+)
+def test_working_days_follow_the_partnerships_nation(nation, day, working):
+    assert WorkingDays(nation).is_working(day) is working
+
+
+def test_in_scotland_the_nudge_is_not_moved_over_easter_monday(demo, clock, runner):
+    with demo() as session, session.begin():
+        session.execute(update(Partnership).values(holidays="scotland"))
+    runner.run(d(6, 4))
+    assert runner.days("DU0FIRE001", "*A11*", "(3rd reminder)") == [d(6, 4)]
+
+
+def test_the_scheduler_only_runs_run_due_every_minute_coalesced_and_never_skips_a_late_run(demo):
+    scheduler = create_scheduler(
+        sessions=demo, clock=MovableClock(clock_now()), sender=object(), timezone="Europe/London"
+    )
+    [job] = scheduler.get_jobs()
+    assert job.id == "run-due" and job.func.__name__ == "run_due"
+    assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval == timedelta(minutes=1)
+    assert job.coalesce is True and job.max_instances == 1
+    assert job.misfire_grace_time is None  # a laptop that slept an hour still runs once on waking
+
+
+def clock_now():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime(2015, 4, 13, 9, tzinfo=ZoneInfo("Europe/London"))
+
+
+def test_a_snoozed_action_gets_no_nudge_until_the_snooze_ends(demo, runner, monkeypatch):
+    # The snooze button's branch adds `action.snoozed_until`; stand in for it here.
+    from storage.models import Action
+
+    monkeypatch.setattr(
+        Action,
+        "snoozed_until",
+        property(lambda action: d(18, 4) if action.number == 11 else None),
+        raising=False,
+    )
+    for day in each_day(d(13, 4), d(20, 4)):
+        runner.run(day)
+    assert runner.days("DU0FIRE001", "*A11*") == [d(20, 4)]  # the 5th nudge; the 4th (13 Apr) was snoozed
+    assert runner.days("DU0ASSET01", "*A11*") == []
+
+
+def test_what_is_caught_up_about_actions_and_agendas_waits_for_a_working_day(runner):
+    for day in each_day(d(6, 4), d(9, 4)):
+        runner.run(day)
+    # Down on Fri 10 Apr; back on Saturday morning.
+    assert runner.run(d(11, 4), time(10, 0)) == []
+    monday = runner.run(d(13, 4))
+    # Group Leads' A2 (due Fri 10 Apr) is nudged on Monday, not on the Saturday.
+    assert [a.day for a in monday if a.channel == "DU0CLERK01" and "*A2*" in a.text] == [d(13, 4)]
+    # The Board's "items close tomorrow" (Fri 10 Apr) was for a deadline now past: never sent.
+    assert runner.days("CBOARD001", "Agenda items close") == []
+
+
+def test_working_out_what_is_due_takes_the_same_statements_for_ten_times_the_actions(engine, demo, clock):
+    from tests.jobs.test_digest import counting
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+
+    def count() -> tuple[int, int]:
+        with counting(engine) as statements:
+            decided = decide(demo, now)
+        return len(statements), len(decided)
+
+    small, messages = count()
+    for n in range(150):  # ten times the demo's actions, all Ray's, due on every day around
+        add_action(
+            demo, what=f"Estates return {n}", owner="fire", due=d(1, 3) + timedelta(n % 60), now=clock.now()
+        )
+    large, more_messages = count()
+    assert large == small <= 12
+    assert more_messages == messages  # the new actions join Ray's one message of the day
+
+
+def test_two_runs_at_once_queue_each_message_once(demo, db, clock):
+    import threading
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+    decided = decide(demo, now)
+    expected = [m.key for m in decided if m.target is not None]
+    start = threading.Barrier(3)
+    results: list[int] = []
+
+    def run() -> None:
+        start.wait()
+        results.append(queue_due(sessions=demo, now=now))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(results) == len(expected)
+    with demo() as session:
+        assert sorted(session.scalars(select(Delivery.key))) == sorted(expected)
+        recorded = list(session.scalars(select(Reminder.key)))
+    assert sorted(recorded) == sorted(k for m in decided for k in (m.reminders if m.target else m.marks))
