@@ -115,6 +115,11 @@ def send_due(sessions: sessionmaker[Session], clock: Clock, sender: Sender) -> O
         for delivery in batch:
             total += _deliver(sessions, clock, sender, delivery)
         if len(batch) < BATCH:
+            if total != Outcome():
+                log.info(
+                    "deliveries sent",
+                    extra={"sent": total.sent, "retrying": total.retrying, "failed": total.failed},
+                )
             return total
 
 

@@ -36,5 +36,6 @@ def create_scheduler(
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
+        next_run_time=clock.now(),  # a process that starts catches up at once
     )
     return scheduler
