@@ -1,6 +1,6 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, meeting
+from bot.commands import action, agenda, apologies, attendance, coming, meeting
 from bot.commands.core import Command, FormSpec
 
 COMMANDS: dict[str, Command] = {
@@ -10,11 +10,11 @@ COMMANDS: dict[str, Command] = {
         coming.UPDATE,
         action.COMMAND,
         meeting.COMMAND,
-        coming.AGENDA,
+        agenda.COMMAND,
         coming.CALENDAR,
         coming.DIGEST,
     )
 }
 
 #: The forms both front ends submit, by name (a Form's `name`, a modal's callback_id).
-FORMS: dict[str, FormSpec] = {form.name: form for form in (apologies.FORM,)}
+FORMS: dict[str, FormSpec] = {form.name: form for form in (apologies.FORM, attendance.FORM)}
