@@ -63,7 +63,7 @@ def declarations(session: Session, meeting: Meeting) -> list[tuple[Declaration, 
             .join(Person, Person.id == Declaration.person_id)
             .where(Declaration.meeting_id == meeting.id)
             .order_by(Person.name, Declaration.id)
-        ).tuples()
+        )
     )
 
 

@@ -159,7 +159,7 @@ def _members(context: Context, meeting: Meeting) -> list[tuple[Person, str]]:
             .join(Membership, Membership.person_id == Person.id)
             .where(Membership.group_id == meeting.group_id)
             .order_by(Person.name)
-        ).tuples()
+        )
     )
 
 

@@ -22,7 +22,9 @@ def no_apology_reason_is_ever_posted(request):
     yield
     with demo() as session:
         reasons = [r for r in session.scalars(select(Apology.reason)) if r]
-        posts = [json.dumps(d.payload) for d in session.scalars(select(Delivery).where(Delivery.kind == "channel"))]
+        posts = [
+            json.dumps(d.payload) for d in session.scalars(select(Delivery).where(Delivery.kind == "channel"))
+        ]
     if slack_api is not None:
         posts += [json.dumps(p) for p in slack_api.posts()]
     leaked = [(reason, post) for reason in reasons for post in posts if reason in post]
@@ -36,7 +38,9 @@ def board_post_texts(demo):
     def texts() -> list[str]:
         with demo() as session:
             rows = session.scalars(
-                select(Delivery).where(Delivery.kind == "channel", Delivery.target == "CBOARD001").order_by(Delivery.id)
+                select(Delivery)
+                .where(Delivery.kind == "channel", Delivery.target == "CBOARD001")
+                .order_by(Delivery.id)
             )
             return [d.payload["text"] for d in rows]
 

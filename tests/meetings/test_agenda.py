@@ -53,11 +53,29 @@ def test_a_member_adds_before_the_deadline_and_is_refused_after_it(type_command,
     ("meeting_day", "last_in", "first_out", "items_due", "publish_by"),
     [
         # Spring forward (Sun 29 Mar 2015): a meeting on Tue 31 Mar, items due Sat 21 Mar (GMT).
-        ("2015-03-31", datetime(2015, 3, 21, 23, 59), datetime(2015, 3, 22, 0, 0), date(2015, 3, 21), date(2015, 3, 26)),
+        (
+            "2015-03-31",
+            datetime(2015, 3, 21, 23, 59),
+            datetime(2015, 3, 22, 0, 0),
+            date(2015, 3, 21),
+            date(2015, 3, 26),
+        ),
         # Fall back (Sun 25 Oct 2015): a meeting on Tue 3 Nov, items due Sat 24 Oct (BST, UTC+1).
-        ("2015-11-03", datetime(2015, 10, 24, 23, 59), datetime(2015, 10, 25, 0, 30), date(2015, 10, 24), date(2015, 10, 29)),
+        (
+            "2015-11-03",
+            datetime(2015, 10, 24, 23, 59),
+            datetime(2015, 10, 25, 0, 30),
+            date(2015, 10, 24),
+            date(2015, 10, 29),
+        ),
         # A month boundary: a meeting on Tue 5 May, items due Sat 25 Apr, published by Thu 30 Apr.
-        ("2015-05-05", datetime(2015, 4, 25, 23, 59), datetime(2015, 4, 26, 0, 0), date(2015, 4, 25), date(2015, 4, 30)),
+        (
+            "2015-05-05",
+            datetime(2015, 4, 25, 23, 59),
+            datetime(2015, 4, 26, 0, 0),
+            date(2015, 4, 25),
+            date(2015, 4, 30),
+        ),
     ],
 )
 def test_deadlines_are_local_days_across_clock_changes_and_months(
@@ -68,7 +86,9 @@ def test_deadlines_are_local_days_across_clock_changes_and_months(
     assert type_command(f"/meeting add {day.strftime('%d/%m/%Y')}", channel=BOARD).ok
     with demo() as session:
         meeting = session.scalar(
-            select(Meeting).where(Meeting.starts_at == datetime(day.year, day.month, day.day, 16, 0, tzinfo=LONDON))
+            select(Meeting).where(
+                Meeting.starts_at == datetime(day.year, day.month, day.day, 16, 0, tzinfo=LONDON)
+            )
         )
         assert Deadlines.of(meeting, LONDON) == Deadlines(items_due=items_due, publish_by=publish_by)
     clock.set(last_in.replace(tzinfo=LONDON))
@@ -87,9 +107,15 @@ def test_deadlines_are_local_days_across_clock_changes_and_months(
 def test_restricted_items_are_masked_for_all_but_the_officers(type_command, board_post_texts):
     reply = type_command("/agenda add restricted para 3 Disposal of the Union Street depot", channel=BOARD)
     assert reply.ok
-    assert "Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)" in reply.text
+    assert (
+        "Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)"
+        in reply.text
+    )
     officer = type_command("/agenda", channel=BOARD).text
-    assert "3. Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)" in officer
+    assert (
+        "3. Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)"
+        in officer
+    )
     member = type_command("/agenda", person="fire", channel=BOARD).text
     assert "3. Restricted item\n" in member and "Union Street" not in member and "paragraph" not in member
     assert type_command("/agenda publish", channel=BOARD).ok
@@ -136,10 +162,16 @@ def test_removing_items_and_who_may(type_command, demo, clock):
 def test_only_officers_publish_and_publishing_records_the_time(type_command, demo, clock, board_post_texts):
     before = count_rows(demo)
     refused = type_command("/agenda publish", person="fire", channel=BOARD)
-    assert not refused.ok and "Only the officers and the chair of the Chorley Public Service Reform Board publish agendas" in refused.text
+    assert (
+        not refused.ok
+        and "Only the officers and the chair of the Chorley Public Service Reform Board publish agendas"
+        in refused.text
+    )
     assert count_rows(demo) == before
     reply = type_command("/agenda publish", channel=BOARD)
-    assert reply.ok and "published and posted to the group's channel" in reply.text and "Late" not in reply.text
+    assert (
+        reply.ok and "published and posted to the group's channel" in reply.text and "Late" not in reply.text
+    )
     assert board_post_texts()[-1].startswith("*Agenda: Chorley Public Service Reform Board, Tue 21 Apr 2015")
     with demo() as session:
         meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))

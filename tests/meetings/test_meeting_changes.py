@@ -17,7 +17,10 @@ BOARD = "CBOARD001"
 def board_meetings(demo):
     with demo() as session:
         return session.scalars(
-            select(Meeting).join(Meeting.group).where(Meeting.group.has(slug="board")).order_by(Meeting.starts_at)
+            select(Meeting)
+            .join(Meeting.group)
+            .where(Meeting.group.has(slug="board"))
+            .order_by(Meeting.starts_at)
         ).all()
 
 
@@ -41,10 +44,17 @@ def test_the_board_agrees_its_year_of_dates_at_once(type_command, demo, board_po
     assert reply.text.startswith("Added 3 meetings of the Chorley Public Service Reform Board:")
     assert "• Tue 14 Jul 2015, 16:00–17:30, Committee Room 1, Chorley Town Hall" in reply.text
     added = [m for m in board_meetings(demo) if m.created_at.year == 2015 and m.starts_at.month in (7, 10, 1)]
-    assert [m.starts_at.astimezone().date().isoformat() for m in added] == ["2015-07-14", "2015-10-13", "2016-01-12"]
+    assert [m.starts_at.astimezone().date().isoformat() for m in added] == [
+        "2015-07-14",
+        "2015-10-13",
+        "2016-01-12",
+    ]
     assert all(m.sequence == 0 and m.status == "scheduled" and m.uid.endswith("@partnerbot") for m in added)
     assert all(m.ends_at - m.starts_at == timedelta(minutes=90) for m in added)
-    assert len(board_post_texts()) == 3 and "*Meeting added*: Chorley Public Service Reform Board, Tue 13 Oct" in board_post_texts()[1]
+    assert (
+        len(board_post_texts()) == 3
+        and "*Meeting added*: Chorley Public Service Reform Board, Tue 13 Oct" in board_post_texts()[1]
+    )
     assert [c[1:] for c in changes] == [(0, "scheduled")] * 3
     with demo() as session:
         audits = session.scalars(select(AuditEntry).where(AuditEntry.what == "meeting.add")).all()
@@ -55,7 +65,10 @@ def test_a_time_and_a_place_or_an_online_link_can_be_given(type_command, demo):
     assert type_command("/meeting add 7 Jul 2015 4.30 pm at Council Chamber", channel=BOARD).ok
     assert type_command("/meeting add 28 Jul 2015 at https://meet.example.org/board-july", channel=BOARD).ok
     assert type_command("/meeting add 4 Aug 2015 at 10:00", channel=BOARD).ok
-    found = {m.starts_at.astimezone(meetings_service.ZoneInfo("Europe/London")).strftime("%d %b %H:%M"): m for m in board_meetings(demo)}
+    found = {
+        m.starts_at.astimezone(meetings_service.ZoneInfo("Europe/London")).strftime("%d %b %H:%M"): m
+        for m in board_meetings(demo)
+    }
     assert found["07 Jul 16:30"].location == "Council Chamber"
     assert found["28 Jul 16:00"].url == "https://meet.example.org/board-july"
     assert found["04 Aug 10:00"].location is None
@@ -94,7 +107,11 @@ def test_bad_dates_and_places_are_refused_and_nothing_is_stored(type_command, de
 
 def test_a_member_may_not_change_meetings_and_is_told_who_may(type_command, demo):
     before = count_rows(demo)
-    for line in ("/meeting add 14 Jul 2015", "/meeting move 16 Jun 2015 to 17 Jun 2015", "/meeting cancel 16 Jun 2015"):
+    for line in (
+        "/meeting add 14 Jul 2015",
+        "/meeting move 16 Jun 2015 to 17 Jun 2015",
+        "/meeting cancel 16 Jun 2015",
+    ):
         reply = type_command(line, person="fire", channel=BOARD)
         assert not reply.ok
         assert "Only the officers and the chair of the Chorley Public Service Reform Board" in reply.text
@@ -107,13 +124,20 @@ def test_outside_a_channel_the_group_is_the_one_you_run_or_you_are_asked(type_co
     reply = type_command("/meeting add 14 Jul 2015", person="clerk")
     assert "type the command in the group's channel (#board, #executive, #implementation)" in reply.text
     member = type_command("/meeting add 14 Jul 2015", person="countycllr")
-    assert "Only the officers and the chair of the Chorley Public Service Reform Board add meetings" in member.text
+    assert (
+        "Only the officers and the chair of the Chorley Public Service Reform Board add meetings"
+        in member.text
+    )
 
 
-def test_moving_a_meeting_raises_its_sequence_and_tells_the_channel(type_command, demo, board_post_texts, changes):
+def test_moving_a_meeting_raises_its_sequence_and_tells_the_channel(
+    type_command, demo, board_post_texts, changes
+):
     reply = type_command("/meeting move 16 Jun 2015 to 23 Jun 2015 17:00", channel=BOARD)
     assert reply.ok, reply.text
-    assert "from Tue 16 Jun 2015, 16:00–17:30" in reply.text and "to Tue 23 Jun 2015, 17:00–18:30" in reply.text
+    assert (
+        "from Tue 16 Jun 2015, 16:00–17:30" in reply.text and "to Tue 23 Jun 2015, 17:00–18:30" in reply.text
+    )
     moved = next(m for m in board_meetings(demo) if m.starts_at.month == 6)
     assert moved.sequence == 1 and moved.starts_at.hour == 16  # 17:00 BST is 16:00 UTC
     assert "*Meeting moved*" in board_post_texts()[-1]
@@ -142,9 +166,14 @@ def test_moves_that_cannot_be_are_refused(type_command, demo, text, says):
     assert count_rows(demo) == before
 
 
-def test_cancelling_a_meeting_keeps_it_as_cancelled_with_a_higher_sequence(type_command, demo, board_post_texts, changes):
+def test_cancelling_a_meeting_keeps_it_as_cancelled_with_a_higher_sequence(
+    type_command, demo, board_post_texts, changes
+):
     reply = type_command("/meeting cancel 16 Jun 2015", channel=BOARD)
-    assert reply.ok and "Cancelled the Chorley Public Service Reform Board meeting of Tue 16 Jun 2015" in reply.text
+    assert (
+        reply.ok
+        and "Cancelled the Chorley Public Service Reform Board meeting of Tue 16 Jun 2015" in reply.text
+    )
     cancelled = next(m for m in board_meetings(demo) if m.starts_at.month == 6)
     assert (cancelled.status, cancelled.sequence) == ("cancelled", 1)
     assert "*Meeting cancelled*" in board_post_texts()[-1]
