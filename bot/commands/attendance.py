@@ -15,6 +15,7 @@ from services.meetings import local_date
 from services.text import clip
 from storage.models import Meeting, Membership, Person
 
+MAX_PEOPLE = 40
 CHOICES = tuple(Choice(value=value, label=label) for value, label in attendance.LABELS.items())
 _STATUS_WORDS = {"present": "present", "absent": "absent", "apologies": "apologies", "in": "in_attendance"}
 GRAMMAR = (
@@ -167,6 +168,11 @@ def _people(context: Context, text: str, members: list[tuple[Person, str]], meet
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise UserError(f"Who? {GRAMMAR} Nothing was changed.")
+    if len(parts) > MAX_PEOPLE:
+        raise UserError(
+            f"At most {MAX_PEOPLE} people at once; for the whole group use the form, `/meeting attendance DATE`. "
+            "Nothing was changed."
+        )
     member_ids = {p.id for p, _ in members}
     chosen: list[Person] = []
     for part in parts:

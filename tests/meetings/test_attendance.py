@@ -180,6 +180,8 @@ def test_a_bad_attendance_form_is_refused_field_by_field_and_nothing_is_stored(t
         ),
         ("21 Apr in the room fire", "clerk", "'in' is not an attendance"),
         ("22 Apr absent fire", "clerk", "no meeting on Wed 22 Apr 2015"),
+        ("21 Apr absent " + ", ".join(["fire"] * 50), "clerk", "At most 40 people at once"),
+        ("21 Apr absent <!channel>", "clerk", "looks like a channel or a link"),
     ],
 )
 def test_attendance_that_cannot_be_recorded_is_refused(type_command, demo, clock, line, person, says):
