@@ -199,6 +199,8 @@ def add(
             f"The {group.name} already meets on {listed}: move that meeting instead "
             "(`/meeting move DATE to DATE`). Nothing was changed."
         )
+    if location is None and url is None:
+        location = group.location
     cancelled = {m.starts_at: m for m in existing}
     added = []
     for start in starts:

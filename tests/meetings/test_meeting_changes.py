@@ -71,7 +71,10 @@ def test_a_time_and_a_place_or_an_online_link_can_be_given(type_command, demo):
     }
     assert found["07 Jul 16:30"].location == "Council Chamber"
     assert found["28 Jul 16:00"].url == "https://meet.example.org/board-july"
-    assert found["04 Aug 10:00"].location is None
+    assert (
+        found["04 Aug 10:00"].location
+        == "Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP"
+    )
 
 
 def test_a_date_that_already_has_a_meeting_is_refused_by_name(type_command, demo):
