@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services import audit, groups
@@ -109,31 +109,56 @@ def record(
 def flags(session: Session, *, group: Group, up_to: Meeting | None = None) -> list[Flag]:
     """Members of `group` (observers exempt) whose latest held meetings, up to and
     including `up_to` (else the latest held one), are `explain_after` or more
-    misses in a row. Three queries, whatever the size of the group."""
-    held = select(Meeting).where(Meeting.group_id == group.id, Meeting.status == "held")
+    misses in a row."""
+    return flags_for(session, groups=[group], up_to=up_to)
+
+
+def flags_for(session: Session, *, groups: list[Group], up_to: Meeting | None = None) -> list[Flag]:
+    """The attendance flags of several groups at once (e.g. for the weekly digest):
+    three queries, whatever the number of groups, members or years of meetings."""
+    if not groups:
+        return []
+    by_id = {g.id: g for g in groups}
+    depth = max(g.resign_after for g in groups)
+    held = select(
+        Meeting.id,
+        func.row_number()
+        .over(partition_by=Meeting.group_id, order_by=Meeting.starts_at.desc())
+        .label("recency"),
+    ).where(Meeting.group_id.in_(by_id), Meeting.status == "held")
     if up_to is not None:
         held = held.where(Meeting.starts_at <= up_to.starts_at)
-    recent = list(session.scalars(held.order_by(Meeting.starts_at.desc()).limit(group.resign_after)))
-    if not recent:
-        return []
-    members = list(
+    ranked = held.subquery()
+    recent = list(
         session.scalars(
-            select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.group_id == group.id, Membership.role != "observer")
-            .order_by(Person.name)
+            select(Meeting)
+            .join(ranked, ranked.c.id == Meeting.id)
+            .where(ranked.c.recency <= depth)
+            .order_by(Meeting.group_id, Meeting.starts_at.desc())
         )
     )
+    if not recent:
+        return []
+    members = session.execute(
+        select(Person, Membership.group_id)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.group_id.in_(by_id), Membership.role != "observer")
+        .order_by(Person.name)
+    ).all()
     rows = session.execute(
         select(Attendance.meeting_id, Attendance.person_id, Attendance.status).where(
             Attendance.meeting_id.in_([m.id for m in recent])
         )
     )
     status = {(meeting_id, person_id): value for meeting_id, person_id, value in rows}
+    meetings_of: dict[int, list[Meeting]] = {}
+    for meeting in recent:
+        meetings_of.setdefault(meeting.group_id, []).append(meeting)
     found = []
-    for person in members:
+    for person, group_id in members:
+        group = by_id[group_id]
         run: list[tuple[Meeting, str]] = []
-        for meeting in recent:
+        for meeting in meetings_of.get(group_id, [])[: group.resign_after]:
             value = status.get((meeting.id, person.id))
             if value not in MISSED:
                 break

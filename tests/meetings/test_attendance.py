@@ -198,3 +198,31 @@ def test_in_attendance_and_several_people_at_once(type_command, demo, clock):
     assert reply.ok and reply.text.startswith("Recorded in attendance for Priya Raman, Ray Cottam")
     with demo() as session:
         assert sorted(session.scalars(select(Attendance.status))) == ["in_attendance", "in_attendance"]
+
+
+def test_the_digest_gets_every_groups_flags_in_three_queries(type_command, demo, clock):
+    from sqlalchemy import event
+
+    record_after(type_command, clock, datetime(2015, 2, 10, 18), "10 Feb 2015 absent fire")
+    record_after(type_command, clock, datetime(2015, 4, 21, 18), "21 Apr 2015 absent fire")
+    clock.set(datetime(2015, 4, 22, 9, tzinfo=LONDON))
+    assert type_command("/meeting attendance 8 Apr 2015 apologies fire", channel="CIMPL0001").ok
+    assert type_command("/meeting attendance 11 Mar 2015 absent fire", channel="CIMPL0001").ok
+    with demo() as session:
+        every = session.scalars(select(Group)).all()
+        statements = []
+
+        def count(*args):
+            statements.append(args[2])
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            found = attendance.flags_for(session, groups=every)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert sorted((f.group.slug, f.person.key, [s for _, s in f.missed]) for f in found) == [
+        ("board", "fire", ["absent", "absent"]),
+        ("implementation", "fire", ["apologies", "absent"]),
+    ]
+    assert len(statements) == 3
