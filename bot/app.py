@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 
@@ -11,11 +12,12 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, fallback_text, reply_payload
 from bot.commands import COMMANDS
 from bot.commands.core import Command, run
+from bot.interactions import form_not_opened, open_view, press_listener, submission_listener
 from services import inbox
 from services.clock import Clock
-from services.text import escape
 from storage.session import transaction
 
 log = logging.getLogger("partnerbot.slack")
@@ -59,6 +61,11 @@ def create_app(
     app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
         app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
+    app.view(re.compile(".+"))(submission_listener(sessions=sessions, clock=clock, on_queued=on_queued))
+    app.action(re.compile(f"^{PRESS_PREFIX}"))(
+        press_listener(sessions=sessions, clock=clock, on_queued=on_queued)
+    )
+    app.action(re.compile(f"^{LINK_PREFIX}"))(_acknowledge)  # a link button: Slack opens the URL itself
     # The Home tab comes with the actions issue; until then its event is acknowledged
     # and left alone, so Slack does not retry it.
     app.event("app_home_opened")(lambda: None)
@@ -69,7 +76,7 @@ def create_app(
 def _listener(
     command: Command, *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]
 ):
-    def listener(ack: Ack, body: dict) -> None:
+    def listener(ack: Ack, body: dict, client: WebClient) -> None:
         reply = run(
             command,
             body.get("text", ""),
@@ -78,12 +85,27 @@ def _listener(
             slack_user_id=body.get("user_id"),
             channel_id=body.get("channel_id"),
         )
-        ack(response_type="ephemeral", text=escape(reply.text))
+        if reply.form is not None:
+            problem = open_view(
+                client, trigger_id=body.get("trigger_id"), form=reply.form, channel_id=body.get("channel_id")
+            )
+            if problem:
+                ack(response_type="ephemeral", text=fallback_text(form_not_opened(problem, command.name)))
+            elif reply.text:
+                ack(response_type="ephemeral", **reply_payload(reply.message))
+            else:
+                ack()
+        else:
+            ack(response_type="ephemeral", **reply_payload(reply.message))
         if reply.posts:
             on_queued()
 
     listener.__name__ = f"command_{command.name.strip('/')}"
     return listener
+
+
+def _acknowledge(ack: Ack) -> None:
+    ack()
 
 
 def _once(*, sessions: sessionmaker[Session], clock: Clock):

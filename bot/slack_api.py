@@ -7,10 +7,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
+from bot.blocks.messages import fallback_text, message_blocks
+from bot.commands.shapes import Message
 from bot.jobs.deliveries import Claimed, GiveUp, TryLater
 from bot.settings import Secret
-from services.text import escape
 
 # Errors no retry will cure: the message must be fixed or the app reinstalled.
 PERMANENT = {
@@ -18,7 +20,7 @@ PERMANENT = {
     "invalid_blocks", "user_not_found", "cannot_dm_bot", "invalid_auth", "account_inactive",
     "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
 }  # fmt: skip
-SLACK_KINDS = ("channel", "direct")
+SLACK_KINDS = ("channel", "direct", "response_url")
 METADATA_EVENT = "partnerbot_delivery"  # each post carries its delivery key in message metadata
 HISTORY_LOOKBACK = 100  # messages looked through for one whose sending was in doubt
 
@@ -36,6 +38,9 @@ class SlackSender:
         self._client = client
 
     def send(self, delivery: Claimed) -> None:
+        if delivery.kind == "response_url":
+            _respond(delivery)
+            return
         try:
             channel = delivery.target
             if delivery.kind == "direct":
@@ -45,9 +50,11 @@ class SlackSender:
                 raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
             if delivery.in_doubt and self._already_posted(channel, delivery.key):
                 return
+            message = Message.from_payload(delivery.payload)
             self._client.chat_postMessage(
                 channel=channel,
-                text=escape(delivery.payload["text"]),
+                text=fallback_text(message.text),
+                blocks=message_blocks(message) if message.sections else None,
                 unfurl_links=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"key": delivery.key}},
             )
@@ -82,3 +89,22 @@ def _verdict(error: SlackApiError) -> TryLater | GiveUp:
     if code in PERMANENT:
         return GiveUp(code)
     return TryLater(f"{status} {code}")
+
+
+def _respond(delivery: Claimed) -> None:
+    """Answer an interaction through its response_url; the payload is the body
+    Slack takes there, rendered (and escaped) when it was queued."""
+    try:
+        response = WebhookClient(delivery.target, timeout=10).send_dict(dict(delivery.payload))
+    except OSError as error:
+        raise TryLater(type(error).__name__) from None
+    if response.status_code == 429:
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after") or 30
+        if isinstance(retry_after, list):
+            retry_after = retry_after[0]
+        raise TryLater("rate limited", retry_after=float(retry_after))
+    if response.status_code >= 500:
+        raise TryLater(f"{response.status_code}")
+    if response.status_code != 200:
+        # An expired or used-up response_url (they last 30 minutes, 5 uses): no retry cures it.
+        raise GiveUp(f"{response.status_code} {response.body[:100]}")

@@ -83,3 +83,12 @@ def _by_name_part(session: Session, text: str) -> list[Person]:
     ).all()
     pattern = re.compile(r"(?:^|\s)" + re.escape(needle))
     return [p for p in candidates if pattern.search(p.name.lower())]
+
+
+def names(session: Session, ids: set[int]) -> dict[int, str]:
+    """People's names by id, in one query."""
+    if not ids:
+        return {}
+    return {
+        pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    }

@@ -11,3 +11,8 @@ def escape(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unescape(text: str) -> str:
+    """Text Slack sends back (a button's label, a view's title) as it was before escaping."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

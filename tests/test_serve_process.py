@@ -41,7 +41,17 @@ def served(request, demo, database_url, slack_api, slack_signing_secret, tmp_pat
     }
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-scheduler",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, digest, meeting
-from bot.commands.core import Command
+from bot.commands import action, agenda, apologies, attendance, coming, digest, meeting
+from bot.commands.core import Command, FormSpec
 
 COMMANDS: dict[str, Command] = {
     command.name: command
@@ -10,8 +10,11 @@ COMMANDS: dict[str, Command] = {
         coming.UPDATE,
         action.COMMAND,
         meeting.COMMAND,
-        coming.AGENDA,
+        agenda.COMMAND,
         coming.CALENDAR,
         digest.COMMAND,
     )
 }
+
+#: The forms both front ends submit, by name (a Form's `name`, a modal's callback_id).
+FORMS: dict[str, FormSpec] = {form.name: form for form in (apologies.FORM, attendance.FORM)}

@@ -25,16 +25,6 @@ UPDATE = Command(
     handle=_not_yet("/update"),
 )
 
-AGENDA = Command(
-    name="/agenda",
-    help="""*/agenda* — the next meeting's agenda
-• `/agenda` — the draft, with the item and publication deadlines
-• `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE`
-• `/agenda remove N`, `/agenda publish` (officers)
-(Not available yet.)""",
-    handle=_not_yet("/agenda"),
-)
-
 CALENDAR = Command(
     name="/calendar",
     help="""*/calendar* — your own calendar feed of every meeting of your groups
