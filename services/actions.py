@@ -54,7 +54,7 @@ def add(
         )
     meeting = _recent_meeting(session, group=group, now=now) if group else None
     action = Action(
-        number=_next_number(session),
+        number=next_number(session),
         what=what,
         owner_id=owner.person.id if owner.person else None,
         owner_text=None if owner.person else owner.text,
@@ -211,7 +211,7 @@ def _group_of(session: Session, action: Action) -> Group | None:
     )
 
 
-def _next_number(session: Session) -> int:
+def next_number(session: Session) -> int:
     # Serialise numbering between concurrent writers on PostgreSQL; SQLite
     # already allows one writer at a time.
     session.execute(select(Partnership.id).with_for_update())

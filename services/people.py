@@ -63,24 +63,53 @@ def resolve(session: Session, text: str) -> Who:
     person = by_key(session, text.lower())
     if person:
         return Who(person=person)
-    matches = _by_name_part(session, text)
-    if len(matches) == 1:
-        return Who(person=matches[0])
-    if len(matches) > 1:
-        names = ", ".join(sorted(p.name for p in matches))
-        raise UserError(
-            f"'{escape(text)}' could be {names}: say which, with @mention or more of the name. "
-            "Nothing was changed."
-        )
+    for name in _name_forms(text):
+        matches = _by_name_part(session, name)
+        if len(matches) == 1:
+            return Who(person=matches[0])
+        if len(matches) > 1:
+            names = ", ".join(sorted(p.name for p in matches))
+            raise UserError(
+                f"'{escape(text)}' could be {names}: say which, with @mention or more of the name. "
+                "Nothing was changed."
+            )
     return Who(text=text)
+
+
+# Ranks and titles that minutes put before a name ("CI Teresa O'Grady", "Cllr Bell",
+# "GM Ray Cottam"); a name is looked up without them when it is not found with them.
+_TITLE_WORDS = frozenset(
+    """mr mrs ms miss mx dr prof professor rev revd sir dame lord lady cllr councillor county
+    pc dc ps ds sgt sergeant di dci insp inspector ci ch chief det detective supt dsupt csupt
+    superintendent acc dcc cc gm sm wm cm am cfo dcfo acfo""".split()
+)
+# Curly and other look-alike apostrophes, as word processors write them.
+_APOSTROPHES = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"}
+)
+
+
+def fold(name: str) -> str:
+    """A name as compared: lower case, one kind of apostrophe."""
+    return name.translate(_APOSTROPHES).lower()
+
+
+def _name_forms(text: str) -> list[str]:
+    """The name as written, then without the ranks and titles before it."""
+    words = text.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in _TITLE_WORDS:
+        words = words[1:]
+    bare = " ".join(words)
+    return [text] if bare == text else [text, bare]
 
 
 def _by_name_part(session: Session, text: str) -> list[Person]:
     # Match whole words at the start of a word, so "Ann" finds "Ann Smith" but not "Joanne".
-    needle = text.lower()
-    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # An apostrophe of any kind matches any other: "O'Grady" finds "O’Grady".
+    needle = fold(text)
+    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("'", "_")
     candidates = session.scalars(
         select(Person).where(func.lower(Person.name).like(f"%{like}%", escape="\\"))
     ).all()
     pattern = re.compile(r"(?:^|\s)" + re.escape(needle))
-    return [p for p in candidates if pattern.search(p.name.lower())]
+    return [p for p in candidates if pattern.search(fold(p.name))]

@@ -1,13 +1,13 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, meeting
+from bot.commands import action, apologies, coming, meeting, update
 from bot.commands.core import Command
 
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
         apologies.COMMAND,
-        coming.UPDATE,
+        update.COMMAND,
         action.COMMAND,
         meeting.COMMAND,
         coming.AGENDA,

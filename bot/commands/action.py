@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands.core import Command, Context
+from bot.commands import action_import
+from bot.commands.core import Command, Context, Reply
 from bot.commands.dates import parse_date
 from bot.commands.lines import action_line
 from services import actions, groups, people, workstreams
@@ -20,6 +21,7 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action` or `/action list` — your open actions
 • `/action list all`, `/action list overdue`, `/action list WHO`, `/action list WORKSTREAM`
 • `/action done A12`, `/action reopen A12`, `/action drop A12`, `/action due A12 DATE`
+• `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
 WHO is a @mention, a person id or part of a name; anything else is kept as free text (e.g. Group Leads).
 WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
 
@@ -52,7 +54,15 @@ class Reschedule:
     due: date
 
 
-Intent = Add | ListActions | Change | Reschedule
+@dataclass(frozen=True)
+class Import:
+    """`/action import` opens the paste form; `/action import save KEY` (the Save
+    button) saves a table already read."""
+
+    save_key: str | None = None
+
+
+Intent = Add | ListActions | Change | Reschedule | Import
 
 
 def parse(text: str, *, today: date) -> Intent:
@@ -76,8 +86,14 @@ def parse(text: str, *, today: date) -> Intent:
             )
         return Reschedule(ref=ref, due=parse_date(when, today=today))
     if verb == "import":
+        word, _, key = rest.partition(" ")
+        if not rest:
+            return Import()
+        if word.lower() == "save" and key.strip() and " " not in key.strip():
+            return Import(save_key=key.strip())
         raise UserError(
-            "`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed."
+            "`/action import` opens a form to paste the table from the minutes into; it takes "
+            "nothing after it. Nothing was changed."
         )
     raise UserError(f"I don't know `/action {escape(clip(verb, 30))}`. {GRAMMAR} Nothing was changed.")
 
@@ -93,9 +109,13 @@ def _parse_add(rest: str, *, today: date) -> Add:
     return Add(what=what, who=who, due=parse_date(when, today=today))
 
 
-def handle(context: Context, text: str) -> str:
+def handle(context: Context, text: str) -> str | Reply:
     intent = parse(text, today=context.today)
     match intent:
+        case Import():
+            if intent.save_key is None:
+                return action_import.form(context)
+            return action_import.save(context, intent.save_key)
         case Add():
             return _add(context, intent)
         case ListActions():
