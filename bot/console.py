@@ -50,6 +50,8 @@ class ConsolePrinter:
             where = f"#{self._channels.get(delivery.target, delivery.target)}"
         elif delivery.kind == "direct":
             where = f"direct message to {self._people.get(delivery.target, delivery.target)}"
+        elif delivery.kind == "home":
+            return  # a Slack Home tab: the console has none
         else:
             raise GiveUp(f"the console does not send {delivery.kind}")
         body = plain(delivery.payload["text"]).replace("\n", "\n    ")

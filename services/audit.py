@@ -10,6 +10,11 @@ from sqlalchemy.orm import Session
 from storage.models import AuditEntry, Person
 
 
+def changed(session: Session) -> bool:
+    """True once this session has recorded a change."""
+    return bool(session.info.get("audited"))
+
+
 def record(
     session: Session,
     *,
@@ -20,6 +25,9 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    # The front end sees that this transaction changed something (and so, e.g.,
+    # republishes the person's Home tab) without every service telling it.
+    session.info["audited"] = True
     session.add(
         AuditEntry(
             actor_id=actor.id if actor else None,

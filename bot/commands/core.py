@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.commands import home
 from bot.commands.shapes import Form, Message, Section
-from services import outbox, people
+from services import audit, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import UserError
@@ -146,6 +147,11 @@ def run(
                 channel_id=channel_id,
             )
             answer = command.handle(context, text)
+            if person is not None and person.slack_user_id and audit.changed(session):
+                # Whatever a person changes shows on their Home tab (published via the outbox).
+                home.queue(
+                    session, slack_user_id=person.slack_user_id, person=person, now=now, zone=context.zone
+                )
             for post in context.posts:
                 outbox.enqueue(
                     session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.core import Command, Context, Reply
+from bot.commands.lines import RAG_MARK
 from bot.commands.shapes import Choice, Field, Form
 from services import updates, workstreams
 from services.dates import format_date
@@ -20,7 +21,6 @@ HELP = """*/update* — workstream highlight reports
 • `/update WORKSTREAM close` (officers) — close a finished workstream
 WORKSTREAM is its slug or the start of it (`joint`). Leads, contributing partners and officers post updates."""
 
-RAG_MARK = {"green": "🟢 Green", "amber": "🟠 Amber", "red": "🔴 Red"}
 HISTORY_CLIP = 300
 
 HIGHLIGHT_FORM = "update-highlight"
