@@ -24,7 +24,7 @@ def updates_of(sessions, slug: str) -> list[Update]:
 
 def posts(sessions) -> list[Delivery]:
     with sessions() as session:
-        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+        return list(session.scalars(select(Delivery).where(Delivery.kind == "channel").order_by(Delivery.id)))
 
 
 # -- the grammar, pure -----------------------------------------------------------------------
