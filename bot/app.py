@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 
@@ -11,8 +12,10 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, fallback_text, reply_payload
 from bot.commands import COMMANDS, home
 from bot.commands.core import Command, run
+from bot.interactions import form_not_opened, open_view, press_listener, submission_listener
 from services import inbox
 from services.clock import Clock
 from services.errors import UserError
@@ -59,6 +62,11 @@ def create_app(
     app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
         app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
+    app.view(re.compile(".+"))(submission_listener(sessions=sessions, clock=clock, on_queued=on_queued))
+    app.action(re.compile(f"^{PRESS_PREFIX}"))(
+        press_listener(sessions=sessions, clock=clock, on_queued=on_queued)
+    )
+    app.action(re.compile(f"^{LINK_PREFIX}"))(_acknowledge)  # a link button: Slack opens the URL itself
     app.event("app_home_opened")(_home_opened(sessions=sessions, clock=clock, on_queued=on_queued))
     app.error(_on_error)
     return app
@@ -67,7 +75,7 @@ def create_app(
 def _listener(
     command: Command, *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]
 ):
-    def listener(ack: Ack, body: dict) -> None:
+    def listener(ack: Ack, body: dict, client: WebClient) -> None:
         reply = run(
             command,
             body.get("text", ""),
@@ -76,7 +84,18 @@ def _listener(
             slack_user_id=body.get("user_id"),
             channel_id=body.get("channel_id"),
         )
-        ack(response_type="ephemeral", text=reply.text)
+        if reply.form is not None:
+            problem = open_view(
+                client, trigger_id=body.get("trigger_id"), form=reply.form, channel_id=body.get("channel_id")
+            )
+            if problem:
+                ack(response_type="ephemeral", text=fallback_text(form_not_opened(problem, command.name)))
+            elif reply.text:
+                ack(response_type="ephemeral", **reply_payload(reply.message))
+            else:
+                ack()
+        else:
+            ack(response_type="ephemeral", **reply_payload(reply.message))
         if reply.posts:
             on_queued()
 
@@ -99,6 +118,10 @@ def _home_opened(*, sessions: sessionmaker[Session], clock: Clock, on_queued: Ca
         on_queued()
 
     return home_opened
+
+
+def _acknowledge(ack: Ack) -> None:
+    ack()
 
 
 def _once(*, sessions: sessionmaker[Session], clock: Clock):

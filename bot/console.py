@@ -3,21 +3,23 @@ printed as readable text; a clock that can be moved to see what falls due."""
 
 from __future__ import annotations
 
+import io
 import re
 import sys
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import COMMANDS
-from bot.commands.core import run
+from bot.commands import COMMANDS, FORMS
+from bot.commands.core import Reply, open_form, run, submit
 from bot.commands.dates import parse_date, parse_time
+from bot.commands.shapes import Button, Field, Form, Message
 from bot.jobs.deliveries import GiveUp, send_due
 from services import partnership as partnership_service
 from services.clock import MovableClock
-from services.dates import format_when
+from services.dates import format_date, format_when
 from services.errors import UserError
 from services.text import unescape
 from storage.models import Delivery, Group, Partnership, Person
@@ -27,6 +29,7 @@ CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/acti
   in GROUP             type as if in a group's channel (`in board`); `in` alone leaves it
   clock                show the clock; `clock 21/04/2015 16:00`, `clock +2d`, `clock +3h` move it
   people               who you can be
+  form NAME            open a form a button names (forms otherwise open from their command)
   quit                 leave"""
 
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
@@ -37,6 +40,26 @@ _UNITS = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
 def plain(text: str) -> str:
     """Slack mrkdwn made readable in a terminal."""
     return unescape(_BOLD.sub(r"\1", text))
+
+
+def button_text(button: Button) -> str:
+    """A button as what to type instead of pressing it."""
+    if button.url:
+        return f"[{button.label}: {button.url}]"
+    if button.command:
+        return f"[{button.label}: {button.command}]"
+    return f"[{button.label}: form {button.form}]"
+
+
+def message_text(message: Message) -> str:
+    """A message with its sections, buttons shown as the commands to type."""
+    parts = [plain(message.text)] if message.text.strip() else []
+    for section in message.sections:
+        if section.text.strip():
+            parts.append(plain(section.text))
+        if section.buttons:
+            parts.append("  ".join(button_text(b) for b in section.buttons))
+    return "\n".join(parts)
 
 
 class ConsolePrinter:
@@ -54,7 +77,7 @@ class ConsolePrinter:
             return  # a Slack Home tab: the console has none
         else:
             raise GiveUp(f"the console does not send {delivery.kind}")
-        body = plain(delivery.payload["text"]).replace("\n", "\n    ")
+        body = message_text(Message.from_payload(delivery.payload)).replace("\n", "\n    ")
         self._out.write(f"  ▸ {where}\n    {body}\n")
 
 
@@ -71,12 +94,15 @@ class Console:
         self.person_key = person_key
         self.channel: str | None = None
         self.channel_label: str | None = None
+        self.lines: TextIO = io.StringIO()
+        self.interactive = False
 
     # -- the loop ---------------------------------------------------------------
 
     def loop(self, lines: TextIO = sys.stdin) -> None:
         self.say(f"partnerbot console. {self._whoami()}. Clock: {self._now_text()}. Type `help`.")
-        interactive = lines.isatty()
+        self.lines = lines
+        self.interactive = interactive = lines.isatty()
         while True:
             if interactive:
                 self.out.write(self.prompt())
@@ -113,6 +139,8 @@ class Console:
                 self._clock(rest)
             elif word == "people":
                 self._people()
+            elif word == "form":
+                self._named_form(rest)
             else:
                 self.say(f"I don't know '{word}'. Type `help`.")
         except UserError as error:
@@ -137,8 +165,117 @@ class Console:
             person_key=self.person_key,
             channel_id=self.channel,
         )
-        self.say(plain(reply.text))
+        self.show(reply)
+
+    def show(self, reply: Reply) -> None:
+        """Print a reply, fill in the form it opens if any, then what it posted."""
+        shown = message_text(reply.message)
+        if shown:
+            self.say(shown)
+        if reply.form is not None:
+            self.fill(reply.form)
         self.deliver()
+
+    # -- forms: one prompt per field, read from the same input as commands ------------
+
+    def fill(self, form: Form) -> None:
+        """Ask each field in turn (a blank answer keeps the preset), then submit
+        through the same path as a Slack modal; fields refused are asked again."""
+        spec = FORMS.get(form.name)
+        if spec is None:
+            self.say(f"partnerbot does not know the form '{form.name}'. Nothing was saved.")
+            return
+        self.say(f"{form.title}: answer each question; a blank answer keeps what is in [brackets].")
+        presets = {f.name: f.preset or "" for f in form.fields}
+        asking = list(form.fields)
+        while True:
+            for question in asking:
+                answer = self._ask(question, presets[question.name])
+                if answer is None:
+                    self.say("Form left unfinished: nothing was saved.")
+                    return
+                presets[question.name] = answer
+            reply = submit(
+                spec,
+                presets,
+                dict(form.state),
+                sessions=self.sessions,
+                clock=self.clock,
+                person_key=self.person_key,
+                channel_id=self.channel,
+            )
+            if reply.ok or not reply.errors:
+                self.show(reply)
+                return
+            for name, error in reply.errors.items():
+                self.say(f"{_label(form, name)}: {plain(error)}")
+            asking = [f for f in form.fields if f.name in reply.errors] or list(form.fields)
+
+    def _ask(self, question: Field, preset: str) -> str | None:
+        """One field's answer as the form handler takes it; None at the end of input."""
+        if question.kind == "choice":
+            for number, choice in enumerate(question.choices, start=1):
+                self.say(f"  {number}. {plain(choice.label)}")
+        while True:
+            self.out.write(
+                f"  {plain(question.label)}{' (optional)' if question.optional else ''}"
+                f" [{self._shown(question, preset)}]: "
+            )
+            self.out.flush()
+            line = self.lines.readline()
+            if not line:
+                self.out.write("\n")
+                return None
+            typed = line.strip()
+            if not self.interactive:
+                self.out.write(f"{typed}\n")
+            if not typed:
+                return preset
+            try:
+                return self._read(question, typed)
+            except UserError as error:
+                self.say(plain(error.message))
+
+    def _read(self, question: Field, typed: str) -> str:
+        if question.kind == "choice":
+            if typed.isdigit() and 1 <= int(typed) <= len(question.choices):
+                return question.choices[int(typed) - 1].value
+            for choice in question.choices:
+                if typed.lower() in (choice.value.lower(), choice.label.lower()):
+                    return choice.value
+            raise UserError(
+                f"Type a number from 1 to {len(question.choices)}, or a blank line to keep the preset."
+            )
+        if question.kind == "date":
+            return parse_date(typed, today=self.clock.now().astimezone(self._zone()).date()).isoformat()
+        return typed
+
+    def _shown(self, question: Field, preset: str) -> str:
+        if not preset:
+            return ""
+        if question.kind == "choice":
+            return next((plain(c.label) for c in question.choices if c.value == preset), preset)
+        if question.kind == "date":
+            try:
+                return format_date(date.fromisoformat(preset))
+            except ValueError:
+                return preset
+        return plain(preset)
+
+    def _named_form(self, name: str) -> None:
+        spec = FORMS.get(name.strip().lower())
+        if spec is None or spec.open is None:
+            self.say(f"There is no form '{name}' to open here. Forms: {', '.join(FORMS) or 'none'}.")
+            return
+        self.show(
+            open_form(
+                spec,
+                sessions=self.sessions,
+                clock=self.clock,
+                person_key=self.person_key,
+                channel_id=self.channel,
+            )
+        )
 
     def deliver(self) -> None:
         """Print what the outbox holds that is due, as Slack would show it."""
@@ -214,3 +351,7 @@ class Console:
         if person is None:
             return f"There is no person '{self.person_key}' (use `as PERSON`)"
         return f"You are {person.name} ({person.title or 'no title'})"
+
+
+def _label(form: Form, name: str) -> str:
+    return next((plain(f.label) for f in form.fields if f.name == name), name)

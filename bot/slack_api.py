@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
+from bot.blocks.home import home_view
+from bot.blocks.messages import fallback_text, message_blocks
+from bot.commands.shapes import Message
 from bot.jobs.deliveries import GiveUp, TryLater
 from storage.models import Delivery
 
@@ -37,17 +41,29 @@ class SlackSender:
         self._client = client
 
     def send(self, delivery: Delivery) -> None:
+        if delivery.kind == "response_url":
+            _respond(delivery)
+            return
         try:
+            if delivery.kind == "modal":  # an open modal's new content, target its view id
+                self._client.views_update(view_id=delivery.target, view=delivery.payload["view"])
+                return
+            if delivery.kind == "home":  # a person's App Home tab, target their user id
+                self._client.views_publish(
+                    user_id=delivery.target, view=home_view(Message.from_payload(delivery.payload))
+                )
+                return
             channel = delivery.target
             if delivery.kind == "direct":
                 opened = self._client.conversations_open(users=delivery.target)
                 channel = opened["channel"]["id"]
             elif delivery.kind != "channel":
                 raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
+            message = Message.from_payload(delivery.payload)
             self._client.chat_postMessage(
                 channel=channel,
-                text=delivery.payload["text"],
-                blocks=delivery.payload.get("blocks"),
+                text=fallback_text(message.text),
+                blocks=message_blocks(message) if message.sections else None,
                 unfurl_links=False,
             )
         except SlackApiError as error:
@@ -65,3 +81,22 @@ class SlackSender:
             raise TryLater(type(error).__name__) from None
         except OSError as error:  # connection refused, timeout, DNS
             raise TryLater(type(error).__name__) from None
+
+
+def _respond(delivery: Delivery) -> None:
+    """Answer an interaction through its response_url; the payload is the body
+    Slack takes there, rendered (and escaped) when it was queued."""
+    try:
+        response = WebhookClient(delivery.target, timeout=10).send_dict(dict(delivery.payload))
+    except OSError as error:
+        raise TryLater(type(error).__name__) from None
+    if response.status_code == 429:
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after") or 30
+        if isinstance(retry_after, list):
+            retry_after = retry_after[0]
+        raise TryLater("rate limited", retry_after=float(retry_after))
+    if response.status_code >= 500:
+        raise TryLater(f"{response.status_code}")
+    if response.status_code != 200:
+        # An expired or used-up response_url (they last 30 minutes, 5 uses): no retry cures it.
+        raise GiveUp(f"{response.status_code} {response.body[:100]}")

@@ -16,3 +16,12 @@ class PermissionDenied(UserError):
 
 class NotFound(UserError):
     """The thing named does not exist; the message lists what does."""
+
+
+class FieldErrors(UserError):
+    """Answers on a form that cannot be taken, by field name: a modal shows each
+    message under its field; the console asks those fields again."""
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        super().__init__(message or " ".join(errors.values()) + " Nothing was saved.")
+        self.errors = dict(errors)

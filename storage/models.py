@@ -41,7 +41,8 @@ MEETING_STATUSES = ("scheduled", "cancelled", "held")
 ATTENDANCE_STATUSES = ("present", "apologies", "absent", "in_attendance")
 RAG_STATUSES = ("green", "amber", "red")
 ACTION_STATUSES = ("open", "done", "dropped")
-DELIVERY_KINDS = ("channel", "direct", "email", "home")  # home: a person's App Home view
+# home: a person's App Home view; modal: new content for an open modal (by view id)
+DELIVERY_KINDS = ("channel", "direct", "email", "response_url", "home", "modal")
 DELIVERY_STATUSES = ("pending", "sent", "failed")
 WORKSTREAM_ROLES = ("lead", "contributor")
 
@@ -356,7 +357,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(String(254))
+    target: Mapped[str] = mapped_column(
+        String(500)
+    )  # a channel, a Slack user, an e-mail address or a response_url
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

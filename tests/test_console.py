@@ -60,3 +60,48 @@ def test_before_any_partnership_is_loaded_the_console_says_what_to_do(db, clock)
     text = session_log(db, clock, "/meeting next\n", person=None)
     assert text.count("No partnership is loaded yet") == 1
     assert "partnerbot load FILE.yaml" in text
+
+
+def test_a_form_is_asked_one_field_at_a_time_and_a_blank_keeps_the_preset(demo, clock):
+    from sqlalchemy import select
+
+    from storage.models import Apology
+
+    text = session_log(demo, clock, "as fire\n/apologies\n\nAt a conference\nKim Lee\n")
+    assert "Send apologies: answer each question; a blank answer keeps what is in [brackets]." in text
+    assert "  1. Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board" in text
+    assert "Meeting [Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board]: \n" in text
+    assert "Reason (optional) []: At a conference" in text
+    assert "Apologies sent for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015" in text
+    assert "Substitute: Kim Lee. The terms of reference ask members to attend in person" in text
+    with demo() as session:
+        apology = session.scalars(select(Apology)).one()
+    assert (apology.reason, apology.substitute) == ("At a conference", "Kim Lee")
+
+
+def test_a_wrong_choice_is_asked_again_and_an_unfinished_form_saves_nothing(demo, clock):
+    from tests.conftest import count_rows
+
+    before = count_rows(demo)
+    text = session_log(demo, clock, "as fire\n/apologies\n99\nthe board\n2\n")
+    assert "Type a number from 1 to 10, or a blank line to keep the preset." in text
+    assert "Form left unfinished: nothing was saved." in text
+    assert count_rows(demo) == before
+
+
+def test_buttons_are_shown_as_the_commands_to_type(demo, clock):
+    from bot.commands.shapes import Button, Message, Section
+    from bot.console import message_text
+
+    shown = message_text(
+        Message(
+            "*Your actions*",
+            (
+                Section(
+                    "*A12* Circulate",
+                    (Button("Done", command="/action done A12"), Button("Due", form="action-due")),
+                ),
+            ),
+        )
+    )
+    assert shown == "Your actions\nA12 Circulate\n[Done: /action done A12]  [Due: form action-due]"

@@ -4,50 +4,17 @@ ephemeral replies back, posts to the Web API stand-in through the outbox."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from datetime import date
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bot.commands import COMMANDS
-from bot.server import build
-from bot.settings import load as load_settings
 from storage.models import Action
 from tests.conftest import count_rows
 from tests.slack.signing import sign, slash_command_body
-
-
-@pytest.fixture
-def server(demo, clock, slack_api, slack_signing_secret):
-    """`partnerbot serve`, built as the CLI builds it, on a free loopback port."""
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": slack_signing_secret,
-            "SLACK_API_URL": slack_api.url,
-        }
-    )
-    service = build(settings=settings, sessions=demo, clock=clock)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(service.web, log_level="warning", lifespan="off")
-    web = uvicorn.Server(config)
-    thread = threading.Thread(target=web.run, kwargs={"sockets": [listener]}, daemon=True)
-    service.deliveries.start()
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not web.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    host, port = listener.getsockname()
-    yield f"http://{host}:{port}"
-    web.should_exit = True
-    thread.join(10)
-    service.deliveries.stop()
 
 
 def post_command(
@@ -144,9 +111,10 @@ def post_event(server, secret, event_id="Ev0001", retry=None):
     return httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
 
 
-def test_the_home_tab_event_is_acknowledged(server, slack_signing_secret, slack_api):
+def test_the_home_tab_event_is_acknowledged_and_the_tab_published(server, slack_signing_secret, slack_api):
     assert post_event(server, slack_signing_secret).status_code == 200
-    assert slack_api.calls("views.publish") == []  # the Home tab itself comes later
+    [call] = slack_api.wait_for("views.publish")  # through the outbox, after the acknowledgement
+    assert call.params["user_id"] == "U0FIRE001"
 
 
 def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_signing_secret):

@@ -1,7 +1,7 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, meeting, update
-from bot.commands.core import Command
+from bot.commands import action, action_import, apologies, coming, meeting, update
+from bot.commands.core import Command, FormSpec
 
 COMMANDS: dict[str, Command] = {
     command.name: command
@@ -14,4 +14,9 @@ COMMANDS: dict[str, Command] = {
         coming.CALENDAR,
         coming.DIGEST,
     )
+}
+
+#: The forms both front ends submit, by name (a Form's `name`, a modal's callback_id).
+FORMS: dict[str, FormSpec] = {
+    form.name: form for form in (apologies.FORM, *update.FORMS, action.DUE, action_import.FORM_SPEC)
 }

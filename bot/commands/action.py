@@ -8,7 +8,7 @@ from datetime import date
 
 from bot.commands import action_import
 from bot.commands.action_buttons import action_section, action_sections
-from bot.commands.core import Command, Context, Reply
+from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import parse_date
 from bot.commands.lines import action_line
 from bot.commands.shapes import Field, Form
@@ -292,3 +292,4 @@ def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) 
 
 
 COMMAND = Command(name="/action", help=HELP, handle=handle)
+DUE = FormSpec(name=DUE_FORM, submit=submit_due)

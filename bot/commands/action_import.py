@@ -4,23 +4,31 @@ then saved whole with one press of Save."""
 from __future__ import annotations
 
 from bot.commands.action_table import Row, read_table
-from bot.commands.core import Context, Reply
+from bot.commands.core import Context, FormSpec, Reply
 from bot.commands.lines import action_line, group_meeting
 from bot.commands.shapes import Button, Choice, Field, Form, Section
 from services import action_imports, groups, people
 from services.action_imports import ImportRow
 from services.dates import format_date
-from services.errors import NotFound, UserError
+from services.errors import FieldErrors, NotFound, UserError
 from services.text import clip
 from storage.models import Meeting
 
 FORM = "action-import"
+BAD_ROWS_SHOWN = 8  # a field's error message is short
 SECTION_CHARS = 2800  # a Slack section holds 3,000 characters
 MAX_SECTIONS = 40
 
 
 def form(context: Context) -> Reply:
-    """The paste form: which meeting, and the table."""
+    return Reply(
+        text="Paste the What / Who / When table from the minutes, and say which meeting it came from.",
+        form=open_form(context),
+    )
+
+
+def open_form(context: Context) -> Form:
+    """The paste form: which meeting (the group's last held one preset), and the table."""
     person = context.require_person()
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
     found = action_imports.source_meetings(context.session, groups=scope, now=context.now)
@@ -30,25 +38,22 @@ def form(context: Context) -> Reply:
             "from: add them one by one with `/action add WHAT | WHO | WHEN`. Nothing was changed."
         )
     choices = tuple(Choice(str(m.id), _meeting_label(context, m)) for m in found)
-    return Reply(
-        text="Paste the What / Who / When table from the minutes, and say which meeting it came from.",
-        form=Form(
-            name=FORM,
-            title="Import actions",
-            fields=(
-                Field("meeting", "Meeting", kind="choice", choices=choices, preset=choices[0].value),
-                Field(
-                    "table",
-                    "What / Who / When table",
-                    kind="long_text",
-                    hint="One action a line, columns separated by tabs (as copied from Word), `|` or two "
-                    "spaces, e.g. Circulate Away Day outcomes | Hannah Hurst | 17.02.15. "
-                    "A header row is skipped.",
-                    max_length=3000,
-                ),
+    return Form(
+        name=FORM,
+        title="Import actions",
+        fields=(
+            Field("meeting", "Meeting", kind="choice", choices=choices, preset=choices[0].value),
+            Field(
+                "table",
+                "What / Who / When table",
+                kind="long_text",
+                hint="One action a line, columns separated by tabs (as copied from Word), `|` or two "
+                "spaces, e.g. Circulate Away Day outcomes | Hannah Hurst | 17.02.15. "
+                "A header row is skipped.",
+                max_length=3000,
             ),
-            submit_label="Read",
         ),
+        submit_label="Read",
     )
 
 
@@ -77,12 +82,16 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     where = group_meeting(meeting, context.zone)
     bad = [(row, why) for row, _, why in read if why]
     if bad:
-        lines = [f"✗ line {row.line}: {row.text}\n    {why}." for row, why in bad]
-        return Reply(
-            text=f"I could not read {len(bad)} of the {len(read)} rows, so nothing was saved: put "
-            "them right and paste the whole table again (`/action import`). Nothing was changed.",
-            sections=_sections(lines),
-            ok=False,
+        # Under the table field, so the paste stays in the form to be put right.
+        lines = [f"✗ line {row.line}: {row.text} — {why}." for row, why in bad]
+        shown = clip("\n".join(lines[:BAD_ROWS_SHOWN]), 1500)
+        if len(lines) > BAD_ROWS_SHOWN:
+            shown += f"\n…and {len(lines) - BAD_ROWS_SHOWN} more"
+        raise FieldErrors(
+            {
+                "table": f"I could not read {len(bad)} of the {len(read)} rows, so nothing was saved:\n"
+                f"{shown}\nPut them right and read the table again."
+            }
         )
     rows = [imported for _, imported, _ in read if imported is not None]
     draft = action_imports.prepare(context.session, now=context.now, actor=person, meeting=meeting, rows=rows)
@@ -156,3 +165,6 @@ def _refs(found: list) -> str:
     if not found:
         return "no actions"
     return found[0].ref if len(found) == 1 else f"{found[0].ref}–{found[-1].ref}"
+
+
+FORM_SPEC = FormSpec(name=FORM, submit=submit, open=open_form)

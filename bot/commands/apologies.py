@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands.core import Command, Context
+from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import take_date
 from bot.commands.lines import group_meeting
+from bot.commands.shapes import Choice, Field, Form
 from services import apologies, groups, meetings
-from services.errors import UserError
+from services.dates import format_date, format_time
+from services.errors import FieldErrors, UserError
 from services.text import escape
 from storage.models import Meeting
 
 HELP = """*/apologies* — apologies for absence
+• `/apologies` — a form: which meeting, your reason, a substitute
 • `/apologies [DATE] [REASON]` — for the meeting on DATE, else your next meeting, e.g. `/apologies 21/04/2015 At a conference in Leeds`
 • `/apologies withdraw [DATE]` — you can come after all
 • `/apologies list [DATE]` — who has sent apologies
@@ -53,17 +56,20 @@ def parse(text: str, *, today: date) -> Intent:
     return Send(day=day, reason=reason)
 
 
-def handle(context: Context, text: str) -> str:
+DEPUTIES = (
+    "The terms of reference ask members to attend in person and to avoid sending deputies, "
+    "so send a substitute only when you must."
+)
+
+
+def handle(context: Context, text: str) -> str | Reply:
     intent = parse(text, today=context.today)
     person = context.require_person()
+    if intent == Send(day=None, reason=""):
+        return Reply(text="", form=open_form(context))
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
     meeting = meetings.find(context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone)
     where = group_meeting(meeting, context.zone)
-    if intent == Send(day=None, reason=""):
-        return (
-            f"Your next meeting is {where}. To send apologies: `/apologies REASON`, or "
-            "`/apologies DATE REASON` for another meeting. Nothing was sent."
-        )
     match intent:
         case Send():
             sent = apologies.send(
@@ -109,4 +115,83 @@ def _list(context: Context, meeting: Meeting, where: str) -> str:
     return f"Apologies for {where} ({len(received)}):\n" + "\n".join(lines)
 
 
+def open_form(context: Context) -> Form:
+    """The apologies form: the upcoming meetings of the person's groups, soonest first."""
+    person = context.require_person()
+    scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
+    upcoming = meetings.upcoming(context.session, groups=scope, now=context.now)
+    if not upcoming:
+        names = ", ".join(g.name for g in scope) or "none of your groups"
+        raise UserError(
+            f"There is no upcoming meeting of {names} to send apologies for. Nothing was changed."
+        )
+    choices = tuple(Choice(value=str(m.id), label=_choice_label(context, m)) for m in upcoming)
+    return Form(
+        name="apologies",
+        title="Send apologies",
+        submit_label="Send",
+        fields=(
+            Field(name="meeting", label="Meeting", kind="choice", choices=choices, preset=choices[0].value),
+            Field(
+                name="reason",
+                label="Reason",
+                kind="long_text",
+                optional=True,
+                hint="Seen only by you, the officers and the chair; never posted to a channel.",
+                max_length=apologies.MAX_REASON,
+            ),
+            Field(
+                name="substitute",
+                label="Substitute",
+                optional=True,
+                hint=DEPUTIES,
+                max_length=apologies.MAX_SUBSTITUTE,
+            ),
+        ),
+    )
+
+
+def submit_form(context: Context, values: dict[str, str], state: dict[str, str]) -> str:
+    """The apologies form, sent: the same as `/apologies DATE REASON`, with a substitute."""
+    person = context.require_person()
+    scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
+    upcoming = {str(m.id): m for m in meetings.upcoming(context.session, groups=scope, now=context.now)}
+    meeting = upcoming.get(values.get("meeting", "").strip())
+    errors = {}
+    if meeting is None:
+        errors["meeting"] = "Choose one of your upcoming meetings."
+    reason = values.get("reason", "").strip()
+    substitute = values.get("substitute", "").strip()
+    if len(reason) > apologies.MAX_REASON:
+        errors["reason"] = f"At most {apologies.MAX_REASON} characters, please (this is {len(reason)})."
+    if len(substitute) > apologies.MAX_SUBSTITUTE:
+        errors["substitute"] = f"At most {apologies.MAX_SUBSTITUTE} characters, please."
+    if errors or meeting is None:
+        raise FieldErrors(errors)
+    sent = apologies.send(
+        context.session,
+        now=context.now,
+        partnership=context.partnership,
+        person=person,
+        meeting=meeting,
+        reason=reason,
+        substitute=substitute or None,
+    )
+    where = group_meeting(meeting, context.zone)
+    first = (
+        f"Your apologies for {where} were already in: they are updated."
+        if sent.updated
+        else f"Apologies sent for {where}."
+    )
+    if substitute:
+        first += f" Substitute: {substitute}. {DEPUTIES}"
+    return first
+
+
+def _choice_label(context: Context, meeting: Meeting) -> str:
+    start = context.local(meeting.starts_at)
+    return f"{format_date(start.date())} {format_time(start)} — {meeting.group.name}"
+
+
 COMMAND = Command(name="/apologies", help=HELP, handle=handle)
+FORM = FormSpec(name="apologies", submit=submit_form, open=open_form)

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import home
 from bot.commands.shapes import Form, Message, Section
-from services import audit, outbox, people
+from services import audit, inbox, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
-from services.errors import UserError
+from services.errors import FieldErrors, UserError
 from storage.models import Partnership, Person
 from storage.session import transaction
 
@@ -51,6 +51,11 @@ class Reply:
     ok: bool = True
     sections: tuple[Section, ...] = ()
     form: Form | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # a form's answers refused, by field name
+
+    @property
+    def message(self) -> Message:
+        return Message(self.text, self.sections)
 
 
 @dataclass
@@ -95,6 +100,11 @@ class Context:
 
 
 Handler = Callable[[Context, str], "str | Reply"]
+FormHandler = Callable[[Context, dict[str, str], dict[str, str]], "str | Reply"]
+FormOpener = Callable[[Context], Form]
+
+ALREADY_PRESSED = "That button was already pressed, so nothing more was done."
+UNKNOWN_FORM = "partnerbot no longer knows that form, so nothing was saved. Type the command again."
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,18 @@ class Command:
     name: str  # "/action"
     help: str
     handle: Handler
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """What happens to a filled-in form named `name`: `submit(context, values, state)`
+    gets the answers by field name (raw text; a date as YYYY-MM-DD, a choice as its
+    value) and the form's state; it may raise FieldErrors. `open`, if given, builds
+    the form for a button that names it without a command."""
+
+    name: str
+    submit: FormHandler
+    open: FormOpener | None = None
 
 
 def run(
@@ -113,6 +135,7 @@ def run(
     slack_user_id: str | None = None,
     person_key: str | None = None,
     channel_id: str | None = None,
+    once_key: str | None = None,
 ) -> Reply:
     """Run one command in one transaction. A UserError rolls everything back and
     becomes the reply; anything unexpected is logged with a reference that the
@@ -126,6 +149,87 @@ def run(
             "Nothing was changed.",
             ok=False,
         )
+    return execute(
+        lambda context: command.handle(context, text),
+        label=command.name,
+        sessions=sessions,
+        clock=clock,
+        slack_user_id=slack_user_id,
+        person_key=person_key,
+        channel_id=channel_id,
+        once_key=once_key,
+    )
+
+
+def submit(
+    form: FormSpec,
+    values: dict[str, str],
+    state: dict[str, str],
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    slack_user_id: str | None = None,
+    person_key: str | None = None,
+    channel_id: str | None = None,
+) -> Reply:
+    """Take a filled-in form, from Slack or the console alike, in one transaction:
+    FieldErrors come back as `Reply.errors` and nothing is stored."""
+    too_long = {
+        name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT
+    }
+    if too_long:
+        return Reply(text="Some answers are too long. Nothing was saved.", ok=False, errors=too_long)
+    return execute(
+        lambda context: form.submit(context, dict(values), dict(state)),
+        label=f"form {form.name}",
+        sessions=sessions,
+        clock=clock,
+        slack_user_id=slack_user_id,
+        person_key=person_key,
+        channel_id=channel_id,
+    )
+
+
+def open_form(
+    form: FormSpec,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    slack_user_id: str | None = None,
+    person_key: str | None = None,
+    channel_id: str | None = None,
+) -> Reply:
+    """A Reply holding the form, built for this person (e.g. their meetings as choices)."""
+    opener = form.open
+    if opener is None:
+        return Reply(text=UNKNOWN_FORM, ok=False)
+    return execute(
+        lambda context: Reply(text="", form=opener(context)),
+        label=f"form {form.name}",
+        sessions=sessions,
+        clock=clock,
+        slack_user_id=slack_user_id,
+        person_key=person_key,
+        channel_id=channel_id,
+    )
+
+
+def execute(
+    act: Callable[[Context], str | Reply],
+    *,
+    label: str,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    slack_user_id: str | None = None,
+    person_key: str | None = None,
+    channel_id: str | None = None,
+    once_key: str | None = None,
+) -> Reply:
+    """The one path to a committed change: `act` runs in one transaction with the
+    posts it queues. A UserError rolls everything back and becomes the reply;
+    anything unexpected is logged with a reference that the reply shows too.
+    With `once_key` (a button press), it acts the first time the key is seen only,
+    recorded in the same transaction, so a refused press can be pressed again."""
     try:
         with transaction(sessions) as session:
             now = clock.now()
@@ -146,11 +250,18 @@ def run(
                 slack_user_id=slack_user_id,
                 channel_id=channel_id,
             )
-            answer = command.handle(context, text)
+            if once_key and not inbox.first_time(session, key=once_key, now=now):
+                return Reply(text=ALREADY_PRESSED, ok=False)
+            answer = act(context)
             if person is not None and person.slack_user_id and audit.changed(session):
-                # Whatever a person changes shows on their Home tab (published via the outbox).
-                home.queue(
-                    session, slack_user_id=person.slack_user_id, person=person, now=now, zone=context.zone
+                # Whatever a person changes shows on their Home tab, published like any post.
+                context.posts.append(
+                    Post(
+                        target=person.slack_user_id,
+                        message=home.view(session, person=person, now=now, zone=context.zone),
+                        key=home.key(person.slack_user_id),
+                        kind="home",
+                    )
                 )
             for post in context.posts:
                 outbox.enqueue(
@@ -164,11 +275,13 @@ def run(
                 )
             reply = answer if isinstance(answer, Reply) else Reply(text=answer)
             return replace(reply, posts=tuple(context.posts))
+    except FieldErrors as error:
+        return Reply(text=error.message, ok=False, errors=error.errors)
     except UserError as error:
         return Reply(text=error.message, ok=False)
     except Exception:
         reference = secrets.token_hex(4)
-        log.exception("command failed", extra={"reference": reference, "command": command.name})
+        log.exception("command failed", extra={"reference": reference, "command": label})
         return Reply(
             text=f"Something went wrong on partnerbot's side, and nothing was changed. "
             f"If it happens again, tell the engineer who runs it: reference {reference}.",

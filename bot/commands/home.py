@@ -101,15 +101,19 @@ STRANGER = Message(
 )
 
 
+def key(slack_user_id: str) -> str:
+    """Every publish has its own key: each change deserves a fresh view, and they go in order."""
+    return f"home:{slack_user_id}:{secrets.token_hex(8)}"
+
+
 def queue(
     session: Session, *, slack_user_id: str, person: Person | None, now: datetime, zone: ZoneInfo
 ) -> None:
-    """Queue a Slack user's Home tab for publishing, in this transaction. Every
-    publish has its own key: each change deserves a fresh view, and they go in order."""
+    """Queue a Slack user's Home tab for publishing, in this transaction."""
     message = view(session, person=person, now=now, zone=zone) if person else STRANGER
     outbox.enqueue(
         session,
-        key=f"home:{slack_user_id}:{secrets.token_hex(8)}",
+        key=key(slack_user_id),
         kind="home",
         target=slack_user_id,
         payload=message.to_payload(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.core import Command, Context, Reply
+from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.lines import RAG_MARK
 from bot.commands.shapes import Choice, Field, Form
 from services import updates, workstreams
@@ -99,6 +99,13 @@ def handle(context: Context, text: str) -> str | Reply:
 
 
 def choose_form(context: Context) -> Reply:
+    form = open_choice(context)
+    choices = ", ".join(c.value for c in form.fields[0].choices)
+    return Reply(text=f"Choose a workstream to update: {choices}", form=form)
+
+
+def open_choice(context: Context) -> Form:
+    """Which workstream: the person's own first (those they lead, then contribute to)."""
     person = context.require_person()
     own = workstreams.of_person(context.session, person)
     own_ids = {r.workstream.id for r in own}
@@ -109,13 +116,12 @@ def choose_form(context: Context) -> Reply:
     choices += tuple(Choice(w.slug, w.name) for w in others)
     if not choices:
         raise UserError("There are no open workstreams to report on. Nothing was changed.")
-    form = Form(
+    return Form(
         name=CHOOSE_FORM,
         title="Workstream update",
         fields=(Field("workstream", "Workstream", kind="choice", choices=choices, preset=choices[0].value),),
         submit_label="Next",
     )
-    return Reply(text="Choose a workstream to update: " + ", ".join(c.value for c in choices), form=form)
 
 
 def highlight_form(context: Context, workstream: Workstream) -> Reply:
@@ -236,3 +242,7 @@ def _close(context: Context, workstream: Workstream) -> str:
 
 
 COMMAND = Command(name="/update", help=HELP, handle=handle)
+FORMS = (
+    FormSpec(name=CHOOSE_FORM, submit=submit_choice, open=open_choice),
+    FormSpec(name=HIGHLIGHT_FORM, submit=submit_highlight),
+)

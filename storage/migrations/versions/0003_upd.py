@@ -1,7 +1,7 @@
-"""action imports, snoozed actions, App Home deliveries
+"""action imports, snoozed actions, App Home and modal deliveries
 
 Revision ID: 0003_upd
-Revises: 0002
+Revises: 0003_meet (merged from branch meet; was 0002)
 Create Date: 2026-11-27
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_upd"
-down_revision = "0002"
+down_revision = "0003_meet"
 branch_labels = None
 depends_on = None
 
@@ -60,15 +60,18 @@ def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_delivery_kind"), type_="check")
         batch_op.create_check_constraint(
-            op.f("ck_delivery_kind"), "kind IN ('channel', 'direct', 'email', 'home')"
+            op.f("ck_delivery_kind"),
+            "kind IN ('channel', 'direct', 'email', 'response_url', 'home', 'modal')",
         )
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM delivery WHERE kind = 'home'")
+    op.execute("DELETE FROM delivery WHERE kind IN ('home', 'modal')")
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_delivery_kind"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_delivery_kind"), "kind IN ('channel', 'direct', 'email')")
+        batch_op.create_check_constraint(
+            op.f("ck_delivery_kind"), "kind IN ('channel', 'direct', 'email', 'response_url')"
+        )
     with op.batch_alter_table("action", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_action_import_id_action_import"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_action_import_id"))
