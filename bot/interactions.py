@@ -177,7 +177,11 @@ def _run_pressed(
     if command is None:
         return Reply(text="partnerbot no longer knows that button's command. Nothing was changed.", ok=False)
     container = body.get("container") or {}
-    where = container.get("message_ts") or container.get("view_id") or body.get("trigger_id") or ""
+    where = container.get("message_ts") or body.get("trigger_id") or ""
+    if container.get("view_id"):
+        # A view's hash changes each time it is published, so the Home tab's
+        # "Send apologies" works again after "Withdraw apologies" on the new view.
+        where = f"{container['view_id']}:{(body.get('view') or {}).get('hash', '')}"
     digest = hashlib.sha256(command_line.encode()).hexdigest()[:12]
     key = f"press:{where}:{action.get('action_id')}:{digest}"
     response_url = body.get("response_url")

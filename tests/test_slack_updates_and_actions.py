@@ -348,3 +348,59 @@ def test_two_hundred_open_actions_fit_the_list_and_the_home_tab(
     assert "Your open actions (202)" in shown and "more" in shown
     assert "Your next meetings" in shown and "Your workstreams" in shown
     assert "_and" not in shown  # nothing cut by the renderer: the Home tab chose what fits
+
+
+def home_press(view: dict, label: str, *, view_hash: str, user="U0FIRE001") -> dict:
+    """A press on a button of a published Home tab."""
+    for block in view["blocks"]:
+        for element in block.get("elements", []):
+            if block["type"] == "actions" and element["text"]["text"] == label:
+                return {
+                    "type": "block_actions",
+                    "team": {"id": "T0TEAM001"},
+                    "user": {"id": user},
+                    "api_app_id": "A0APP0001",
+                    "trigger_id": f"1700000000.{time.time_ns()}.abc",
+                    "container": {"type": "view", "view_id": "VHOME0001"},
+                    "view": {**view, "id": "VHOME0001", "type": "home", "hash": view_hash},
+                    "actions": [
+                        {
+                            "type": "button",
+                            "block_id": block["block_id"],
+                            "action_id": element["action_id"],
+                            "text": element["text"],
+                            "value": element["value"],
+                            "action_ts": str(time.time()),
+                        }
+                    ],
+                }
+    raise AssertionError(f"no {label} button on the Home tab")
+
+
+def published(call) -> dict:
+    view = call.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def test_apologies_from_the_home_tab_send_withdraw_and_send_again(
+    server, demo, slack_signing_secret, slack_api
+):
+    from storage.models import Apology
+
+    post_event(server, slack_signing_secret)
+    first = published(slack_api.wait_for("views.publish")[0])
+    assert "you are expected" in json.dumps(first)
+    press = home_press(first, "Send apologies", view_hash="h1")
+    post_interaction(server, slack_signing_secret, press)
+    post_interaction(server, slack_signing_secret, press)  # a double click
+    second = published(slack_api.wait_for("views.publish", count=2)[1])
+    assert "you have sent apologies" in json.dumps(second)
+    with demo() as session:
+        assert [a.withdrawn_at for a in session.scalars(select(Apology))] == [None]
+        assert len(session.scalars(select(AuditEntry).where(AuditEntry.what.like("apolog%"))).all()) == 1
+    post_interaction(server, slack_signing_secret, home_press(second, "Withdraw apologies", view_hash="h2"))
+    third = published(slack_api.wait_for("views.publish", count=3)[2])
+    post_interaction(server, slack_signing_secret, home_press(third, "Send apologies", view_hash="h3"))
+    slack_api.wait_for("views.publish", count=4)
+    with demo() as session:
+        assert [a.withdrawn_at for a in session.scalars(select(Apology))] == [None]
