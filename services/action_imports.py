@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from services import actions, audit
@@ -126,41 +126,42 @@ def save(session: Session, *, now: datetime, actor: Person, key: str) -> Saved:
     owner_ids = {row["owner_id"] for row in draft.rows if row["owner_id"] is not None}
     owners = set(session.scalars(select(Person.id).where(Person.id.in_(owner_ids)))) if owner_ids else set()
     first = actions.next_number(session)
-    created = []
+    rows = []
     for offset, row in enumerate(draft.rows):
         # An owner who has left the partnership since the table was read stays as a name.
         owner_id = row["owner_id"] if row["owner_id"] in owners else None
-        created.append(
-            Action(
-                number=first + offset,
-                what=row["what"],
-                owner_id=owner_id,
-                owner_text=None if owner_id else row["owner"],
-                due=date.fromisoformat(row["due"]),
-                status="open",
-                meeting_id=draft.meeting_id,
-                import_id=draft.id,
-                created_by_id=actor.id,
-                created_at=now,
-                updated_at=now,
+        rows.append(
+            {
+                "number": first + offset,
+                "what": row["what"],
+                "owner_id": owner_id,
+                "owner_text": None if owner_id else row["owner"],
+                "due": date.fromisoformat(row["due"]),
+                "status": "open",
+                "meeting_id": draft.meeting_id,
+                "import_id": draft.id,
+                "created_by_id": actor.id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    session.execute(insert(Action.__table__), rows)  # one statement, however long the table
+    created = list(
+        session.scalars(select(Action).where(Action.import_id == draft.id).order_by(Action.number))
+    )
+    audit.record_many(
+        session,
+        actor=actor,
+        what="action.add",
+        at=now,
+        entries=[
+            (
+                action.ref,
+                {"what": action.what, "owner": row["owner"], "due": action.due, "meeting": action.meeting_id},
             )
-        )
-    session.add_all(created)
-    session.flush()
-    for action, row in zip(created, draft.rows, strict=True):
-        audit.record(
-            session,
-            actor=actor,
-            what="action.add",
-            subject=action.ref,
-            at=now,
-            after={
-                "what": action.what,
-                "owner": row["owner"],
-                "due": action.due,
-                "meeting": action.meeting_id,
-            },
-        )
+            for action, row in zip(created, draft.rows, strict=True)
+        ],
+    )
     audit.record(
         session,
         actor=actor,

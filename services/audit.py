@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Person
@@ -38,6 +39,36 @@ def record(
             before=_plain(before),
             after=_plain(after),
         )
+    )
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: Person | None,
+    what: str,
+    at: datetime,
+    entries: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Many changes of one kind at once (an imported table's actions), as one
+    statement: `entries` are (subject, after) pairs."""
+    if not entries:
+        return
+    session.info["audited"] = True
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "actor_id": actor.id if actor else None,
+                "actor": actor.name if actor else "partnerbot",
+                "what": what,
+                "subject": subject,
+                "at": at,
+                "before": None,
+                "after": _plain(after),
+            }
+            for subject, after in entries
+        ],
     )
 
 

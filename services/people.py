@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,12 +39,70 @@ def by_key(session: Session, key: str) -> Person | None:
 
 def resolve(session: Session, text: str) -> Who:
     """A Slack mention, a person id, or a unique part of a name; else free text."""
+    return _resolve(text, _Database(session))
+
+
+def resolve_many(session: Session, texts: list[str]) -> dict[str, Who | UserError]:
+    """Each of many owners (a pasted table's Who column) resolved as `resolve`
+    would, with the people read once: a Who, or the UserError that says why not."""
+    directory = _Everyone(list(session.scalars(select(Person))))
+    found: dict[str, Who | UserError] = {}
+    for text in dict.fromkeys(texts):
+        try:
+            found[text] = _resolve(text, directory)
+        except UserError as error:
+            found[text] = error
+    return found
+
+
+class _Directory(Protocol):
+    def by_slack_user(self, slack_user_id: str) -> Person | None: ...
+    def by_key(self, key: str) -> Person | None: ...
+    def by_name_part(self, text: str) -> list[Person]: ...
+
+
+class _Database:
+    """People looked up in the database, one question at a time."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_slack_user(self, slack_user_id: str) -> Person | None:
+        return by_slack_user(self.session, slack_user_id)
+
+    def by_key(self, key: str) -> Person | None:
+        return by_key(self.session, key)
+
+    def by_name_part(self, text: str) -> list[Person]:
+        return _by_name_part(self.session, text)
+
+
+class _Everyone:
+    """Every person, read once, for resolving many names."""
+
+    def __init__(self, everyone: list[Person]) -> None:
+        self.everyone = everyone
+        self.slack = {p.slack_user_id: p for p in everyone if p.slack_user_id}
+        self.keys = {p.key: p for p in everyone}
+
+    def by_slack_user(self, slack_user_id: str) -> Person | None:
+        return self.slack.get(slack_user_id)
+
+    def by_key(self, key: str) -> Person | None:
+        return self.keys.get(key)
+
+    def by_name_part(self, text: str) -> list[Person]:
+        pattern = _word_start(text)
+        return [p for p in self.everyone if pattern.search(fold(p.name))]
+
+
+def _resolve(text: str, people: _Directory) -> Who:
     text = " ".join(text.split())
     if not text:
         raise UserError("Say who: a @mention, a person id or part of a name. Nothing was changed.")
     mention = MENTION.match(text)
     if mention:
-        person = by_slack_user(session, mention.group(1))
+        person = people.by_slack_user(mention.group(1))
         if person is None:
             raise UserError(
                 f"<@{mention.group(1)}> is not in the partnership file, so they can't own "
@@ -60,11 +119,11 @@ def resolve(session: Session, text: str) -> Who:
             f"An owner can be at most {MAX_OWNER_TEXT} characters "
             f"('{escape(clip(text, 40))}' is {len(text)}). Nothing was changed."
         )
-    person = by_key(session, text.lower())
+    person = people.by_key(text.lower())
     if person:
         return Who(person=person)
     for name in _name_forms(text):
-        matches = _by_name_part(session, name)
+        matches = people.by_name_part(name)
         if len(matches) == 1:
             return Who(person=matches[0])
         if len(matches) > 1:
@@ -111,5 +170,9 @@ def _by_name_part(session: Session, text: str) -> list[Person]:
     candidates = session.scalars(
         select(Person).where(func.lower(Person.name).like(f"%{like}%", escape="\\"))
     ).all()
-    pattern = re.compile(r"(?:^|\s)" + re.escape(needle))
+    pattern = _word_start(text)
     return [p for p in candidates if pattern.search(fold(p.name))]
+
+
+def _word_start(text: str) -> re.Pattern[str]:
+    return re.compile(r"(?:^|\s)" + re.escape(fold(text)))

@@ -68,17 +68,16 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     person = context.require_person()
     meeting = _chosen_meeting(context, values.get("meeting", ""))
     table = read_table(values.get("table") or "", today=context.local(meeting.starts_at).date())
+    owners = people.resolve_many(context.session, [row.who for row in table.rows if row.ok])
     read: list[tuple[Row, ImportRow | None, str | None]] = []
     for row in table.rows:
-        if not row.ok:
+        owner = owners.get(row.who)
+        if not row.ok or row.due is None:
             read.append((row, None, row.problem))
-            continue
-        try:
-            owner = people.resolve(context.session, row.who)
-        except UserError as error:
-            read.append((row, None, error.message.removesuffix(" Nothing was changed.").rstrip(".")))
-            continue
-        read.append((row, ImportRow(what=row.what, owner=owner, due=row.due), None))  # type: ignore[arg-type]
+        elif isinstance(owner, UserError):
+            read.append((row, None, owner.message.removesuffix(" Nothing was changed.").rstrip(".")))
+        elif owner is not None:
+            read.append((row, ImportRow(what=row.what, owner=owner, due=row.due), None))
     where = group_meeting(meeting, context.zone)
     bad = [(row, why) for row, _, why in read if why]
     if bad:

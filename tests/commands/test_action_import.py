@@ -304,3 +304,25 @@ def test_import_takes_nothing_typed_after_it(type_command, demo, line):
     reply = type_command(line)
     assert not reply.ok and "Nothing was changed" in reply.text
     assert count_rows(demo) == before
+
+
+def test_reading_and_saving_a_long_table_takes_a_bounded_number_of_queries(board, clock, engine):
+    from sqlalchemy import event
+
+    table = "\n".join(
+        f"Task {n}\t{'Hannah Hurst' if n % 2 else 'Group Leads'}\t{1 + n % 28}/5/2015" for n in range(200)
+    )
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        shown = submit(board, clock, table)
+        read = len(statements)
+        saved = press(shown, board, clock)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert shown.ok and saved.ok and saved.text.startswith("Saved 200 actions")
+    assert read < 30 and len(statements) - read < 40
