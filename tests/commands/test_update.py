@@ -225,3 +225,17 @@ def test_the_highlight_form_has_the_reports_parts_in_order_and_the_last_status(t
 def test_the_highlight_form_is_refused_to_someone_who_may_not_post(type_command):
     reply = type_command("/update joint", person="college")
     assert reply.form is None and not reply.ok and "Only the leads of Joint Commissioning" in reply.text
+
+
+def test_history_shows_local_days_across_the_clock_change(type_command, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # 00:30 on Mon 30 Mar 2015 in Chorley is 23:30 UTC on Sunday: British Summer Time began that weekend.
+    clock.set(datetime(2015, 3, 30, 0, 30, tzinfo=ZoneInfo("Europe/London")))
+    type_command("/update joint green Just after midnight", person="fire")
+    clock.set(datetime(2015, 10, 25, 0, 30, tzinfo=ZoneInfo("Europe/London")))  # the night it ended
+    type_command("/update joint amber Night the clocks went back", person="fire")
+    lines = type_command("/update joint history").text.splitlines()
+    assert lines[1].startswith("• Sun 25 Oct 2015 — 🟠 Amber (Ray Cottam)")
+    assert lines[2].startswith("• Mon 30 Mar 2015 — 🟢 Green (Ray Cottam)")
