@@ -161,3 +161,36 @@ def test_a_lead_fills_in_the_highlight_report(demo, clock):
         "▸ #board" in text
         and "Progress made\n    Pooled budget agreed in principle\n    with the CCG" in text
     )
+
+
+def test_quick_updates_history_refusals_and_closing_in_the_console(demo, clock):
+    from tests.conftest import count_rows
+
+    text = session_log(
+        demo,
+        clock,
+        "as fire\n/update joint amber Pooled budget delayed to Q3\n/update joint history\n"
+        "/update jont green ok\nas college\n/update joint green Fine\n/update joint close\n"
+        "as clerk\n/update joint close\n/update joint green After closing\n",
+    )
+    assert "▸ #board\n    Joint Commissioning — update from Ray Cottam" in text
+    assert "Status: 🟠 Amber" in text
+    assert "The last 1 update of Joint Commissioning:" in text
+    assert "Did you mean joint-commissioning?" in text
+    assert "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam)" in text
+    assert "Only the officers of the Chorley Public Service Reform Board or its chair can close" in text
+    assert "Joint Commissioning is now closed" in text
+    assert "was closed, so it takes no more updates" in text
+    before = count_rows(demo)
+    session_log(demo, clock, "as college\n/update joint green Fine\n/update nowhere green Fine\n")
+    assert count_rows(demo) == before
+
+
+def test_action_buttons_are_shown_as_commands_and_snooze_works_in_the_console(demo, clock):
+    text = session_log(demo, clock, "as fire\n/action list\n/action snooze A11\n/action snooze A11\n")
+    assert (
+        "[Done: /action done A11]  [Snooze a week: /action snooze A11]  [New due date: /action due A11]"
+        in text
+    )
+    assert "A11 is snoozed: no reminders about it until Mon 20 Apr 2015" in text
+    assert "A11 is already snoozed until Mon 20 Apr 2015: nothing changed." in text
