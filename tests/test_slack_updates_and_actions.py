@@ -404,3 +404,16 @@ def test_apologies_from_the_home_tab_send_withdraw_and_send_again(
     slack_api.wait_for("views.publish", count=4)
     with demo() as session:
         assert [a.withdrawn_at for a in session.scalars(select(Apology))] == [None]
+
+
+def test_hostile_text_in_a_pasted_table_is_escaped_in_the_modal(
+    server, demo, slack_signing_secret, slack_api
+):
+    answer = import_modal(
+        server, slack_signing_secret, slack_api, "Tell <!channel> & <@U0CHAIR01>\tGroup Leads\t1/3/15"
+    )
+    shown = json.dumps(answer["view"], ensure_ascii=False)
+    assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; &lt;@U0CHAIR01&gt;" in shown
+    refused = import_modal(server, slack_signing_secret, slack_api, "Book room\t<@U0NOBODY1>\t1/3/15")
+    assert refused["response_action"] == "errors"
+    assert "not in the partnership file" in refused["errors"]["table"]
