@@ -7,8 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from services import actions, audit
@@ -145,7 +146,7 @@ def save(session: Session, *, now: datetime, actor: Person, key: str) -> Saved:
                 "updated_at": now,
             }
         )
-    session.execute(insert(Action.__table__), rows)  # one statement, however long the table
+    session.execute(insert(cast(Table, Action.__table__)), rows)  # one statement, however long the table
     created = list(
         session.scalars(select(Action).where(Action.import_id == draft.id).order_by(Action.number))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.errors import PermissionDenied
 from storage.models import Group, Membership, Person
 
 OFFICER_ROLES = ("officer", "chair")
@@ -86,4 +87,15 @@ def all_officers(session: Session) -> list[Person]:
             .distinct()
             .order_by(Person.name)
         )
+    )
+
+
+def require_officer(session: Session, person: Person | None, group: Group, doing: str) -> None:
+    """Refuse unless the person is an officer or the chair of `group`, saying who may."""
+    if is_officer(session, person, group):
+        return
+    names = ", ".join(p.name for p in officers_of(session, group)) or "the group's officers"
+    raise PermissionDenied(
+        f"Only the officers and the chair of the {group.name} {doing} ({names}): ask one of them. "
+        "Nothing was changed."
     )

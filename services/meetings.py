@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.dates import format_date
+from services import audit
+from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
-from storage.models import AgendaItem, Apology, Group, Meeting
+from services.groups import require_officer
+from storage.models import AgendaItem, Apology, Group, Meeting, Person
 
 UPCOMING_LIMIT = 10
+MAX_LOCATION = 300
+MAX_URL = 500
+MAX_DATES_AT_ONCE = 24
 
 
 @dataclass(frozen=True)
@@ -139,3 +145,234 @@ def _names(groups: list[Group]) -> str:
 
 def _have(groups: list[Group]) -> str:
     return "has" if len(groups) == 1 else "have"
+
+
+# -- changes: add, move, cancel ----------------------------------------------------------
+
+
+def meeting_changed(session: Session, *, meeting: Meeting, now: datetime) -> None:
+    """Called once for every meeting added, moved or cancelled, in the same
+    transaction, after its SEQUENCE is raised (RFC 5546: a calendar takes a change
+    only with a higher SEQUENCE). Whatever must follow a change plugs in here:
+    invitations (services/invites.queue_invitations(session, meeting=..., now=...))
+    are queued in the outbox from this call."""
+    session.flush()
+
+
+def add(
+    session: Session,
+    *,
+    person: Person | None,
+    group: Group,
+    days: list[date],
+    at: time | None,
+    location: str | None,
+    url: str | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[Meeting]:
+    """New meetings of `group` on `days`; the group's defaults fill the time,
+    length and place. Refused whole if any day is past or already has a meeting."""
+    require_officer(session, person, group, "add meetings")
+    _check_place(location, url)
+    if len(days) > MAX_DATES_AT_ONCE:
+        raise UserError(f"At most {MAX_DATES_AT_ONCE} dates at once, please. Nothing was changed.")
+    if len(set(days)) != len(days):
+        twice = sorted({d for d in days if days.count(d) > 1})
+        raise UserError(f"{', '.join(format_date(d) for d in twice)} is given twice. Nothing was changed.")
+    start_time = at or group.start_time
+    starts = [datetime.combine(day, start_time, zone) for day in days]
+    past = [s for s in starts if s <= now]
+    if past:
+        listed = ", ".join(format_date(s.date()) for s in past)
+        raise UserError(
+            f"{listed} {'is' if len(past) == 1 else 'are'} in the past: meetings are added ahead. Nothing was changed."
+        )
+    existing = _on_days(session, group=group, days=days, zone=zone)
+    taken = [m for m in existing if m.status != "cancelled"]
+    if taken:
+        listed = "; ".join(
+            f"{format_date(local_date(m, zone))} at {format_time(m.starts_at.astimezone(zone))}"
+            for m in taken
+        )
+        raise UserError(
+            f"The {group.name} already meets on {listed}: move that meeting instead "
+            "(`/meeting move DATE to DATE`). Nothing was changed."
+        )
+    if location is None and url is None:
+        location = group.location
+    cancelled = {m.starts_at: m for m in existing}
+    added = []
+    for start in starts:
+        meeting = cancelled.get(start)
+        if meeting is not None:  # the same slot, cancelled before: it is back on
+            meeting.status = "scheduled"
+            meeting.sequence += 1
+            meeting.location, meeting.url = location, url
+            meeting.updated_at = now
+        else:
+            meeting = Meeting(
+                group_id=group.id,
+                starts_at=start,
+                ends_at=start + timedelta(minutes=group.minutes),
+                location=location,
+                url=url,
+                status="scheduled",
+                uid=f"{uuid4()}@partnerbot",
+                sequence=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(meeting)
+        meeting.group = group
+        session.flush()
+        audit.record(
+            session,
+            actor=person,
+            what="meeting.add",
+            subject=f"meeting {meeting.id}",
+            at=now,
+            after={"group": group.slug, "starts_at": meeting.starts_at, "location": location, "url": url},
+        )
+        meeting_changed(session, meeting=meeting, now=now)
+        added.append(meeting)
+    return added
+
+
+def move(
+    session: Session,
+    *,
+    person: Person | None,
+    meeting: Meeting,
+    day: date,
+    at: time | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Meeting:
+    """Move a meeting to another day (and time), keeping its length."""
+    group = meeting.group
+    require_officer(session, person, group, "move meetings")
+    _check_changeable(meeting, now, zone, "moved")
+    old_start = meeting.starts_at.astimezone(zone)
+    start = datetime.combine(day, at or old_start.time(), zone)
+    if start <= now:
+        raise UserError(f"{format_date(day)} at {format_time(start)} is in the past. Nothing was changed.")
+    if start == old_start:
+        raise UserError("That is when the meeting already is. Nothing was changed.")
+    clash = [
+        m
+        for m in _on_days(session, group=group, days=[day], zone=zone)
+        if m.id != meeting.id and m.status != "cancelled"
+    ]
+    if clash:
+        raise UserError(
+            f"The {group.name} already meets on {format_date(day)} at "
+            f"{format_time(clash[0].starts_at.astimezone(zone))}. Nothing was changed."
+        )
+    before = {"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "sequence": meeting.sequence}
+    length = meeting.ends_at - meeting.starts_at
+    stale = [m for m in _on_days(session, group=group, days=[day], zone=zone) if m.starts_at == start]
+    for old in stale:  # a cancelled meeting in the very slot gives way
+        session.delete(old)
+    session.flush()
+    meeting.starts_at = start
+    meeting.ends_at = start + length
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="meeting.move",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        before=before,
+        after={"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "sequence": meeting.sequence},
+    )
+    meeting_changed(session, meeting=meeting, now=now)
+    return meeting
+
+
+def cancel(
+    session: Session, *, person: Person | None, meeting: Meeting, now: datetime, zone: ZoneInfo
+) -> Meeting:
+    require_officer(session, person, meeting.group, "cancel meetings")
+    _check_changeable(meeting, now, zone, "cancelled")
+    meeting.status = "cancelled"
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="meeting.cancel",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        before={"status": "scheduled"},
+        after={"status": "cancelled", "sequence": meeting.sequence},
+    )
+    meeting_changed(session, meeting=meeting, now=now)
+    return meeting
+
+
+def held_before(session: Session, meeting: Meeting) -> Meeting | None:
+    """The group's last meeting before this one that was not cancelled."""
+    return session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.starts_at < meeting.starts_at,
+            Meeting.status != "cancelled",
+        )
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+    )
+
+
+def next_after(session: Session, meeting: Meeting) -> Meeting | None:
+    """The group's next scheduled meeting after this one."""
+    return session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.starts_at > meeting.starts_at,
+            Meeting.status == "scheduled",
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
+def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:
+    when = format_date(local_date(meeting, zone))
+    if meeting.status == "cancelled":
+        raise UserError(
+            f"The {meeting.group.name} meeting on {when} is already cancelled. Nothing was changed."
+        )
+    if meeting.status == "held" or meeting.starts_at <= now:
+        raise UserError(
+            f"The {meeting.group.name} meeting on {when} has already taken place, so it can't be {done}. "
+            "Nothing was changed."
+        )
+
+
+def _check_place(location: str | None, url: str | None) -> None:
+    if location is not None and len(location) > MAX_LOCATION:
+        raise UserError(f"A place can be at most {MAX_LOCATION} characters. Nothing was changed.")
+    if url is not None and len(url) > MAX_URL:
+        raise UserError(f"An online link can be at most {MAX_URL} characters. Nothing was changed.")
+
+
+def _on_days(session: Session, *, group: Group, days: list[date], zone: ZoneInfo) -> list[Meeting]:
+    """The group's meetings, in any state, on any of these local days (one query)."""
+    if not days:
+        return []
+    start = datetime.combine(min(days), time(0), zone)
+    end = datetime.combine(max(days) + timedelta(days=1), time(0), zone)
+    found = session.scalars(
+        select(Meeting).where(
+            Meeting.group_id == group.id, Meeting.starts_at >= start, Meeting.starts_at < end
+        )
+    )
+    wanted = set(days)
+    return [m for m in found if local_date(m, zone) in wanted]

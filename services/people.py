@@ -176,3 +176,12 @@ def _by_name_part(session: Session, text: str) -> list[Person]:
 
 def _word_start(text: str) -> re.Pattern[str]:
     return re.compile(r"(?:^|\s)" + re.escape(fold(text)))
+
+
+def names(session: Session, ids: set[int]) -> dict[int, str]:
+    """People's names by id, in one query."""
+    if not ids:
+        return {}
+    return {
+        pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    }

@@ -197,3 +197,16 @@ def test_a_link_button_is_only_acknowledged(server, slack_signing_secret, slack_
     before = count_rows(demo)
     assert post_interaction(server, slack_signing_secret, payload).status_code == 200
     assert count_rows(demo) == before
+
+
+def test_a_button_that_names_a_form_opens_it_for_the_presser(server, slack_signing_secret, slack_api, demo):
+    payload = press_payload(slack_api, "")
+    payload["actions"][0]["value"] = json.dumps({"form": "apologies"})
+    before = count_rows(demo)
+    assert post_interaction(server, slack_signing_secret, payload).status_code == 200
+    view = slack_api.last("views.open").params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "apologies"
+    assert count_rows(demo) == before  # opening a form is no change, and may be done again
+    assert post_interaction(server, slack_signing_secret, payload).status_code == 200
+    assert len(slack_api.calls("views.open")) == 2

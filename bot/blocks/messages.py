@@ -72,7 +72,12 @@ def button_value(button: Button) -> str:
     carried = {"command": button.command} if button.command else {}
     if button.form:
         carried["form"] = button.form
-    return json.dumps(carried, separators=(",", ":"))
+    value = json.dumps(carried, separators=(",", ":"))
+    if len(value) > MAX_BUTTON_VALUE:
+        raise ValueError(
+            f"a button's command can be at most {MAX_BUTTON_VALUE} characters: {button.command[:40]!r}..."
+        )
+    return value
 
 
 def pressed_button(value: str) -> Button:
@@ -144,7 +149,7 @@ def _button(button: Button, index: int) -> ButtonElement:
     return ButtonElement(
         text=label,
         action_id=f"{PRESS_PREFIX}{index}",
-        value=button_value(button)[:MAX_BUTTON_VALUE],
+        value=button_value(button),
         style=button.style,
     )
 

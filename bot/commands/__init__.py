@@ -1,6 +1,6 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, action_import, apologies, coming, meeting, update
+from bot.commands import action, action_import, agenda, apologies, attendance, coming, meeting, update
 from bot.commands.core import Command, FormSpec
 
 COMMANDS: dict[str, Command] = {
@@ -10,7 +10,7 @@ COMMANDS: dict[str, Command] = {
         update.COMMAND,
         action.COMMAND,
         meeting.COMMAND,
-        coming.AGENDA,
+        agenda.COMMAND,
         coming.CALENDAR,
         coming.DIGEST,
     )
@@ -18,5 +18,6 @@ COMMANDS: dict[str, Command] = {
 
 #: The forms both front ends submit, by name (a Form's `name`, a modal's callback_id).
 FORMS: dict[str, FormSpec] = {
-    form.name: form for form in (apologies.FORM, *update.FORMS, action.DUE, action_import.FORM_SPEC)
+    form.name: form
+    for form in (apologies.FORM, attendance.FORM, *update.FORMS, action.DUE, action_import.FORM_SPEC)
 }

@@ -16,16 +16,6 @@ def _not_yet(name: str):
     return handle
 
 
-AGENDA = Command(
-    name="/agenda",
-    help="""*/agenda* — the next meeting's agenda
-• `/agenda` — the draft, with the item and publication deadlines
-• `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE`
-• `/agenda remove N`, `/agenda publish` (officers)
-(Not available yet.)""",
-    handle=_not_yet("/agenda"),
-)
-
 CALENDAR = Command(
     name="/calendar",
     help="""*/calendar* — your own calendar feed of every meeting of your groups

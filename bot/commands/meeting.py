@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands.core import Command, Context
+from bot.commands import attendance, meeting_changes, minutes
+from bot.commands.core import Command, Context, Reply
 from bot.commands.lines import meeting_line, meeting_when, meeting_where
 from services import apologies, groups, meetings
 from services.dates import format_date
@@ -13,21 +14,33 @@ from storage.models import Group, Meeting
 HELP = """*/meeting* — the group's meetings
 • `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far
 • `/meeting list` — upcoming meetings, e.g. `/meeting list` in #board for the Board's
-In a group's channel these show that group; elsewhere, all of your groups.
-Officers and the chair will also be able to add, move and cancel meetings, record attendance and draft minutes (coming soon)."""
+• `/meeting add DATE [TIME] [at PLACE or link]`, several at once: `/meeting add 16 Jun 2015, 15 Sep 2015, 15 Dec 2015`
+• `/meeting move DATE to DATE [TIME]`, `/meeting cancel DATE` (officers and the chair)
+• `/meeting attendance DATE` — the attendance form; `/meeting attendance DATE absent WHO...` (or `present`, `apologies`, `in attendance`)
+• `/meeting interest DATE ITEM NATURE` — declare an interest in agenda item ITEM
+• `/meeting minutes DATE` — the draft minutes skeleton
+In a group's channel these mean that group; elsewhere, all of your groups."""
 
-LATER = ("add", "move", "cancel", "attendance", "interest", "minutes")
+VERBS = {
+    "add": meeting_changes.add,
+    "move": meeting_changes.move,
+    "cancel": meeting_changes.cancel,
+    "attendance": attendance.handle,
+    "interest": minutes.interest,
+    "minutes": minutes.draft,
+}
 
 
-def handle(context: Context, text: str) -> str:
+def handle(context: Context, text: str) -> str | Reply:
     verb = text.strip().lower()
     if verb in ("", "next"):
         return _next(context)
     if verb == "list":
         return _list(context)
-    first = verb.split(" ", 1)[0]
-    if first in LATER:
-        raise UserError(f"`/meeting {first}` is not available yet. Nothing was changed.")
+    first, _, rest = text.strip().partition(" ")
+    if first.lower() in VERBS:
+        return VERBS[first.lower()](context, rest.strip())
+    first = first.lower()
     raise UserError(
         f"I don't know `/meeting {escape(clip(first, 30))}`: try `/meeting next`, `/meeting list` "
         "or `/meeting help`. Nothing was changed."

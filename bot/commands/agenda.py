@@ -1,0 +1,157 @@
+"""/agenda: the next meeting's draft agenda; members submit items, officers publish."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.core import Command, Context
+from bot.commands.meeting_changes import describe
+from services import agenda, groups, meetings
+from services.dates import format_date
+from services.errors import UserError
+from services.text import clip
+from storage.models import Meeting
+
+HELP = """*/agenda* — the next meeting's agenda
+• `/agenda` — the draft, with the item and publication deadlines
+• `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE` for exempt information
+• `/agenda remove N`, `/agenda publish` (officers)
+In a group's channel these mean that group's next meeting; elsewhere, your next meeting."""
+
+_RESTRICTED = re.compile(
+    r"^restricted(?:\s+(?:para(?:graph)?\.?\s*(\S+)))?\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
+
+
+def handle(context: Context, text: str) -> str:
+    verb, _, rest = text.strip().partition(" ")
+    verb = verb.lower()
+    if verb in ("", "show"):
+        return _show(context, _meeting(context))
+    if verb == "add":
+        return _add(context, rest)
+    if verb == "remove":
+        return _remove(context, rest)
+    if verb == "publish":
+        if rest.strip():
+            raise UserError("`/agenda publish` takes nothing after it. Nothing was changed.")
+        return _publish(context)
+    raise UserError(
+        f"I don't know `/agenda {clip(verb, 30)}`: try `/agenda`, `/agenda add TITLE`, `/agenda remove N` "
+        "or `/agenda publish`. Nothing was changed."
+    )
+
+
+def _meeting(context: Context) -> Meeting:
+    person = context.require_person()
+    scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
+    return meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
+
+
+def render(context: Context, meeting: Meeting, *, officer: bool) -> str:
+    lines = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
+    body = []
+    for line in lines:
+        row = f"{line.number}. {line.title}"
+        if line.detail:
+            row += f" — _{line.detail}_"
+        body.append(row)
+    return "\n".join(body)
+
+
+def deadlines_line(context: Context, meeting: Meeting) -> str:
+    deadlines = meetings.Deadlines.of(meeting, context.zone)
+    if meeting.agenda_published_at is not None:
+        return f"Published {format_date(context.local(meeting.agenda_published_at).date())}."
+    due = format_date(deadlines.items_due) + (" (passed)" if deadlines.items_due < context.today else "")
+    publish = format_date(deadlines.publish_by) + (
+        " (passed)" if deadlines.publish_by < context.today else ""
+    )
+    return f"Items due by {due}; to be published by {publish}."
+
+
+def _show(context: Context, meeting: Meeting) -> str:
+    officer = groups.is_officer(context.session, context.person, meeting.group)
+    state = "Agenda" if meeting.agenda_published_at else "Draft agenda"
+    return (
+        f"*{state}: {meeting.group.name}, {describe(meeting, context.zone)}*\n"
+        f"{deadlines_line(context, meeting)}\n{render(context, meeting, officer=officer)}"
+    )
+
+
+def _add(context: Context, text: str) -> str:
+    text = text.strip()
+    restricted, paragraph = False, None
+    found = _RESTRICTED.match(text)
+    if found and (text.lower() == "restricted" or text[len("restricted") :][:1].isspace()):
+        restricted = True
+        if found.group(1) is not None:
+            if not found.group(1).isdigit():
+                raise UserError(
+                    f"'para {clip(found.group(1), 10)}' is not a paragraph number: type e.g. "
+                    "`/agenda add restricted para 3 Asset disposal`. Nothing was changed."
+                )
+            paragraph = int(found.group(1))
+        text = found.group(2).strip()
+    title, _, purpose = text.partition("--")
+    meeting = _meeting(context)
+    person = context.require_person()
+    item, number = agenda.add(
+        context.session,
+        person=person,
+        meeting=meeting,
+        title=title,
+        purpose=" ".join(purpose.split()) or None,
+        restricted=restricted,
+        paragraph=paragraph,
+        now=context.now,
+        zone=context.zone,
+    )
+    officer = groups.is_officer(context.session, person, meeting.group)
+    shown = f"{item.title} ({agenda.restricted_label(item, officer=officer)})" if restricted else item.title
+    when = format_date(meetings.local_date(meeting, context.zone))
+    late = ""
+    deadlines = meetings.Deadlines.of(meeting, context.zone)
+    if context.today > deadlines.items_due:
+        late = f" (after the item deadline of {format_date(deadlines.items_due)}: added as an officer)"
+    return f"Item {number} added to the {meeting.group.name} agenda for {when}: {shown}{late}."
+
+
+def _remove(context: Context, text: str) -> str:
+    meeting = _meeting(context)
+    item = agenda.remove(
+        context.session,
+        person=context.require_person(),
+        meeting=meeting,
+        number=text,
+        now=context.now,
+        zone=context.zone,
+    )
+    officer = groups.is_officer(context.session, context.person, meeting.group)
+    title = item.title if not item.restricted or officer else "Restricted item"
+    return f"Item {text.strip()} ({title}) removed from the {meeting.group.name} agenda. Later items move up."
+
+
+def _publish(context: Context) -> str:
+    meeting = _meeting(context)
+    published = agenda.publish(
+        context.session, person=context.require_person(), meeting=meeting, now=context.now, zone=context.zone
+    )
+    late = (
+        f" Late: the terms of reference ask for {agenda.days_in_words(published.deadline_days)} days."
+        if published.late
+        else ""
+    )
+    heading = f"*Agenda: {meeting.group.name}, {describe(meeting, context.zone)}*"
+    context.post(
+        meeting.group.channel,
+        f"{heading}\n{render(context, meeting, officer=False)}",
+        key=f"agenda-published:{meeting.id}:{context.now.isoformat()}",
+    )
+    where = (
+        "posted to the group's channel" if meeting.group.channel else "recorded (the group has no channel)"
+    )
+    return f"Agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} published and {where}.{late}"
+
+
+COMMAND = Command(name="/agenda", help=HELP, handle=handle)

@@ -1,0 +1,197 @@
+"""/meeting attendance: the record of who came, by form or typed; then the
+attendance watch tells the chair and officers who has missed too many."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.commands.core import Context, FormSpec, Reply
+from bot.commands.meeting_changes import meeting_on
+from bot.commands.shapes import Choice, Field, Form
+from services import apologies, attendance, groups, people
+from services.dates import format_date
+from services.errors import FieldErrors, UserError
+from services.meetings import local_date
+from services.text import clip
+from storage.models import Meeting, Membership, Person
+
+MAX_PEOPLE = 40
+CHOICES = tuple(Choice(value=value, label=label) for value, label in attendance.LABELS.items())
+_STATUS_WORDS = {"present": "present", "absent": "absent", "apologies": "apologies", "in": "in_attendance"}
+GRAMMAR = (
+    "Type `/meeting attendance DATE` for the form, or `/meeting attendance DATE absent WHO...` "
+    "(also `present`, `apologies`, `in attendance`), naming people by @mention, id or name, separated by commas."
+)
+
+
+def handle(context: Context, text: str) -> str | Reply:
+    meeting, rest = meeting_on(context, text, "attendance")
+    if not rest:
+        return Reply(text="", form=attendance_form(context, meeting))
+    word, _, who = rest.partition(" ")
+    status = _STATUS_WORDS.get(word.lower())
+    if status == "in_attendance":
+        second, _, who = who.strip().partition(" ")
+        if second.lower() != "attendance":
+            status = None
+    if status is None:
+        raise UserError(f"'{clip(word, 20)}' is not an attendance. {GRAMMAR} Nothing was changed.")
+    members = _members(context, meeting)
+    chosen = _people(context, who, members, meeting)
+    changed = attendance.record(
+        context.session,
+        actor=context.person,
+        meeting=meeting,
+        statuses={p.id: status for p in chosen},
+        now=context.now,
+    )
+    names = ", ".join(p.name for p in chosen)
+    noted = "" if changed else " (as already recorded)"
+    return (
+        f"Recorded {attendance.LABELS[status]} for {names} at {_meeting_name(context, meeting)}{noted}."
+        + watch(context, meeting)
+    )
+
+
+def attendance_form(context: Context, meeting: Meeting) -> Form:
+    groups.require_officer(context.session, context.person, meeting.group, "record attendance")
+    if meeting.status == "cancelled" or meeting.starts_at > context.now:
+        raise UserError(
+            f"{_meeting_name(context, meeting)} is cancelled or has not started: attendance is recorded at or "
+            "after a meeting. Nothing was changed."
+        )
+    members = _members(context, meeting)
+    recorded = attendance.recorded(context.session, meeting)
+    sent = {a.person_id for a in apologies.for_meeting(context.session, meeting)}
+    fields = tuple(
+        Field(
+            name=person.key,
+            label=f"{person.name} ({role})",
+            kind="choice",
+            choices=CHOICES,
+            preset=recorded.get(person.id) or ("apologies" if person.id in sent else "present"),
+        )
+        for person, role in members
+    )
+    return Form(
+        name="attendance",
+        title="Attendance",
+        fields=fields,
+        submit_label="Record",
+        state={"meeting": str(meeting.id)},
+    )
+
+
+def submit_form(context: Context, values: dict[str, str], state: dict[str, str]) -> str:
+    meeting = context.session.get(Meeting, int(state.get("meeting", "0") or 0))
+    if meeting is None:
+        raise UserError("That meeting no longer exists. Nothing was saved.")
+    members = {person.key: person for person, _ in _members(context, meeting)}
+    errors = {}
+    statuses = {}
+    for key, value in values.items():
+        person = members.get(key)
+        if person is None:
+            errors[key] = "Not a member of the group any more."
+        elif value not in attendance.LABELS:
+            errors[key] = "Choose present, apologies, absent or in attendance."
+        else:
+            statuses[person.id] = value
+    if errors:
+        raise FieldErrors(errors)
+    attendance.record(
+        context.session, actor=context.person, meeting=meeting, statuses=statuses, now=context.now
+    )
+    counts = {
+        label: sum(1 for s in statuses.values() if s == value) for value, label in attendance.LABELS.items()
+    }
+    summary = ", ".join(f"{n} {label}" for label, n in counts.items() if n)
+    return f"Attendance recorded for {_meeting_name(context, meeting)}: {summary or 'nobody'}." + watch(
+        context, meeting
+    )
+
+
+def watch(context: Context, meeting: Meeting) -> str:
+    """After any recording: tell the chair and officers, by direct message, who has
+    now missed too many meetings in a row (once per person and meeting)."""
+    found = attendance.flags(context.session, group=meeting.group, up_to=meeting)
+    found = [f for f in found if f.latest.id == meeting.id]
+    if not found:
+        return ""
+    officers = groups.officers_of(context.session, meeting.group)
+    for flag in found:
+        text = flag_text(flag, context)
+        for officer in officers:
+            context.direct(
+                officer.slack_user_id,
+                text,
+                key=f"attendance-watch:{meeting.id}:{flag.person.key}:{officer.key}",
+            )
+    names = ", ".join(f.person.name for f in found)
+    return f"\nAttendance watch: {names} — the chair and officers are told by direct message."
+
+
+def flag_text(flag: attendance.Flag, context: Context) -> str:
+    missed = ", ".join(
+        f"{format_date(local_date(m, context.zone))} ({attendance.LABELS[status]})"
+        for m, status in flag.missed
+    )
+    group = flag.group
+    if flag.resign:
+        rule = (
+            f"The terms of reference count missing {group.resign_after} consecutive meetings as resignation "
+            "unless there are exceptional reasons."
+        )
+    else:
+        rule = (
+            f"The terms of reference say a member who misses {group.explain_after} consecutive meetings "
+            "may be asked for a written explanation."
+        )
+    return (
+        f"*Attendance watch*: {flag.person.name} has now missed {len(flag.missed)} consecutive meetings "
+        f"of the {group.name}: {missed}. {rule}"
+    )
+
+
+def _members(context: Context, meeting: Meeting) -> list[tuple[Person, str]]:
+    return list(
+        context.session.execute(
+            select(Person, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == meeting.group_id)
+            .order_by(Person.name)
+        )
+    )
+
+
+def _people(context: Context, text: str, members: list[tuple[Person, str]], meeting: Meeting) -> list[Person]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise UserError(f"Who? {GRAMMAR} Nothing was changed.")
+    if len(parts) > MAX_PEOPLE:
+        raise UserError(
+            f"At most {MAX_PEOPLE} people at once; for the whole group use the form, `/meeting attendance DATE`. "
+            "Nothing was changed."
+        )
+    member_ids = {p.id for p, _ in members}
+    chosen: list[Person] = []
+    for part in parts:
+        who = people.resolve(context.session, part)
+        if who.person is None:
+            raise UserError(
+                f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
+            )
+        if who.person.id not in member_ids:
+            raise UserError(
+                f"{who.person.name} is not a member of the {meeting.group.name}. Nothing was changed."
+            )
+        if who.person not in chosen:
+            chosen.append(who.person)
+    return chosen
+
+
+def _meeting_name(context: Context, meeting: Meeting) -> str:
+    return f"the {meeting.group.name} meeting on {format_date(local_date(meeting, context.zone))}"
+
+
+FORM = FormSpec(name="attendance", submit=submit_form)

@@ -1,0 +1,212 @@
+"""/meeting add, move and cancel: officers and the chair change the group's
+meetings; each change is posted to the group's channel."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
+from bot.commands.core import Context
+from bot.commands.dates import parse_time, take_date, take_time
+from services import groups, meetings
+from services.dates import format_date, format_time
+from services.errors import UserError
+from services.text import clip
+from storage.models import Group, Meeting
+
+ADD_GRAMMAR = (
+    "Type `/meeting add DATE [TIME] [at PLACE or an online link]`, e.g. `/meeting add 16 Jun 2015 16:00 at "
+    "Committee Room 1`, or several dates: `/meeting add 16 Jun 2015, 15 Sep 2015, 15 Dec 2015`."
+)
+_AT = re.compile(r"\s+at\s+", re.IGNORECASE)
+_TO = re.compile(r"\s+to\s+", re.IGNORECASE)
+_LINK = re.compile(r"^https?://\S+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Add:
+    days: list[date]
+    at: time | None
+    location: str | None
+    url: str | None
+
+
+def parse_add(text: str, *, today: date) -> Add:
+    if not text.strip():
+        raise UserError(f"Which date? {ADD_GRAMMAR} Nothing was changed.")
+    when, place = _split_place(text)
+    location = url = None
+    if place is not None:
+        if not place:
+            raise UserError(
+                f"After `at` I expected a place or an online link. {ADD_GRAMMAR} Nothing was changed."
+            )
+        if _LINK.match(place):
+            url = place
+        elif place.lower().startswith(("http:", "https:", "<")):
+            raise UserError(
+                f"'{clip(place, 60)}' is not a link I can use: give it as https://... Nothing was changed."
+            )
+        else:
+            location = place
+    days, times = [], set()
+    for part in when.split(","):
+        day, rest = take_date(part.strip(), today=today)
+        if day is None:
+            raise UserError(f"'{clip(part.strip(), 40)}' is not a date. {ADD_GRAMMAR} Nothing was changed.")
+        at, rest = take_time(rest)
+        if rest and _LINK.match(rest):
+            url, rest = rest, ""
+        if rest:
+            raise UserError(
+                f"I read {format_date(day)} but not '{clip(rest, 40)}' after it. {ADD_GRAMMAR} Nothing was changed."
+            )
+        days.append(day)
+        if at is not None:
+            times.add(at)
+    if len(times) > 1:
+        raise UserError(
+            "Several dates take one time for them all: add meetings at different times one by one. Nothing was changed."
+        )
+    return Add(days=days, at=next(iter(times), None), location=location, url=url)
+
+
+def _split_place(text: str) -> tuple[str, str | None]:
+    """Split 'DATES [at PLACE]'; an 'at' followed by a time alone is the time."""
+    found = _AT.search(text)
+    if found is None:
+        return text.strip(), None
+    place = text[found.end() :].strip()
+    try:
+        parse_time(place)
+    except UserError:
+        return text[: found.start()].strip(), place
+    return f"{text[: found.start()].strip()} {place}", None
+
+
+def changing_group(context: Context, doing: str) -> Group:
+    """In a group's channel, that group; elsewhere the one group the person is an
+    officer or chair of."""
+    person = context.require_person()
+    here = groups.by_channel(context.session, context.channel_id)
+    if here is not None:
+        return here
+    mine = groups.of_person(context.session, person)
+    roles = groups.roles_of(context.session, person)
+    officer_of = [g for g in mine if roles.get(g.id) in groups.OFFICER_ROLES]
+    if len(officer_of) == 1:
+        return officer_of[0]
+    if not officer_of:
+        if mine:
+            groups.require_officer(context.session, person, mine[0], doing)
+        raise UserError(f"You are in no group, so you can't {doing}. Nothing was changed.")
+    names = ", ".join(f"#{g.slug}" for g in officer_of)
+    raise UserError(
+        f"You are an officer of several groups: type the command in the group's channel ({names}) to say which. "
+        "Nothing was changed."
+    )
+
+
+def add(context: Context, text: str) -> str:
+    intent = parse_add(text, today=context.today)
+    group = changing_group(context, "add meetings")
+    added = meetings.add(
+        context.session,
+        person=context.person,
+        group=group,
+        days=intent.days,
+        at=intent.at,
+        location=intent.location,
+        url=intent.url,
+        now=context.now,
+        zone=context.zone,
+    )
+    lines = [f"• {describe(m, context.zone)}" for m in added]
+    for meeting in added:
+        context.post(
+            group.channel,
+            f"*Meeting added*: {group.name}, {describe(meeting, context.zone)}. "
+            "Send apologies with `/apologies` if you can't come.",
+            key=f"meeting-added:{meeting.id}:{meeting.sequence}",
+        )
+    plural = "s" if len(added) != 1 else ""
+    return f"Added {len(added)} meeting{plural} of the {group.name}:\n" + "\n".join(lines)
+
+
+def move(context: Context, text: str) -> str:
+    parts = _TO.split(text.strip(), maxsplit=1)
+    if len(parts) != 2:
+        raise UserError(
+            "Type `/meeting move DATE to DATE [TIME]`, e.g. `/meeting move 21 Apr to 28 Apr 17:00`. Nothing was changed."
+        )
+    meeting = _meeting_on(context, parts[0], "move")
+    day, rest = take_date(parts[1], today=context.today)
+    if day is None:
+        raise UserError(f"'{clip(parts[1], 40)}' is not a date to move it to. Nothing was changed.")
+    at, rest = take_time(rest)
+    if rest:
+        raise UserError(f"I read the new date but not '{clip(rest, 40)}' after it. Nothing was changed.")
+    was = describe(meeting, context.zone)
+    meetings.move(
+        context.session,
+        person=context.person,
+        meeting=meeting,
+        day=day,
+        at=at,
+        now=context.now,
+        zone=context.zone,
+    )
+    now_at = describe(meeting, context.zone)
+    context.post(
+        meeting.group.channel,
+        f"*Meeting moved*: the {meeting.group.name} meeting of {was} is now on {now_at}.",
+        key=f"meeting-moved:{meeting.id}:{meeting.sequence}",
+    )
+    return f"Moved the {meeting.group.name} meeting from {was} to {now_at}. The group's channel is told."
+
+
+def cancel(context: Context, text: str) -> str:
+    meeting = _meeting_on(context, text, "cancel")
+    meetings.cancel(
+        context.session, person=context.person, meeting=meeting, now=context.now, zone=context.zone
+    )
+    when = describe(meeting, context.zone)
+    context.post(
+        meeting.group.channel,
+        f"*Meeting cancelled*: the {meeting.group.name} meeting of {when} will not take place.",
+        key=f"meeting-cancelled:{meeting.id}:{meeting.sequence}",
+    )
+    return f"Cancelled the {meeting.group.name} meeting of {when}. The group's channel is told."
+
+
+def meeting_on(context: Context, text: str, verb: str) -> tuple[Meeting, str]:
+    """The meeting on the leading DATE of text (in scope), and the rest of the text."""
+    day, rest = take_date(text.strip(), today=context.today)
+    if day is None:
+        raise UserError(
+            f"Which meeting? Type `/meeting {verb} DATE ...`, e.g. `/meeting {verb} 21/04/2015`. Nothing was changed."
+        )
+    scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
+    meeting = meetings.find(context.session, groups=scope, day=day, now=context.now, zone=context.zone)
+    return meeting, rest
+
+
+def _meeting_on(context: Context, text: str, verb: str) -> Meeting:
+    context.require_person()
+    meeting, rest = meeting_on(context, text, verb)
+    if rest:
+        raise UserError(f"I read the date but not '{clip(rest, 40)}' after it. Nothing was changed.")
+    return meeting
+
+
+def describe(meeting: Meeting, zone: ZoneInfo) -> str:
+    start = meeting.starts_at.astimezone(zone)
+    end = meeting.ends_at.astimezone(zone)
+    place = (
+        f"online: {meeting.url}"
+        if meeting.url
+        else meeting.location or meeting.group.location or "place to be confirmed"
+    )
+    return f"{format_date(start.date())}, {format_time(start)}–{format_time(end)}, {place}"

@@ -1,0 +1,88 @@
+"""/meeting interest and /meeting minutes: declarations, and the draft minutes skeleton."""
+
+from __future__ import annotations
+
+from bot.commands.core import Context
+from bot.commands.meeting_changes import describe, meeting_on
+from services import agenda, apologies, attendance, groups, minutes, people
+from services.dates import format_date
+from services.errors import UserError
+from services.meetings import local_date
+from storage.models import Meeting
+
+
+def interest(context: Context, text: str) -> str:
+    person = context.require_person()
+    meeting, rest = meeting_on(context, text, "interest")
+    number, _, nature = rest.partition(" ")
+    if not number:
+        raise UserError(
+            "Which item? Type `/meeting interest DATE ITEM NATURE`, e.g. `/meeting interest 21/04/2015 3 My partner "
+            "works for the provider`. Nothing was changed."
+        )
+    _, item = minutes.declare(
+        context.session, person=person, meeting=meeting, number=number, nature=nature, now=context.now
+    )
+    officer = groups.is_officer(context.session, person, meeting.group)
+    title = item.title if not item.restricted or officer else "Restricted item"
+    when = format_date(local_date(meeting, context.zone))
+    return f"Interest declared in item {number} ({title}) of the {meeting.group.name} meeting on {when}."
+
+
+def draft(context: Context, text: str) -> str:
+    meeting, rest = meeting_on(context, text, "minutes")
+    if rest:
+        raise UserError(
+            "Type `/meeting minutes DATE`, e.g. `/meeting minutes 21/04/2015`. Nothing was changed."
+        )
+    officer = groups.is_officer(context.session, context.person, meeting.group)
+    group = meeting.group
+    recorded = attendance.recorded(context.session, meeting)
+    names = people.names(context.session, set(recorded))
+    by_status: dict[str, list[str]] = {value: [] for value in attendance.LABELS}
+    for person_id, status in recorded.items():
+        by_status[status].append(names.get(person_id, "?"))
+    received = apologies.for_meeting(context.session, meeting)
+    apology_lines = sorted(
+        {a.person.name + (f" (substitute: {a.substitute})" if a.substitute else "") for a in received}
+        | {name for name in by_status["apologies"] if name not in {a.person.name for a in received}}
+    )
+    lines = [f"*Draft minutes: {group.name}, {describe(meeting, context.zone)}*"]
+    if not recorded:
+        lines.append(
+            f"_Attendance not recorded yet: `/meeting attendance {format_date(local_date(meeting, context.zone))}`._"
+        )
+    lines += [
+        "*Present:* " + (", ".join(sorted(by_status["present"])) or "—"),
+        "*Also in attendance:* " + (", ".join(sorted(by_status["in_attendance"])) or "—"),
+        "*Apologies:* " + (", ".join(apology_lines) or "—"),
+        "*Not present:* " + (", ".join(sorted(by_status["absent"])) or "—"),
+    ]
+    items = agenda.items(context.session, meeting)
+    numbers = {item.id: str(agenda.FIRST_SUBMITTED + n) for n, item in enumerate(items)}
+    declared = minutes.declarations(context.session, meeting)
+    lines.append("*Declarations of interest:* " + ("" if declared else "none"))
+    for declaration, person in declared:
+        number = numbers.get(declaration.agenda_item_id or 0, "?")
+        lines.append(f"• {person.name}, item {number}: {declaration.nature}")
+    year = f"{meeting.starts_at.astimezone(context.zone).year % 100:02d}"
+    first = minutes.first_number(context.session, meeting, context.zone)
+    for offset, line in enumerate(
+        agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
+    ):
+        detail = f" — {line.detail}" if line.detail else ""
+        lines.append(f"*{year}.{group.abbreviation}.{first + offset}* {line.title}{detail}")
+    lines.append(_actions(context, meeting))
+    return "\n".join(lines)
+
+
+def _actions(context: Context, meeting: Meeting) -> str:
+    found = minutes.actions(context.session, meeting)
+    if not found:
+        return "*Actions:* none recorded against this meeting."
+    rows = ["*Actions:*", "What | Who | When"]
+    for action in found:
+        who = action.owner.name if action.owner else action.owner_text or ""
+        when = action.due.strftime("%d.%m.%y") if action.due else ""
+        rows.append(f"{action.what} | {who} | {when}")
+    return "\n".join(rows)

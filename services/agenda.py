@@ -1,0 +1,247 @@
+"""Agendas in the board's own order: standing items, submitted items, any other
+business and the date of the next meeting; the item and publication deadlines;
+restricted (exempt) items masked for everyone but the officers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services import audit, groups, meetings, people
+from services.dates import format_date, format_time
+from services.errors import PermissionDenied, UserError
+from storage.models import AgendaItem, Meeting, Person
+
+MAX_TITLE = 300
+MAX_PURPOSE = 2000
+FIRST_SUBMITTED = 3  # 1 welcome and apologies, 2 minutes (2a matters arising), then items
+PARAGRAPHS = range(1, 8)  # Part 1 of Schedule 12A to the Local Government Act 1972
+NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+@dataclass(frozen=True)
+class Line:
+    number: str  # as the agenda shows it: "1", "2a", "3"
+    title: str
+    detail: str = ""  # purpose and presenter
+
+
+def restricted_label(item: AgendaItem, *, officer: bool) -> str:
+    if not officer:
+        return "Restricted item"
+    if item.restricted_paragraph:
+        return f"Restricted item: paragraph {item.restricted_paragraph} of Part 1 of Schedule 12A"
+    return "Restricted item"
+
+
+def items(session: Session, meeting: Meeting) -> list[AgendaItem]:
+    return list(
+        session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.position, AgendaItem.id)
+        )
+    )
+
+
+def draft(session: Session, *, meeting: Meeting, zone: ZoneInfo, officer: bool) -> list[Line]:
+    """The agenda as the board's packs show it; restricted items masked unless `officer`."""
+    group = meeting.group
+    last = meetings.held_before(session, meeting)
+    minutes = (
+        f"To confirm the minutes of the {group.name} held on "
+        f"{format_date(meetings.local_date(last, zone))} as a correct record"
+        if last
+        else "To confirm the minutes of the previous meeting as a correct record"
+    )
+    lines = [
+        Line("1", "Welcome and apologies for absence"),
+        Line("2", "Minutes", minutes),
+        Line("2a", "Matters arising"),
+    ]
+    submitted = items(session, meeting)
+    presenters = people.names(
+        session, {pid for i in submitted if (pid := i.presenter_id or i.submitted_by_id)}
+    )
+    number = FIRST_SUBMITTED
+    for item in submitted:
+        presenter = presenters.get(item.presenter_id or item.submitted_by_id or 0)
+        if item.restricted:
+            label = restricted_label(item, officer=officer)
+            title = f"{item.title} ({label})" if officer else label
+            detail = _detail(item.purpose, presenter) if officer else ""
+        else:
+            title, detail = item.title, _detail(item.purpose, presenter)
+        lines.append(Line(str(number), title, detail))
+        number += 1
+    lines.append(Line(str(number), "Any other business"))
+    following = meetings.next_after(session, meeting)
+    when = (
+        f"{format_date(meetings.local_date(following, zone))} at {format_time(following.starts_at.astimezone(zone))}"
+        if following
+        else "to be agreed"
+    )
+    lines.append(Line(str(number + 1), "Date of next meeting", when))
+    return lines
+
+
+def add(
+    session: Session,
+    *,
+    person: Person,
+    meeting: Meeting,
+    title: str,
+    purpose: str | None,
+    restricted: bool,
+    paragraph: int | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> tuple[AgendaItem, str]:
+    """Submit an item; members before the item deadline, officers at any time
+    until the meeting. Returns the item and its number as the agenda shows it."""
+    group = meeting.group
+    if not groups.is_member(session, person, group):
+        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        raise PermissionDenied(
+            f"Only members of the {group.name} submit agenda items to it: ask {officers}. Nothing was changed."
+        )
+    if meeting.status != "scheduled" or meeting.starts_at <= now:
+        raise UserError(
+            f"The {group.name} meeting on {_day(meeting, zone)} is not ahead, so its agenda is closed. Nothing was changed."
+        )
+    officer = groups.is_officer(session, person, group)
+    deadlines = meetings.Deadlines.of(meeting, zone)
+    if not officer and now.astimezone(zone).date() > deadlines.items_due:
+        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        raise PermissionDenied(
+            f"Items for the {group.name} meeting on {_day(meeting, zone)} were due by "
+            f"{format_date(deadlines.items_due)}: ask an officer ({officers}) to add it. Nothing was changed."
+        )
+    title = " ".join(title.split())
+    if not title:
+        raise UserError(
+            "What is the item called? e.g. `/agenda add Locality plan -- for decision`. Nothing was changed."
+        )
+    if len(title) > MAX_TITLE:
+        raise UserError(
+            f"An item's title can be at most {MAX_TITLE} characters (this is {len(title)}). Nothing was changed."
+        )
+    if purpose and len(purpose) > MAX_PURPOSE:
+        raise UserError(f"A purpose can be at most {MAX_PURPOSE} characters. Nothing was changed.")
+    if paragraph is not None and paragraph not in PARAGRAPHS:
+        raise UserError(
+            "Restricted items name a paragraph 1 to 7 of Part 1 of Schedule 12A. Nothing was changed."
+        )
+    position = (
+        session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)) or 0
+    ) + 1
+    count = (
+        session.scalar(
+            select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+        )
+        or 0
+    )
+    item = AgendaItem(
+        meeting_id=meeting.id,
+        position=position,
+        title=title,
+        purpose=purpose or None,
+        presenter_id=person.id,
+        restricted=restricted,
+        restricted_paragraph=paragraph,
+        submitted_by_id=person.id,
+        created_at=now,
+    )
+    session.add(item)
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="agenda.add",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        after={"item": item.id, "title": title, "restricted": restricted, "paragraph": paragraph},
+    )
+    return item, str(FIRST_SUBMITTED + count)
+
+
+def remove(
+    session: Session, *, person: Person, meeting: Meeting, number: str, now: datetime, zone: ZoneInfo
+) -> AgendaItem:
+    """Remove submitted item N (its number as the agenda shows it)."""
+    item = by_number(session, meeting, number)
+    if item.submitted_by_id != person.id:
+        groups.require_officer(session, person, meeting.group, "remove other people's agenda items")
+    session.delete(item)
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="agenda.remove",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        before={"item": item.id, "title": item.title, "restricted": item.restricted},
+    )
+    return item
+
+
+def by_number(session: Session, meeting: Meeting, number: str) -> AgendaItem:
+    submitted = items(session, meeting)
+    last = FIRST_SUBMITTED + len(submitted) - 1
+    shown = f"{FIRST_SUBMITTED} to {last}" if submitted else "none yet"
+    text = number.strip()
+    if not text.isdigit() or not FIRST_SUBMITTED <= int(text) <= last:
+        raise UserError(
+            f"'{text[:20]}' is not a submitted item of the agenda: those are numbered {shown} "
+            "(`/agenda` shows them). Nothing was changed."
+        )
+    return submitted[int(text) - FIRST_SUBMITTED]
+
+
+@dataclass(frozen=True)
+class Published:
+    late: bool
+    deadline_days: int
+
+
+def publish(
+    session: Session, *, person: Person, meeting: Meeting, now: datetime, zone: ZoneInfo
+) -> Published:
+    group = meeting.group
+    groups.require_officer(session, person, group, "publish agendas")
+    if meeting.status != "scheduled" or meeting.starts_at <= now:
+        raise UserError(
+            f"The {group.name} meeting on {_day(meeting, zone)} is not ahead. Nothing was changed."
+        )
+    deadlines = meetings.Deadlines.of(meeting, zone)
+    late = now.astimezone(zone).date() > deadlines.publish_by
+    before = meeting.agenda_published_at
+    meeting.agenda_published_at = now
+    meeting.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="agenda.publish",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        before={"published_at": before},
+        after={"published_at": now, "late": late},
+    )
+    return Published(late=late, deadline_days=group.publish_days)
+
+
+def days_in_words(days: int) -> str:
+    return NUMBER_WORDS[days] if 0 <= days < len(NUMBER_WORDS) else str(days)
+
+
+def _detail(purpose: str | None, presenter: str | None) -> str:
+    return " — ".join(part for part in (purpose, presenter) if part)
+
+
+def _day(meeting: Meeting, zone: ZoneInfo) -> str:
+    return format_date(meetings.local_date(meeting, zone))

@@ -1,0 +1,145 @@
+"""Attendance: who was present, sent apologies, was absent or in attendance; and
+the terms of reference's rule on missed meetings.
+
+The rule: a member who has missed `explain_after` (2) consecutive held meetings
+of a group may be asked for a written explanation; `resign_after` (3) counts as
+resignation unless there are exceptional reasons. Apologies and absence both
+count as missed (and are told apart); observers are exempt; a cancelled meeting
+is no meeting at all, so it neither breaks a run nor counts in one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services import audit, groups
+from services.errors import UserError
+from storage.models import ATTENDANCE_STATUSES, Attendance, Group, Meeting, Membership, Person
+
+MISSED = ("apologies", "absent")
+LABELS = {
+    "present": "present",
+    "apologies": "apologies",
+    "absent": "absent",
+    "in_attendance": "in attendance",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A member who has now missed `len(missed)` consecutive held meetings."""
+
+    person: Person
+    group: Group
+    missed: tuple[tuple[Meeting, str], ...]  # newest first, with "apologies" or "absent"
+    resign: bool  # reached resign_after, not only explain_after
+
+    @property
+    def latest(self) -> Meeting:
+        return self.missed[0][0]
+
+
+def recorded(session: Session, meeting: Meeting) -> dict[int, str]:
+    """Statuses recorded for the meeting, by person id."""
+    rows = session.execute(
+        select(Attendance.person_id, Attendance.status).where(Attendance.meeting_id == meeting.id)
+    )
+    return {person_id: status for person_id, status in rows}
+
+
+def record(
+    session: Session,
+    *,
+    actor: Person | None,
+    meeting: Meeting,
+    statuses: dict[int, str],
+    now: datetime,
+) -> dict[int, str]:
+    """Record statuses by person id (insert or update); the meeting is then held.
+    Returns what changed, by person id."""
+    groups.require_officer(session, actor, meeting.group, "record attendance")
+    if meeting.status == "cancelled":
+        raise UserError(
+            "That meeting was cancelled, so there is no attendance to record. Nothing was changed."
+        )
+    if meeting.starts_at > now:
+        raise UserError(
+            "That meeting has not started yet: attendance is recorded at or after it. Nothing was changed."
+        )
+    bad = sorted({s for s in statuses.values() if s not in ATTENDANCE_STATUSES})
+    if bad:
+        raise UserError(
+            f"'{bad[0]}' is not an attendance: say present, apologies, absent or in attendance. Nothing was changed."
+        )
+    existing = {
+        row.person_id: row
+        for row in session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id))
+    }
+    changed: dict[int, str] = {}
+    for person_id, status in statuses.items():
+        row = existing.get(person_id)
+        if row is None:
+            session.add(
+                Attendance(meeting_id=meeting.id, person_id=person_id, status=status, recorded_at=now)
+            )
+            changed[person_id] = status
+        elif row.status != status:
+            row.status, row.recorded_at = status, now
+            changed[person_id] = status
+    before_status = meeting.status
+    meeting.status = "held"
+    meeting.updated_at = now
+    session.flush()
+    if changed or before_status != "held":
+        audit.record(
+            session,
+            actor=actor,
+            what="attendance.record",
+            subject=f"meeting {meeting.id}",
+            at=now,
+            before={"status": before_status},
+            after={"status": "held", "attendance": {str(k): v for k, v in changed.items()}},
+        )
+    return changed
+
+
+def flags(session: Session, *, group: Group, up_to: Meeting | None = None) -> list[Flag]:
+    """Members of `group` (observers exempt) whose latest held meetings, up to and
+    including `up_to` (else the latest held one), are `explain_after` or more
+    misses in a row. Three queries, whatever the size of the group."""
+    held = select(Meeting).where(Meeting.group_id == group.id, Meeting.status == "held")
+    if up_to is not None:
+        held = held.where(Meeting.starts_at <= up_to.starts_at)
+    recent = list(session.scalars(held.order_by(Meeting.starts_at.desc()).limit(group.resign_after)))
+    if not recent:
+        return []
+    members = list(
+        session.scalars(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == group.id, Membership.role != "observer")
+            .order_by(Person.name)
+        )
+    )
+    rows = session.execute(
+        select(Attendance.meeting_id, Attendance.person_id, Attendance.status).where(
+            Attendance.meeting_id.in_([m.id for m in recent])
+        )
+    )
+    status = {(meeting_id, person_id): value for meeting_id, person_id, value in rows}
+    found = []
+    for person in members:
+        run: list[tuple[Meeting, str]] = []
+        for meeting in recent:
+            value = status.get((meeting.id, person.id))
+            if value not in MISSED:
+                break
+            run.append((meeting, value))
+        if len(run) >= group.explain_after:
+            found.append(
+                Flag(person=person, group=group, missed=tuple(run), resign=len(run) >= group.resign_after)
+            )
+    return found

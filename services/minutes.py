@@ -1,0 +1,100 @@
+"""What the minutes need: declarations of interest, minute numbers running on
+through the year (YY.ABBR.N), and the meeting's actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services import agenda, audit, groups
+from services.errors import PermissionDenied, UserError
+from storage.models import Action, AgendaItem, Declaration, Meeting, Person
+
+MAX_NATURE = 1000
+STANDING_LINES = 5  # 1 welcome, 2 minutes, 2a matters arising, any other business, date of next meeting
+
+
+def declare(
+    session: Session, *, person: Person, meeting: Meeting, number: str, nature: str, now: datetime
+) -> tuple[Declaration, AgendaItem]:
+    """A member declares an interest in submitted agenda item `number`."""
+    group = meeting.group
+    if not groups.is_member(session, person, group):
+        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        raise PermissionDenied(
+            f"Only members of the {group.name} declare interests at its meetings: ask {officers}. Nothing was changed."
+        )
+    if meeting.status == "cancelled":
+        raise UserError("That meeting was cancelled. Nothing was changed.")
+    nature = " ".join(nature.split())
+    if not nature:
+        raise UserError(
+            "What is the nature of the interest? e.g. `/meeting interest 21/04/2015 3 My partner works for the "
+            "provider`. Nothing was changed."
+        )
+    if len(nature) > MAX_NATURE:
+        raise UserError(
+            f"The nature of an interest can be at most {MAX_NATURE} characters. Nothing was changed."
+        )
+    item = agenda.by_number(session, meeting, number)
+    declaration = Declaration(
+        meeting_id=meeting.id, person_id=person.id, agenda_item_id=item.id, nature=nature, created_at=now
+    )
+    session.add(declaration)
+    session.flush()
+    audit.record(
+        session,
+        actor=person,
+        what="interest.declare",
+        subject=f"meeting {meeting.id}",
+        at=now,
+        after={"item": item.id, "nature": nature},
+    )
+    return declaration, item
+
+
+def declarations(session: Session, meeting: Meeting) -> list[tuple[Declaration, Person]]:
+    return list(
+        session.execute(
+            select(Declaration, Person)
+            .join(Person, Person.id == Declaration.person_id)
+            .where(Declaration.meeting_id == meeting.id)
+            .order_by(Person.name, Declaration.id)
+        )
+    )
+
+
+def first_number(session: Session, meeting: Meeting, zone: ZoneInfo) -> int:
+    """The first minute number of this meeting: on from the group's earlier
+    (not cancelled) meetings in the same calendar year, one per agenda line."""
+    year = meeting.starts_at.astimezone(zone).year
+    start = datetime.combine(date(year, 1, 1), time(0), zone)
+    earlier = (
+        select(Meeting.id)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.starts_at >= start,
+            Meeting.starts_at < meeting.starts_at,
+            Meeting.status != "cancelled",
+        )
+        .subquery()
+    )
+    meetings_before = session.scalar(select(func.count()).select_from(earlier)) or 0
+    items_before = (
+        session.scalar(
+            select(func.count())
+            .select_from(AgendaItem)
+            .where(AgendaItem.meeting_id.in_(select(earlier.c.id)))
+        )
+        or 0
+    )
+    return 1 + meetings_before * STANDING_LINES + items_before
+
+
+def actions(session: Session, meeting: Meeting) -> list[Action]:
+    return list(
+        session.scalars(select(Action).where(Action.meeting_id == meeting.id).order_by(Action.number))
+    )

@@ -1,0 +1,179 @@
+"""The agenda: the board's own order, deadlines in Chorley's time, restricted items
+masked for all but the officers, publication flagged when late."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from services.meetings import Deadlines
+from storage.models import AuditEntry, Meeting
+from tests.conftest import count_rows
+
+LONDON = ZoneInfo("Europe/London")
+BOARD = "CBOARD001"
+
+
+def test_the_draft_agenda_follows_the_boards_order(type_command):
+    type_command("/agenda add Locality plan -- for decision", channel=BOARD)
+    text = type_command("/agenda", person="fire", channel=BOARD).text
+    assert text.splitlines() == [
+        "*Draft agenda: Chorley Public Service Reform Board, Tue 21 Apr 2015, 16:00–17:30, Committee Room 1*",
+        "Items due by Sat 11 Apr 2015 (passed); to be published by Thu 16 Apr 2015.",
+        "1. Welcome and apologies for absence",
+        "2. Minutes — _To confirm the minutes of the Chorley Public Service Reform Board held on Tue 10 Feb 2015 as a correct record_",
+        "2a. Matters arising",
+        "3. Locality plan — _for decision — Jess Marland_",
+        "4. Any other business",
+        "5. Date of next meeting — _Tue 16 Jun 2015 at 16:00_",
+    ]
+
+
+def test_a_member_adds_before_the_deadline_and_is_refused_after_it(type_command, demo, clock):
+    clock.set(datetime(2015, 6, 6, 23, 59, tzinfo=LONDON))  # board on Tue 16 Jun: items due Sat 6 Jun
+    added = type_command("/agenda add Fire safety checks -- for information", person="fire", channel=BOARD)
+    assert added.ok and added.text == (
+        "Item 3 added to the Chorley Public Service Reform Board agenda for Tue 16 Jun 2015: Fire safety checks."
+    )
+    clock.set(datetime(2015, 6, 7, 0, 1, tzinfo=LONDON))
+    before = count_rows(demo)
+    late = type_command("/agenda add Another", person="fire", channel=BOARD)
+    assert not late.ok
+    assert "were due by Sat 6 Jun 2015" in late.text
+    assert "ask an officer (Jess Marland, Nadia Hartley, Rosalind Ashcroft) to add it" in late.text
+    assert count_rows(demo) == before
+    officer = type_command("/agenda add Another", person="clerk", channel=BOARD)
+    assert officer.ok and "after the item deadline of Sat 6 Jun 2015: added as an officer" in officer.text
+
+
+@pytest.mark.parametrize(
+    ("meeting_day", "last_in", "first_out", "items_due", "publish_by"),
+    [
+        # Spring forward (Sun 29 Mar 2015): a meeting on Tue 31 Mar, items due Sat 21 Mar (GMT).
+        (
+            "2015-03-31",
+            datetime(2015, 3, 21, 23, 59),
+            datetime(2015, 3, 22, 0, 0),
+            date(2015, 3, 21),
+            date(2015, 3, 26),
+        ),
+        # Fall back (Sun 25 Oct 2015): a meeting on Tue 3 Nov, items due Sat 24 Oct (BST, UTC+1).
+        (
+            "2015-11-03",
+            datetime(2015, 10, 24, 23, 59),
+            datetime(2015, 10, 25, 0, 30),
+            date(2015, 10, 24),
+            date(2015, 10, 29),
+        ),
+        # A month boundary: a meeting on Tue 5 May, items due Sat 25 Apr, published by Thu 30 Apr.
+        (
+            "2015-05-05",
+            datetime(2015, 4, 25, 23, 59),
+            datetime(2015, 4, 26, 0, 0),
+            date(2015, 4, 25),
+            date(2015, 4, 30),
+        ),
+    ],
+)
+def test_deadlines_are_local_days_across_clock_changes_and_months(
+    type_command, demo, clock, meeting_day, last_in, first_out, items_due, publish_by
+):
+    clock.set(datetime(2015, 3, 1, 9, 0, tzinfo=LONDON))
+    day = date.fromisoformat(meeting_day)
+    assert type_command(f"/meeting add {day.strftime('%d/%m/%Y')}", channel=BOARD).ok
+    with demo() as session:
+        meeting = session.scalar(
+            select(Meeting).where(
+                Meeting.starts_at == datetime(day.year, day.month, day.day, 16, 0, tzinfo=LONDON)
+            )
+        )
+        assert Deadlines.of(meeting, LONDON) == Deadlines(items_due=items_due, publish_by=publish_by)
+    clock.set(last_in.replace(tzinfo=LONDON))
+    assert type_command("/agenda add Just in time", person="fire", channel=BOARD).ok
+    clock.set(first_out.replace(tzinfo=LONDON))
+    refused = type_command("/agenda add Too late", person="fire", channel=BOARD)
+    assert not refused.ok and "were due by" in refused.text
+    clock.set(datetime.combine(publish_by, time(23, 59), LONDON))
+    on_time = type_command("/agenda publish", channel=BOARD)
+    assert on_time.ok and "Late" not in on_time.text
+    clock.set(datetime.combine(publish_by + timedelta(days=1), time(0, 1), LONDON))
+    late = type_command("/agenda publish", channel=BOARD)
+    assert late.ok and late.text.endswith("Late: the terms of reference ask for five days.")
+
+
+def test_restricted_items_are_masked_for_all_but_the_officers(type_command, board_post_texts):
+    reply = type_command("/agenda add restricted para 3 Disposal of the Union Street depot", channel=BOARD)
+    assert reply.ok
+    assert (
+        "Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)"
+        in reply.text
+    )
+    officer = type_command("/agenda", channel=BOARD).text
+    assert (
+        "3. Disposal of the Union Street depot (Restricted item: paragraph 3 of Part 1 of Schedule 12A)"
+        in officer
+    )
+    member = type_command("/agenda", person="fire", channel=BOARD).text
+    assert "3. Restricted item\n" in member and "Union Street" not in member and "paragraph" not in member
+    assert type_command("/agenda publish", channel=BOARD).ok
+    posted = board_post_texts()[-1]
+    assert "3. Restricted item\n" in posted and "Union Street" not in posted and "paragraph" not in posted
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("add restricted para x Depot", "'para x' is not a paragraph number"),
+        ("add restricted para 9 Depot", "paragraph 1 to 7"),
+        ("add", "What is the item called?"),
+        ("add -- for decision", "What is the item called?"),
+        ("add " + "x" * 400, "at most 300 characters"),
+        ("remove 9", "'9' is not a submitted item of the agenda: those are numbered none yet"),
+        ("remove 1", "is not a submitted item"),
+        ("publish now", "takes nothing after it"),
+        ("frobnicate", "I don't know `/agenda frobnicate`"),
+    ],
+)
+def test_bad_agenda_commands_are_refused_and_nothing_is_stored(type_command, demo, text, says):
+    before = count_rows(demo)
+    reply = type_command(f"/agenda {text}", channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+def test_removing_items_and_who_may(type_command, demo, clock):
+    clock.set(datetime(2015, 6, 1, 9, 0, tzinfo=LONDON))
+    type_command("/agenda add Fire safety", person="fire", channel=BOARD)
+    type_command("/agenda add Health inequalities", person="health", channel=BOARD)
+    before = count_rows(demo)
+    refused = type_command("/agenda remove 4", person="fire", channel=BOARD)
+    assert not refused.ok and "Only the officers and the chair" in refused.text
+    assert count_rows(demo) == before
+    assert type_command("/agenda remove 3", person="fire", channel=BOARD).ok  # their own
+    assert "3. Health inequalities" in type_command("/agenda", channel=BOARD).text
+    assert type_command("/agenda remove 3", channel=BOARD).ok  # an officer, anyone's
+    with demo() as session:
+        assert len(session.scalars(select(AuditEntry).where(AuditEntry.what == "agenda.remove")).all()) == 2
+
+
+def test_only_officers_publish_and_publishing_records_the_time(type_command, demo, clock, board_post_texts):
+    before = count_rows(demo)
+    refused = type_command("/agenda publish", person="fire", channel=BOARD)
+    assert (
+        not refused.ok
+        and "Only the officers and the chair of the Chorley Public Service Reform Board publish agendas"
+        in refused.text
+    )
+    assert count_rows(demo) == before
+    reply = type_command("/agenda publish", channel=BOARD)
+    assert (
+        reply.ok and "published and posted to the group's channel" in reply.text and "Late" not in reply.text
+    )
+    assert board_post_texts()[-1].startswith("*Agenda: Chorley Public Service Reform Board, Tue 21 Apr 2015")
+    with demo() as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))
+        assert meeting.agenda_published_at == clock.now()
+    assert "Published Mon 13 Apr 2015." in type_command("/agenda", person="fire", channel=BOARD).text

@@ -1,0 +1,200 @@
+"""Attendance: recorded by form or typed, and the attendance watch over a run of
+meetings (apologies and absence alike, observers exempt, cancelled meetings
+neither breaking a run nor counting in one)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands import FORMS
+from bot.commands.core import submit
+from services import attendance
+from storage.models import Attendance, Delivery, Group, Meeting
+from tests.conftest import count_rows
+
+LONDON = ZoneInfo("Europe/London")
+BOARD = "CBOARD001"
+OFFICERS = {"U0CHAIR01", "U0CLERK01", "U0POLICY1"}  # the board's chair and officers
+
+
+def watch_messages(demo) -> list[Delivery]:
+    with demo() as session:
+        return session.scalars(
+            select(Delivery).where(Delivery.key.like("attendance-watch:%")).order_by(Delivery.id)
+        ).all()
+
+
+def record_after(type_command, clock, when: datetime, *lines: str) -> list[str]:
+    clock.set(when.replace(tzinfo=LONDON))
+    replies = [type_command(f"/meeting attendance {line}", channel=BOARD) for line in lines]
+    assert all(r.ok for r in replies), [r.text for r in replies]
+    return [r.text for r in replies]
+
+
+def test_the_attendance_rule_over_six_meetings_with_a_cancelled_one_and_an_observer(
+    type_command, demo, clock
+):
+    # Sep 15 is cancelled before it happens: it neither breaks nor counts.
+    assert type_command("/meeting cancel 15 Sep 2015", channel=BOARD).ok
+
+    record_after(
+        type_command, clock, datetime(2015, 2, 10, 18), "10 Feb 2015 absent fire, college, publichealth"
+    )
+    assert watch_messages(demo) == []  # one miss is nothing yet
+
+    texts = record_after(
+        type_command,
+        clock,
+        datetime(2015, 4, 21, 18),
+        "21 Apr 2015 apologies fire",
+        "21 Apr 2015 present college",
+        "21 Apr 2015 absent publichealth",
+    )
+    assert "Attendance watch: Ray Cottam" in texts[0]
+    sent = watch_messages(demo)
+    assert {d.target for d in sent} == OFFICERS and all(d.kind == "direct" for d in sent)
+    assert sent[0].payload["text"] == (
+        "*Attendance watch*: Ray Cottam has now missed 2 consecutive meetings of the Chorley Public Service "
+        "Reform Board: Tue 21 Apr 2015 (apologies), Tue 10 Feb 2015 (absent). The terms of reference say a "
+        "member who misses 2 consecutive meetings may be asked for a written explanation."
+    )
+    assert "Priya Raman" not in " ".join(d.payload["text"] for d in sent)  # an observer is exempt
+
+    # Recording again for the same meeting tells nobody twice.
+    record_after(type_command, clock, datetime(2015, 4, 21, 19), "21 Apr 2015 apologies fire")
+    assert len(watch_messages(demo)) == 3
+
+    record_after(
+        type_command,
+        clock,
+        datetime(2015, 6, 16, 18),
+        "16 Jun 2015 absent fire",
+        "16 Jun 2015 present college",
+    )
+    third = watch_messages(demo)[3:]
+    assert len(third) == 3
+    assert "Ray Cottam has now missed 3 consecutive meetings" in third[0].payload["text"]
+    assert (
+        "count missing 3 consecutive meetings as resignation unless there are exceptional reasons"
+        in third[0].payload["text"]
+    )
+
+    record_after(
+        type_command,
+        clock,
+        datetime(2015, 12, 15, 18),
+        "15 Dec 2015 present fire",
+        "15 Dec 2015 absent college",
+    )
+    assert len(watch_messages(demo)) == 6  # fire came back; college missed one
+
+    record_after(type_command, clock, datetime(2016, 3, 15, 18), "15 Mar 2016 apologies college")
+    last = watch_messages(demo)[6:]
+    assert len(last) == 3
+    assert (
+        "Andrew Sumner has now missed 2 consecutive meetings of the Chorley Public Service Reform Board: "
+        "Tue 15 Mar 2016 (apologies), Tue 15 Dec 2015 (absent)." in last[0].payload["text"]
+    )
+
+    # The digest can list the same flags at any time.
+    with demo() as session:
+        board = session.scalar(select(Group).where(Group.slug == "board"))
+        flags = attendance.flags(session, group=board)
+        assert [(f.person.key, len(f.missed), f.resign) for f in flags] == [("college", 2, False)]
+        june = session.scalar(
+            select(Meeting).where(
+                Meeting.group_id == board.id, Meeting.starts_at == datetime(2015, 6, 16, 16, tzinfo=LONDON)
+            )
+        )
+        assert [(f.person.key, f.resign) for f in attendance.flags(session, group=board, up_to=june)] == [
+            ("fire", True)
+        ]
+
+
+def test_the_attendance_form_is_preset_from_the_apologies_received(type_command, demo, clock):
+    type_command("/apologies 21 Apr Hospital appointment", person="fire")
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command("/meeting attendance 21 Apr", channel=BOARD)
+    form = reply.form
+    assert form is not None and form.name == "attendance" and form.title == "Attendance"
+    presets = {f.name: f.preset for f in form.fields}
+    assert len(form.fields) == 18  # every member of the board, the observer too
+    assert presets["fire"] == "apologies" and presets["college"] == "present"
+    assert next(f.label for f in form.fields if f.name == "publichealth") == "Priya Raman (observer)"
+    assert [c.label for c in form.fields[0].choices] == ["present", "apologies", "absent", "in attendance"]
+
+    values = presets | {"college": "absent", "publichealth": "in_attendance"}
+    done = submit(FORMS["attendance"], values, form.state, sessions=demo, clock=clock, person_key="clerk")
+    assert done.ok and done.text == (
+        "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: "
+        "15 present, 1 apologies, 1 absent, 1 in attendance."
+    )
+    with demo() as session:
+        meeting = session.get(Meeting, int(form.state["meeting"]))
+        assert meeting.status == "held"
+        stored = dict(session.execute(select(Attendance.person_id, Attendance.status)).all())
+        assert len(stored) == 18 and sorted(set(stored.values())) == [
+            "absent",
+            "apologies",
+            "in_attendance",
+            "present",
+        ]
+
+
+def test_a_bad_attendance_form_is_refused_field_by_field_and_nothing_is_stored(type_command, demo, clock):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    form = type_command("/meeting attendance 21 Apr", channel=BOARD).form
+    before = count_rows(demo)
+    values = {f.name: f.preset or "" for f in form.fields} | {"fire": "asleep", "nobody": "present"}
+    refused = submit(FORMS["attendance"], values, form.state, sessions=demo, clock=clock, person_key="clerk")
+    assert not refused.ok
+    assert refused.errors == {
+        "fire": "Choose present, apologies, absent or in attendance.",
+        "nobody": "Not a member of the group any more.",
+    }
+    assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "person", "says"),
+    [
+        (
+            "21 Apr absent fire",
+            "fire",
+            "Only the officers and the chair of the Chorley Public Service Reform Board record attendance",
+        ),
+        ("21 Apr", "fire", "Only the officers and the chair"),
+        ("16 Jun absent fire", "clerk", "has not started yet"),
+        ("16 Jun", "clerk", "has not started"),
+        ("21 Apr asleep fire", "clerk", "'asleep' is not an attendance"),
+        ("21 Apr absent", "clerk", "Who?"),
+        ("21 Apr absent nobody at all", "clerk", "'nobody at all' is not a person in the partnership"),
+        (
+            "21 Apr absent Sarah Mellor, intel",
+            "clerk",
+            "Fiona Rigby is not a member of the Chorley Public Service Reform Board",
+        ),
+        ("21 Apr in the room fire", "clerk", "'in' is not an attendance"),
+        ("22 Apr absent fire", "clerk", "no meeting on Wed 22 Apr 2015"),
+        ("21 Apr absent " + ", ".join(["fire"] * 50), "clerk", "At most 40 people at once"),
+        ("21 Apr absent <!channel>", "clerk", "looks like a channel or a link"),
+    ],
+)
+def test_attendance_that_cannot_be_recorded_is_refused(type_command, demo, clock, line, person, says):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    before = count_rows(demo)
+    reply = type_command(f"/meeting attendance {line}", person=person, channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+def test_in_attendance_and_several_people_at_once(type_command, demo, clock):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command("/meeting attendance 21 Apr in attendance publichealth, <@U0FIRE001>", channel=BOARD)
+    assert reply.ok and reply.text.startswith("Recorded in attendance for Priya Raman, Ray Cottam")
+    with demo() as session:
+        assert sorted(session.scalars(select(Attendance.status))) == ["in_attendance", "in_attendance"]

@@ -1,0 +1,198 @@
+"""Officers schedule the board's year: add, move and cancel meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services import meetings as meetings_service
+from storage.models import AuditEntry, Meeting
+from tests.conftest import count_rows
+
+BOARD = "CBOARD001"
+
+
+def board_meetings(demo):
+    with demo() as session:
+        return session.scalars(
+            select(Meeting)
+            .join(Meeting.group)
+            .where(Meeting.group.has(slug="board"))
+            .order_by(Meeting.starts_at)
+        ).all()
+
+
+@pytest.fixture
+def changes(monkeypatch):
+    """Every call of the meeting_changed hook, as (meeting id, sequence, status)."""
+    calls = []
+    real = meetings_service.meeting_changed
+
+    def spy(session, *, meeting, now):
+        calls.append((meeting.id, meeting.sequence, meeting.status))
+        real(session, meeting=meeting, now=now)
+
+    monkeypatch.setattr(meetings_service, "meeting_changed", spy)
+    return calls
+
+
+def test_the_board_agrees_its_year_of_dates_at_once(type_command, demo, board_post_texts, changes):
+    reply = type_command("/meeting add 14 Jul 2015, 13 Oct 2015, 12 Jan 2016", channel=BOARD)
+    assert reply.ok, reply.text
+    assert reply.text.startswith("Added 3 meetings of the Chorley Public Service Reform Board:")
+    assert "• Tue 14 Jul 2015, 16:00–17:30, Committee Room 1, Chorley Town Hall" in reply.text
+    added = [m for m in board_meetings(demo) if m.created_at.year == 2015 and m.starts_at.month in (7, 10, 1)]
+    assert [m.starts_at.astimezone().date().isoformat() for m in added] == [
+        "2015-07-14",
+        "2015-10-13",
+        "2016-01-12",
+    ]
+    assert all(m.sequence == 0 and m.status == "scheduled" and m.uid.endswith("@partnerbot") for m in added)
+    assert all(m.ends_at - m.starts_at == timedelta(minutes=90) for m in added)
+    assert (
+        len(board_post_texts()) == 3
+        and "*Meeting added*: Chorley Public Service Reform Board, Tue 13 Oct" in board_post_texts()[1]
+    )
+    assert [c[1:] for c in changes] == [(0, "scheduled")] * 3
+    with demo() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.what == "meeting.add")).all()
+    assert len(audits) == 3 and audits[0].actor == "Jess Marland"
+
+
+def test_a_time_and_a_place_or_an_online_link_can_be_given(type_command, demo):
+    assert type_command("/meeting add 7 Jul 2015 4.30 pm at Council Chamber", channel=BOARD).ok
+    assert type_command("/meeting add 28 Jul 2015 at https://meet.example.org/board-july", channel=BOARD).ok
+    assert type_command("/meeting add 4 Aug 2015 at 10:00", channel=BOARD).ok
+    found = {
+        m.starts_at.astimezone(meetings_service.ZoneInfo("Europe/London")).strftime("%d %b %H:%M"): m
+        for m in board_meetings(demo)
+    }
+    assert found["07 Jul 16:30"].location == "Council Chamber"
+    assert found["28 Jul 16:00"].url == "https://meet.example.org/board-july"
+    assert (
+        found["04 Aug 10:00"].location
+        == "Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP"
+    )
+
+
+def test_a_date_that_already_has_a_meeting_is_refused_by_name(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/meeting add 1 Jul 2015, 16 Jun 2015", channel=BOARD)
+    assert not reply.ok
+    assert "The Chorley Public Service Reform Board already meets on Tue 16 Jun 2015 at 16:00" in reply.text
+    assert "Nothing was changed." in reply.text
+    assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "Which date?"),
+        ("31/02/2015", "there is no 31 February 2015"),
+        ("1 Apr 2015", "in the past"),
+        ("banana", "'banana' is not a date"),
+        ("16 Jul 2015 16:00, 17 Jul 2015 17:00", "one time for them all"),
+        ("16 Jul 2015, 16 Jul 2015", "is given twice"),
+        ("16 Jul 2015 at <!channel>", "is not a link I can use"),
+        ("16 Jul 2015 at " + "x" * 400, "at most 300 characters"),
+        ("16 Jul 2015 with cake", "not 'with cake'"),
+        (", ".join(f"{d} Jul 2015" for d in range(1, 30)), "At most 24 dates"),
+    ],
+)
+def test_bad_dates_and_places_are_refused_and_nothing_is_stored(type_command, demo, text, says):
+    before = count_rows(demo)
+    reply = type_command(f"/meeting add {text}", channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+def test_a_member_may_not_change_meetings_and_is_told_who_may(type_command, demo):
+    before = count_rows(demo)
+    for line in (
+        "/meeting add 14 Jul 2015",
+        "/meeting move 16 Jun 2015 to 17 Jun 2015",
+        "/meeting cancel 16 Jun 2015",
+    ):
+        reply = type_command(line, person="fire", channel=BOARD)
+        assert not reply.ok
+        assert "Only the officers and the chair of the Chorley Public Service Reform Board" in reply.text
+        assert "Jess Marland, Nadia Hartley, Rosalind Ashcroft" in reply.text
+    assert count_rows(demo) == before
+
+
+def test_outside_a_channel_the_group_is_the_one_you_run_or_you_are_asked(type_command, demo):
+    assert type_command("/meeting add 14 Jul 2015", person="chair").ok  # the chair runs only the board
+    reply = type_command("/meeting add 14 Jul 2015", person="clerk")
+    assert "type the command in the group's channel (#board, #executive, #implementation)" in reply.text
+    member = type_command("/meeting add 14 Jul 2015", person="countycllr")
+    assert (
+        "Only the officers and the chair of the Chorley Public Service Reform Board add meetings"
+        in member.text
+    )
+
+
+def test_moving_a_meeting_raises_its_sequence_and_tells_the_channel(
+    type_command, demo, board_post_texts, changes
+):
+    reply = type_command("/meeting move 16 Jun 2015 to 23 Jun 2015 17:00", channel=BOARD)
+    assert reply.ok, reply.text
+    assert (
+        "from Tue 16 Jun 2015, 16:00–17:30" in reply.text and "to Tue 23 Jun 2015, 17:00–18:30" in reply.text
+    )
+    moved = next(m for m in board_meetings(demo) if m.starts_at.month == 6)
+    assert moved.sequence == 1 and moved.starts_at.hour == 16  # 17:00 BST is 16:00 UTC
+    assert "*Meeting moved*" in board_post_texts()[-1]
+    assert changes == [(moved.id, 1, "scheduled")]
+    again = type_command("/meeting move 23 Jun 2015 to 24 Jun 2015", channel=BOARD)
+    assert again.ok and "Wed 24 Jun 2015, 17:00–18:30" in again.text  # the time stays
+    assert next(m for m in board_meetings(demo) if m.starts_at.month == 6).sequence == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("16 Jun 2015 to 15 Sep 2015", "already meets on Tue 15 Sep 2015"),
+        ("16 Jun 2015 to 1 Apr 2015", "in the past"),
+        ("16 Jun 2015", "Type `/meeting move DATE to DATE [TIME]`"),
+        ("17 Jun 2015 to 18 Jun 2015", "no meeting on Wed 17 Jun 2015"),
+        ("10 Feb 2015 to 18 Jun 2015", "already taken place"),
+        ("16 Jun 2015 to 16 Jun 2015", "already is"),
+        ("16 Jun 2015 to soon", "is not a date to move it to"),
+    ],
+)
+def test_moves_that_cannot_be_are_refused(type_command, demo, text, says):
+    before = count_rows(demo)
+    reply = type_command(f"/meeting move {text}", channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+def test_cancelling_a_meeting_keeps_it_as_cancelled_with_a_higher_sequence(
+    type_command, demo, board_post_texts, changes
+):
+    reply = type_command("/meeting cancel 16 Jun 2015", channel=BOARD)
+    assert (
+        reply.ok
+        and "Cancelled the Chorley Public Service Reform Board meeting of Tue 16 Jun 2015" in reply.text
+    )
+    cancelled = next(m for m in board_meetings(demo) if m.starts_at.month == 6)
+    assert (cancelled.status, cancelled.sequence) == ("cancelled", 1)
+    assert "*Meeting cancelled*" in board_post_texts()[-1]
+    assert changes == [(cancelled.id, 1, "cancelled")]
+    before = count_rows(demo)
+    assert "already cancelled" in type_command("/meeting cancel 16 Jun 2015", channel=BOARD).text
+    assert count_rows(demo) == before
+    # The same slot can be added again: the cancelled meeting is back on, with a higher sequence.
+    assert type_command("/meeting add 16 Jun 2015", channel=BOARD).ok
+    back = next(m for m in board_meetings(demo) if m.starts_at.month == 6)
+    assert (back.id, back.status, back.sequence) == (cancelled.id, "scheduled", 2)
+
+
+def test_a_meeting_added_across_the_clock_change_keeps_its_local_time(type_command, demo, clock):
+    clock.set(datetime(2015, 10, 20, 9, 0, tzinfo=meetings_service.ZoneInfo("Europe/London")))
+    assert type_command("/meeting add 27 Oct 2015, 3 Nov 2015", channel=BOARD).ok
+    zone = meetings_service.ZoneInfo("Europe/London")
+    added = [m for m in board_meetings(demo) if m.starts_at.month in (10, 11) and m.starts_at.day in (27, 3)]
+    assert [m.starts_at.astimezone(zone).time() for m in added] == [time(16, 0), time(16, 0)]

@@ -1,0 +1,108 @@
+"""Declarations of interest and the draft minutes skeleton."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands import FORMS
+from bot.commands.core import submit
+from storage.models import AuditEntry, Declaration
+from tests.conftest import count_rows
+
+LONDON = ZoneInfo("Europe/London")
+BOARD = "CBOARD001"
+
+
+def test_a_member_declares_an_interest_in_an_item_by_its_number(type_command, demo):
+    type_command("/agenda add Locality plan -- for decision", channel=BOARD)
+    reply = type_command("/meeting interest 21/04/2015 3 My partner works for the provider", person="fire")
+    assert reply.ok and reply.text == (
+        "Interest declared in item 3 (Locality plan) of the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015."
+    )
+    with demo() as session:
+        declaration = session.scalars(select(Declaration)).one()
+        assert declaration.nature == "My partner works for the provider"
+        assert session.scalar(select(AuditEntry.what).where(AuditEntry.what == "interest.declare"))
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "says"),
+    [
+        (
+            "21/04/2015 3 Works there",
+            "intel",
+            "Only members of the Chorley Public Service Reform Board declare interests",
+        ),
+        (
+            "21/04/2015 7 Works there",
+            "fire",
+            "'7' is not a submitted item of the agenda: those are numbered 3 to 3",
+        ),
+        ("21/04/2015 3", "fire", "What is the nature of the interest?"),
+        ("21/04/2015", "fire", "Which item?"),
+        ("3 Works there", "fire", "Which meeting?"),
+        ("21/04/2015 3 " + "x" * 1200, "fire", "at most 1000 characters"),
+    ],
+)
+def test_declarations_that_cannot_be_taken_are_refused(type_command, demo, text, person, says):
+    type_command("/agenda add Locality plan", channel=BOARD)
+    before = count_rows(demo)
+    reply = type_command(f"/meeting interest {text}", person=person, channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+def test_the_minutes_skeleton_numbers_on_through_the_year(type_command, demo, clock):
+    clock.set(datetime(2015, 2, 1, 9, tzinfo=LONDON))
+    type_command("/agenda add Away Day outcomes", channel=BOARD)  # the 10 Feb board: one item
+    clock.set(datetime(2015, 4, 13, 9, tzinfo=LONDON))
+    type_command("/agenda add Locality plan -- for decision", channel=BOARD)
+    type_command("/agenda add restricted para 3 Depot disposal", channel=BOARD)
+    type_command("/apologies 21 Apr Hospital appointment", person="health")
+    type_command("/meeting interest 21 Apr 3 Partner works for the provider", person="fire", channel=BOARD)
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    type_command("/meeting attendance 21 Apr present fire, chair, college", channel=BOARD)
+    type_command("/meeting attendance 21 Apr apologies health", channel=BOARD)
+    type_command("/meeting attendance 21 Apr absent police", channel=BOARD)
+    type_command("/meeting attendance 21 Apr in attendance publichealth", channel=BOARD)
+
+    text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    lines = text.splitlines()
+    assert (
+        lines[0]
+        == "*Draft minutes: Chorley Public Service Reform Board, Tue 21 Apr 2015, 16:00–17:30, Committee Room 1*"
+    )
+    assert "*Present:* Andrew Sumner, Ray Cottam, Rosalind Ashcroft" in lines
+    assert "*Also in attendance:* Priya Raman" in lines
+    assert "*Apologies:* Peter Kenyon" in lines and "Hospital" not in text
+    assert "*Not present:* Sarah Mellor" in lines
+    assert "• Ray Cottam, item 3: Partner works for the provider" in lines
+    # The February board used 15.CPSRB.1-6 (five standing lines and one item), so April starts at 7.
+    assert "*15.CPSRB.7* Welcome and apologies for absence" in lines
+    assert "*15.CPSRB.10* Locality plan — for decision — Jess Marland" in lines
+    assert (
+        "*15.CPSRB.11* Depot disposal (Restricted item: paragraph 3 of Part 1 of Schedule 12A) — Jess Marland"
+        in lines
+    )
+    assert "*15.CPSRB.13* Date of next meeting — Tue 16 Jun 2015 at 16:00" in lines
+    assert lines[-3:] == [
+        "*Actions:*",
+        "What | Who | When",
+        "Bring options for a joint early help commission to the June Board | Ray Cottam | 29.05.15",
+    ]
+    member_view = type_command("/meeting minutes 21 Apr", person="fire", channel=BOARD).text
+    assert "*15.CPSRB.11* Restricted item" in member_view and "Depot" not in member_view
+
+
+def test_a_substitute_shows_in_the_minutes_apologies(type_command, demo, clock):
+    form = type_command("/apologies", person="health").form
+    values = {"meeting": form.fields[0].preset, "reason": "Leave", "substitute": "Dr Kim Lee"}
+    sent = submit(FORMS["apologies"], values, form.state, sessions=demo, clock=clock, person_key="health")
+    assert sent.ok
+    text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    assert "*Apologies:* Peter Kenyon (substitute: Dr Kim Lee)" in text
+    assert "_Attendance not recorded yet" in text and "Leave" not in text
