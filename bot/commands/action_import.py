@@ -99,9 +99,7 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
             text=f"This table was saved already, for {where}: nothing more to do. "
             f"`/action list all` shows the actions.",
         )
-    lines = [
-        _row_line(number, row, imported) for number, (row, imported, _) in enumerate(read, 1) if imported
-    ]
+    lines = [_row_line(number, imported) for number, (_, imported, _) in enumerate(read, 1) if imported]
     header = " (the header row was skipped)" if table.header else ""
     save = Button(
         f"Save {len(rows)} action{'s' if len(rows) != 1 else ''}",
@@ -117,7 +115,7 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     )
 
 
-def _row_line(number: int, row: Row, imported: ImportRow) -> str:
+def _row_line(number: int, imported: ImportRow) -> str:
     owner = imported.owner.name
     if imported.owner.person is None:
         owner += " (free text: not a person in the partnership)"
