@@ -193,6 +193,12 @@ def set_due(session: Session, *, now: datetime, actor: Person | None, action: Ac
 SNOOZE = timedelta(days=7)
 
 
+def is_snoozed(action: Action, today: date) -> bool:
+    """No reminders about it today: it was snoozed until a later day (reminders
+    resume on `snoozed_until` itself)."""
+    return action.snoozed_until is not None and today < action.snoozed_until
+
+
 def snooze(session: Session, *, now: datetime, today: date, actor: Person | None, action: Action) -> bool:
     """Pause nudges about an open action for a week; its due date stays as the
     meeting agreed. False when it is already snoozed that long (a second press)."""

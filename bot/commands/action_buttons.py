@@ -9,6 +9,7 @@ from datetime import date
 
 from bot.commands.lines import action_line
 from bot.commands.shapes import Button, Section
+from services import actions
 from services.dates import format_date
 from storage.models import Action
 
@@ -33,7 +34,7 @@ def action_buttons(action: Action) -> tuple[Button, ...]:
 def action_section(action: Action, today: date) -> Section:
     """One action, as a line with its buttons."""
     text = action_line(action, today)
-    if action.status == "open" and action.snoozed_until is not None and action.snoozed_until > today:
+    if action.status == "open" and action.snoozed_until and actions.is_snoozed(action, today):
         text += f" — reminders snoozed until {format_date(action.snoozed_until)}"
     return Section(text, buttons=action_buttons(action))
 

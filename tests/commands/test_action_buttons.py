@@ -133,3 +133,13 @@ def test_two_hundred_open_actions_list_within_slacks_limits(type_command, demo):
     assert blocks <= 50
     assert reply.sections[-1].text.startswith("…and 182 more")
     assert all(len(s.text) <= 3000 for s in reply.sections)
+
+
+def test_reminders_resume_on_the_day_the_snooze_ends(type_command, demo, clock):
+    from services.actions import is_snoozed
+
+    ref = action(demo).ref
+    type_command(f"/action snooze {ref}", person="fire")  # Mon 13 Apr 2015: until Mon 20 Apr
+    snoozed = action(demo)
+    assert is_snoozed(snoozed, date(2015, 4, 19))
+    assert not is_snoozed(snoozed, date(2015, 4, 20))
