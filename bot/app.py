@@ -13,11 +13,12 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, fallback_text, reply_payload
-from bot.commands import COMMANDS
+from bot.commands import COMMANDS, home
 from bot.commands.core import Command, run
 from bot.interactions import form_not_opened, open_view, press_listener, submission_listener
 from services import inbox
 from services.clock import Clock
+from services.errors import UserError
 from storage.session import transaction
 
 log = logging.getLogger("partnerbot.slack")
@@ -66,9 +67,7 @@ def create_app(
         press_listener(sessions=sessions, clock=clock, on_queued=on_queued)
     )
     app.action(re.compile(f"^{LINK_PREFIX}"))(_acknowledge)  # a link button: Slack opens the URL itself
-    # The Home tab comes with the actions issue; until then its event is acknowledged
-    # and left alone, so Slack does not retry it.
-    app.event("app_home_opened")(lambda: None)
+    app.event("app_home_opened")(_home_opened(sessions=sessions, clock=clock, on_queued=on_queued))
     app.error(_on_error)
     return app
 
@@ -102,6 +101,23 @@ def _listener(
 
     listener.__name__ = f"command_{command.name.strip('/')}"
     return listener
+
+
+def _home_opened(*, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]):
+    """Queue the person's Home tab (the outbox publishes it: no Slack call here)."""
+
+    def home_opened(event: dict) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        try:
+            with transaction(sessions) as session:
+                home.opened(session, slack_user_id=event["user"], now=clock.now())
+        except UserError as error:  # no partnership loaded yet: nothing to show
+            log.warning("home tab not published: %s", error.message)
+            return
+        on_queued()
+
+    return home_opened
 
 
 def _acknowledge(ack: Ack) -> None:

@@ -73,6 +73,8 @@ class ConsolePrinter:
             where = f"#{self._channels.get(delivery.target, delivery.target)}"
         elif delivery.kind == "direct":
             where = f"direct message to {self._people.get(delivery.target, delivery.target)}"
+        elif delivery.kind == "home":
+            return  # a Slack Home tab: the console has none
         else:
             raise GiveUp(f"the console does not send {delivery.kind}")
         body = message_text(Message.from_payload(delivery.payload)).replace("\n", "\n    ")
@@ -215,8 +217,9 @@ class Console:
             for number, choice in enumerate(question.choices, start=1):
                 self.say(f"  {number}. {plain(choice.label)}")
         while True:
+            several = " (end with a blank line)" if question.kind == "long_text" else ""
             self.out.write(
-                f"  {plain(question.label)}{' (optional)' if question.optional else ''}"
+                f"  {plain(question.label)}{' (optional)' if question.optional else ''}{several}"
                 f" [{self._shown(question, preset)}]: "
             )
             self.out.flush()
@@ -229,10 +232,25 @@ class Console:
                 self.out.write(f"{typed}\n")
             if not typed:
                 return preset
+            if question.kind == "long_text":
+                return self._more_lines(line)
             try:
                 return self._read(question, typed)
             except UserError as error:
                 self.say(plain(error.message))
+
+    def _more_lines(self, first: str) -> str:
+        """A long answer (a pasted table of actions, a report) runs up to a blank
+        line; its lines keep their tabs, which separate a table's columns."""
+        lines = [first.rstrip("\r\n")]
+        while True:
+            line = self.lines.readline()
+            if not line or not line.strip():
+                break
+            lines.append(line.rstrip("\r\n"))
+            if not self.interactive:
+                self.out.write(f"  … {line.strip()}\n")
+        return "\n".join(lines).strip()
 
     def _read(self, question: Field, typed: str) -> str:
         if question.kind == "choice":

@@ -88,6 +88,10 @@ def submission_listener(*, sessions: sessionmaker[Session], clock: Clock, on_que
         if not reply.ok:
             ack(response_action="errors", errors=_errors_on(inputs, reply))
             return
+        if reply.form is not None:  # a next step (a workstream chosen: its highlight report)
+            carried = {CHANNEL_KEY: channel_id} if channel_id else {}
+            ack(response_action="update", view=form_view(reply.form, carried=carried))
+            return
         title = ((view.get("title") or {}).get("text")) or "Done"
         ack(response_action="update", view=result_view(unescape(title), reply.message))
         if reply.posts:
@@ -153,7 +157,7 @@ def press_listener(*, sessions: sessionmaker[Session], clock: Clock, on_queued: 
                 },
             )
             on_queued()
-        elif reply.posts or response_url:
+        else:  # the answer, the Home tab or the modal it sits on, through the outbox
             on_queued()
 
     return button_pressed
@@ -173,14 +177,33 @@ def _run_pressed(
     if command is None:
         return Reply(text="partnerbot no longer knows that button's command. Nothing was changed.", ok=False)
     container = body.get("container") or {}
-    where = container.get("message_ts") or container.get("view_id") or body.get("trigger_id") or ""
+    where = container.get("message_ts") or body.get("trigger_id") or ""
+    if container.get("view_id"):
+        # A view's hash changes each time it is published, so the Home tab's
+        # "Send apologies" works again after "Withdraw apologies" on the new view.
+        where = f"{container['view_id']}:{(body.get('view') or {}).get('hash', '')}"
     digest = hashlib.sha256(command_line.encode()).hexdigest()[:12]
     key = f"press:{where}:{action.get('action_id')}:{digest}"
     response_url = body.get("response_url")
 
+    view = body.get("view") or {}
+    modal = view.get("id") if view.get("type") == "modal" else None
+
     def act(context: Context) -> Reply:
         answer = command.handle(context, text.strip())
         reply = answer if isinstance(answer, Reply) else Reply(text=answer)
+        if reply.form is None and modal and not response_url:
+            # A button on a modal (Save under an action table read): the modal shows the answer.
+            title = unescape(((view.get("title") or {}).get("text")) or "Done")
+            outbox.enqueue(
+                context.session,
+                key=f"pressed:{key}"[:200],
+                kind="modal",
+                target=modal,
+                payload={"view": result_view(title, reply.message)},
+                due_at=context.now,
+                now=context.now,
+            )
         if reply.form is None and response_url:
             outbox.enqueue(
                 context.session,

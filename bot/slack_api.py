@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from bot.blocks.home import home_view
 from bot.blocks.messages import fallback_text, message_blocks
 from bot.commands.shapes import Message
 from bot.jobs.deliveries import Claimed, GiveUp, TryLater
@@ -20,7 +21,7 @@ PERMANENT = {
     "invalid_blocks", "user_not_found", "cannot_dm_bot", "invalid_auth", "account_inactive",
     "token_revoked", "missing_scope", "not_authed", "invalid_arguments",
 }  # fmt: skip
-SLACK_KINDS = ("channel", "direct", "response_url")
+SLACK_KINDS = ("channel", "direct", "response_url", "home", "modal")
 METADATA_EVENT = "partnerbot_delivery"  # each post carries its delivery key in message metadata
 HISTORY_LOOKBACK = 100  # messages looked through for one whose sending was in doubt
 
@@ -42,6 +43,14 @@ class SlackSender:
             _respond(delivery)
             return
         try:
+            if delivery.kind == "modal":  # an open modal's new content, target its view id
+                self._client.views_update(view_id=delivery.target, view=delivery.payload["view"])
+                return
+            if delivery.kind == "home":  # a person's App Home tab, target their user id
+                self._client.views_publish(
+                    user_id=delivery.target, view=home_view(Message.from_payload(delivery.payload))
+                )
+                return
             channel = delivery.target
             if delivery.kind == "direct":
                 opened = self._client.conversations_open(users=delivery.target)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, nulls_last, select
+from sqlalchemy import and_, func, nulls_last, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -54,7 +54,7 @@ def add(
         )
     meeting = _recent_meeting(session, group=group, now=now) if group else None
     action = Action(
-        number=_next_number(session),
+        number=next_number(session),
         what=what,
         owner_id=owner.person.id if owner.person else None,
         owner_text=None if owner.person else owner.text,
@@ -78,11 +78,16 @@ def add(
     return Added(action=action, meeting=meeting, overdue=due is not None and due < today)
 
 
-def get(session: Session, ref: str) -> Action:
+def get(session: Session, ref: str, *, for_update: bool = False) -> Action:
+    """The action a ref names. `for_update` locks its row until the transaction
+    ends, so two presses of one button at the same moment act one after the other."""
     match = REF.match(ref.strip())
     if not match:
         raise UserError(f"'{clip(ref, 40)}' is not an action ref: refs look like A12. Nothing was changed.")
-    action = session.scalar(select(Action).where(Action.number == int(match.group(1))))
+    query = select(Action).where(Action.number == int(match.group(1)))
+    if for_update:
+        query = query.with_for_update(of=Action)
+    action = session.scalar(query)
     if action is None:
         raise NotFound(f"There is no action A{int(match.group(1))}. Nothing was changed.")
     return action
@@ -106,6 +111,39 @@ def all_open(session: Session, limit: int = LIST_LIMIT) -> list[Action]:
 
 def overdue(session: Session, today: date, limit: int = LIST_LIMIT) -> list[Action]:
     return _open(session, Action.due < today, limit)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Open actions, the first `limit` of them, and how many there are in all."""
+
+    actions: list[Action]
+    total: int
+
+
+def listing(
+    session: Session,
+    *,
+    owner: Person | None = None,
+    owner_text: str | None = None,
+    workstream: Workstream | None = None,
+    overdue_on: date | None = None,
+    limit: int = LIST_LIMIT,
+) -> Listing:
+    """Open actions, oldest due first, by owner, free-text owner, workstream or
+    overdue on a day (none given: all), with their count: two queries."""
+    criteria = []
+    if owner is not None:
+        criteria.append(Action.owner_id == owner.id)
+    if owner_text is not None:
+        criteria.append(func.lower(Action.owner_text) == owner_text.lower())
+    if workstream is not None:
+        criteria.append(Action.workstream_id == workstream.id)
+    if overdue_on is not None:
+        criteria.append(Action.due < overdue_on)
+    criterion = and_(True, *criteria)
+    total = session.scalar(select(func.count()).select_from(Action).where(Action.status == "open", criterion))
+    return Listing(actions=_open(session, criterion, limit), total=total or 0)
 
 
 def _open(session: Session, criterion, limit: int) -> list[Action]:
@@ -134,6 +172,8 @@ def drop(session: Session, *, now: datetime, actor: Person | None, action: Actio
 def set_due(session: Session, *, now: datetime, actor: Person | None, action: Action, due: date) -> Action:
     check_can_change(session, actor=actor, action=action, verb="change its due date")
     before = action.due
+    if before == due:
+        return action
     action.due = due
     action.updated_at = now
     audit.record(
@@ -146,6 +186,41 @@ def set_due(session: Session, *, now: datetime, actor: Person | None, action: Ac
         after={"due": due},
     )
     return action
+
+
+SNOOZE = timedelta(days=7)
+
+
+def is_snoozed(action: Action, today: date) -> bool:
+    """No reminders about it today: it was snoozed until a later day (reminders
+    resume on `snoozed_until` itself)."""
+    return action.snoozed_until is not None and today < action.snoozed_until
+
+
+def snooze(session: Session, *, now: datetime, today: date, actor: Person | None, action: Action) -> bool:
+    """Pause nudges about an open action for a week; its due date stays as the
+    meeting agreed. False when it is already snoozed that long (a second press)."""
+    check_can_change(session, actor=actor, action=action, verb="snooze it")
+    if action.status != "open":
+        raise UserError(
+            f"{action.ref} is {action.status}, so there is nothing to snooze. Nothing was changed."
+        )
+    until = today + SNOOZE
+    if action.snoozed_until is not None and action.snoozed_until >= until:
+        return False
+    before = action.snoozed_until
+    action.snoozed_until = until
+    action.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        what="action.snooze",
+        subject=action.ref,
+        at=now,
+        before={"snoozed_until": before},
+        after={"snoozed_until": until},
+    )
+    return True
 
 
 def check_can_change(session: Session, *, actor: Person | None, action: Action, verb: str) -> None:
@@ -209,7 +284,7 @@ def _group_of(session: Session, action: Action) -> Group | None:
     )
 
 
-def _next_number(session: Session) -> int:
+def next_number(session: Session) -> int:
     # Serialise numbering between concurrent writers on PostgreSQL; SQLite
     # already allows one writer at a time.
     session.execute(select(Partnership.id).with_for_update())

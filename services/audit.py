@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Person
+
+
+def changed(session: Session) -> bool:
+    """True once this session has recorded a change."""
+    return bool(session.info.get("audited"))
 
 
 def record(
@@ -20,6 +26,9 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    # The front end sees that this transaction changed something (and so, e.g.,
+    # republishes the person's Home tab) without every service telling it.
+    session.info["audited"] = True
     session.add(
         AuditEntry(
             actor_id=actor.id if actor else None,
@@ -30,6 +39,36 @@ def record(
             before=_plain(before),
             after=_plain(after),
         )
+    )
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: Person | None,
+    what: str,
+    at: datetime,
+    entries: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Many changes of one kind at once (an imported table's actions), as one
+    statement: `entries` are (subject, after) pairs."""
+    if not entries:
+        return
+    session.info["audited"] = True
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "actor_id": actor.id if actor else None,
+                "actor": actor.name if actor else "partnerbot",
+                "what": what,
+                "subject": subject,
+                "at": at,
+                "before": None,
+                "after": _plain(after),
+            }
+            for subject, after in entries
+        ],
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,12 +39,70 @@ def by_key(session: Session, key: str) -> Person | None:
 
 def resolve(session: Session, text: str) -> Who:
     """A Slack mention, a person id, or a unique part of a name; else free text."""
+    return _resolve(text, _Database(session))
+
+
+def resolve_many(session: Session, texts: list[str]) -> dict[str, Who | UserError]:
+    """Each of many owners (a pasted table's Who column) resolved as `resolve`
+    would, with the people read once: a Who, or the UserError that says why not."""
+    directory = _Everyone(list(session.scalars(select(Person))))
+    found: dict[str, Who | UserError] = {}
+    for text in dict.fromkeys(texts):
+        try:
+            found[text] = _resolve(text, directory)
+        except UserError as error:
+            found[text] = error
+    return found
+
+
+class _Directory(Protocol):
+    def by_slack_user(self, slack_user_id: str) -> Person | None: ...
+    def by_key(self, key: str) -> Person | None: ...
+    def by_name_part(self, text: str) -> list[Person]: ...
+
+
+class _Database:
+    """People looked up in the database, one question at a time."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_slack_user(self, slack_user_id: str) -> Person | None:
+        return by_slack_user(self.session, slack_user_id)
+
+    def by_key(self, key: str) -> Person | None:
+        return by_key(self.session, key)
+
+    def by_name_part(self, text: str) -> list[Person]:
+        return _by_name_part(self.session, text)
+
+
+class _Everyone:
+    """Every person, read once, for resolving many names."""
+
+    def __init__(self, everyone: list[Person]) -> None:
+        self.everyone = everyone
+        self.slack = {p.slack_user_id: p for p in everyone if p.slack_user_id}
+        self.keys = {p.key: p for p in everyone}
+
+    def by_slack_user(self, slack_user_id: str) -> Person | None:
+        return self.slack.get(slack_user_id)
+
+    def by_key(self, key: str) -> Person | None:
+        return self.keys.get(key)
+
+    def by_name_part(self, text: str) -> list[Person]:
+        pattern = _word_start(text)
+        return [p for p in self.everyone if pattern.search(fold(p.name))]
+
+
+def _resolve(text: str, people: _Directory) -> Who:
     text = " ".join(text.split())
     if not text:
         raise UserError("Say who: a @mention, a person id or part of a name. Nothing was changed.")
     mention = MENTION.match(text)
     if mention:
-        person = by_slack_user(session, mention.group(1))
+        person = people.by_slack_user(mention.group(1))
         if person is None:
             raise UserError(
                 f"<@{mention.group(1)}> is not in the partnership file, so they can't own "
@@ -60,29 +119,63 @@ def resolve(session: Session, text: str) -> Who:
             f"An owner can be at most {MAX_OWNER_TEXT} characters "
             f"('{clip(text, 40)}' is {len(text)}). Nothing was changed."
         )
-    person = by_key(session, text.lower())
+    person = people.by_key(text.lower())
     if person:
         return Who(person=person)
-    matches = _by_name_part(session, text)
-    if len(matches) == 1:
-        return Who(person=matches[0])
-    if len(matches) > 1:
-        names = ", ".join(sorted(p.name for p in matches))
-        raise UserError(
-            f"'{text}' could be {names}: say which, with @mention or more of the name. Nothing was changed."
-        )
+    for name in _name_forms(text):
+        matches = people.by_name_part(name)
+        if len(matches) == 1:
+            return Who(person=matches[0])
+        if len(matches) > 1:
+            names = ", ".join(sorted(p.name for p in matches))
+            raise UserError(
+                f"'{text}' could be {names}: say which, with @mention or more of the name. "
+                "Nothing was changed."
+            )
     return Who(text=text)
+
+
+# Ranks and titles that minutes put before a name ("CI Teresa O'Grady", "Cllr Bell",
+# "GM Ray Cottam"); a name is looked up without them when it is not found with them.
+_TITLE_WORDS = frozenset(
+    """mr mrs ms miss mx dr prof professor rev revd sir dame lord lady cllr councillor county
+    pc dc ps ds sgt sergeant di dci insp inspector ci ch chief det detective supt dsupt csupt
+    superintendent acc dcc cc gm sm wm cm am cfo dcfo acfo""".split()
+)
+# Curly and other look-alike apostrophes, as word processors write them.
+_APOSTROPHES = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"}
+)
+
+
+def fold(name: str) -> str:
+    """A name as compared: lower case, one kind of apostrophe."""
+    return name.translate(_APOSTROPHES).lower()
+
+
+def _name_forms(text: str) -> list[str]:
+    """The name as written, then without the ranks and titles before it."""
+    words = text.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in _TITLE_WORDS:
+        words = words[1:]
+    bare = " ".join(words)
+    return [text] if bare == text else [text, bare]
 
 
 def _by_name_part(session: Session, text: str) -> list[Person]:
     # Match whole words at the start of a word, so "Ann" finds "Ann Smith" but not "Joanne".
-    needle = text.lower()
-    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # An apostrophe of any kind matches any other: "O'Grady" finds "O’Grady".
+    needle = fold(text)
+    like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("'", "_")
     candidates = session.scalars(
         select(Person).where(func.lower(Person.name).like(f"%{like}%", escape="\\"))
     ).all()
-    pattern = re.compile(r"(?:^|\s)" + re.escape(needle))
-    return [p for p in candidates if pattern.search(p.name.lower())]
+    pattern = _word_start(text)
+    return [p for p in candidates if pattern.search(fold(p.name))]
+
+
+def _word_start(text: str) -> re.Pattern[str]:
+    return re.compile(r"(?:^|\s)" + re.escape(fold(text)))
 
 
 def names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -1,21 +1,167 @@
-"""Workstreams, found by slug the way people type them."""
+"""Workstreams: found by slug the way people type them; who may report on one; closing one."""
 
 from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Workstream
+from services import audit
+from services import groups as groups_service
+from services.errors import NotFound, PermissionDenied, UserError
+from services.text import clip
+from storage.models import Group, Person, Workstream, WorkstreamMember
+
+MAX_SLUG_TYPED = 64
+
+
+def every(session: Session) -> list[Workstream]:
+    return list(session.scalars(select(Workstream).order_by(Workstream.slug)))
 
 
 def match(session: Session, text: str) -> Workstream | None:
     """A slug, case-insensitively, or a unique prefix of one."""
+    found = _matching(every(session), text)
+    return found[0] if len(found) == 1 else None
+
+
+def find(session: Session, text: str) -> Workstream:
+    """The workstream `text` names, or a refusal that suggests the closest slug
+    and lists them all."""
+    workstreams = every(session)
+    found = _matching(workstreams, text)
+    if len(found) == 1:
+        return found[0]
+    slugs = [w.slug for w in workstreams]
+    listed = ", ".join(slugs) if slugs else "there are none yet"
+    typed = clip(" ".join(text.split()), 40)
+    if len(found) > 1:
+        raise UserError(
+            f"'{typed}' could be {', '.join(w.slug for w in found)}: type more of the name. "
+            "Nothing was changed."
+        )
+    closest = _closest(text.strip().lower()[:MAX_SLUG_TYPED], slugs)
+    hint = f" Did you mean {closest}?" if closest else ""
+    raise NotFound(f"There is no workstream '{typed}'.{hint} Workstreams: {listed}. Nothing was changed.")
+
+
+def _closest(needle: str, slugs: list[str]) -> str | None:
+    """The slug most like what was typed, judged against the whole slug, its
+    start and each of its words, so a typo in a short form ("jont") still finds it."""
+    best, best_score = None, 0.6
+    for slug in slugs:
+        forms = [slug, slug[: len(needle)], *slug.split("-")]
+        score = max(difflib.SequenceMatcher(None, needle, form).ratio() for form in forms)
+        if score > best_score:
+            best, best_score = slug, score
+    return best
+
+
+def _matching(workstreams: list[Workstream], text: str) -> list[Workstream]:
     needle = text.strip().lower()
     if not needle:
-        return None
-    workstreams = list(session.scalars(select(Workstream).order_by(Workstream.slug)))
+        return []
     exact = [w for w in workstreams if w.slug == needle]
-    if exact:
-        return exact[0]
-    prefixed = [w for w in workstreams if w.slug.startswith(needle)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    return exact or [w for w in workstreams if w.slug.startswith(needle)]
+
+
+@dataclass(frozen=True)
+class Role:
+    workstream: Workstream
+    role: str  # "lead" or "contributor"
+
+
+def of_person(session: Session, person: Person) -> list[Role]:
+    """The workstreams a person leads, then those they contribute to, by name."""
+    rows = session.execute(
+        select(Workstream, WorkstreamMember.role)
+        .join(WorkstreamMember, WorkstreamMember.workstream_id == Workstream.id)
+        .where(WorkstreamMember.person_id == person.id)
+    ).all()
+    roles = [Role(workstream=w, role=role) for w, role in rows]
+    return sorted(roles, key=lambda r: (r.role != "lead", r.workstream.name))
+
+
+def people_of(session: Session, workstream: Workstream) -> dict[str, list[Person]]:
+    """Its leads and contributors, by role, by name."""
+    rows = session.execute(
+        select(WorkstreamMember.role, Person)
+        .join(Person, Person.id == WorkstreamMember.person_id)
+        .where(WorkstreamMember.workstream_id == workstream.id)
+        .order_by(Person.name)
+    ).all()
+    found: dict[str, list[Person]] = {"lead": [], "contributor": []}
+    for role, person in rows:
+        found.setdefault(role, []).append(person)
+    return found
+
+
+def reporting_group(session: Session, workstream: Workstream) -> Group | None:
+    if workstream.group_id is None:
+        return None
+    return session.get(Group, workstream.group_id)
+
+
+def _officers(session: Session, group: Group | None) -> list[Person]:
+    return groups_service.officers_of(session, group) if group else groups_service.all_officers(session)
+
+
+def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
+    # A workstream with no reporting group is looked after by any group's officers.
+    return groups_service.is_officer(session, person, group)
+
+
+def check_can_report(session: Session, *, actor: Person, workstream: Workstream) -> None:
+    """Leads, contributors and the reporting group's officers (or chair) post updates."""
+    members = people_of(session, workstream)
+    if any(p.id == actor.id for p in members["lead"] + members["contributor"]):
+        return
+    group = reporting_group(session, workstream)
+    if _is_officer(session, actor, group):
+        return
+    leads = ", ".join(p.name for p in members["lead"]) or "none named"
+    officers = ", ".join(p.name for p in _officers(session, group)[:4])
+    of_group = f" of the {group.name}" if group else ""
+    raise PermissionDenied(
+        f"Only the leads of {workstream.name} ({leads}), its contributing partners and the "
+        f"officers{of_group}" + (f" ({officers})" if officers else "") + " can post its updates. "
+        "Ask one of them, or an officer to add you to the workstream. Nothing was changed."
+    )
+
+
+def check_open(workstream: Workstream) -> None:
+    if not workstream.is_open:
+        raise UserError(
+            f"{workstream.name} was closed, so it takes no more updates: its history stays "
+            f"(`/update {workstream.slug} history`). Nothing was changed."
+        )
+
+
+def close(session: Session, *, now: datetime, actor: Person, workstream: Workstream) -> bool:
+    """Officers close a finished workstream: it takes no updates and leaves the
+    digest. False when it was closed already."""
+    group = reporting_group(session, workstream)
+    if not _is_officer(session, actor, group):
+        officers = ", ".join(p.name for p in _officers(session, group)[:4])
+        of_group = f" of the {group.name}" if group else ""
+        raise PermissionDenied(
+            f"Only the officers{of_group} or its chair can close {workstream.name}"
+            + (f": ask {officers}" if officers else "")
+            + ". Nothing was changed."
+        )
+    if not workstream.is_open:
+        return False
+    workstream.is_open = False
+    audit.record(
+        session,
+        actor=actor,
+        what="workstream.close",
+        subject=workstream.slug,
+        at=now,
+        before={"open": True},
+        after={"open": False},
+    )
+    return True

@@ -41,7 +41,8 @@ MEETING_STATUSES = ("scheduled", "cancelled", "held")
 ATTENDANCE_STATUSES = ("present", "apologies", "absent", "in_attendance")
 RAG_STATUSES = ("green", "amber", "red")
 ACTION_STATUSES = ("open", "done", "dropped")
-DELIVERY_KINDS = ("channel", "direct", "email", "response_url")
+# home: a person's App Home view; modal: new content for an open modal (by view id)
+DELIVERY_KINDS = ("channel", "direct", "email", "response_url", "home", "modal")
 DELIVERY_STATUSES = ("pending", "sent", "failed")
 WORKSTREAM_ROLES = ("lead", "contributor")
 
@@ -309,6 +310,11 @@ class Action(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # Nudges about it wait until this day (Snooze a week); the due date stays as agreed.
+    snoozed_until: Mapped[date | None]
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("action_import.id", ondelete="SET NULL"), index=True
+    )
 
     owner: Mapped[Person | None] = relationship(foreign_keys=[owner_id], lazy="joined")
 
@@ -324,6 +330,23 @@ class Action(Base):
     @property
     def ref(self) -> str:
         return f"A{self.number}"
+
+
+class ActionImport(Base):
+    """A What / Who / When table pasted from minutes and read, waiting for its Save
+    button: saved whole, once, however often the button is pressed. `key` comes
+    from the rows and the meeting, so the same table read twice is one import."""
+
+    __tablename__ = "action_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    saved_at: Mapped[datetime | None]
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
 
 
 class Delivery(Base):

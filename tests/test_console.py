@@ -67,11 +67,11 @@ def test_a_form_is_asked_one_field_at_a_time_and_a_blank_keeps_the_preset(demo, 
 
     from storage.models import Apology
 
-    text = session_log(demo, clock, "as fire\n/apologies\n\nAt a conference\nKim Lee\n")
+    text = session_log(demo, clock, "as fire\n/apologies\n\nAt a conference\n\nKim Lee\n")
     assert "Send apologies: answer each question; a blank answer keeps what is in [brackets]." in text
     assert "  1. Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board" in text
     assert "Meeting [Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board]: \n" in text
-    assert "Reason (optional) []: At a conference" in text
+    assert "Reason (optional) (end with a blank line) []: At a conference" in text
     assert "Apologies sent for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015" in text
     assert "Substitute: Kim Lee. The terms of reference ask members to attend in person" in text
     with demo() as session:
@@ -105,3 +105,92 @@ def test_buttons_are_shown_as_the_commands_to_type(demo, clock):
         )
     )
     assert shown == "Your actions\nA12 Circulate\n[Done: /action done A12]  [Due: form action-due]"
+
+
+def test_the_clerk_pastes_the_february_action_table_up_to_a_blank_line_and_saves_it(demo, clock):
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from storage.models import Action
+
+    table = (Path(__file__).parent / "commands" / "data" / "minutes-2015-02-actions.tsv").read_text()
+    with demo() as session:
+        before = session.scalar(select(func.count()).select_from(Action))
+    text = session_log(demo, clock, f"in board\n/action import\n\n{table}\n/action list Group Leads\n")
+    assert "Meeting [CPSRB Tue 10 Feb 2015]: \n" in text
+    assert "What / Who / When table (end with a blank line) []: What\tWho\tWhen\n  … Circulate Away" in text
+    assert "I read 9 actions for the Chorley Public Service Reform Board meeting on Tue 10 Feb 2015" in text
+    assert "9. Working Group Updates at CPSRB — Group Leads (free text" in text
+    [save] = [line.strip() for line in text.splitlines() if "[Save 9 actions: " in line]
+    command = save.split(": ", 1)[1].rstrip("]")
+    with demo() as session:
+        assert session.scalar(select(func.count()).select_from(Action)) == before  # not yet saved
+    saved = session_log(demo, clock, f"{command}\n{command}\n")
+    assert "Saved 9 actions for the Chorley Public Service Reform Board meeting on Tue 10 Feb 2015" in saved
+    assert "This table was saved already" in saved
+    with demo() as session:
+        assert session.scalar(select(func.count()).select_from(Action)) == before + 9
+
+
+def test_a_bad_row_in_a_pasted_table_is_shown_and_asked_again(demo, clock):
+    from tests.conftest import count_rows
+
+    before = count_rows(demo)
+    pasted = "Book room\tclerk\t31.02.15\n"
+    text = session_log(demo, clock, f"in board\n/action import\n\n{pasted}\n")
+    assert "✗ line 1: Book room | clerk | 31.02.15 — I can't read '31.02.15' as a date" in text
+    assert "Form left unfinished: nothing was saved." in text
+    assert count_rows(demo) == before
+
+
+def test_a_lead_fills_in_the_highlight_report(demo, clock):
+    text = session_log(
+        demo,
+        clock,
+        "as fire\n/update\n\n2\nPooled budget agreed in principle\nwith the CCG\n\n"
+        "Provider market thin\n\n\nScope the early help commission\n\n\n",
+    )
+    assert "1. Joint Commissioning (lead)" in text
+    assert "Overall status [🟢 Green]: " in text
+    assert (
+        "Saved and posted to the Chorley Public Service Reform Board channel: Joint Commissioning — 🟠 Amber."
+        in text
+    )
+    assert (
+        "▸ #board" in text
+        and "Progress made\n    Pooled budget agreed in principle\n    with the CCG" in text
+    )
+
+
+def test_quick_updates_history_refusals_and_closing_in_the_console(demo, clock):
+    from tests.conftest import count_rows
+
+    text = session_log(
+        demo,
+        clock,
+        "as fire\n/update joint amber Pooled budget delayed to Q3\n/update joint history\n"
+        "/update jont green ok\nas college\n/update joint green Fine\n/update joint close\n"
+        "as clerk\n/update joint close\n/update joint green After closing\n",
+    )
+    assert "▸ #board\n    Joint Commissioning — update from Ray Cottam" in text
+    assert "Status: 🟠 Amber" in text
+    assert "The last 1 update of Joint Commissioning:" in text
+    assert "Did you mean joint-commissioning?" in text
+    assert "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam)" in text
+    assert "Only the officers of the Chorley Public Service Reform Board or its chair can close" in text
+    assert "Joint Commissioning is now closed" in text
+    assert "was closed, so it takes no more updates" in text
+    before = count_rows(demo)
+    session_log(demo, clock, "as college\n/update joint green Fine\n/update nowhere green Fine\n")
+    assert count_rows(demo) == before
+
+
+def test_action_buttons_are_shown_as_commands_and_snooze_works_in_the_console(demo, clock):
+    text = session_log(demo, clock, "as fire\n/action list\n/action snooze A11\n/action snooze A11\n")
+    assert (
+        "[Done: /action done A11]  [Snooze a week: /action snooze A11]  [New due date: /action due A11]"
+        in text
+    )
+    assert "A11 is snoozed: no reminders about it until Mon 20 Apr 2015" in text
+    assert "A11 is already snoozed until Mon 20 Apr 2015: nothing changed." in text

@@ -110,6 +110,12 @@ def post_event(server, secret, event_id="Ev0001", retry=None):
     return httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=10)
 
 
+def test_the_home_tab_event_is_acknowledged_and_the_tab_published(server, slack_signing_secret, slack_api):
+    assert post_event(server, slack_signing_secret).status_code == 200
+    [call] = slack_api.wait_for("views.publish")  # through the outbox, after the acknowledgement
+    assert call.params["user_id"] == "U0FIRE001"
+
+
 def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_signing_secret):
     assert post_event(server, slack_signing_secret, "Ev0002").status_code == 200
     after_first = count_rows(demo)

@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands.core import Command, Context
+from bot.commands import action_import
+from bot.commands.action_buttons import action_section, action_sections
+from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import parse_date
 from bot.commands.lines import action_line
+from bot.commands.shapes import Field, Form
 from services import actions, groups, people, workstreams
 from services.dates import format_date
 from services.errors import UserError
@@ -20,11 +23,14 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action` or `/action list` — your open actions
 • `/action list all`, `/action list overdue`, `/action list WHO`, `/action list WORKSTREAM`
 • `/action done A12`, `/action reopen A12`, `/action drop A12`, `/action due A12 DATE`
+• `/action snooze A12` — no reminders about it for a week; it stays due when the meeting agreed
+• `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
 WHO is a @mention, a person id or part of a name; anything else is kept as free text (e.g. Group Leads).
 WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
 
 # Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
 COLUMN = re.compile(r"\|(?![^<>]*>)")
+DUE_FORM = "action-due"
 GRAMMAR = "Try `/action add WHAT | WHO | WHEN`, `/action list`, `/action done A12` or `/action help`."
 
 
@@ -52,7 +58,27 @@ class Reschedule:
     due: date
 
 
-Intent = Add | ListActions | Change | Reschedule
+@dataclass(frozen=True)
+class Snooze:
+    ref: str
+
+
+@dataclass(frozen=True)
+class DueForm:
+    """`/action due A12` with no date: the New due date form."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Import:
+    """`/action import` opens the paste form; `/action import save KEY` (the Save
+    button) saves a table already read."""
+
+    save_key: str | None = None
+
+
+Intent = Add | ListActions | Change | Reschedule | Snooze | DueForm | Import
 
 
 def parse(text: str, *, today: date) -> Intent:
@@ -64,20 +90,28 @@ def parse(text: str, *, today: date) -> Intent:
         return ListActions(scope=scope or "mine")
     if verb == "add":
         return _parse_add(rest, today=today)
-    if verb in ("done", "reopen", "drop"):
+    if verb in ("done", "reopen", "drop", "snooze"):
         if not rest or " " in rest:
             raise UserError(f"Say which action: `/action {verb} A12`. Nothing was changed.")
-        return Change(verb=verb, ref=rest)
+        return Snooze(ref=rest) if verb == "snooze" else Change(verb=verb, ref=rest)
     if verb == "due":
         ref, _, when = rest.partition(" ")
-        if not ref or not when.strip():
+        if not ref:
             raise UserError(
                 "Say which action and its new date: `/action due A12 24/02/2015`. Nothing was changed."
             )
+        if not when.strip():
+            return DueForm(ref=ref)
         return Reschedule(ref=ref, due=parse_date(when, today=today))
     if verb == "import":
+        word, _, key = rest.partition(" ")
+        if not rest:
+            return Import()
+        if word.lower() == "save" and key.strip() and " " not in key.strip():
+            return Import(save_key=key.strip())
         raise UserError(
-            "`/action import` (pasting a table from the minutes) is not available yet. Nothing was changed."
+            "`/action import` opens a form to paste the table from the minutes into; it takes "
+            "nothing after it. Nothing was changed."
         )
     raise UserError(f"I don't know `/action {clip(verb, 30)}`. {GRAMMAR} Nothing was changed.")
 
@@ -93,9 +127,13 @@ def _parse_add(rest: str, *, today: date) -> Add:
     return Add(what=what, who=who, due=parse_date(when, today=today))
 
 
-def handle(context: Context, text: str) -> str:
+def handle(context: Context, text: str) -> str | Reply:
     intent = parse(text, today=context.today)
     match intent:
+        case Import():
+            if intent.save_key is None:
+                return action_import.form(context)
+            return action_import.save(context, intent.save_key)
         case Add():
             return _add(context, intent)
         case ListActions():
@@ -104,6 +142,10 @@ def handle(context: Context, text: str) -> str:
             return _change(context, intent)
         case Reschedule():
             return _reschedule(context, intent)
+        case Snooze():
+            return _snooze(context, intent.ref)
+        case DueForm():
+            return _due_form(context, intent.ref)
 
 
 def _add(context: Context, intent: Add) -> str:
@@ -133,35 +175,36 @@ def _add(context: Context, intent: Add) -> str:
     return "\n".join(lines)
 
 
-def _list(context: Context, scope: str) -> str:
+def _list(context: Context, scope: str) -> str | Reply:
     session, today = context.session, context.today
     if scope == "mine":
         person = context.require_person()
-        found, title = actions.open_for(session, person), "Your open actions"
+        found, title = actions.listing(session, owner=person), "Your open actions"
     elif scope == "all":
-        found, title = actions.all_open(session), "All open actions"
+        found, title = actions.listing(session), "All open actions"
     elif scope == "overdue":
-        found, title = actions.overdue(session, today), "Overdue actions"
+        found, title = actions.listing(session, overdue_on=today), "Overdue actions"
     else:
         found, title = _list_for(context, scope)
-    if not found:
+    if not found.total:
         return f"{title}: none."
-    shown = "\n".join(f"• {action_line(a, today)}" for a in found)
-    more = ""
-    if len(found) == actions.LIST_LIMIT:
-        more = f"\n…showing the first {actions.LIST_LIMIT}."
-    return f"{title} ({len(found)}):\n{shown}{more}"
+    sections = action_sections(found.actions, today, total=found.total, more_hint=MORE_HINT)
+    return Reply(text=f"{title} ({found.total}):", sections=sections)
 
 
-def _list_for(context: Context, scope: str) -> tuple[list[Action], str]:
+MORE_HINT = "close some of these, or see them all on the partnerbot Home tab"
+
+
+def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
     session = context.session
     workstream = workstreams.match(session, scope)
     if workstream is not None:
-        return actions.open_for_workstream(session, workstream), f"Open actions of {workstream.name}"
+        return actions.listing(session, workstream=workstream), f"Open actions of {workstream.name}"
     who = people.resolve(session, scope)
     if who.person is not None:
-        return actions.open_for(session, who.person), f"Open actions of {who.person.name}"
-    return actions.open_for_text(session, who.text or ""), f"Open actions of '{who.text or ''}'"
+        return actions.listing(session, owner=who.person), f"Open actions of {who.person.name}"
+    text = who.text or ""
+    return actions.listing(session, owner_text=text), f"Open actions of '{text}'"
 
 
 STATUS_CHANGES = {
@@ -172,20 +215,79 @@ STATUS_CHANGES = {
 }
 
 
-def _change(context: Context, intent: Change) -> str:
-    action = actions.get(context.session, intent.ref)
+def _change(context: Context, intent: Change) -> Reply:
+    action = actions.get(context.session, intent.ref, for_update=True)
     change, status, said = STATUS_CHANGES[intent.verb]
     if action.status == status:
-        return f"{action.ref} is already {said}: nothing changed.\n{action_line(action, context.today)}"
+        return _about(context, action, f"{action.ref} is already {said}: nothing changed.")
     change(context.session, now=context.now, actor=context.person, action=action)
-    return f"{action.ref} is now {said}.\n{action_line(action, context.today)}"
+    return _about(context, action, f"{action.ref} is now {said}.")
 
 
-def _reschedule(context: Context, intent: Reschedule) -> str:
-    action = actions.get(context.session, intent.ref)
+def _snooze(context: Context, ref: str) -> Reply:
+    action = actions.get(context.session, ref, for_update=True)
+    snoozed = actions.snooze(
+        context.session, now=context.now, today=context.today, actor=context.person, action=action
+    )
+    until = format_date(action.snoozed_until) if action.snoozed_until else ""
+    if not snoozed:
+        return _about(context, action, f"{action.ref} is already snoozed until {until}: nothing changed.")
+    return _about(
+        context,
+        action,
+        f"{action.ref} is snoozed: no reminders about it until {until}. "
+        f"It is still due {format_date(action.due) if action.due else 'with no date'}.",
+    )
+
+
+def _reschedule(context: Context, intent: Reschedule) -> Reply:
+    action = actions.get(context.session, intent.ref, for_update=True)
+    if action.due == intent.due:
+        return _about(
+            context, action, f"{action.ref} is already due {format_date(intent.due)}: nothing changed."
+        )
     actions.set_due(context.session, now=context.now, actor=context.person, action=action, due=intent.due)
     note = " It is already overdue." if intent.due < context.today else ""
-    return f"{action.ref} is now due {format_date(intent.due)}.{note}\n{action_line(action, context.today)}"
+    return _about(context, action, f"{action.ref} is now due {format_date(intent.due)}.{note}")
+
+
+def _about(context: Context, action: Action, said: str) -> Reply:
+    """What a change says, with the action as it now stands and its buttons, so a
+    pressed button's message shows the new state."""
+    section = action_section(action, context.today)
+    return Reply(text=f"{said}\n{section.text}", sections=(section,))
+
+
+def _due_form(context: Context, ref: str) -> Reply:
+    """`/action due A12` without a date (the New due date button): a small form."""
+    action = actions.get(context.session, ref)
+    actions.check_can_change(context.session, actor=context.person, action=action, verb="change its due date")
+    return Reply(
+        text=f"Give {action.ref} a new due date: `/action due {action.ref} DATE`.",
+        form=Form(
+            name=DUE_FORM,
+            title=f"New due date for {action.ref}",
+            fields=(
+                Field(
+                    "due",
+                    "New due date",
+                    kind="date",
+                    preset=action.due.isoformat() if action.due else None,
+                    hint=f"{clip(action.what, 120)}. The reminders follow the new date.",
+                ),
+            ),
+            submit_label="Change",
+            state={"ref": action.ref},
+        ),
+    )
+
+
+def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) -> Reply:
+    return _reschedule(
+        context,
+        Reschedule(ref=state.get("ref", ""), due=parse_date(values.get("due", ""), today=context.today)),
+    )
 
 
 COMMAND = Command(name="/action", help=HELP, handle=handle)
+DUE = FormSpec(name=DUE_FORM, submit=submit_due)

@@ -16,15 +16,6 @@ def _not_yet(name: str):
     return handle
 
 
-UPDATE = Command(
-    name="/update",
-    help="""*/update* — workstream highlight reports
-• `/update WORKSTREAM [green|amber|red] TEXT` — a quick update, e.g. `/update joint-commissioning amber Pooled budget delayed to Q3`
-• `/update WORKSTREAM` — the highlight-report form; `/update WORKSTREAM history` — the last five updates
-(Not available yet.)""",
-    handle=_not_yet("/update"),
-)
-
 CALENDAR = Command(
     name="/calendar",
     help="""*/calendar* — your own calendar feed of every meeting of your groups

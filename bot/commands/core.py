@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.commands import home
 from bot.commands.shapes import Form, Message, Section
-from services import inbox, outbox, people
+from services import audit, inbox, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import FieldErrors, UserError
@@ -252,6 +253,16 @@ def execute(
             if once_key and not inbox.first_time(session, key=once_key, now=now):
                 return Reply(text=ALREADY_PRESSED, ok=False)
             answer = act(context)
+            if person is not None and person.slack_user_id and audit.changed(session):
+                # Whatever a person changes shows on their Home tab, published like any post.
+                context.posts.append(
+                    Post(
+                        target=person.slack_user_id,
+                        message=home.view(session, person=person, now=now, zone=context.zone),
+                        key=home.key(person.slack_user_id),
+                        kind="home",
+                    )
+                )
             for post in context.posts:
                 outbox.enqueue(
                     session,

@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 from services.dates import format_date, format_time
 from storage.models import Action, Meeting
 
+# A workstream's overall status, as its highlight report and every message show it.
+RAG_MARK = {"green": "🟢 Green", "amber": "🟠 Amber", "red": "🔴 Red"}
+
 
 def action_line(action: Action, today: date) -> str:
     owner = action.owner.name if action.owner else f"{action.owner_text or ''} (free text)"

@@ -7,12 +7,17 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.commands.action import Add, Change, ListActions, Reschedule, parse
+from bot.commands.action import Add, Change, DueForm, ListActions, Reschedule, Snooze, parse
 from services.errors import UserError
 from storage.models import Action, AuditEntry
 from tests.conftest import count_rows
 
 TODAY = date(2015, 4, 13)
+
+
+def shown(reply) -> str:
+    """The reply as the person sees it: its text, then each section."""
+    return "\n".join([reply.text, *(section.text for section in reply.sections)])
 
 
 def stored(sessions, what: str) -> Action | None:
@@ -43,6 +48,8 @@ def stored(sessions, what: str) -> Action | None:
         ("reopen a3", Change("reopen", "a3")),
         ("drop A1", Change("drop", "A1")),
         ("due A4 in 2 weeks", Reschedule("A4", date(2015, 4, 27))),
+        ("due A4", DueForm("A4")),
+        ("snooze A4", Snooze("A4")),
     ],
 )
 def test_the_grammar_reads_each_form(text, intent):
@@ -59,7 +66,8 @@ def test_the_grammar_reads_each_form(text, intent):
         ("add Circulate outcomes | clerk | whenever", "Try 21/04/2015"),
         ("done", "Say which action"),
         ("done A1 A2", "Say which action"),
-        ("due A4", "new date"),
+        ("due", "new date"),
+        ("snooze", "Say which action"),
         ("frobnicate A4", "I don't know `/action frobnicate`"),
         ("<!channel> A4", "I don't know `/action <!channel>`"),
     ],
@@ -164,17 +172,17 @@ def test_someone_not_in_the_partnership_cannot_add(type_command, demo):
 
 def test_my_open_actions_are_listed_oldest_due_first(type_command):
     reply = type_command("/action list", person="fire")
-    assert reply.text.startswith("Your open actions (2):")
-    lines = reply.text.splitlines()[1:]
+    assert reply.text == "Your open actions (2):"
+    lines = shown(reply).splitlines()[1:]
     assert "Send station and estates data" in lines[0] and "overdue" in lines[0]
     assert "Bring options for a joint early help commission" in lines[1]
 
 
 def test_list_overdue_and_by_free_text_owner(type_command):
-    overdue = type_command("/action list overdue").text
+    overdue = shown(type_command("/action list overdue"))
     assert "Circulate Away Day outcomes" in overdue
     assert "Consult the Youth Council" not in overdue  # due 30 Apr
-    leads = type_command("/action list Group Leads").text
+    leads = shown(type_command("/action list Group Leads"))
     assert "Working Group updates at CPSRB" in leads
 
 
@@ -221,7 +229,7 @@ def test_help_shows_the_grammar_and_an_example(type_command):
 
 def test_list_by_workstream_slug_or_its_prefix(type_command):
     for scope in ("joint-commissioning", "JOINT"):
-        text = type_command(f"/action list {scope}").text
+        text = shown(type_command(f"/action list {scope}"))
         assert text.startswith("Open actions of Joint Commissioning (2):")
         assert "Circulate joint commissioning scoping paper" in text
         assert "Bring options for a joint early help commission" in text

@@ -1,0 +1,51 @@
+"""The buttons every message that shows a person's actions carries: Done, Snooze a
+week, New due date. One place, so `/action list`, the Home tab and the scheduled
+nudges offer the same buttons, and a press is the typed command (checked and
+audited the same way)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.commands.lines import action_line
+from bot.commands.shapes import Button, Section
+from services import actions
+from services.dates import format_date
+from storage.models import Action
+
+# Slack allows 50 blocks in a message and 100 in a Home tab; an action with its
+# buttons takes two (its text and its buttons), and a message has a headline and
+# an "and N more" line besides.
+MESSAGE_ACTIONS = 20
+HOME_ACTIONS = 40
+
+
+def action_buttons(action: Action) -> tuple[Button, ...]:
+    """Done, Snooze a week, New due date, for an open action; none for a closed one."""
+    if action.status != "open":
+        return ()
+    return (
+        Button("Done", command=f"/action done {action.ref}", style="primary"),
+        Button("Snooze a week", command=f"/action snooze {action.ref}"),
+        Button("New due date", command=f"/action due {action.ref}"),
+    )
+
+
+def action_section(action: Action, today: date) -> Section:
+    """One action, as a line with its buttons."""
+    text = action_line(action, today)
+    if action.status == "open" and action.snoozed_until and actions.is_snoozed(action, today):
+        text += f" — reminders snoozed until {format_date(action.snoozed_until)}"
+    return Section(text, buttons=action_buttons(action))
+
+
+def action_sections(
+    actions: list[Action], today: date, *, total: int, limit: int = MESSAGE_ACTIONS, more_hint: str = ""
+) -> tuple[Section, ...]:
+    """Up to `limit` actions with their buttons, then "and N more" for the rest of `total`."""
+    shown = actions[:limit]
+    sections = tuple(action_section(a, today) for a in shown)
+    if total > len(shown):
+        hint = f": {more_hint}" if more_hint else ""
+        sections += (Section(f"…and {total - len(shown)} more{hint}"),)
+    return sections

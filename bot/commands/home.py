@@ -1,0 +1,135 @@
+"""The App Home tab: a person's open actions (with their buttons), next meetings
+with their apology state, and workstreams with the last status. Published through
+the outbox (kind "home") when they open it and after each change they make."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.commands.action_buttons import HOME_ACTIONS, action_sections
+from bot.commands.lines import RAG_MARK, meeting_line
+from bot.commands.shapes import Button, Message, Section
+from services import home, outbox, people
+from services import partnership as partnership_service
+from storage.models import Person
+
+BLOCKS = 100  # Slack's limit for a Home tab
+STALE_DAYS = 28  # the digest's "no update for 28 days"
+MORE_HINT = "type `/action list overdue` or `/action list WORKSTREAM` to see them by kind"
+
+
+def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> Message:
+    today = now.astimezone(zone).date()
+    found = home.gather(session, person=person, now=now, action_limit=HOME_ACTIONS)
+    meetings = _meetings(found, zone)
+    workstreams = _workstreams(found, today, zone)
+    # Actions fill what the other parts leave of Slack's 100 blocks: each takes two
+    # (its line and its buttons), the headline, the heading and "and N more" one each.
+    room = BLOCKS - _blocks(meetings) - _blocks(workstreams) - 3
+    limit = max(0, min(HOME_ACTIONS, room // 2))
+    heading = f"*Your open actions ({found.actions.total})*, oldest due first"
+    if not found.actions.total:
+        heading = "*Your open actions*: none. Well done."
+    actions = (Section(heading),) + action_sections(
+        found.actions.actions, today, total=found.actions.total, limit=limit, more_hint=MORE_HINT
+    )
+    return Message(text=f"partnerbot for {person.name}", sections=actions + meetings + workstreams)
+
+
+def _blocks(sections: tuple[Section, ...]) -> int:
+    return sum(2 if s.buttons else 1 for s in sections)
+
+
+def _meetings(found: home.Home, zone: ZoneInfo) -> tuple[Section, ...]:
+    if not found.meetings:
+        return (Section("*Your next meetings*: none scheduled."),)
+    sections = [Section("*Your next meetings*")]
+    for state in found.meetings:
+        day = state.meeting.starts_at.astimezone(zone).strftime("%d/%m/%Y")
+        if state.apologies_sent:
+            text = f"{meeting_line(state.meeting, zone)} — you have sent apologies"
+            button = Button("Withdraw apologies", command=f"/apologies withdraw {day}")
+        else:
+            text = f"{meeting_line(state.meeting, zone)} — you are expected"
+            button = Button("Send apologies", command=f"/apologies {day}")
+        sections.append(Section(text, buttons=(button,)))
+    return tuple(sections)
+
+
+def _workstreams(found: home.Home, today: date, zone: ZoneInfo) -> tuple[Section, ...]:
+    if not found.workstreams:
+        return ()
+    sections = [Section("*Your workstreams*")]
+    for state in found.workstreams:
+        name = f"*{state.workstream.name}* ({state.role})"
+        if state.last is None:
+            status = "no updates yet"
+        else:
+            days = (today - state.last.created_at.astimezone(zone).date()).days
+            status = f"{RAG_MARK[state.last.rag]}, reported {_ago(days)}"
+            if days >= STALE_DAYS:
+                status += " — due an update"
+        update = Button("Post an update", command=f"/update {state.workstream.slug}")
+        sections.append(Section(f"{name} — {status}", buttons=(update,)))
+    return tuple(sections)
+
+
+def _ago(days: int) -> str:
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    if days < 61:
+        return f"{days // 7} weeks ago"
+    return f"{days // 30} months ago"
+
+
+STRANGER = Message(
+    text="partnerbot",
+    sections=(
+        Section(
+            "You are not in the partnership file yet, so partnerbot has no actions, meetings or "
+            "workstreams to show you: ask an officer to add your Slack id."
+        ),
+    ),
+)
+
+
+def key(slack_user_id: str) -> str:
+    """Every publish has its own key: each change deserves a fresh view, and they go in order."""
+    return f"home:{slack_user_id}:{secrets.token_hex(8)}"
+
+
+def queue(
+    session: Session, *, slack_user_id: str, person: Person | None, now: datetime, zone: ZoneInfo
+) -> None:
+    """Queue a Slack user's Home tab for publishing, in this transaction."""
+    message = view(session, person=person, now=now, zone=zone) if person else STRANGER
+    outbox.enqueue(
+        session,
+        key=key(slack_user_id),
+        kind="home",
+        target=slack_user_id,
+        payload=message.to_payload(),
+        due_at=now,
+        now=now,
+    )
+
+
+def opened(session: Session, *, slack_user_id: str, now: datetime) -> None:
+    """A person opened the Home tab: queue it for them, whoever they are."""
+    partnership = partnership_service.get(session)
+    person = people.by_slack_user(session, slack_user_id)
+    queue(
+        session,
+        slack_user_id=slack_user_id,
+        person=person,
+        now=now,
+        zone=partnership_service.zone(partnership),
+    )

@@ -1,0 +1,248 @@
+"""/update: workstream highlight reports, in full or as a quick line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands.core import Command, Context, FormSpec, Reply
+from bot.commands.lines import RAG_MARK
+from bot.commands.shapes import Choice, Field, Form
+from services import updates, workstreams
+from services.dates import format_date
+from services.errors import UserError
+from services.text import clip
+from storage.models import RAG_STATUSES, Person, Update, Workstream
+
+HELP = """*/update* — workstream highlight reports
+• `/update` — choose a workstream and fill in its highlight report
+• `/update WORKSTREAM` — the highlight-report form, e.g. `/update joint-commissioning`
+• `/update WORKSTREAM [green|amber|red] TEXT` — a quick update, e.g. `/update joint-commissioning amber Pooled budget delayed to Q3`; the status stays as it was when not given
+• `/update WORKSTREAM history` — the last five updates
+• `/update WORKSTREAM close` (officers) — close a finished workstream
+WORKSTREAM is its slug or the start of it (`joint`). Leads, contributing partners and officers post updates."""
+
+HISTORY_CLIP = 300
+
+HIGHLIGHT_FORM = "update-highlight"
+CHOOSE_FORM = "update-workstream"
+
+
+@dataclass(frozen=True)
+class Choose:
+    """`/update`: which workstream?"""
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    workstream: str
+
+
+@dataclass(frozen=True)
+class Quick:
+    workstream: str
+    rag: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class History:
+    workstream: str
+
+
+@dataclass(frozen=True)
+class Close:
+    workstream: str
+
+
+Intent = Choose | OpenForm | Quick | History | Close
+
+
+def parse(text: str) -> Intent:
+    """Text after `/update` -> what the person asked for. The workstream is
+    looked up later; this only splits the words."""
+    name, _, rest = text.strip().partition(" ")
+    rest = rest.strip()
+    if not name:
+        return Choose()
+    if not rest:
+        return OpenForm(name)
+    word, _, after = rest.partition(" ")
+    keyword = word.lower().rstrip(":,.-")
+    if keyword == "history" and not after.strip():
+        return History(name)
+    if keyword == "close" and not after.strip():
+        return Close(name)
+    if keyword in RAG_STATUSES:
+        return Quick(name, keyword, after.strip())
+    return Quick(name, None, rest)
+
+
+def handle(context: Context, text: str) -> str | Reply:
+    intent = parse(text)
+    session = context.session
+    if isinstance(intent, Choose):
+        return choose_form(context)
+    workstream = workstreams.find(session, intent.workstream)
+    match intent:
+        case OpenForm():
+            return highlight_form(context, workstream)
+        case History():
+            return _history(context, workstream)
+        case Close():
+            return _close(context, workstream)
+        case Quick():
+            return post(context, workstream, updates.Report(rag=intent.rag, progress=intent.text))
+    raise AssertionError(intent)
+
+
+# -- forms -------------------------------------------------------------------------------
+
+
+def choose_form(context: Context) -> Reply:
+    form = open_choice(context)
+    choices = ", ".join(c.value for c in form.fields[0].choices)
+    return Reply(text=f"Choose a workstream to update: {choices}", form=form)
+
+
+def open_choice(context: Context) -> Form:
+    """Which workstream: the person's own first (those they lead, then contribute to)."""
+    person = context.require_person()
+    own = workstreams.of_person(context.session, person)
+    own_ids = {r.workstream.id for r in own}
+    others = [w for w in workstreams.every(context.session) if w.is_open and w.id not in own_ids]
+    choices = tuple(
+        Choice(r.workstream.slug, f"{r.workstream.name} ({r.role})") for r in own if r.workstream.is_open
+    )
+    choices += tuple(Choice(w.slug, w.name) for w in others)
+    if not choices:
+        raise UserError("There are no open workstreams to report on. Nothing was changed.")
+    return Form(
+        name=CHOOSE_FORM,
+        title="Workstream update",
+        fields=(Field("workstream", "Workstream", kind="choice", choices=choices, preset=choices[0].value),),
+        submit_label="Next",
+    )
+
+
+def highlight_form(context: Context, workstream: Workstream) -> Reply:
+    person = context.require_person()
+    workstreams.check_can_report(context.session, actor=person, workstream=workstream)
+    workstreams.check_open(workstream)
+    previous = updates.last(context.session, workstream)
+    rag_choices = tuple(Choice(rag, RAG_MARK[rag]) for rag in RAG_STATUSES)
+    fields = (
+        Field(
+            "rag",
+            "Overall status",
+            kind="choice",
+            choices=rag_choices,
+            preset=previous.rag if previous else "green",
+        ),
+        *(
+            Field(name, label, kind="long_text", optional=name != "progress", max_length=updates.MAX_PART)
+            for name, label in updates.PARTS
+        ),
+    )
+    form = Form(
+        name=HIGHLIGHT_FORM,
+        title=clip(f"{workstream.name} update", 24),
+        fields=fields,
+        submit_label="Post",
+        state={"workstream": workstream.slug},
+    )
+    return Reply(
+        text=f"The highlight report for {workstream.name}: or type "
+        f"`/update {workstream.slug} [green|amber|red] TEXT` for a quick one.",
+        form=form,
+    )
+
+
+def submit_choice(context: Context, values: dict[str, str], state: dict[str, str]) -> Reply:
+    """The workstream chosen: on to its highlight report."""
+    return highlight_form(context, workstreams.find(context.session, values.get("workstream", "")))
+
+
+def submit_highlight(context: Context, values: dict[str, str], state: dict[str, str]) -> str:
+    workstream = workstreams.find(context.session, state.get("workstream", ""))
+    rag = (values.get("rag") or "").strip().lower() or None
+    report = updates.Report(rag=rag, **{name: values.get(name) or "" for name, _ in updates.PARTS})
+    return post(context, workstream, report)
+
+
+# -- saving and posting -------------------------------------------------------------------
+
+
+def post(context: Context, workstream: Workstream, report: updates.Report) -> str:
+    person = context.require_person()
+    posted = updates.post(
+        context.session, now=context.now, actor=person, workstream=workstream, report=report
+    )
+    group = workstreams.reporting_group(context.session, workstream)
+    channel = (group.channel if group else None) or context.partnership.channel
+    context.post(channel, announcement(workstream, posted, person), key=f"update:{posted.update.id}")
+    status = _status_line(posted)
+    where = f" and posted to the {group.name} channel" if group and group.channel else ""
+    if channel and not where:
+        where = " and posted to the partnership channel"
+    return f"Saved{where}: *{workstream.name}* — {status}."
+
+
+def announcement(workstream: Workstream, posted: updates.Posted, author: Person) -> str:
+    update = posted.update
+    organisation = f" ({author.organisation.name})" if author.organisation else ""
+    lines = [
+        f"*{workstream.name}* — update from {author.name}{organisation}",
+        f"Status: {_status_line(posted)}",
+    ]
+    for name, label in updates.PARTS:
+        value = getattr(update, name)
+        if value:
+            lines.append(f"*{label}*\n{value}" if _is_full(update) else value)
+    return "\n".join(lines)
+
+
+def _is_full(update: Update) -> bool:
+    return any(getattr(update, name) for name, _ in updates.PARTS[1:])
+
+
+def _status_line(posted: updates.Posted) -> str:
+    mark = f"*{RAG_MARK[posted.update.rag]}*"
+    if posted.changed and posted.previous:
+        return f"{mark}, changed from {RAG_MARK[posted.previous]}"
+    return mark
+
+
+# -- history and closing ------------------------------------------------------------------
+
+
+def _history(context: Context, workstream: Workstream) -> str:
+    found = updates.history(context.session, workstream)
+    closed = " (closed)" if not workstream.is_open else ""
+    if not found:
+        return f"{workstream.name}{closed} has no updates yet: `/update {workstream.slug}` posts the first."
+    authors = updates.authors(context.session, found)
+    lines = [f"The last {len(found)} update{'s' if len(found) != 1 else ''} of *{workstream.name}*{closed}:"]
+    for update in found:
+        author = authors.get(update.author_id) if update.author_id else None
+        day = format_date(context.local(update.created_at).date())
+        summary = " / ".join(getattr(update, name) for name, _ in updates.PARTS if getattr(update, name))
+        by = f" ({author.name})" if author else ""
+        lines.append(f"• {day} — {RAG_MARK[update.rag]}{by}: {clip(' '.join(summary.split()), HISTORY_CLIP)}")
+    return "\n".join(lines)
+
+
+def _close(context: Context, workstream: Workstream) -> str:
+    person = context.require_person()
+    if not workstreams.close(context.session, now=context.now, actor=person, workstream=workstream):
+        return f"{workstream.name} is already closed: nothing changed."
+    return (
+        f"{workstream.name} is now closed: it takes no more updates and leaves the weekly digest. "
+        f"Its history stays (`/update {workstream.slug} history`)."
+    )
+
+
+COMMAND = Command(name="/update", help=HELP, handle=handle)
+FORMS = (
+    FormSpec(name=CHOOSE_FORM, submit=submit_choice, open=open_choice),
+    FormSpec(name=HIGHLIGHT_FORM, submit=submit_highlight),
+)

@@ -1,0 +1,130 @@
+"""Workstream updates: the board's highlight reports, in full or as a quick line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services import audit, workstreams
+from services.errors import UserError
+from storage.models import RAG_STATUSES, Person, Update, Workstream
+
+HISTORY = 5
+MAX_PART = 3000  # each part of a highlight report; a Slack section holds 3,000 characters
+
+# The parts of a highlight report, in the order the board's own reports give them.
+PARTS = (
+    ("progress", "Progress made"),
+    ("issues", "Issues"),
+    ("risks", "Risks"),
+    ("next_steps", "Next steps"),
+    ("decision_needed", "Decision needed from the board"),
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a person reports: the status (None: as it was) and the parts they filled in."""
+
+    rag: str | None = None
+    progress: str = ""
+    issues: str = ""
+    risks: str = ""
+    next_steps: str = ""
+    decision_needed: str = ""
+
+
+@dataclass(frozen=True)
+class Posted:
+    update: Update
+    previous: str | None  # the status before, None for a first update
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is not None and self.previous != self.update.rag
+
+
+def last(session: Session, workstream: Workstream) -> Update | None:
+    return session.scalar(
+        select(Update)
+        .where(Update.workstream_id == workstream.id)
+        .order_by(Update.created_at.desc(), Update.id.desc())
+        .limit(1)
+    )
+
+
+def latest_of(session: Session, ids: list[int]) -> dict[int, Update]:
+    """The newest update of each of these workstreams, in one query."""
+    if not ids:
+        return {}
+    newest = (
+        select(Update.workstream_id, func.max(Update.id).label("id"))
+        .where(Update.workstream_id.in_(ids))
+        .group_by(Update.workstream_id)
+        .subquery()
+    )
+    found = session.scalars(select(Update).join(newest, newest.c.id == Update.id))
+    return {u.workstream_id: u for u in found}
+
+
+def history(session: Session, workstream: Workstream, limit: int = HISTORY) -> list[Update]:
+    return list(
+        session.scalars(
+            select(Update)
+            .where(Update.workstream_id == workstream.id)
+            .order_by(Update.created_at.desc(), Update.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def post(session: Session, *, now: datetime, actor: Person, workstream: Workstream, report: Report) -> Posted:
+    """Save an update: checked, audited; the status carries over when not given
+    (green for a workstream's first)."""
+    workstreams.check_can_report(session, actor=actor, workstream=workstream)
+    workstreams.check_open(workstream)
+    parts = {name: getattr(report, name).strip() for name, _ in PARTS}
+    if not any(parts.values()):
+        raise UserError(
+            f"Say what has happened: `/update {workstream.slug} amber Pooled budget delayed to Q3`, "
+            f"or `/update {workstream.slug}` for the full highlight report. Nothing was changed."
+        )
+    for name, label in PARTS:
+        if len(parts[name]) > MAX_PART:
+            raise UserError(
+                f"{label} can be at most {MAX_PART:,} characters (yours is {len(parts[name]):,}): "
+                "put the detail in the written highlight report. Nothing was changed."
+            )
+    if report.rag is not None and report.rag not in RAG_STATUSES:
+        raise UserError(f"The status is green, amber or red, not '{report.rag}'. Nothing was changed.")
+    before = last(session, workstream)
+    previous = before.rag if before else None
+    update = Update(
+        workstream_id=workstream.id,
+        author_id=actor.id,
+        rag=report.rag or previous or "green",
+        created_at=now,
+        **{name: value or None for name, value in parts.items()},
+    )
+    session.add(update)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        what="update.post",
+        subject=workstream.slug,
+        at=now,
+        before={"rag": previous},
+        after={"rag": update.rag, "update": update.id},
+    )
+    return Posted(update=update, previous=previous)
+
+
+def authors(session: Session, updates: list[Update]) -> dict[int, Person]:
+    ids = {u.author_id for u in updates if u.author_id is not None}
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}

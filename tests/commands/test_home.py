@@ -1,0 +1,96 @@
+"""The App Home tab: a person's open actions, next meetings and workstreams."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.commands import home
+from bot.commands.shapes import Message
+from services import partnership as partnership_service
+from services import people
+from storage.models import Delivery
+
+
+def view_of(sessions, clock, key: str) -> Message:
+    with sessions() as session:
+        person = people.by_key(session, key)
+        zone = partnership_service.zone(partnership_service.get(session))
+        return home.view(session, person=person, now=clock.now(), zone=zone)
+
+
+def texts(message: Message) -> list[str]:
+    return [s.text for s in message.sections]
+
+
+def home_deliveries(sessions) -> list[Delivery]:
+    with sessions() as session:
+        return list(session.scalars(select(Delivery).where(Delivery.kind == "home").order_by(Delivery.id)))
+
+
+def test_a_lead_sees_open_actions_meetings_and_workstreams(demo, clock, type_command):
+    type_command("/update joint amber Pooled budget delayed", person="fire")
+    clock.set(clock.now() + timedelta(days=3))
+    shown = texts(view_of(demo, clock, "fire"))
+    assert shown[0] == "*Your open actions (2)*, oldest due first"
+    assert "Send station and estates data" in shown[1] and "overdue" in shown[1]
+    assert "Bring options for a joint early help commission" in shown[2]
+    meetings = shown.index("*Your next meetings*")
+    assert shown[meetings + 1] == (
+        "*Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00–17:30, Committee Room 1 — you are expected"
+    )
+    assert len(shown[meetings + 1 : shown.index("*Your workstreams*")]) == 5
+    workstreams = shown.index("*Your workstreams*")
+    assert shown[workstreams + 1] == "*Joint Commissioning* (lead) — 🟠 Amber, reported 3 days ago"
+    assert shown[workstreams + 2].startswith("*Integrated Assets* (contributor) — no updates yet")
+
+
+def test_each_open_action_carries_its_buttons_and_each_meeting_an_apologies_button(demo, clock, type_command):
+    message = view_of(demo, clock, "fire")
+    action = message.sections[1]
+    assert [b.label for b in action.buttons] == ["Done", "Snooze a week", "New due date"]
+    meeting = next(s for s in message.sections if "Board*: Tue 21 Apr 2015" in s.text)
+    assert meeting.text.endswith("you are expected")
+    assert [(b.label, b.command) for b in meeting.buttons] == [("Send apologies", "/apologies 21/04/2015")]
+    type_command("/apologies 21/04/2015 At a conference", person="fire")
+    meeting = next(s for s in view_of(demo, clock, "fire").sections if "Board*: Tue 21 Apr 2015" in s.text)
+    assert meeting.text.endswith("you have sent apologies")
+    assert [(b.label, b.command) for b in meeting.buttons] == [
+        ("Withdraw apologies", "/apologies withdraw 21/04/2015")
+    ]
+
+
+def test_a_workstream_silent_for_four_weeks_is_due_an_update(demo, clock, type_command):
+    type_command("/update joint green On track", person="fire")
+    clock.set(clock.now() + timedelta(days=30))
+    assert "🟢 Green, reported 4 weeks ago — due an update" in "\n".join(texts(view_of(demo, clock, "fire")))
+
+
+def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo, clock, type_command):
+    assert home_deliveries(demo) == []
+    type_command("/action list", person="fire")  # a read changes nothing
+    type_command("/update joint green " + "x" * 3100, person="fire")  # refused
+    assert home_deliveries(demo) == []
+    type_command("/update joint green On track", person="fire")
+    [delivery] = home_deliveries(demo)
+    assert delivery.target == "U0FIRE001" and delivery.key.startswith("home:U0FIRE001:")
+    assert "Joint Commissioning* (lead) — 🟢 Green, reported today" in str(delivery.payload)
+
+
+def test_someone_with_no_slack_account_gets_no_home_tab(demo, clock, type_command):
+    type_command("/action add Consult schools | clerk | 1 May", person="youth")
+    assert home_deliveries(demo) == []
+
+
+def test_two_hundred_open_actions_fit_the_home_tab(demo, clock, type_command):
+    for n in range(200):
+        type_command(f"/action add Task {n + 1} | fire | {1 + n % 28}/5/2015", person="clerk")
+    message = view_of(demo, clock, "fire")
+    blocks = 1 + sum(2 if s.buttons else 1 for s in message.sections)
+    assert blocks <= 100
+    more = next(s for s in message.sections if s.text.startswith("…and"))
+    shown = sum(1 for s in message.sections if s.buttons and s.buttons[0].label == "Done")
+    assert more.text.startswith(f"…and {202 - shown} more")
+    assert shown >= 30
+    assert "*Your workstreams*" in texts(message)
