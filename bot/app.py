@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import COMMANDS
-from bot.commands.core import Command, run
+from bot.commands.core import Command, Site, run
 from services import inbox
 from services.clock import Clock
 from storage.session import transaction
@@ -42,6 +42,7 @@ def create_app(
     sessions: sessionmaker[Session],
     clock: Clock,
     on_queued: Callable[[], None] = lambda: None,
+    site: Site | None = None,
 ) -> App:
     """A Bolt app that answers every command in the request thread, before
     responding, with the reply already computed: nothing slow happens there,
@@ -57,7 +58,9 @@ def create_app(
     )
     app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
-        app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
+        app.command(command.name)(
+            _listener(command, sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
+        )
     # The Home tab comes with the actions issue; until then its event is acknowledged
     # and left alone, so Slack does not retry it.
     app.event("app_home_opened")(lambda: None)
@@ -66,7 +69,12 @@ def create_app(
 
 
 def _listener(
-    command: Command, *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]
+    command: Command,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    on_queued: Callable[[], None],
+    site: Site,
 ):
     def listener(ack: Ack, body: dict) -> None:
         reply = run(
@@ -76,6 +84,7 @@ def _listener(
             clock=clock,
             slack_user_id=body.get("user_id"),
             channel_id=body.get("channel_id"),
+            site=site,
         )
         ack(response_type="ephemeral", text=reply.text)
         if reply.posts:

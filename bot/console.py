@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import COMMANDS
-from bot.commands.core import run
+from bot.commands.core import Site, run
 from bot.commands.dates import parse_date, parse_time
 from bot.jobs.deliveries import GiveUp, send_due
 from services import partnership as partnership_service
@@ -64,8 +64,10 @@ class Console:
         clock: MovableClock,
         person_key: str | None,
         out: TextIO = sys.stdout,
+        site: Site | None = None,
     ) -> None:
         self.sessions, self.clock, self.out = sessions, clock, out
+        self.site = site or Site()
         self.person_key = person_key
         self.channel: str | None = None
         self.channel_label: str | None = None
@@ -134,6 +136,7 @@ class Console:
             clock=self.clock,
             person_key=self.person_key,
             channel_id=self.channel,
+            site=self.site,
         )
         self.say(plain(reply.text))
         self.deliver()

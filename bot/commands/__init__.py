@@ -1,6 +1,6 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, apologies, coming, meeting
+from bot.commands import action, apologies, calendar, coming, meeting
 from bot.commands.core import Command
 
 COMMANDS: dict[str, Command] = {
@@ -11,7 +11,7 @@ COMMANDS: dict[str, Command] = {
         action.COMMAND,
         meeting.COMMAND,
         coming.AGENDA,
-        coming.CALENDAR,
+        calendar.COMMAND,
         coming.DIGEST,
     )
 }

@@ -35,14 +35,6 @@ AGENDA = Command(
     handle=_not_yet("/agenda"),
 )
 
-CALENDAR = Command(
-    name="/calendar",
-    help="""*/calendar* — your own calendar feed of every meeting of your groups
-• `/calendar` — your subscription link, e.g. to paste into Outlook or Google Calendar; `/calendar reset` — revoke it and issue a new one
-(Not available yet.)""",
-    handle=_not_yet("/calendar"),
-)
-
 DIGEST = Command(
     name="/digest",
     help="""*/digest* — the weekly digest

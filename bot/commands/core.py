@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.shapes import Form, Message, Section
+from bot.settings import Settings
 from services import outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
@@ -52,6 +53,26 @@ class Reply:
     form: Form | None = None
 
 
+@dataclass(frozen=True)
+class Site:
+    """How this installation reaches people outside Slack, as commands need to know
+    it: the public base URL that links start with (PUBLIC_BASE_URL, no trailing
+    slash), the secret calendar links are derived from (FEED_SECRET), and whether
+    invitations are e-mailed (SMTP_URL set). Built once from the settings."""
+
+    public_base_url: str | None = None
+    feed_secret: bytes | None = field(default=None, repr=False)
+    email: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Site:
+        return cls(
+            public_base_url=settings.public_base_url,
+            feed_secret=settings.feed_secret.encode() if settings.feed_secret else None,
+            email=settings.smtp is not None,
+        )
+
+
 @dataclass
 class Context:
     session: Session
@@ -62,6 +83,7 @@ class Context:
     slack_user_id: str | None
     channel_id: str | None
     posts: list[Post] = field(default_factory=list)
+    site: Site = Site()
 
     @property
     def today(self) -> date:
@@ -112,6 +134,7 @@ def run(
     slack_user_id: str | None = None,
     person_key: str | None = None,
     channel_id: str | None = None,
+    site: Site | None = None,
 ) -> Reply:
     """Run one command in one transaction. A UserError rolls everything back and
     becomes the reply; anything unexpected is logged with a reference that the
@@ -144,6 +167,7 @@ def run(
                 person=person,
                 slack_user_id=slack_user_id,
                 channel_id=channel_id,
+                site=site or Site(),
             )
             answer = command.handle(context, text)
             for post in context.posts:

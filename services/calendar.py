@@ -1,0 +1,344 @@
+"""Meetings as iCalendar (RFC 5545): subscribable feeds, and the calendar part
+of an invitation (RFC 5546).
+
+Every VEVENT for a meeting is built here, so a feed and an invitation carry the
+same UID, SEQUENCE, times and description. A feed is assembled from VEVENTs
+rendered once per version of a meeting (the render is a pure function of the
+facts it shows, kept in a small cache): subscribers poll every hour, and most
+of what they fetch has not changed since the last time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from services import partnership as partnership_service
+from services.text import clip
+from storage.models import Action, AgendaItem, FeedToken, Group, Meeting, Membership, Partnership, Person
+
+PRODID = "-//partnerbot//Partnership meetings//EN"
+REFRESH = timedelta(hours=1)
+# Part of every ETag: a change to what a feed shows for the same data (this
+# module's output) must reach clients that cached the old one.
+FORMAT = "feed-2"
+RESTRICTED = "Restricted item"
+APOLOGIES_HINT = "Can't come? Send your apologies in Slack with /apologies."
+ROLES = {
+    "chair": "CHAIR",
+    "member": "REQ-PARTICIPANT",
+    "officer": "REQ-PARTICIPANT",
+    "observer": "OPT-PARTICIPANT",
+}
+
+
+# -- what a meeting shows --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgendaLine:
+    title: str
+    restricted: bool
+
+
+@dataclass(frozen=True)
+class Attendee:
+    name: str
+    email: str
+    role: str  # chair, member, officer, observer
+
+
+def description(meeting: Meeting, agenda: Sequence[AgendaLine], zone: ZoneInfo) -> str:
+    """The agenda as a calendar shows it: restricted items masked, whoever reads it."""
+    lines: list[str] = []
+    if meeting.status == "cancelled":
+        lines.append("This meeting is cancelled.")
+    if agenda:
+        state = "Agenda" if meeting.agenda_published_at is not None else "Draft agenda"
+        lines.append(f"{state}:")
+        lines += [f"• {RESTRICTED if item.restricted else item.title}" for item in agenda]
+    elif meeting.status != "cancelled":
+        lines.append("Agenda: no items yet.")
+    if meeting.status == "scheduled":
+        lines.append(APOLOGIES_HINT)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """Everything one VEVENT shows: hashable, so its rendering can be cached."""
+
+    uid: str
+    sequence: int | None
+    stamp: datetime
+    last_modified: datetime
+    start: datetime | date
+    end: datetime | date
+    summary: str
+    description: str
+    status: str
+    location: str | None = None
+    url: str | None = None
+    transparent: bool = False
+    organiser: tuple[str, str] | None = None  # (name, e-mail)
+    attendees: tuple[Attendee, ...] = ()
+
+
+def meeting_facts(
+    meeting: Meeting,
+    agenda: Sequence[AgendaLine],
+    zone: ZoneInfo,
+    *,
+    stamp: datetime | None = None,
+    last_modified: datetime | None = None,
+) -> EventFacts:
+    """A meeting's VEVENT facts. `stamp` is DTSTAMP: in a feed (no METHOD) the
+    last revision, in an iTIP message the moment it was made (RFC 5545 3.8.7.2)."""
+    modified = last_modified or meeting.updated_at
+    return EventFacts(
+        uid=meeting.uid,
+        sequence=meeting.sequence,
+        stamp=stamp or modified,
+        last_modified=modified,
+        start=meeting.starts_at.astimezone(zone),
+        end=meeting.ends_at.astimezone(zone),
+        summary=meeting.group.name,
+        description=description(meeting, agenda, zone),
+        status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
+        location=meeting.location or meeting.group.location,
+        url=meeting.url,
+    )
+
+
+def action_facts(action: Action) -> EventFacts:
+    """An open action's due date as an all-day event that does not block time."""
+    assert action.due is not None
+    return EventFacts(
+        uid=f"action-{action.number}-due@partnerbot",
+        sequence=None,
+        stamp=action.updated_at,
+        last_modified=action.updated_at,
+        start=action.due,
+        end=action.due + timedelta(days=1),
+        summary=clip(f"Action {action.ref} due: {action.what}", 200),
+        description=f"{action.what}\nWhen it is done: /action done {action.ref}",
+        status="CONFIRMED",
+        transparent=True,
+    )
+
+
+# -- rendering --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def render_event(facts: EventFacts) -> bytes:
+    event = Event()
+    event.add("uid", facts.uid)
+    event.add("dtstamp", facts.stamp.astimezone(UTC))
+    if facts.sequence is not None:
+        event.add("sequence", facts.sequence)
+    event.add("last-modified", facts.last_modified.astimezone(UTC))
+    event.add("dtstart", facts.start)
+    event.add("dtend", facts.end)
+    event.add("summary", facts.summary)
+    if facts.location:
+        event.add("location", facts.location)
+    if facts.url:
+        event.add("url", facts.url)
+    event.add("description", facts.description)
+    event.add("status", facts.status)
+    if facts.transparent:
+        event.add("transp", "TRANSPARENT")
+    if facts.organiser is not None:
+        name, email = facts.organiser
+        organiser = vCalAddress(f"mailto:{email}")
+        organiser.params["CN"] = vText(name)
+        event.add("organizer", organiser)
+    for attendee in facts.attendees:
+        address = vCalAddress(f"mailto:{attendee.email}")
+        address.params["CN"] = vText(attendee.name)
+        address.params["CUTYPE"] = vText("INDIVIDUAL")
+        address.params["ROLE"] = vText(ROLES.get(attendee.role, "REQ-PARTICIPANT"))
+        address.params["PARTSTAT"] = vText("NEEDS-ACTION")
+        address.params["RSVP"] = vText("FALSE")
+        event.add("attendee", address, encode=False)
+    return event.to_ical()
+
+
+@lru_cache(maxsize=64)
+def _head(name: str, zone_key: str, first_year: int, last_year: int, method: str | None) -> bytes:
+    """A VCALENDAR's properties and its VTIMEZONE, without the closing line."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
+    else:
+        calendar.add("name", name)
+        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-timezone", zone_key)
+        calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(REFRESH), encode=False)
+    calendar.add_component(
+        Timezone.from_tzinfo(
+            ZoneInfo(zone_key), first_date=date(first_year, 1, 1), last_date=date(last_year, 12, 31)
+        )
+    )
+    whole = calendar.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert whole.endswith(end)
+    return whole[: -len(end)]
+
+
+def render_calendar(
+    name: str, zone: ZoneInfo, events: Sequence[EventFacts], method: str | None = None
+) -> bytes:
+    """A whole VCALENDAR: the head with a VTIMEZONE covering every event, then
+    the events."""
+    years = [f.start.year for f in events] + [f.end.year for f in events]
+    first, last = (min(years), max(years)) if years else (2000, 2000)
+    parts = [_head(name, str(zone.key), first, last, method)]
+    parts += [render_event(facts) for facts in events]
+    parts.append(b"END:VCALENDAR\r\n")
+    return b"".join(parts)
+
+
+# -- feeds ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What a feed's caching headers say: computed by one query, so a client
+    whose copy is current is answered without building the feed."""
+
+    etag: str
+    last_modified: datetime
+
+
+def validator(session: Session, token: FeedToken) -> Validator:
+    groups = _group_ids(token)
+    meetings = select(Meeting.id).where(Meeting.group_id.in_(groups))
+    columns: list[ColumnElement] = [
+        select(Partnership.timezone).limit(1).scalar_subquery(),
+        select(Partnership.name).limit(1).scalar_subquery(),
+        select(func.count()).select_from(Meeting).where(Meeting.group_id.in_(groups)).scalar_subquery(),
+        select(func.max(Meeting.updated_at)).where(Meeting.group_id.in_(groups)).scalar_subquery(),
+        select(func.count())
+        .select_from(AgendaItem)
+        .where(AgendaItem.meeting_id.in_(meetings))
+        .scalar_subquery(),
+        select(func.max(AgendaItem.id)).where(AgendaItem.meeting_id.in_(meetings)).scalar_subquery(),
+        select(func.max(AgendaItem.created_at)).where(AgendaItem.meeting_id.in_(meetings)).scalar_subquery(),
+    ]
+    if token.person_id is not None:
+        columns += [
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.person_id == token.person_id)
+            .scalar_subquery(),
+            select(func.coalesce(func.sum(Membership.group_id), 0))
+            .where(Membership.person_id == token.person_id)
+            .scalar_subquery(),
+        ]
+        if token.with_actions:
+            mine = _open_actions_of(token.person_id)
+            columns += [
+                select(func.count()).select_from(Action).where(*mine).scalar_subquery(),
+                select(func.max(Action.updated_at)).where(*mine).scalar_subquery(),
+            ]
+    row = session.execute(select(*columns)).one()
+    stamps = [value for value in row if isinstance(value, datetime)] + [token.created_at]
+    fingerprint = repr((FORMAT, token.id, token.with_actions, tuple(_plain(v) for v in row)))
+    return Validator(
+        etag='"' + hashlib.sha256(fingerprint.encode()).hexdigest()[:32] + '"',
+        last_modified=max(stamp.astimezone(UTC) for stamp in stamps).replace(microsecond=0),
+    )
+
+
+def build_feed(session: Session, token: FeedToken) -> bytes:
+    """The whole feed a token opens: a person's (every meeting of their groups,
+    and their open action due dates if they asked) or a group's. A few bounded
+    queries whatever the number of meetings."""
+    partnership = partnership_service.get(session)
+    zone = partnership_service.zone(partnership)
+    groups = _group_ids(token)
+    meetings = list(
+        session.scalars(
+            select(Meeting).where(Meeting.group_id.in_(groups)).order_by(Meeting.starts_at, Meeting.id)
+        )
+    )
+    agendas = _agendas(session, select(Meeting.id).where(Meeting.group_id.in_(groups)))
+    events = [
+        meeting_facts(
+            meeting,
+            agendas.lines.get(meeting.id, ()),
+            zone,
+            last_modified=_latest(meeting.updated_at, agendas.latest.get(meeting.id)),
+        )
+        for meeting in meetings
+    ]
+    if token.person_id is not None:
+        person = session.get(Person, token.person_id)
+        name = f"{partnership.name}: {person.name if person else 'meetings'}"
+        if token.with_actions:
+            actions = session.scalars(
+                select(Action).where(*_open_actions_of(token.person_id)).order_by(Action.due, Action.number)
+            )
+            events += [action_facts(action) for action in actions]
+    else:
+        group = session.get(Group, token.group_id)
+        name = group.name if group else partnership.name
+    return render_calendar(name, zone, events)
+
+
+@dataclass(frozen=True)
+class _Agendas:
+    lines: dict[int, tuple[AgendaLine, ...]]
+    latest: dict[int, datetime]  # by meeting: when its last item was added
+
+
+def _agendas(session: Session, meeting_ids: Select) -> _Agendas:
+    """Every agenda item of these meetings, in one query."""
+    rows = session.execute(
+        select(AgendaItem.meeting_id, AgendaItem.title, AgendaItem.restricted, AgendaItem.created_at)
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)
+    )
+    lines: dict[int, list[AgendaLine]] = {}
+    latest: dict[int, datetime] = {}
+    for meeting_id, title, restricted, created_at in rows:
+        lines.setdefault(meeting_id, []).append(AgendaLine(title=title, restricted=restricted))
+        latest[meeting_id] = max(created_at, latest.get(meeting_id, created_at))
+    return _Agendas(lines={meeting_id: tuple(items) for meeting_id, items in lines.items()}, latest=latest)
+
+
+def agenda_of(session: Session, meeting: Meeting) -> tuple[AgendaLine, ...]:
+    return _agendas(session, select(Meeting.id).where(Meeting.id == meeting.id)).lines.get(meeting.id, ())
+
+
+def _group_ids(token: FeedToken) -> Select | list[int]:
+    if token.person_id is not None:
+        return select(Membership.group_id).where(Membership.person_id == token.person_id)
+    assert token.group_id is not None
+    return [token.group_id]
+
+
+def _open_actions_of(person_id: int) -> Iterable[ColumnElement[bool]]:
+    return (Action.owner_id == person_id, Action.status == "open", Action.due.is_not(None))
+
+
+def _latest(first: datetime, second: datetime | None) -> datetime:
+    return first if second is None or second <= first else second
+
+
+def _plain(value: object) -> object:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
