@@ -24,7 +24,8 @@ from starlette.routing import Route
 from services import calendar, feed_tokens
 from storage.session import transaction
 
-PATH = "/calendar/{token}.ics"
+PATH = "/calendar/{name:path}"  # every path under /calendar/ answers here, 404s included
+SUFFIX = ".ics"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
 
@@ -75,10 +76,13 @@ def _is_current(
 
 def routes(*, sessions: sessionmaker[Session]) -> list[Route]:
     async def feed(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not name.endswith(SUFFIX):
+            return Response(status_code=404)
         result = await run_in_threadpool(
             answer,
             sessions,
-            request.path_params["token"],
+            name.removesuffix(SUFFIX),
             if_none_match=request.headers.get("if-none-match"),
             if_modified_since=request.headers.get("if-modified-since"),
         )

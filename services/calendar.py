@@ -56,7 +56,7 @@ class Attendee:
     role: str  # chair, member, officer, observer
 
 
-def description(meeting: Meeting, agenda: Sequence[AgendaLine], zone: ZoneInfo) -> str:
+def description(meeting: Meeting, agenda: Sequence[AgendaLine], *, apologies_hint: bool = True) -> str:
     """The agenda as a calendar shows it: restricted items masked, whoever reads it."""
     lines: list[str] = []
     if meeting.status == "cancelled":
@@ -67,7 +67,7 @@ def description(meeting: Meeting, agenda: Sequence[AgendaLine], zone: ZoneInfo) 
         lines += [f"• {RESTRICTED if item.restricted else item.title}" for item in agenda]
     elif meeting.status != "cancelled":
         lines.append("Agenda: no items yet.")
-    if meeting.status == "scheduled":
+    if apologies_hint and meeting.status == "scheduled":
         lines.append(APOLOGIES_HINT)
     return "\n".join(lines)
 
@@ -111,7 +111,7 @@ def meeting_facts(
         start=meeting.starts_at.astimezone(zone),
         end=meeting.ends_at.astimezone(zone),
         summary=meeting.group.name,
-        description=description(meeting, agenda, zone),
+        description=description(meeting, agenda),
         status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
         location=meeting.location or meeting.group.location,
         url=meeting.url,
