@@ -307,18 +307,25 @@ class _Agendas:
 
 
 def _agendas(session: Session, meeting_ids: Select) -> _Agendas:
-    """Every agenda item of these meetings, in one query."""
+    """Every agenda item of these meetings, and when each meeting's last item
+    came: two queries, whatever the number of meetings."""
     rows = session.execute(
-        select(AgendaItem.meeting_id, AgendaItem.title, AgendaItem.restricted, AgendaItem.created_at)
+        select(AgendaItem.meeting_id, AgendaItem.title, AgendaItem.restricted)
         .where(AgendaItem.meeting_id.in_(meeting_ids))
         .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)
     )
     lines: dict[int, list[AgendaLine]] = {}
-    latest: dict[int, datetime] = {}
-    for meeting_id, title, restricted, created_at in rows:
+    for meeting_id, title, restricted in rows:
         lines.setdefault(meeting_id, []).append(AgendaLine(title=title, restricted=restricted))
-        latest[meeting_id] = max(created_at, latest.get(meeting_id, created_at))
-    return _Agendas(lines={meeting_id: tuple(items) for meeting_id, items in lines.items()}, latest=latest)
+    latest = session.execute(
+        select(AgendaItem.meeting_id, func.max(AgendaItem.created_at))
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .group_by(AgendaItem.meeting_id)
+    )
+    return _Agendas(
+        lines={meeting_id: tuple(items) for meeting_id, items in lines.items()},
+        latest={meeting_id: at for meeting_id, at in latest},
+    )
 
 
 def agenda_of(session: Session, meeting: Meeting) -> tuple[AgendaLine, ...]:

@@ -276,3 +276,17 @@ def test_a_feed_takes_the_same_few_queries_for_ten_meetings_as_for_forty(demo, e
                 )
             )
     assert statements() == before <= 8
+
+
+def test_a_head_request_gets_the_validators_without_the_body(web, my_feed):
+    import asyncio
+
+    import httpx
+
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://x") as client:
+            return await client.head(my_feed)
+
+    response = asyncio.run(go())
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["etag"] and response.headers["content-type"] == "text/calendar; charset=utf-8"
