@@ -12,7 +12,7 @@ from services.text import clip
 from storage.models import Group, Person
 
 HELP = """*/calendar* — a calendar feed of every meeting of your groups, for Outlook, Google or Apple Calendar
-• `/calendar` — your own subscription link (the same link each time you ask)
+• `/calendar` — your own subscription link (the same link each time you ask), e.g. to paste into Outlook's "Add calendar → From internet" or Google Calendar's "From URL"
 • `/calendar actions` — your open action due dates in it too; `/calendar meetings` — meetings only
 • `/calendar reset` — a new link; the old one stops working (if you shared it by mistake)
 • `/calendar group` — the feed of the group whose channel you are in (elsewhere: of each of your groups); `/calendar group reset` (officers and the chair) — a new one

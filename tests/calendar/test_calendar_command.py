@@ -191,3 +191,4 @@ def test_help_gives_the_grammar_with_an_example(type_calendar):
     text = type_calendar("/calendar help").text
     for form in ("`/calendar`", "`/calendar actions`", "`/calendar reset`", "`/calendar group`"):
         assert form in text
+    assert "e.g." in text
