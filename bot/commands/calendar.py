@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.core import Command, Context
-from services import feed_tokens, groups
+from services import feed_tokens, groups, invites
 from services.errors import UserError
 from services.text import clip
-from storage.models import Group, Person
+from storage.models import Group, Meeting, Person
 
 HELP = """*/calendar* — a calendar feed of every meeting of your groups, for Outlook, Google or Apple Calendar
 • `/calendar` — your own subscription link (the same link each time you ask), e.g. to paste into Outlook's "Add calendar → From internet" or Google Calendar's "From URL"
@@ -55,6 +55,23 @@ def group_links(context: Context, group: Group) -> FeedLinks | None:
         context.session, group=group, secret=context.site.feed_secret, now=context.now, actor=context.person
     )
     return links_for(context, issued.token)
+
+
+def invite_or_link(context: Context, meeting: Meeting) -> str:
+    """For the `meeting_changed` hook of /meeting add, move and cancel: with
+    e-mail on, queue this version of the meeting to every member with an
+    address and say so; without it, the group's calendar link instead (SPEC 6).
+    A line for the channel post; empty when neither is set up."""
+    if context.site.email:
+        queued = invites.queue_invitations(context.session, meeting=meeting, now=context.now)
+        if not queued:
+            return ""
+        what = "cancellation" if meeting.status == "cancelled" else "invitation"
+        return f"Calendar {what}s e-mailed to {queued} member{'s' if queued != 1 else ''}."
+    links = group_links(context, meeting.group)
+    if links is None:
+        return ""
+    return f"Add the {meeting.group.name}'s meetings to your calendar: {links.https}"
 
 
 def handle(context: Context, text: str) -> str:

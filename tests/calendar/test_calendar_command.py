@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
-from bot.commands.core import Site
-from storage.models import AuditEntry, FeedToken
+from bot.commands.calendar import invite_or_link
+from bot.commands.core import Context, Site
+from services import partnership
+from storage.models import AuditEntry, Delivery, FeedToken, Meeting
 from tests.calendar.conftest import BASE_URL, SECRET, feed_path, fetch
-from tests.conftest import count_rows
+from tests.conftest import LONDON, count_rows
 
 
 def test_a_member_gets_webcal_and_https_links_to_their_own_feed(type_calendar):
@@ -192,3 +196,45 @@ def test_help_gives_the_grammar_with_an_example(type_calendar):
     for form in ("`/calendar`", "`/calendar actions`", "`/calendar reset`", "`/calendar group`"):
         assert form in text
     assert "e.g." in text
+
+
+def _board_meeting(session):
+    return session.scalar(
+        select(Meeting).where(Meeting.starts_at == datetime(2015, 4, 21, 16, 0, tzinfo=LONDON))
+    )
+
+
+@pytest.mark.parametrize(
+    "site, line, emails",
+    [
+        (
+            Site(public_base_url=BASE_URL, feed_secret=SECRET, email=True),
+            "Calendar invitations e-mailed to 16 members.",
+            16,
+        ),
+        (
+            Site(public_base_url=BASE_URL, feed_secret=SECRET),
+            f"Add the Chorley Public Service Reform Board's meetings to your calendar: {BASE_URL}/calendar/",
+            0,
+        ),
+        (Site(), "", 0),
+    ],
+)
+def test_a_changed_meeting_is_e_mailed_or_its_post_carries_the_link(demo, clock, site, line, emails):
+    """What the meetings commands' meeting_changed hook gets back for its channel post."""
+    with demo() as session, session.begin():
+        found = partnership.get(session)
+        context = Context(
+            session=session,
+            now=clock.now(),
+            partnership=found,
+            zone=partnership.zone(found),
+            person=None,
+            slack_user_id=None,
+            channel_id="CBOARD001",
+            site=site,
+        )
+        said = invite_or_link(context, _board_meeting(session))
+    assert said.startswith(line) and (line or said == "")
+    with demo() as session:
+        assert len(list(session.scalars(select(Delivery).where(Delivery.kind == "email")))) == emails
