@@ -18,7 +18,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from services import partnership as partnership_service
@@ -225,37 +225,40 @@ class Validator:
 
 
 def validator(session: Session, token: FeedToken) -> Validator:
+    """One statement: one-row summaries of each table a feed shows (how many
+    rows, and the latest change), side by side (each aggregate is one row). A group's name or place edited
+    in the partnership file shows at the meeting's next change."""
     groups = _group_ids(token)
-    meetings = select(Meeting.id).where(Meeting.group_id.in_(groups))
-    columns: list[ColumnElement] = [
-        select(Partnership.timezone).limit(1).scalar_subquery(),
-        select(Partnership.name).limit(1).scalar_subquery(),
-        select(func.count()).select_from(Meeting).where(Meeting.group_id.in_(groups)).scalar_subquery(),
-        select(func.max(Meeting.updated_at)).where(Meeting.group_id.in_(groups)).scalar_subquery(),
-        select(func.count())
-        .select_from(AgendaItem)
-        .where(AgendaItem.meeting_id.in_(meetings))
-        .scalar_subquery(),
-        select(func.max(AgendaItem.id)).where(AgendaItem.meeting_id.in_(meetings)).scalar_subquery(),
-        select(func.max(AgendaItem.created_at)).where(AgendaItem.meeting_id.in_(meetings)).scalar_subquery(),
+    summaries = [
+        select(func.count().label("meetings"), func.max(Meeting.updated_at).label("meetings_changed"))
+        .where(Meeting.group_id.in_(groups))
+        .subquery(),
+        select(Partnership.timezone, Partnership.name).limit(1).subquery(),
+        select(func.count().label("items"), func.max(AgendaItem.created_at).label("items_added"))
+        .where(AgendaItem.meeting_id.in_(select(Meeting.id).where(Meeting.group_id.in_(groups))))
+        .subquery(),
     ]
     if token.person_id is not None:
-        columns += [
-            select(func.count())
-            .select_from(Membership)
+        summaries.append(
+            select(
+                func.count().label("memberships"),
+                func.coalesce(func.sum(Membership.group_id), 0).label("group_ids"),
+            )
             .where(Membership.person_id == token.person_id)
-            .scalar_subquery(),
-            select(func.coalesce(func.sum(Membership.group_id), 0))
-            .where(Membership.person_id == token.person_id)
-            .scalar_subquery(),
-        ]
+            .subquery()
+        )
         if token.with_actions:
-            mine = _open_actions_of(token.person_id)
-            columns += [
-                select(func.count()).select_from(Action).where(*mine).scalar_subquery(),
-                select(func.max(Action.updated_at)).where(*mine).scalar_subquery(),
-            ]
-    row = session.execute(select(*columns)).one()
+            summaries.append(
+                select(func.count().label("actions"), func.max(Action.updated_at).label("actions_changed"))
+                .where(*_open_actions_of(token.person_id))
+                .subquery()
+            )
+    joined = summaries[0]
+    for summary in summaries[1:]:
+        joined = joined.join(summary, true(), isouter=True)  # type: ignore[assignment]
+    row = session.execute(
+        select(*(column for summary in summaries for column in summary.c)).select_from(joined)
+    ).one()
     stamps = [value for value in row if isinstance(value, datetime)] + [token.created_at]
     fingerprint = repr((FORMAT, token.id, token.with_actions, tuple(_plain(v) for v in row)))
     return Validator(
