@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
@@ -43,10 +44,51 @@ ROLES = {
 # -- what a meeting shows --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AgendaLine:
+class AgendaLine(NamedTuple):
     title: str
     restricted: bool
+
+
+@dataclass(frozen=True)
+class MeetingShown:
+    """What a calendar shows of a meeting: read as plain columns for a feed
+    (hundreds at a time), or taken from the row for an invitation."""
+
+    id: int
+    uid: str
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    url: str | None
+    status: str
+    agenda_published_at: datetime | None
+    updated_at: datetime
+    group_name: str
+    group_location: str | None
+
+    @classmethod
+    def of(cls, meeting: Meeting) -> MeetingShown:
+        return cls(
+            *(getattr(meeting, column.key) for column in _MEETING_COLUMNS),
+            group_name=meeting.group.name,
+            group_location=meeting.group.location,
+        )
+
+
+_MEETING_COLUMNS = (
+    Meeting.id,
+    Meeting.uid,
+    Meeting.sequence,
+    Meeting.starts_at,
+    Meeting.ends_at,
+    Meeting.location,
+    Meeting.url,
+    Meeting.status,
+    Meeting.agenda_published_at,
+    Meeting.updated_at,
+)
+_SHOWN_COLUMNS = (*_MEETING_COLUMNS, Group.name, Group.location)
 
 
 @dataclass(frozen=True)
@@ -56,7 +98,7 @@ class Attendee:
     role: str  # chair, member, officer, observer
 
 
-def description(meeting: Meeting, agenda: Sequence[AgendaLine], *, apologies_hint: bool = True) -> str:
+def description(meeting: MeetingShown, agenda: Sequence[AgendaLine], *, apologies_hint: bool = True) -> str:
     """The agenda as a calendar shows it: restricted items masked, whoever reads it."""
     lines: list[str] = []
     if meeting.status == "cancelled":
@@ -93,7 +135,7 @@ class EventFacts:
 
 
 def meeting_facts(
-    meeting: Meeting,
+    meeting: MeetingShown,
     agenda: Sequence[AgendaLine],
     zone: ZoneInfo,
     *,
@@ -110,10 +152,10 @@ def meeting_facts(
         last_modified=modified,
         start=meeting.starts_at.astimezone(zone),
         end=meeting.ends_at.astimezone(zone),
-        summary=meeting.group.name,
+        summary=meeting.group_name,
         description=description(meeting, agenda),
         status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
-        location=meeting.location or meeting.group.location,
+        location=meeting.location or meeting.group_location,
         url=meeting.url,
     )
 
@@ -274,11 +316,15 @@ def build_feed(session: Session, token: FeedToken) -> bytes:
     partnership = partnership_service.get(session)
     zone = partnership_service.zone(partnership)
     groups = _group_ids(token)
-    meetings = list(
-        session.scalars(
-            select(Meeting).where(Meeting.group_id.in_(groups)).order_by(Meeting.starts_at, Meeting.id)
+    meetings = [
+        MeetingShown(*row)
+        for row in session.execute(
+            select(*_SHOWN_COLUMNS)
+            .join(Group, Group.id == Meeting.group_id)
+            .where(Meeting.group_id.in_(groups))
+            .order_by(Meeting.starts_at, Meeting.id)
         )
-    )
+    ]
     agendas = _agendas(session, select(Meeting.id).where(Meeting.group_id.in_(groups)))
     events = [
         meeting_facts(
@@ -319,7 +365,7 @@ def _agendas(session: Session, meeting_ids: Select) -> _Agendas:
     )
     lines: dict[int, list[AgendaLine]] = {}
     for meeting_id, title, restricted in rows:
-        lines.setdefault(meeting_id, []).append(AgendaLine(title=title, restricted=restricted))
+        lines.setdefault(meeting_id, []).append(AgendaLine(title, restricted))
     latest = session.execute(
         select(AgendaItem.meeting_id, func.max(AgendaItem.created_at))
         .where(AgendaItem.meeting_id.in_(meeting_ids))

@@ -40,15 +40,16 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     attendees = tuple(calendar.Attendee(name=p.name, email=p.email or "", role=role) for p, role in rows)
     method = "CANCEL" if meeting.status == "cancelled" else "REQUEST"
     agenda = calendar.agenda_of(session, meeting)
+    shown = calendar.MeetingShown.of(meeting)
     facts = replace(
-        calendar.meeting_facts(meeting, agenda, zone, stamp=now),
+        calendar.meeting_facts(shown, agenda, zone, stamp=now),
         organiser=(partnership.name, partnership.organiser_email),
         attendees=attendees,
     )
     ics = calendar.render_calendar(partnership.name, zone, [facts], method=method).decode()
     start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
     subject = _subject(meeting, start=start, method=method)
-    agenda_text = calendar.description(meeting, agenda, apologies_hint=False)
+    agenda_text = calendar.description(shown, agenda, apologies_hint=False)
     queued = 0
     for person, _role in rows:
         queued += outbox.enqueue(
