@@ -70,13 +70,22 @@ class MeetingShown:
     @classmethod
     def of(cls, meeting: Meeting) -> MeetingShown:
         return cls(
-            *(getattr(meeting, column.key) for column in _MEETING_COLUMNS),
+            id=meeting.id,
+            uid=meeting.uid,
+            sequence=meeting.sequence,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            location=meeting.location,
+            url=meeting.url,
+            status=meeting.status,
+            agenda_published_at=meeting.agenda_published_at,
+            updated_at=meeting.updated_at,
             group_name=meeting.group.name,
             group_location=meeting.group.location,
         )
 
 
-_MEETING_COLUMNS = (
+_SHOWN_COLUMNS = (
     Meeting.id,
     Meeting.uid,
     Meeting.sequence,
@@ -87,8 +96,9 @@ _MEETING_COLUMNS = (
     Meeting.status,
     Meeting.agenda_published_at,
     Meeting.updated_at,
+    Group.name.label("group_name"),
+    Group.location.label("group_location"),
 )
-_SHOWN_COLUMNS = (*_MEETING_COLUMNS, Group.name, Group.location)
 
 
 @dataclass(frozen=True)
@@ -317,7 +327,7 @@ def build_feed(session: Session, token: FeedToken) -> bytes:
     zone = partnership_service.zone(partnership)
     groups = _group_ids(token)
     meetings = [
-        MeetingShown(*row)
+        MeetingShown(**row._asdict())
         for row in session.execute(
             select(*_SHOWN_COLUMNS)
             .join(Group, Group.id == Meeting.group_id)
