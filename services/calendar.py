@@ -225,7 +225,7 @@ def render_event(facts: EventFacts) -> bytes:
     return event.to_ical()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _head(name: str, zone_key: str, first_year: int, last_year: int, method: str | None) -> bytes:
     """A VCALENDAR's properties and its VTIMEZONE, without the closing line."""
     calendar = Calendar()
