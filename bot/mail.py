@@ -39,7 +39,12 @@ class SmtpSender:
     def send(self, delivery: Delivery) -> None:
         if delivery.kind != "email":
             raise GiveUp(f"no e-mail route for a {delivery.kind} delivery")
-        message = self.message(delivery)
+        try:
+            message = self.message(delivery)
+        except (KeyError, TypeError, ValueError) as error:  # a header with a line break, a part missing
+            raise GiveUp(
+                f"the queued invitation cannot be made into an e-mail: {type(error).__name__}"
+            ) from None
         try:
             with self._connect() as server:
                 server.send_message(message)

@@ -290,3 +290,22 @@ def test_a_head_request_gets_the_validators_without_the_body(web, my_feed):
     response = asyncio.run(go())
     assert response.status_code == 200 and response.content == b""
     assert response.headers["etag"] and response.headers["content-type"] == "text/calendar; charset=utf-8"
+
+
+def test_an_agenda_title_cannot_inject_events_into_the_feed(web, my_feed, demo, clock):
+    before = len(events(fetch(web, my_feed).content))
+    with demo() as session, session.begin():
+        meeting = session.scalar(select(Meeting).where(Meeting.starts_at == APRIL))
+        session.add(
+            AgendaItem(
+                meeting_id=meeting.id,
+                position=1,
+                title="Budget; rates, reserves\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:Injected\\n",
+                created_at=clock.now(),
+            )
+        )
+    body = fetch(web, my_feed).content
+    found = events(body)
+    assert len(found) == before and not [k for k in found if k.startswith("Injected")]
+    assert "• Budget; rates, reserves\nEND:VEVENT" in str(found[f"{BOARD} 2015-04-21 16:00"]["description"])
+    assert len(vobject.readOne(body.decode()).vevent_list) == before

@@ -272,3 +272,30 @@ def test_a_certificate_the_client_cannot_trust_is_not_sent_to(demo, clock, smtp_
     assert outcome.sent == 0 and mailbox.received == []
     with demo() as session:
         assert {d.last_error for d in session.scalars(select(Delivery))} == {"SSLCertVerificationError"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"subject": "Board\r\nBcc: everyone@example.org"}, {"method": "PUBLISH"}, {"ics": None}, {"text": None}],
+)
+def test_an_invitation_that_cannot_be_made_into_an_e_mail_is_given_up(db, clock, change):
+    payload = {
+        "to": "a@example.org",
+        "subject": "S",
+        "text": "T",
+        "ics": "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+    }
+    payload |= {"method": "REQUEST", **change}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    with db() as session, session.begin():
+        outbox.enqueue(
+            session,
+            key="invite:odd",
+            kind="email",
+            target="a@example.org",
+            payload=payload,
+            due_at=clock.now(),
+            now=clock.now(),
+        )
+    outcome = send_due(db, clock, sender_for(free_port()))
+    assert outcome.failed == 1 and outcome.sent == 0
