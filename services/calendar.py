@@ -18,7 +18,18 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vCalAddress, vDDDTypes, vDuration, vInt, vText, vUri
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    vCalAddress,
+    vDDDTypes,
+    vDuration,
+    vInt,
+    vText,
+    vUri,
+)
+from icalendar.parser import Contentline
 from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
@@ -31,6 +42,7 @@ REFRESH = timedelta(hours=1)
 # Part of every ETag: a change to what a feed shows for the same data (this
 # module's output) must reach clients that cached the old one.
 FORMAT = "feed-2"
+FOLD_AT = 75  # octets: a content line this long or longer is folded (RFC 5545 3.1)
 RESTRICTED = "Restricted item"
 APOLOGIES_HINT = "Can't come? Send your apologies in Slack with /apologies."
 ROLES = {
@@ -228,7 +240,19 @@ def render_event(facts: EventFacts) -> bytes:
             )
             for attendee in facts.attendees
         ]
-    return event.to_ical()
+    return _serialise(event)
+
+
+def _serialise(event: Event) -> bytes:
+    """`event.to_ical()`, byte for byte, without running icalendar's line folder
+    (which walks every character) over lines too short to fold: most of them."""
+    return b"\r\n".join(_line(line) for line in event.content_lines() if line) + b"\r\n"
+
+
+def _line(line: Contentline) -> bytes:
+    if len(line) < FOLD_AT and line.isascii():
+        return line.encode("ascii")
+    return line.to_ical()
 
 
 @lru_cache(maxsize=512)
