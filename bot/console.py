@@ -50,6 +50,9 @@ class ConsolePrinter:
             where = f"#{self._channels.get(delivery.target, delivery.target)}"
         elif delivery.kind == "direct":
             where = f"direct message to {self._people.get(delivery.target, delivery.target)}"
+        elif delivery.kind == "email":  # one line each: a meeting's invitations go to every member
+            self._out.write(f"  ▸ e-mail to {delivery.target}: {delivery.payload.get('subject', '')}\n")
+            return
         else:
             raise GiveUp(f"the console does not send {delivery.kind}")
         body = plain(delivery.payload["text"]).replace("\n", "\n    ")

@@ -61,3 +61,19 @@ def test_the_web_app_redacts_uvicorn_s_access_log(db):
     create_web_app(bolt=None, sessions=db)
     filters = logging.getLogger("uvicorn.access").filters
     assert len([f for f in filters if isinstance(f, RedactFeedTokens)]) == 1
+
+
+def test_the_console_shows_an_invitation_as_one_line(db, clock):
+    import io
+
+    from bot.console import ConsolePrinter
+    from storage.models import Delivery
+
+    out = io.StringIO()
+    delivery = Delivery(
+        kind="email",
+        target="jess.marland@example.org",
+        payload={"subject": "Invitation: Board", "text": "Dear Jess"},
+    )
+    ConsolePrinter(out, {}, {}).send(delivery)
+    assert out.getvalue() == "  ▸ e-mail to jess.marland@example.org: Invitation: Board\n"
