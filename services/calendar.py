@@ -60,8 +60,7 @@ class AgendaLine(NamedTuple):
     restricted: bool
 
 
-@dataclass(frozen=True)
-class MeetingShown:
+class MeetingShown(NamedTuple):
     """What a calendar shows of a meeting: read as plain columns for a feed
     (hundreds at a time), or taken from the row for an invitation."""
 
@@ -80,7 +79,7 @@ class MeetingShown:
 
     @classmethod
     def of(cls, meeting: Meeting) -> MeetingShown:
-        return cls(
+        return MeetingShown(
             id=meeting.id,
             uid=meeting.uid,
             sequence=meeting.sequence,
@@ -135,8 +134,7 @@ def description(meeting: MeetingShown, agenda: Sequence[AgendaLine], *, apologie
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class EventFacts:
+class EventFacts(NamedTuple):
     """Everything one VEVENT shows: hashable, so its rendering can be cached."""
 
     uid: str
@@ -371,7 +369,7 @@ def build_feed(session: Session, token: FeedToken) -> bytes:
     zone = partnership_service.zone(partnership)
     groups = _group_ids(token)
     meetings = [
-        MeetingShown(**row._asdict())
+        MeetingShown._make(row)
         for row in session.execute(
             select(*_SHOWN_COLUMNS)
             .join(Group, Group.id == Meeting.group_id)

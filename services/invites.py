@@ -9,7 +9,6 @@ however late the sending. The sender (bot/mail.py) only wraps it in MIME.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -41,8 +40,7 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     method = "CANCEL" if meeting.status == "cancelled" else "REQUEST"
     agenda = calendar.agenda_of(session, meeting)
     shown = calendar.MeetingShown.of(meeting)
-    facts = replace(
-        calendar.meeting_facts(shown, agenda, zone, stamp=now),
+    facts = calendar.meeting_facts(shown, agenda, zone, stamp=now)._replace(
         organiser=(partnership.name, partnership.organiser_email),
         attendees=attendees,
     )
