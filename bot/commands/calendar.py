@@ -190,8 +190,11 @@ def _member_groups(context: Context, person: Person) -> list[Group]:
 
 def _what(context: Context, person: Person, with_actions: bool) -> str:
     mine = groups.of_person(context.session, person)
-    names = ", ".join(g.name for g in mine) if mine else "none of your groups yet (you are in none)"
-    what = f"every meeting of {names}" if mine else names
+    what = (
+        f"every meeting of {', '.join(g.name for g in mine)}"
+        if mine
+        else "no meetings yet: you are in no group"
+    )
     if with_actions:
         what += ", and the due dates of your open actions"
     return what + "."

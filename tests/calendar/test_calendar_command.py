@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.commands.calendar import invite_or_link
 from bot.commands.core import Context, Site
 from services import partnership
-from storage.models import AuditEntry, Delivery, FeedToken, Meeting
+from storage.models import AuditEntry, Delivery, FeedToken, Meeting, Membership, Person
 from tests.calendar.conftest import BASE_URL, SECRET, feed_path, fetch
 from tests.conftest import LONDON, count_rows
 
@@ -238,3 +238,14 @@ def test_a_changed_meeting_is_e_mailed_or_its_post_carries_the_link(demo, clock,
     assert said.startswith(line) and (line or said == "")
     with demo() as session:
         assert len(list(session.scalars(select(Delivery).where(Delivery.kind == "email")))) == emails
+
+
+def test_someone_in_no_group_gets_a_link_that_will_fill_when_they_join(type_calendar, web, demo):
+    with demo() as session, session.begin():
+        youth = session.scalar(select(Person).where(Person.key == "youth"))
+        for membership in session.scalars(select(Membership).where(Membership.person_id == youth.id)):
+            session.delete(membership)
+    reply = type_calendar("/calendar", person="youth")
+    assert reply.text.startswith("*Your calendar* — no meetings yet: you are in no group.")
+    body = fetch(web, feed_path(reply.text)).content
+    assert body.startswith(b"BEGIN:VCALENDAR") and b"BEGIN:VEVENT" not in body
