@@ -22,7 +22,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services import calendar, feed_tokens
-from storage.session import transaction
 
 PATH = "/calendar/{name:path}"  # every path under /calendar/ answers here, 404s included
 SUFFIX = ".ics"
@@ -44,8 +43,14 @@ def answer(
     if_none_match: str | None = None,
     if_modified_since: str | None = None,
 ) -> Answer:
-    """The feed a token opens, or 304, or 404: in one read-only transaction."""
-    with transaction(sessions) as session:
+    """The feed a token opens, or 304, or 404.
+
+    Reads only, so without a transaction to begin and end (two round trips fewer
+    on PostgreSQL, most of a 304's time). Should a change land between the
+    validator and the build, the body is newer than its ETag, and the client
+    simply fetches it again next time."""
+    with sessions() as session:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         row = feed_tokens.find(session, token)
         if row is None:
             return Answer(status=404)
