@@ -7,10 +7,12 @@ with the current ETag) is answered 304 in under 5 ms, without building it.
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench python -m bench.feed
 
 The database named by BENCH_DATABASE_URL is emptied and rebuilt. Each figure
-is the median (and the best) of several runs of the whole answer to a request (its
-transaction, token check, queries and the iCalendar text), as bot/feeds.py
-gives it to the web server: "cold" renders every VEVENT afresh, "warm" finds
-the meetings' VEVENTs already rendered, as a feed polled every hour mostly does.
+is the median (and the best, and this process's CPU time) of several runs of
+the whole answer to a request (token check, queries, the iCalendar text), as
+bot/feeds.py gives it to the web server: "cold" renders every VEVENT afresh,
+"warm" finds the meetings' VEVENTs already rendered, as a feed polled every
+hour mostly does. The verdict is on the wall-clock median, so on a machine
+shared with other work, read the load average and the CPU column beside it.
 """
 
 from __future__ import annotations
