@@ -25,7 +25,7 @@ def test_a_member_gets_webcal_and_https_links_to_their_own_feed(type_calendar):
     )
     path = feed_path(text)
     token = path.removeprefix("/calendar/").removesuffix(".ics")
-    assert len(token) == 43
+    assert len(token) == 64 and set(token) <= set("0123456789abcdef")
     assert f"Outlook or Apple Calendar: webcal://partnerbot.example.org{path}" in text
     assert f"Google Calendar (Other calendars → From URL) or anything else: {BASE_URL}{path}" in text
     assert "anyone with the link can see these meetings" in text

@@ -211,15 +211,15 @@ def test_the_feed_is_never_gzip_encoded(web, my_feed):
 @pytest.mark.parametrize(
     "path",
     [
-        "/calendar/" + "A" * 43 + ".ics",  # the shape of a token, but none issued
+        "/calendar/" + "a" * 64 + ".ics",  # the shape of a token, but none issued
         "/calendar/short.ics",
         "/calendar/" + "x" * 5000 + ".ics",
         "/calendar/..%2F..%2Fetc%2Fpasswd.ics",
         "/calendar/%00.ics",
         "/calendar/.ics",
         "/calendar/",
-        "/calendar/" + "A" * 43,
-        "/calendar/" + "A" * 43 + ".ics/more",
+        "/calendar/" + "a" * 64,
+        "/calendar/" + "a" * 64 + ".ics/more",
     ],
 )
 def test_an_unknown_token_gets_a_bare_404(web, my_feed, path):
