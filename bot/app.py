@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, fallback_text, reply_payload
 from bot.commands import COMMANDS, home
-from bot.commands.core import Command, run
+from bot.commands.core import Command, Site, run
 from bot.interactions import form_not_opened, open_view, press_listener, submission_listener
 from services import inbox
 from services.clock import Clock
@@ -46,6 +46,7 @@ def create_app(
     sessions: sessionmaker[Session],
     clock: Clock,
     on_queued: Callable[[], None] = lambda: None,
+    site: Site | None = None,
 ) -> App:
     """A Bolt app that answers every command in the request thread, before
     responding, with the reply already computed: nothing slow happens there,
@@ -61,10 +62,14 @@ def create_app(
     )
     app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
-        app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
-    app.view(re.compile(".+"))(submission_listener(sessions=sessions, clock=clock, on_queued=on_queued))
+        app.command(command.name)(
+            _listener(command, sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
+        )
+    app.view(re.compile(".+"))(
+        submission_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
+    )
     app.action(re.compile(f"^{PRESS_PREFIX}"))(
-        press_listener(sessions=sessions, clock=clock, on_queued=on_queued)
+        press_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
     )
     app.action(re.compile(f"^{LINK_PREFIX}"))(_acknowledge)  # a link button: Slack opens the URL itself
     app.event("app_home_opened")(_home_opened(sessions=sessions, clock=clock, on_queued=on_queued))
@@ -73,7 +78,12 @@ def create_app(
 
 
 def _listener(
-    command: Command, *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]
+    command: Command,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    on_queued: Callable[[], None],
+    site: Site,
 ):
     def listener(ack: Ack, body: dict, client: WebClient) -> None:
         reply = run(
@@ -83,6 +93,7 @@ def _listener(
             clock=clock,
             slack_user_id=body.get("user_id"),
             channel_id=body.get("channel_id"),
+            site=site,
         )
         if reply.form is not None:
             problem = open_view(

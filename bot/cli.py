@@ -129,6 +129,7 @@ def _summary(result) -> str:
 
 
 def _console(args, settings: Settings) -> int:
+    from bot.commands.core import Site
     from bot.console import Console
     from storage.partnership_file import load, read_file
 
@@ -139,7 +140,7 @@ def _console(args, settings: Settings) -> int:
         with resources.as_file(demo) as path, sessions() as session, session.begin():
             load(session, read_file(path), now=clock.now())
     person = args.person or ("clerk" if args.demo else None)
-    Console(sessions=sessions, clock=clock, person_key=person).loop()
+    Console(sessions=sessions, clock=clock, person_key=person, site=Site.from_settings(settings)).loop()
     return 0
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import COMMANDS, FORMS
-from bot.commands.core import Reply, open_form, run, submit
+from bot.commands.core import Reply, Site, open_form, run, submit
 from bot.commands.dates import parse_date, parse_time
 from bot.commands.shapes import Button, Field, Form, Message
 from bot.jobs.deliveries import Claimed, GiveUp, send_due
@@ -75,6 +75,9 @@ class ConsolePrinter:
             where = f"direct message to {self._people.get(delivery.target, delivery.target)}"
         elif delivery.kind == "home":
             return  # a Slack Home tab: the console has none
+        elif delivery.kind == "email":  # one line each: a meeting's invitations go to every member
+            self._out.write(f"  ▸ e-mail to {delivery.target}: {delivery.payload.get('subject', '')}\n")
+            return
         else:
             raise GiveUp(f"the console does not send {delivery.kind}")
         body = message_text(Message.from_payload(delivery.payload)).replace("\n", "\n    ")
@@ -89,8 +92,10 @@ class Console:
         clock: MovableClock,
         person_key: str | None,
         out: TextIO = sys.stdout,
+        site: Site | None = None,
     ) -> None:
         self.sessions, self.clock, self.out = sessions, clock, out
+        self.site = site or Site()
         self.person_key = person_key
         self.channel: str | None = None
         self.channel_label: str | None = None
@@ -164,6 +169,7 @@ class Console:
             clock=self.clock,
             person_key=self.person_key,
             channel_id=self.channel,
+            site=self.site,
         )
         self.show(reply)
 
@@ -203,6 +209,7 @@ class Console:
                 clock=self.clock,
                 person_key=self.person_key,
                 channel_id=self.channel,
+                site=self.site,
             )
             if reply.ok or not reply.errors:
                 self.show(reply)
@@ -290,6 +297,7 @@ class Console:
                 clock=self.clock,
                 person_key=self.person_key,
                 channel_id=self.channel,
+                site=self.site,
             )
         )
 

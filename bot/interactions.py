@@ -31,7 +31,7 @@ from bot.blocks.messages import (
     pressed_button,
 )
 from bot.commands import COMMANDS, FORMS
-from bot.commands.core import UNKNOWN_FORM, Context, Reply, execute, open_form, submit
+from bot.commands.core import UNKNOWN_FORM, Context, Reply, Site, execute, open_form, submit
 from bot.commands.shapes import Form
 from services import outbox
 from services.clock import Clock
@@ -65,7 +65,9 @@ def form_not_opened(problem: str, command: str) -> str:
     return f"{problem}, so nothing was changed. `{command} help` shows how to type it instead."
 
 
-def submission_listener(*, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]):
+def submission_listener(
+    *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None], site: Site
+):
     def view_submission(ack: Ack, body: dict) -> None:
         view = body.get("view") or {}
         inputs = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
@@ -84,6 +86,7 @@ def submission_listener(*, sessions: sessionmaker[Session], clock: Clock, on_que
             clock=clock,
             slack_user_id=(body.get("user") or {}).get("id"),
             channel_id=channel_id,
+            site=site,
         )
         if not reply.ok:
             ack(response_action="errors", errors=_errors_on(inputs, reply))
@@ -112,7 +115,9 @@ def _errors_on(inputs: list[str], reply: Reply) -> dict[str, str]:
     return errors
 
 
-def press_listener(*, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]):
+def press_listener(
+    *, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None], site: Site
+):
     def button_pressed(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         button = pressed_button(action.get("value", ""))
@@ -123,7 +128,9 @@ def press_listener(*, sessions: sessionmaker[Session], clock: Clock, on_queued: 
         if button.form and not button.command:
             spec = FORMS.get(button.form)
             reply = (
-                open_form(spec, sessions=sessions, clock=clock, slack_user_id=user, channel_id=channel_id)
+                open_form(
+                    spec, sessions=sessions, clock=clock, slack_user_id=user, channel_id=channel_id, site=site
+                )
                 if spec
                 else Reply(text=UNKNOWN_FORM, ok=False)
             )
@@ -135,6 +142,7 @@ def press_listener(*, sessions: sessionmaker[Session], clock: Clock, on_queued: 
                 sessions=sessions,
                 clock=clock,
                 once=not button.form,
+                site=site,
             )
         if reply.ok and reply.form is not None:
             problem = open_view(
@@ -171,6 +179,7 @@ def _run_pressed(
     sessions: sessionmaker[Session],
     clock: Clock,
     once: bool,
+    site: Site,
 ) -> Reply:
     name, _, text = command_line.partition(" ")
     command = COMMANDS.get(name.lower())
@@ -226,6 +235,7 @@ def _run_pressed(
         slack_user_id=(body.get("user") or {}).get("id"),
         channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
         once_key=key if once else None,
+        site=site,
     )
 
 

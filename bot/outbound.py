@@ -5,6 +5,7 @@ invitations). `serve`, `worker` and `jobs run-due` all send through this."""
 from __future__ import annotations
 
 from bot.jobs.deliveries import Route, Sender
+from bot.mail import SmtpSender
 from bot.settings import Settings
 from bot.slack_api import SLACK_KINDS, SlackSender, web_client
 
@@ -12,4 +13,6 @@ from bot.slack_api import SLACK_KINDS, SlackSender, web_client
 def senders(settings: Settings) -> Route:
     slack = SlackSender(web_client(settings.slack_bot_token, settings.slack_api_url))
     routes: dict[str, Sender] = {kind: slack for kind in SLACK_KINDS}
+    if settings.smtp is not None:
+        routes["email"] = SmtpSender(settings.smtp, settings.invite_from)
     return Route(routes)

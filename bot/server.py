@@ -1,5 +1,5 @@
-"""HTTP serving: the Slack endpoint, the health check (calendar feeds join
-later), on a production ASGI server; and Socket Mode when an app token is set."""
+"""HTTP serving: the Slack endpoint, calendar feeds (bot/feeds.py), the health
+check, on a production ASGI server; and Socket Mode when an app token is set."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import feeds
 from bot.app import create_app
+from bot.commands.core import Site
 from bot.jobs.deliveries import DeliveryWorker
 from bot.outbound import senders
 from bot.settings import Settings
@@ -50,10 +52,13 @@ def create_web_app(*, bolt: App | None, sessions: sessionmaker[Session]) -> Star
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})
 
+    feeds.redact_access_log()
+    # No GZipMiddleware here, ever: Outlook's subscriptions fail on a gzip-encoded feed.
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *feeds.routes(sessions=sessions),
         ]
     )
 
@@ -82,6 +87,7 @@ def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) 
         sessions=sessions,
         clock=clock,
         on_queued=deliveries.wake,
+        site=Site.from_settings(settings),
     )
     socket_mode = None
     if settings.slack_app_token:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from storage.session import DEFAULT_DATABASE_URL
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+MIN_FEED_SECRET = 32  # calendar links are HMACs under it: as strong as the links themselves
 
 
 class SettingsError(Exception):
@@ -69,6 +70,7 @@ class Settings:
     slack_app_token: Secret | None = None
     slack_api_url: str = SLACK_API_DEFAULT
     public_base_url: str | None = None
+    feed_secret: Secret | None = None
     smtp: Smtp | None = None
     invite_from: str | None = None
     port: int = 3000
@@ -128,6 +130,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in logging.getLevelNamesMapping():
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
 
+    feed_secret = get("FEED_SECRET")
+    if feed_secret and len(feed_secret) < MIN_FEED_SECRET:
+        raise SettingsError(
+            f"FEED_SECRET must be at least {MIN_FEED_SECRET} characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+
     invite_from = get("INVITE_FROM")
     if invite_from and "@" not in invite_from:
         raise SettingsError(f"INVITE_FROM must be an e-mail address, not {invite_from!r}")
@@ -139,6 +148,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=_secret(app_token),
         slack_api_url=slack_api_url,
         public_base_url=public_base_url,
+        feed_secret=_secret(feed_secret),
         smtp=_smtp(get("SMTP_URL")),
         invite_from=invite_from,
         port=int(port_text),

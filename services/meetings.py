@@ -166,15 +166,6 @@ def place(meeting: Meeting) -> str | None:
 # -- changes: add, move, cancel ----------------------------------------------------------
 
 
-def meeting_changed(session: Session, *, meeting: Meeting, now: datetime) -> None:
-    """Called once for every meeting added, moved or cancelled, in the same
-    transaction, after its SEQUENCE is raised (RFC 5546: a calendar takes a change
-    only with a higher SEQUENCE). Whatever must follow a change plugs in here:
-    invitations (services/invites.queue_invitations(session, meeting=..., now=...))
-    are queued in the outbox from this call."""
-    session.flush()
-
-
 def add(
     session: Session,
     *,
@@ -250,7 +241,6 @@ def add(
             at=now,
             after={"group": group.slug, "starts_at": meeting.starts_at, "location": location, "url": url},
         )
-        meeting_changed(session, meeting=meeting, now=now)
         added.append(meeting)
     return added
 
@@ -305,7 +295,6 @@ def move(
         before=before,
         after={"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "sequence": meeting.sequence},
     )
-    meeting_changed(session, meeting=meeting, now=now)
     return meeting
 
 
@@ -327,7 +316,6 @@ def cancel(
         before={"status": "scheduled"},
         after={"status": "cancelled", "sequence": meeting.sequence},
     )
-    meeting_changed(session, meeting=meeting, now=now)
     return meeting
 
 

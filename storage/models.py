@@ -382,11 +382,16 @@ class Delivery(Base):
 
 
 class FeedToken(Base):
+    """A calendar feed's secret: the link's token is HMAC(FEED_SECRET, nonce), and
+    only its sha256 is stored, so neither the database nor the server's secret
+    alone gives a working link, yet `/calendar` can show the same link again."""
+
     __tablename__ = "feed_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     with_actions: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]

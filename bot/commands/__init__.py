@@ -1,6 +1,16 @@
 """The slash commands, by name: the one list both front ends serve."""
 
-from bot.commands import action, action_import, agenda, apologies, attendance, coming, digest, meeting, update
+from bot.commands import (
+    action,
+    action_import,
+    agenda,
+    apologies,
+    attendance,
+    calendar,
+    digest,
+    meeting,
+    update,
+)
 from bot.commands.core import Command, FormSpec
 
 COMMANDS: dict[str, Command] = {
@@ -11,7 +21,7 @@ COMMANDS: dict[str, Command] = {
         action.COMMAND,
         meeting.COMMAND,
         agenda.COMMAND,
-        coming.CALENDAR,
+        calendar.COMMAND,
         digest.COMMAND,
     )
 }

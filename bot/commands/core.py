@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import home
 from bot.commands.shapes import Form, Message, Section
+from bot.settings import Settings
 from services import audit, inbox, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
@@ -58,6 +59,26 @@ class Reply:
         return Message(self.text, self.sections)
 
 
+@dataclass(frozen=True)
+class Site:
+    """How this installation reaches people outside Slack, as commands need to know
+    it: the public base URL that links start with (PUBLIC_BASE_URL, no trailing
+    slash), the secret calendar links are derived from (FEED_SECRET), and whether
+    invitations are e-mailed (SMTP_URL set). Built once from the settings."""
+
+    public_base_url: str | None = None
+    feed_secret: bytes | None = field(default=None, repr=False)
+    email: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Site:
+        return cls(
+            public_base_url=settings.public_base_url,
+            feed_secret=settings.feed_secret.reveal().encode() if settings.feed_secret else None,
+            email=settings.smtp is not None,
+        )
+
+
 @dataclass
 class Context:
     session: Session
@@ -68,6 +89,7 @@ class Context:
     slack_user_id: str | None
     channel_id: str | None
     posts: list[Post] = field(default_factory=list)
+    site: Site = Site()
 
     @property
     def today(self) -> date:
@@ -136,6 +158,7 @@ def run(
     person_key: str | None = None,
     channel_id: str | None = None,
     once_key: str | None = None,
+    site: Site | None = None,
 ) -> Reply:
     """Run one command in one transaction. A UserError rolls everything back and
     becomes the reply; anything unexpected is logged with a reference that the
@@ -158,6 +181,7 @@ def run(
         person_key=person_key,
         channel_id=channel_id,
         once_key=once_key,
+        site=site,
     )
 
 
@@ -171,6 +195,7 @@ def submit(
     slack_user_id: str | None = None,
     person_key: str | None = None,
     channel_id: str | None = None,
+    site: Site | None = None,
 ) -> Reply:
     """Take a filled-in form, from Slack or the console alike, in one transaction:
     FieldErrors come back as `Reply.errors` and nothing is stored."""
@@ -187,6 +212,7 @@ def submit(
         slack_user_id=slack_user_id,
         person_key=person_key,
         channel_id=channel_id,
+        site=site,
     )
 
 
@@ -198,6 +224,7 @@ def open_form(
     slack_user_id: str | None = None,
     person_key: str | None = None,
     channel_id: str | None = None,
+    site: Site | None = None,
 ) -> Reply:
     """A Reply holding the form, built for this person (e.g. their meetings as choices)."""
     opener = form.open
@@ -211,6 +238,7 @@ def open_form(
         slack_user_id=slack_user_id,
         person_key=person_key,
         channel_id=channel_id,
+        site=site,
     )
 
 
@@ -224,6 +252,7 @@ def execute(
     person_key: str | None = None,
     channel_id: str | None = None,
     once_key: str | None = None,
+    site: Site | None = None,
 ) -> Reply:
     """The one path to a committed change: `act` runs in one transaction with the
     posts it queues. A UserError rolls everything back and becomes the reply;
@@ -249,6 +278,7 @@ def execute(
                 person=person,
                 slack_user_id=slack_user_id,
                 channel_id=channel_id,
+                site=site or Site(),
             )
             if once_key and not inbox.first_time(session, key=once_key, now=now):
                 return Reply(text=ALREADY_PRESSED, ok=False)

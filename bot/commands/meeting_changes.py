@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
+from bot.commands import calendar
 from bot.commands.core import Context
 from bot.commands.dates import parse_time, take_date, take_time
 from services import groups, meetings
@@ -123,16 +124,28 @@ def add(context: Context, text: str) -> str:
         now=context.now,
         zone=context.zone,
     )
-    lines = [f"• {describe(m, context.zone)}" for m in added]
+    lines = []
     for meeting in added:
-        context.post(
-            group.channel,
+        calendar_line = meeting_changed(
+            context,
+            meeting,
             f"*Meeting added*: {group.name}, {describe(meeting, context.zone)}. "
             "Send apologies with `/apologies` if you can't come.",
             key=f"meeting-added:{meeting.id}:{meeting.sequence}",
         )
+        lines.append(f"• {describe(meeting, context.zone)}" + (f" {calendar_line}" if calendar_line else ""))
     plural = "s" if len(added) != 1 else ""
     return f"Added {len(added)} meeting{plural} of the {group.name}:\n" + "\n".join(lines)
+
+
+def meeting_changed(context: Context, meeting: Meeting, headline: str, *, key: str) -> str:
+    """What follows every meeting added, moved or cancelled, in the command's
+    transaction, after its SEQUENCE was raised: the post to the group's channel,
+    and invitations e-mailed to the members (or, without e-mail, the group's
+    calendar link in the post: SPEC 6). Returns the calendar line for the reply."""
+    calendar_line = calendar.invite_or_link(context, meeting)
+    context.post(meeting.group.channel, "\n".join(filter(None, [headline, calendar_line])), key=key)
+    return calendar_line
 
 
 def move(context: Context, text: str) -> str:
@@ -159,12 +172,14 @@ def move(context: Context, text: str) -> str:
         zone=context.zone,
     )
     now_at = describe(meeting, context.zone)
-    context.post(
-        meeting.group.channel,
+    calendar_line = meeting_changed(
+        context,
+        meeting,
         f"*Meeting moved*: the {meeting.group.name} meeting of {was} is now on {now_at}.",
         key=f"meeting-moved:{meeting.id}:{meeting.sequence}",
     )
-    return f"Moved the {meeting.group.name} meeting from {was} to {now_at}. The group's channel is told."
+    told = f"Moved the {meeting.group.name} meeting from {was} to {now_at}. The group's channel is told."
+    return " ".join(filter(None, [told, calendar_line]))
 
 
 def cancel(context: Context, text: str) -> str:
@@ -173,12 +188,14 @@ def cancel(context: Context, text: str) -> str:
         context.session, person=context.person, meeting=meeting, now=context.now, zone=context.zone
     )
     when = describe(meeting, context.zone)
-    context.post(
-        meeting.group.channel,
+    calendar_line = meeting_changed(
+        context,
+        meeting,
         f"*Meeting cancelled*: the {meeting.group.name} meeting of {when} will not take place.",
         key=f"meeting-cancelled:{meeting.id}:{meeting.sequence}",
     )
-    return f"Cancelled the {meeting.group.name} meeting of {when}. The group's channel is told."
+    told = f"Cancelled the {meeting.group.name} meeting of {when}. The group's channel is told."
+    return " ".join(filter(None, [told, calendar_line]))
 
 
 def meeting_on(context: Context, text: str, verb: str) -> tuple[Meeting, str]:

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.commands import meeting_changes
 from services import meetings as meetings_service
 from storage.models import AuditEntry, Meeting
 from tests.conftest import count_rows
@@ -28,13 +29,13 @@ def board_meetings(demo):
 def changes(monkeypatch):
     """Every call of the meeting_changed hook, as (meeting id, sequence, status)."""
     calls = []
-    real = meetings_service.meeting_changed
+    real = meeting_changes.meeting_changed
 
-    def spy(session, *, meeting, now):
+    def spy(context, meeting, headline, *, key):
         calls.append((meeting.id, meeting.sequence, meeting.status))
-        real(session, meeting=meeting, now=now)
+        return real(context, meeting, headline, key=key)
 
-    monkeypatch.setattr(meetings_service, "meeting_changed", spy)
+    monkeypatch.setattr(meeting_changes, "meeting_changed", spy)
     return calls
 
 

@@ -1,0 +1,156 @@
+"""Invitations: every member with an e-mail address gets the meeting as an iTIP
+message, queued with the change, raised SEQUENCE on a move, CANCEL on a cancellation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import icalendar
+import vobject
+from sqlalchemy import select
+
+from services.invites import queue_invitations
+from storage.models import Delivery, Group, Meeting, Membership, Partnership, Person
+from tests.calendar.conftest import change_meeting, events, feed_path, fetch
+from tests.conftest import LONDON
+
+APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
+
+
+def invite(db, clock, starts=APRIL) -> int:
+    with db() as session, session.begin():
+        meeting = session.scalar(select(Meeting).where(Meeting.starts_at == starts))
+        return queue_invitations(session, meeting=meeting, now=clock.now())
+
+
+def queued(db) -> list[Delivery]:
+    with db() as session:
+        return list(session.scalars(select(Delivery).where(Delivery.kind == "email").order_by(Delivery.id)))
+
+
+def board_emails(db) -> set[str]:
+    with db() as session:
+        return set(
+            session.scalars(
+                select(Person.email)
+                .join(Membership, Membership.person_id == Person.id)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Group.slug == "board", Person.email.is_not(None))
+            )
+        )
+
+
+def test_each_board_member_with_an_e_mail_gets_one_invitation(demo, clock):
+    emails = board_emails(demo)
+    assert len(emails) == 16  # two members have no e-mail address
+    assert invite(demo, clock) == 16
+    deliveries = queued(demo)
+    assert {d.target for d in deliveries} == emails
+    assert {d.payload["to"] for d in deliveries} == emails
+    with demo() as session:
+        uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == APRIL))
+    assert {d.key for d in deliveries} >= {f"request:{uid}:0:clerk", f"request:{uid}:0:chair"}
+    assert invite(demo, clock) == 0  # the same version again sends nothing more
+    assert len(queued(demo)) == 16
+
+
+def test_the_invitation_is_an_itip_request_with_every_member_and_no_rsvp(demo, clock):
+    invite(demo, clock)
+    payload = next(d.payload for d in queued(demo) if d.key.endswith(":clerk"))
+    assert payload["method"] == "REQUEST"
+    assert payload["subject"] == "Invitation: Chorley Public Service Reform Board, Tue 21 Apr 2015 16:00"
+    cal = icalendar.Calendar.from_ical(payload["ics"])
+    assert cal["method"] == "REQUEST"
+    [event] = cal.walk("VEVENT")
+    assert str(event["organizer"]) == "mailto:psr@example.org"
+    assert event["organizer"].params["CN"] == "Chorley Public Service Reform Partnership"
+    attendees = event["attendee"]
+    assert {str(a).removeprefix("mailto:") for a in attendees} == board_emails(demo)
+    assert all(a.params["RSVP"] == "FALSE" for a in attendees)
+    roles = {str(a).removeprefix("mailto:"): a.params["ROLE"] for a in attendees}
+    assert roles["rosalind.ashcroft@example.org"] == "CHAIR"
+    assert roles["priya.raman@example.org"] == "OPT-PARTICIPANT"  # an observer
+    assert event["sequence"] == 0 and event["status"] == "CONFIRMED"
+    assert event.decoded("dtstamp") == clock.now()
+    assert event["dtstart"].params["TZID"] == "Europe/London"
+    assert [tz["tzid"] for tz in cal.walk("VTIMEZONE")] == ["Europe/London"]
+    # A second parser agrees.
+    parsed = vobject.readOne(payload["ics"])
+    assert parsed.method.value == "REQUEST"
+    assert parsed.vevent.dtstart.value.astimezone(LONDON) == APRIL
+    text = payload["text"]
+    assert text.startswith(
+        "Dear Jess Marland,\n\nYou are invited to a meeting of the Chorley Public Service Reform Board."
+    )
+    assert "When: Tue 21 Apr 2015, 16:00 to 17:30 (Europe/London time)" in text
+    assert "send your apologies in Slack with /apologies (e.g. /apologies 21/04/2015" in text
+
+
+def test_the_invitation_and_the_feed_share_uid_and_sequence_after_a_move(demo, clock, type_calendar, web):
+    path = feed_path(type_calendar("/calendar").text)
+    invite(demo, clock)
+    clock.set(datetime(2015, 4, 14, 11, 0, tzinfo=LONDON))
+    moved = change_meeting(
+        demo, clock, group="board", starts=APRIL, starts_at=datetime(2015, 4, 28, 16, 0, tzinfo=LONDON)
+    )
+    assert invite(demo, clock, starts=moved.starts_at) == 16
+    update = next(d.payload for d in queued(demo) if d.key == f"request:{moved.uid}:1:clerk")
+    assert (
+        update["subject"] == "Updated invitation: Chorley Public Service Reform Board, Tue 28 Apr 2015 16:00"
+    )
+    assert "has changed; these are its details now" in update["text"]
+    [sent] = icalendar.Calendar.from_ical(update["ics"]).walk("VEVENT")
+    in_feed = events(fetch(web, path).content)["Chorley Public Service Reform Board 2015-04-28 16:00"]
+    assert str(sent["uid"]) == str(in_feed["uid"]) == moved.uid
+    assert sent["sequence"] == in_feed["sequence"] == 1
+    assert (
+        sent.decoded("dtstart") == in_feed.decoded("dtstart") == datetime(2015, 4, 28, 16, 0, tzinfo=LONDON)
+    )
+
+
+def test_a_cancellation_sends_method_cancel(demo, clock):
+    invite(demo, clock)
+    cancelled = change_meeting(demo, clock, group="board", starts=APRIL, status="cancelled")
+    assert invite(demo, clock) == 16
+    cancel = next(d.payload for d in queued(demo) if d.key == f"cancel:{cancelled.uid}:1:clerk")
+    assert cancel["method"] == "CANCEL"
+    assert cancel["subject"] == "Cancelled: Chorley Public Service Reform Board, Tue 21 Apr 2015 16:00"
+    cal = icalendar.Calendar.from_ical(cancel["ics"])
+    assert cal["method"] == "CANCEL"
+    [event] = cal.walk("VEVENT")
+    assert event["status"] == "CANCELLED" and event["sequence"] == 1
+    assert "is cancelled" in cancel["text"] and "/apologies" not in cancel["text"]
+
+
+def test_without_an_organiser_address_nothing_is_queued(demo, clock):
+    with demo() as session, session.begin():
+        session.scalar(select(Partnership)).organiser_email = None
+    assert invite(demo, clock) == 0
+    assert queued(demo) == []
+
+
+def test_moving_and_cancelling_a_meeting_e_mails_each_member_the_new_version(demo, type_calendar):
+    moved = type_calendar("/meeting move 21 Apr to 28 Apr", channel="CBOARD001")
+    assert moved.ok, moved.text
+    assert "Calendar invitations e-mailed to 16 members." in moved.text
+    [post] = [p for p in moved.posts if p.kind == "channel"]
+    assert post.text.startswith("*Meeting moved*") and "invitations e-mailed" in post.text
+    cancelled = type_calendar("/meeting cancel 28 Apr", channel="CBOARD001")
+    assert "Calendar cancellations e-mailed to 16 members." in cancelled.text
+    by_method: dict[str, set[str]] = {}
+    for delivery in queued(demo):
+        by_method.setdefault(delivery.payload["method"], set()).add(delivery.key.split(":")[-2])
+    assert by_method == {"REQUEST": {"1"}, "CANCEL": {"2"}}  # SEQUENCE raised by each change
+
+
+def test_without_e_mail_the_channel_post_carries_the_calendar_link(demo, type_calendar):
+    from bot.commands.core import Site
+    from tests.calendar.conftest import BASE_URL, SECRET
+
+    moved = type_calendar(
+        "/meeting move 21 Apr to 28 Apr",
+        channel="CBOARD001",
+        site=Site(public_base_url=BASE_URL, feed_secret=SECRET),
+    )
+    [post] = [p for p in moved.posts if p.kind == "channel"]
+    assert f"{BASE_URL}/calendar/" in post.text and queued(demo) == []
