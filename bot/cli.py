@@ -15,7 +15,7 @@ from bot.settings import Settings, SettingsError
 from bot.settings import load as load_settings
 from services.clock import Clock, MovableClock, SystemClock
 from storage import migrate
-from storage.session import make_engine, make_session_factory
+from storage.session import make_engine, make_session_factory, transaction
 
 log = logging.getLogger("partnerbot")
 
@@ -97,7 +97,7 @@ def _load(args, settings: Settings) -> int:
     sessions = _sessions(settings, upgrade=True)
     try:
         data = read_file(args.file)
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             result = load(session, data, now=SystemClock().now())
     except PartnershipFileError as error:
         print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
@@ -125,7 +125,7 @@ def _console(args, settings: Settings) -> int:
     clock = MovableClock(DEMO_NOW if args.demo else SystemClock().now())
     if args.demo:
         demo = resources.files("storage") / "examples" / "chorley.yaml"
-        with resources.as_file(demo) as path, sessions() as session, session.begin():
+        with resources.as_file(demo) as path, transaction(sessions) as session:
             load(session, read_file(path), now=clock.now())
     person = args.person or ("clerk" if args.demo else None)
     Console(sessions=sessions, clock=clock, person_key=person).loop()

@@ -157,3 +157,28 @@ def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_s
     assert count_rows(demo) == after_first
     assert post_event(server, slack_signing_secret, "Ev0003").status_code == 200
     assert count_rows(demo)["received_event"] == 2
+
+
+def test_sixteen_signed_action_adds_at_once_are_all_stored_with_their_own_refs(
+    server, demo, slack_signing_secret
+):
+    start = threading.Barrier(16)
+    replies: list[dict] = [{}] * 16
+
+    def add(i: int) -> None:
+        start.wait()
+        response = post_command(
+            server, slack_signing_secret, "/action", f"add Same-instant action {i} | clerk | 17/05/2015"
+        )
+        replies[i] = response.json()
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert all(reply["text"].startswith("Added *A") for reply in replies), replies
+    with demo() as session:
+        numbers = session.scalars(select(Action.number).where(Action.what.startswith("Same-instant"))).all()
+    assert len(set(numbers)) == 16

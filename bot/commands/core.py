@@ -18,11 +18,12 @@ from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import UserError
 from storage.models import Partnership, Person
-from storage.session import transaction
+from storage.session import REQUEST_LOCK_WAIT, Busy, transaction
 
 log = logging.getLogger("partnerbot.commands")
 
 MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
+BUSY = "partnerbot is busy; nothing was changed, try again in a moment."
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def run(
             ok=False,
         )
     try:
-        with transaction(sessions) as session:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
             now = clock.now()
             partnership = partnership_service.get(session)
             person = (
@@ -160,6 +161,9 @@ def run(
             return replace(reply, posts=tuple(context.posts))
     except UserError as error:
         return Reply(text=error.message, ok=False)
+    except Busy:
+        log.warning("command refused: database busy", extra={"command": command.name})
+        return Reply(text=BUSY, ok=False)
     except Exception:
         reference = secrets.token_hex(4)
         log.exception("command failed", extra={"reference": reference, "command": command.name})
