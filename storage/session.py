@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -65,7 +66,7 @@ def _sqlite_begin(connection: Connection) -> None:
     # first (BEGIN IMMEDIATE), so writers queue. Plain sessions keep the driver's
     # own behaviour (reads outside a transaction, a deferred BEGIN before a write).
     wait = connection.get_execution_options().get(_LOCK_WAIT)
-    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
     wait_ms = int((JOB_LOCK_WAIT if wait is None else wait) * 1000)
     if info.get("busy_timeout_ms", JOB_LOCK_WAIT * 1000) != wait_ms:
