@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltResponse
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.authorization.authorize import Authorize
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,10 +23,14 @@ log = logging.getLogger("partnerbot.slack")
 
 class _TokenFromClient(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns
-    that the client's token wins; that is what we want, so the warning is noise."""
+    that the client's token (or our `authorize`) wins; that is what we want, so
+    the warnings are noise."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in (
+            warning_client_prioritized_and_token_skipped(),
+            warning_token_skipped(),
+        )
 
 
 # Bolt copies this logger's level to its own loggers, some of which log request
@@ -41,17 +46,20 @@ def create_app(
     signing_secret: str | None,
     sessions: sessionmaker[Session],
     clock: Clock,
+    authorize: Authorize,
     on_queued: Callable[[], None] = lambda: None,
 ) -> App:
     """A Bolt app that answers every command in the request thread, before
     responding, with the reply already computed: nothing slow happens there,
-    since posts go to the outbox (`on_queued` wakes its worker)."""
+    since posts go to the outbox (`on_queued` wakes its worker), and no Web API
+    call stands in the way (`authorize` answers without one, see bot/identity.py)."""
     app = App(
         logger=_bolt_log,
         client=client,
         signing_secret=signing_secret or "",  # Socket Mode: no HTTP requests to verify
         process_before_response=True,
         token_verification_enabled=False,
+        authorize=authorize,
         request_verification_enabled=signing_secret is not None,
         ignoring_self_events_enabled=True,
     )

@@ -185,6 +185,7 @@ def _serve(args, settings: Settings) -> int:
         scheduler = create_scheduler(
             sessions=sessions, clock=clock, sender=service.deliveries.sender, timezone=_zone_name(sessions)
         )
+    service.identity.start()
     service.deliveries.start()
     if scheduler:
         scheduler.start()
@@ -200,6 +201,7 @@ def _serve(args, settings: Settings) -> int:
         if scheduler:
             scheduler.shutdown(wait=False)
         service.deliveries.stop()
+        service.identity.stop()
     return 0
 
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import create_app
+from bot.identity import BotIdentity
 from bot.jobs.deliveries import DeliveryWorker
 from bot.settings import Settings
 from bot.slack_api import SlackSender, web_client
@@ -69,21 +70,24 @@ class Service:
     web: Starlette
     bolt: App
     deliveries: DeliveryWorker
+    identity: BotIdentity
     socket_mode: SocketModeHandler | None = None
 
 
 def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     deliveries = DeliveryWorker(sessions, clock, SlackSender(client))
+    identity = BotIdentity(client)
     bolt = create_app(
         client=client,
         signing_secret=settings.slack_signing_secret,
         sessions=sessions,
         clock=clock,
+        authorize=identity,
         on_queued=deliveries.wake,
     )
     socket_mode = None
     if settings.slack_app_token:
         socket_mode = SocketModeHandler(bolt, settings.slack_app_token)
     web = create_web_app(bolt=None if socket_mode else bolt, sessions=sessions)
-    return Service(web=web, bolt=bolt, deliveries=deliveries, socket_mode=socket_mode)
+    return Service(web=web, bolt=bolt, deliveries=deliveries, identity=identity, socket_mode=socket_mode)
