@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltResponse
-from slack_bolt.authorization.authorize import Authorize
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,7 +46,7 @@ def create_app(
     signing_secret: str | None,
     sessions: sessionmaker[Session],
     clock: Clock,
-    authorize: Authorize,
+    authorize: Callable[..., AuthorizeResult],
     on_queued: Callable[[], None] = lambda: None,
 ) -> App:
     """A Bolt app that answers every command in the request thread, before
