@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
@@ -16,7 +17,7 @@ from bot.commands import COMMANDS
 from bot.commands.core import Command, run
 from services import inbox
 from services.clock import Clock
-from storage.session import transaction
+from storage.session import REQUEST_LOCK_WAIT, transaction
 
 log = logging.getLogger("partnerbot.slack")
 
@@ -63,12 +64,9 @@ def create_app(
         request_verification_enabled=signing_secret is not None,
         ignoring_self_events_enabled=True,
     )
-    app.middleware(_once(sessions=sessions, clock=clock))
     for command in COMMANDS.values():
         app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
-    # The Home tab comes with the actions issue; until then its event is acknowledged
-    # and left alone, so Slack does not retry it.
-    app.event("app_home_opened")(lambda: None)
+    app.event("app_home_opened")(once(_home_opened, sessions=sessions, clock=clock))
     app.error(_on_error)
     return app
 
@@ -93,19 +91,30 @@ def _listener(
     return listener
 
 
-def _once(*, sessions: sessionmaker[Session], clock: Clock):
-    """Slack retries an event it thinks we missed; a retry of one already seen is
-    acknowledged and goes no further."""
+EventListener = Callable[[Session, dict, datetime], None]
 
-    def once(body: dict, next: Callable[[], BoltResponse | None]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            with transaction(sessions) as session:
-                if not inbox.first_time(session, key=f"event:{event_id}", now=clock.now()):
-                    return BoltResponse(status=200, body="")
-        return next()
 
-    return once
+def once(listener: EventListener, *, sessions: sessionmaker[Session], clock: Clock):
+    """An event listener run once per Slack event, however often Slack sends it.
+    The event is recorded in the same transaction as what the listener changes
+    (`listener(session, event, now)`): one that fails leaves no record, so Slack's
+    retry does it again; a retry of one that succeeded goes no further."""
+
+    def run_once(body: dict) -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            now = clock.now()
+            event_id = body.get("event_id")
+            if event_id and not inbox.first_time(session, key=f"event:{event_id}", now=now):
+                return
+            listener(session, body.get("event") or {}, now)
+
+    run_once.__name__ = f"once_{getattr(listener, '__name__', 'event')}"
+    return run_once
+
+
+def _home_opened(session: Session, event: dict, now: datetime) -> None:
+    """The Home tab comes with the actions issue; until then its event is
+    acknowledged and left alone, so Slack does not retry it."""
 
 
 def _on_error(error: Exception, body: dict, ack: Ack) -> None:
