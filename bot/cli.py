@@ -76,8 +76,8 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2015-02-18T09:00") from None
 
 
-def _sessions(settings: Settings, *, upgrade: bool):
-    engine = make_engine(settings.database_url)
+def _sessions(settings: Settings, *, upgrade: bool, pool_size: int = 5):
+    engine = make_engine(settings.database_url, pool_size=pool_size, max_overflow=pool_size)
     if upgrade:
         migrate.upgrade(engine)
     elif not migrate.is_current(engine):
@@ -174,10 +174,10 @@ def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from bot.jobs.schedule import create_scheduler
-    from bot.server import build
+    from bot.server import POOL_SIZE, build, settle
 
     settings.require_slack()
-    sessions = _sessions(settings, upgrade=False)
+    sessions = _sessions(settings, upgrade=False, pool_size=POOL_SIZE)
     clock = SystemClock()
     service = build(settings=settings, sessions=sessions, clock=clock)
     scheduler = None
@@ -191,6 +191,7 @@ def _serve(args, settings: Settings) -> int:
         scheduler.start()
     if service.socket_mode:
         service.socket_mode.connect()
+    settle()
     try:
         uvicorn.run(
             service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, nulls_last, select
+from sqlalchemy import bindparam, func, nulls_last, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -91,7 +91,7 @@ def get(session: Session, ref: str) -> Action:
 
 
 def open_for(session: Session, person: Person, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, Action.owner_id == person.id, limit)
+    return list(session.scalars(_OPEN_FOR_OWNER, {"owner_id": person.id, "limit": limit}))
 
 
 def open_for_text(session: Session, owner_text: str, limit: int = LIST_LIMIT) -> list[Action]:
@@ -110,15 +110,13 @@ def overdue(session: Session, today: date, limit: int = LIST_LIMIT) -> list[Acti
     return _open(session, Action.due < today, limit)
 
 
+# Built once: `/action list` runs on every request of the busiest command.
+_OPEN = select(Action).where(Action.status == "open").order_by(nulls_last(Action.due.asc()), Action.number)
+_OPEN_FOR_OWNER = _OPEN.where(Action.owner_id == bindparam("owner_id")).limit(bindparam("limit"))
+
+
 def _open(session: Session, criterion, limit: int) -> list[Action]:
-    return list(
-        session.scalars(
-            select(Action)
-            .where(Action.status == "open", criterion)
-            .order_by(nulls_last(Action.due.asc()), Action.number)
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_OPEN.where(criterion).limit(limit)))
 
 
 def mark_done(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:

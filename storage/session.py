@@ -9,6 +9,7 @@ of colliding halfway through: whatever writes opens its transaction there."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,18 +66,24 @@ def _sqlite_begin(connection: Connection) -> None:
     # committed in between; one opened by `transaction()` takes the write lock
     # first (BEGIN IMMEDIATE), so writers queue. Plain sessions keep the driver's
     # own behaviour (reads outside a transaction, a deferred BEGIN before a write).
+    # The driver is called directly: this runs on every request.
     wait = connection.get_execution_options().get(_LOCK_WAIT)
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
     wait_ms = int((JOB_LOCK_WAIT if wait is None else wait) * 1000)
     if info.get("busy_timeout_ms", JOB_LOCK_WAIT * 1000) != wait_ms:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {wait_ms}")
         info["busy_timeout_ms"] = wait_ms
     isolation_level = "" if wait is None else None
     if dbapi_connection.isolation_level != isolation_level:
         dbapi_connection.isolation_level = isolation_level
     if wait is not None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _sqlite_busy(error):
+                raise Busy(str(error)) from error
+            raise
 
 
 def _postgres_begin(connection: Connection) -> None:
@@ -117,6 +124,10 @@ def is_busy(error: OperationalError) -> bool:
     """Whether the database refused because another transaction held a lock too long."""
     if getattr(error.orig, "sqlstate", None) in _POSTGRES_BUSY:
         return True
-    return getattr(error.orig, "sqlite_errorname", "").startswith(
-        "SQLITE_BUSY"
-    ) or "database is locked" in str(error.orig)
+    return isinstance(error.orig, sqlite3.OperationalError) and _sqlite_busy(error.orig)
+
+
+def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY") or "database is locked" in str(
+        error
+    )

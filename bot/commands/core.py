@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.shapes import Form, Message, Section
-from services import outbox, people
+from services import directory, outbox
 from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import UserError
@@ -129,13 +129,8 @@ def run(
     try:
         with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
             now = clock.now()
-            partnership = partnership_service.get(session)
-            person = (
-                people.by_slack_user(session, slack_user_id)
-                if slack_user_id
-                else people.by_key(session, person_key)
-                if person_key
-                else None
+            partnership, person = directory.lookup(
+                session, slack_user_id=slack_user_id, person_key=person_key
             )
             context = Context(
                 session=session,
