@@ -13,7 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -82,6 +82,7 @@ def settle() -> None:
     mappers, compiled statements) live as long as the process, so the garbage
     collector stops walking them; its full passes then take a few milliseconds
     instead of pausing every request for a hundred."""
+    configure_mappers()  # else the first request does it, and its objects stay young
     gc.collect()
     gc.freeze()
 

@@ -9,10 +9,14 @@ of colliding halfway through: whatever writes opens its transaction there."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -110,14 +114,38 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
     """One transaction, opened at the edge: committed if the block finishes,
     rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
     seconds rolls it back and raises Busy."""
+    deadline = time.monotonic() + lock_wait
+    writers = _sqlite_writers(factory)
+    if writers is not None and not writers.acquire(timeout=lock_wait):
+        raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
     try:
         with factory() as session, session.begin():
-            session.connection(execution_options={_LOCK_WAIT: lock_wait})
+            left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
+            session.connection(execution_options={_LOCK_WAIT: left})
             yield session
     except OperationalError as error:
         if is_busy(error):
             raise Busy(str(error.orig)) from error
         raise
+    finally:
+        if writers is not None:
+            writers.release()
+
+
+_writers: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _sqlite_writers(factory: sessionmaker[Session]) -> threading.Lock | None:
+    """SQLite has one writer at a time, and a transaction that finds the write
+    lock taken sleeps in steps of up to 100 ms before trying again: threads of
+    one process queue here instead, and the next goes the moment the lock is
+    free. (Other processes still wait through SQLite's busy timeout.)"""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return None
+    with _writers_lock:
+        return _writers.setdefault(engine, threading.Lock())
 
 
 def is_busy(error: OperationalError) -> bool:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from bot.commands import COMMANDS
 from bot.commands.core import BUSY, run
-from storage.models import Action
+from storage.models import Action, Partnership
+from storage.session import transaction
 from tests.conftest import count_rows
 
 
@@ -44,6 +45,31 @@ def test_a_member_is_told_partnerbot_is_busy_within_slack_s_deadline(engine, dem
         waited = time.monotonic() - started
     assert reply.text == BUSY and not reply.ok
     assert 1.5 < waited < 2.5
+    assert count_rows(demo) == before
+
+
+def test_a_long_job_in_the_same_process_makes_a_command_busy_not_late(demo, type_command):
+    holding, done = threading.Event(), threading.Event()
+
+    def long_job() -> None:
+        with transaction(demo) as session:
+            session.execute(select(Partnership.id).with_for_update())  # as /action add does
+            holding.set()
+            done.wait(10)
+
+    job = threading.Thread(target=long_job)
+    job.start()
+    try:
+        holding.wait(5)
+        before = count_rows(demo)
+        started = time.monotonic()
+        reply = type_command("/action add Circulate outcomes | clerk | 17/05/2015")
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        job.join(10)
+    assert reply.text == BUSY
+    assert waited < 2.5
     assert count_rows(demo) == before
 
 
