@@ -76,8 +76,8 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2015-02-18T09:00") from None
 
 
-def _sessions(settings: Settings, *, upgrade: bool, pool_size: int = 5):
-    engine = make_engine(settings.database_url, pool_size=pool_size, max_overflow=pool_size)
+def _sessions(settings: Settings, *, upgrade: bool, connections: int | None = None):
+    engine = make_engine(settings.database_url, connections=connections)
     if upgrade:
         migrate.upgrade(engine)
     elif not migrate.is_current(engine):
@@ -174,10 +174,10 @@ def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from bot.jobs.schedule import create_scheduler
-    from bot.server import POOL_SIZE, build, settle
+    from bot.server import CONNECTIONS, build, settle
 
     settings.require_slack()
-    sessions = _sessions(settings, upgrade=False, pool_size=POOL_SIZE)
+    sessions = _sessions(settings, upgrade=False, connections=CONNECTIONS)
     clock = SystemClock()
     service = build(settings=settings, sessions=sessions, clock=clock)
     scheduler = None

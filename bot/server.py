@@ -36,7 +36,7 @@ MAX_BODY = 1_000_000  # Slack's requests are a few kilobytes
 DISPATCH_THREADS = 4
 # Database connections: one per dispatch thread, plus the delivery worker, the
 # scheduler's jobs and /healthz.
-POOL_SIZE = DISPATCH_THREADS + 4
+CONNECTIONS = DISPATCH_THREADS + 4
 
 
 def create_web_app(*, bolt: App | None, sessions: sessionmaker[Session]) -> Starlette:

@@ -39,9 +39,15 @@ class Busy(Exception):
     transaction may wait; nothing was changed."""
 
 
-def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE."""
+def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = None, **kwargs) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE.
+    `connections`: how many the pool keeps open for reuse (as many again may be
+    opened for a moment); a pool smaller than the threads using it opens and
+    closes connections all the time."""
     parsed = make_url(url)
+    if connections is not None and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", connections)
+        kwargs.setdefault("max_overflow", connections)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": JOB_LOCK_WAIT})
         engine = create_engine(url, **kwargs)
