@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -64,8 +65,15 @@ def create_app(
         request_verification_enabled=signing_secret is not None,
         ignoring_self_events_enabled=True,
     )
-    for command in COMMANDS.values():
-        app.command(command.name)(_listener(command, sessions=sessions, clock=clock, on_queued=on_queued))
+    listeners = {
+        name: _listener(command, sessions=sessions, clock=clock, on_queued=on_queued)
+        for name, command in COMMANDS.items()
+    }
+    # One Bolt listener for all commands: Bolt tries its listeners in turn, and
+    # each try costs about as much as finding the partnership and the person.
+    app.command(re.compile("^(?:" + "|".join(map(re.escape, COMMANDS)) + ")$"))(
+        lambda ack, body: listeners[body["command"]](ack, body)
+    )
     app.event("app_home_opened")(once(_home_opened, sessions=sessions, clock=clock))
     app.error(_on_error)
     return app

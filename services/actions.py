@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, nulls_last, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from services import audit
 from services import groups as groups_service
@@ -112,7 +112,12 @@ def overdue(session: Session, today: date, limit: int = LIST_LIMIT) -> list[Acti
 
 # Built once: `/action list` runs on every request of the busiest command.
 _OPEN = select(Action).where(Action.status == "open").order_by(nulls_last(Action.due.asc()), Action.number)
-_OPEN_FOR_OWNER = _OPEN.where(Action.owner_id == bindparam("owner_id")).limit(bindparam("limit"))
+# Every row's owner is the person asked about, already in the session: no join.
+_OPEN_FOR_OWNER = (
+    _OPEN.where(Action.owner_id == bindparam("owner_id"))
+    .limit(bindparam("limit"))
+    .options(lazyload(Action.owner))
+)
 
 
 def _open(session: Session, criterion, limit: int) -> list[Action]:
