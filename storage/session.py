@@ -122,8 +122,15 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
     seconds rolls it back and raises Busy."""
     deadline = time.monotonic() + lock_wait
     writers = _sqlite_writers(factory)
-    if writers is not None and not writers.acquire(timeout=lock_wait):
-        raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
+    if writers is not None:
+        if writers.owner == threading.get_ident():
+            raise RuntimeError(
+                "a transaction opened inside another on SQLite would wait for the outer one's "
+                "write lock for ever: do the work in the outer transaction, or after it"
+            )
+        if not writers.lock.acquire(timeout=lock_wait):
+            raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
+        writers.owner = threading.get_ident()
     try:
         with factory() as session, session.begin():
             left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
@@ -135,14 +142,21 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
         raise
     finally:
         if writers is not None:
-            writers.release()
+            writers.owner = None
+            writers.lock.release()
 
 
-_writers: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+class _Writers:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None  # the thread holding it
+
+
+_writers: WeakKeyDictionary[Engine, _Writers] = WeakKeyDictionary()
 _writers_lock = threading.Lock()
 
 
-def _sqlite_writers(factory: sessionmaker[Session]) -> threading.Lock | None:
+def _sqlite_writers(factory: sessionmaker[Session]) -> _Writers | None:
     """SQLite has one writer at a time, and a transaction that finds the write
     lock taken sleeps in steps of up to 100 ms before trying again: threads of
     one process queue here instead, and the next goes the moment the lock is
@@ -151,7 +165,7 @@ def _sqlite_writers(factory: sessionmaker[Session]) -> threading.Lock | None:
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         return None
     with _writers_lock:
-        return _writers.setdefault(engine, threading.Lock())
+        return _writers.setdefault(engine, _Writers())
 
 
 def is_busy(error: OperationalError) -> bool:
