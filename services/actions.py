@@ -215,7 +215,7 @@ def _group_of(session: Session, action: Action) -> Group | None:
 
 
 def _next_number(session: Session) -> int:
-    # Serialise numbering between concurrent writers on PostgreSQL; SQLite
-    # already allows one writer at a time.
+    # Serialise numbering between concurrent writers on PostgreSQL; on SQLite a
+    # transaction holds the write lock from its start (storage/session.py).
     session.execute(select(Partnership.id).with_for_update())
     return (session.scalar(select(func.max(Action.number))) or 0) + 1
