@@ -3,6 +3,8 @@ commands, and forgets them the moment the partnership file is loaded again."""
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from storage.partnership_file import load, read_file
@@ -49,3 +51,21 @@ def test_commands_by_several_people_in_turn_each_act_as_themselves(demo, clock):
         theirs = typed_in_slack(demo, clock, "U0FIRE001", "/action list")
         assert mine.text != theirs.text
         assert "Jess Marland" in mine.text and "Jess Marland" not in theirs.text
+
+
+def test_a_second_command_asks_the_database_only_for_what_it_lists(engine, demo, clock):
+    typed_in_slack(demo, clock, "U0CLERK01", "/action list")  # the first finds who is typing
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if not statement.startswith("SELECT set_config"):  # PostgreSQL's per-request lock wait
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        reply = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Your open actions" in reply.text
+    assert len(statements) == 1 and "FROM action" in statements[0]
+    assert "JOIN" not in statements[0]  # the owner is the person typing, already known
