@@ -12,10 +12,10 @@ from datetime import date
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.commands import COMMANDS
-from bot.server import build
+from bot.server import DISPATCH_THREADS, build
 from bot.settings import load as load_settings
 from storage.models import Action
 from tests.conftest import count_rows
@@ -160,8 +160,14 @@ def test_a_retried_event_is_acknowledged_and_acted_on_once(server, demo, slack_s
 
 
 def test_sixteen_signed_action_adds_at_once_are_all_stored_with_their_own_refs(
-    server, demo, slack_signing_secret
+    server, engine, demo, slack_signing_secret
 ):
+    opened: list[object] = []
+
+    def connected(dbapi_connection, record) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(engine, "connect", connected)
     start = threading.Barrier(16)
     replies: list[dict] = [{}] * 16
 
@@ -178,7 +184,10 @@ def test_sixteen_signed_action_adds_at_once_are_all_stored_with_their_own_refs(
     for thread in threads:
         thread.join(30)
 
+    event.remove(engine, "connect", connected)
     assert all(reply["text"].startswith("Added *A") for reply in replies), replies
+    # A few threads answer, each with a connection kept in the pool: not one each.
+    assert len(opened) <= DISPATCH_THREADS + 1  # and the delivery worker's
     with demo() as session:
         numbers = session.scalars(select(Action.number).where(Action.what.startswith("Same-instant"))).all()
     assert len(set(numbers)) == 16
