@@ -31,8 +31,9 @@ log = logging.getLogger("partnerbot.server")
 
 MAX_BODY = 1_000_000  # Slack's requests are a few kilobytes
 # Slack requests are answered by this many threads at once; more wait their turn.
-# Python runs one thread at a time, so more threads only share the same CPU
-# worse (16 at once made the slowest answer 7 times slower than one at a time).
+# Python runs one thread at a time and SQLite one writer, so more threads only
+# share them worse: with 8 the p99 of 16 concurrent clients was twice that with
+# 4 (bench/ack.py).
 DISPATCH_THREADS = 4
 # Database connections: one per dispatch thread, plus the delivery worker, the
 # scheduler's jobs and /healthz.
