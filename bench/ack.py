@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -243,6 +244,7 @@ def _run(args) -> int:
                 process.terminate()
             for process in servers:
                 process.wait(10)
+    shutil.rmtree(work, ignore_errors=True)  # kept when a server failed: its log is there
     _report(results)
     return 0
 
