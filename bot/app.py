@@ -6,9 +6,11 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
-from slack_bolt import Ack, App, BoltResponse
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt import Ack, App
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,17 +21,21 @@ from bot.interactions import form_not_opened, open_view, press_listener, submiss
 from services import inbox
 from services.clock import Clock
 from services.errors import UserError
-from storage.session import transaction
+from storage.session import REQUEST_LOCK_WAIT, transaction
 
 log = logging.getLogger("partnerbot.slack")
 
 
 class _TokenFromClient(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns
-    that the client's token wins; that is what we want, so the warning is noise."""
+    that the client's token (or our `authorize`) wins; that is what we want, so
+    the warnings are noise."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in (
+            warning_client_prioritized_and_token_skipped(),
+            warning_token_skipped(),
+        )
 
 
 # Bolt copies this logger's level to its own loggers, some of which log request
@@ -45,34 +51,42 @@ def create_app(
     signing_secret: str | None,
     sessions: sessionmaker[Session],
     clock: Clock,
+    authorize: Callable[..., AuthorizeResult],
     on_queued: Callable[[], None] = lambda: None,
     site: Site | None = None,
 ) -> App:
     """A Bolt app that answers every command in the request thread, before
     responding, with the reply already computed: nothing slow happens there,
-    since posts go to the outbox (`on_queued` wakes its worker)."""
+    since posts go to the outbox (`on_queued` wakes its worker), and no Web API
+    call stands in the way (`authorize` answers without one, see bot/identity.py)."""
     app = App(
         logger=_bolt_log,
         client=client,
         signing_secret=signing_secret or "",  # Socket Mode: no HTTP requests to verify
         process_before_response=True,
         token_verification_enabled=False,
+        authorize=authorize,
         request_verification_enabled=signing_secret is not None,
         ignoring_self_events_enabled=True,
     )
-    app.middleware(_once(sessions=sessions, clock=clock))
-    for command in COMMANDS.values():
-        app.command(command.name)(
-            _listener(command, sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
-        )
+    resolved_site = site or Site()
+    listeners = {
+        name: _listener(command, sessions=sessions, clock=clock, on_queued=on_queued, site=resolved_site)
+        for name, command in COMMANDS.items()
+    }
+    # One Bolt listener for all commands: Bolt tries its listeners in turn, and
+    # each try costs about as much as finding the partnership and the person.
+    app.command(re.compile("^(?:" + "|".join(map(re.escape, COMMANDS)) + ")$"))(
+        lambda ack, body, client: listeners[body["command"]](ack, body, client)
+    )
     app.view(re.compile(".+"))(
-        submission_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
+        submission_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=resolved_site)
     )
     app.action(re.compile(f"^{PRESS_PREFIX}"))(
-        press_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=site or Site())
+        press_listener(sessions=sessions, clock=clock, on_queued=on_queued, site=resolved_site)
     )
     app.action(re.compile(f"^{LINK_PREFIX}"))(_acknowledge)  # a link button: Slack opens the URL itself
-    app.event("app_home_opened")(_home_opened(sessions=sessions, clock=clock, on_queued=on_queued))
+    app.event("app_home_opened")(once(_home_opened, sessions=sessions, clock=clock, on_queued=on_queued))
     app.error(_on_error)
     return app
 
@@ -114,40 +128,51 @@ def _listener(
     return listener
 
 
-def _home_opened(*, sessions: sessionmaker[Session], clock: Clock, on_queued: Callable[[], None]):
-    """Queue the person's Home tab (the outbox publishes it: no Slack call here)."""
-
-    def home_opened(event: dict) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            return
-        try:
-            with transaction(sessions) as session:
-                home.opened(session, slack_user_id=event["user"], now=clock.now())
-        except UserError as error:  # no partnership loaded yet: nothing to show
-            log.warning("home tab not published: %s", error.message)
-            return
-        on_queued()
-
-    return home_opened
-
-
 def _acknowledge(ack: Ack) -> None:
     ack()
 
 
-def _once(*, sessions: sessionmaker[Session], clock: Clock):
-    """Slack retries an event it thinks we missed; a retry of one already seen is
-    acknowledged and goes no further."""
+EventListener = Callable[[Session, dict, datetime], bool]
 
-    def once(body: dict, next: Callable[[], BoltResponse | None]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            with transaction(sessions) as session:
-                if not inbox.first_time(session, key=f"event:{event_id}", now=clock.now()):
-                    return BoltResponse(status=200, body="")
-        return next()
 
-    return once
+def once(
+    listener: EventListener,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    on_queued: Callable[[], None] = lambda: None,
+):
+    """An event listener run once per Slack event, however often Slack sends it.
+    The event is recorded in the same transaction as what the listener changes
+    (`listener(session, event, now)`, True when it queued a message): one that
+    fails leaves no record, so Slack's retry does it again; a retry of one that
+    succeeded goes no further."""
+
+    def run_once(body: dict) -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            now = clock.now()
+            event_id = body.get("event_id")
+            if event_id and not inbox.first_time(session, key=f"event:{event_id}", now=now):
+                return
+            queued = listener(session, body.get("event") or {}, now)
+        if queued:
+            on_queued()
+
+    run_once.__name__ = f"once_{getattr(listener, '__name__', 'event')}"
+    return run_once
+
+
+def _home_opened(session: Session, event: dict, now: datetime) -> bool:
+    """Queue the person's Home tab (the outbox publishes it: no Slack call here)."""
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return False
+    try:
+        with session.begin_nested():
+            home.opened(session, slack_user_id=event["user"], now=now)
+    except UserError as error:  # no partnership loaded yet: nothing to show
+        log.warning("home tab not published: %s", error.message)
+        return False
+    return True
 
 
 def _on_error(error: Exception, body: dict, ack: Ack) -> None:

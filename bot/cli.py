@@ -15,7 +15,7 @@ from bot.settings import Settings, SettingsError
 from bot.settings import load as load_settings
 from services.clock import Clock, MovableClock, SystemClock
 from storage import migrate
-from storage.session import make_engine, make_session_factory
+from storage.session import make_engine, make_session_factory, transaction
 
 log = logging.getLogger("partnerbot")
 
@@ -87,8 +87,8 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2015-02-18T09:00") from None
 
 
-def _sessions(settings: Settings, *, upgrade: bool):
-    engine = make_engine(settings.database_url)
+def _sessions(settings: Settings, *, upgrade: bool, connections: int | None = None):
+    engine = make_engine(settings.database_url, connections=connections)
     if upgrade:
         migrate.upgrade(engine)
     elif not migrate.is_current(engine):
@@ -108,7 +108,7 @@ def _load(args, settings: Settings) -> int:
     sessions = _sessions(settings, upgrade=True)
     try:
         data = read_file(args.file)
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             result = load(session, data, now=SystemClock().now())
     except PartnershipFileError as error:
         print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
@@ -137,7 +137,7 @@ def _console(args, settings: Settings) -> int:
     clock = MovableClock(DEMO_NOW if args.demo else SystemClock().now())
     if args.demo:
         demo = resources.files("storage") / "examples" / "chorley.yaml"
-        with resources.as_file(demo) as path, sessions() as session, session.begin():
+        with resources.as_file(demo) as path, transaction(sessions) as session:
             load(session, read_file(path), now=clock.now())
     person = args.person or ("clerk" if args.demo else None)
     Console(sessions=sessions, clock=clock, person_key=person, site=Site.from_settings(settings)).loop()
@@ -220,10 +220,10 @@ def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from bot.jobs.schedule import create_scheduler
-    from bot.server import build
+    from bot.server import CONNECTIONS, build, settle
 
     settings.require_slack()
-    sessions = _sessions(settings, upgrade=False)
+    sessions = _sessions(settings, upgrade=False, connections=CONNECTIONS)
     clock = SystemClock()
     service = build(settings=settings, sessions=sessions, clock=clock)
     scheduler = None
@@ -231,11 +231,13 @@ def _serve(args, settings: Settings) -> int:
         scheduler = create_scheduler(
             sessions=sessions, clock=clock, sender=service.deliveries.sender, timezone=_zone_name(sessions)
         )
+    service.identity.start()
     service.deliveries.start()
     if scheduler:
         scheduler.start()
     if service.socket_mode:
         service.socket_mode.connect()
+    settle()
     try:
         uvicorn.run(
             service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower()
@@ -246,6 +248,7 @@ def _serve(args, settings: Settings) -> int:
         if scheduler:
             scheduler.shutdown(wait=False)
         service.deliveries.stop()
+        service.identity.stop()
     return 0
 
 

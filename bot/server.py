@@ -3,14 +3,17 @@ check, on a production ASGI server; and Socket Mode when an app token is set."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from starlette.routing import Route
 from bot import feeds
 from bot.app import create_app
 from bot.commands.core import Site
+from bot.identity import BotIdentity
 from bot.jobs.deliveries import DeliveryWorker
 from bot.outbound import senders
 from bot.settings import Settings
@@ -29,9 +33,19 @@ from services.clock import Clock
 log = logging.getLogger("partnerbot.server")
 
 MAX_BODY = 1_000_000  # Slack's requests are a few kilobytes
+# Slack requests are answered by this many threads at once; more wait their turn.
+# Python runs one thread at a time and SQLite one writer, so more threads only
+# share them worse: with 8 the p99 of 16 concurrent clients was twice that with
+# 4 (bench/ack.py).
+DISPATCH_THREADS = 4
+# Database connections: one per dispatch thread, plus the delivery worker, the
+# scheduler's jobs and /healthz.
+CONNECTIONS = DISPATCH_THREADS + 4
 
 
 def create_web_app(*, bolt: App | None, sessions: sessionmaker[Session]) -> Starlette:
+    dispatchers = anyio.CapacityLimiter(DISPATCH_THREADS)
+
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return JSONResponse({"error": "Slack runs over Socket Mode here"}, status_code=404)
@@ -41,7 +55,9 @@ def create_web_app(*, bolt: App | None, sessions: sessionmaker[Session]) -> Star
         body = await request.body()
         if len(body) > MAX_BODY:
             return Response(status_code=413)
-        response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        response = await anyio.to_thread.run_sync(
+            bolt.dispatch, to_bolt_request(request, body), limiter=dispatchers
+        )
         return to_starlette_response(response)
 
     async def healthz(_: Request) -> Response:
@@ -68,6 +84,16 @@ def _ping(sessions: sessionmaker[Session]) -> None:
         session.execute(text("SELECT 1"))
 
 
+def settle() -> None:
+    """Once everything is built and warm: objects alive now (modules, the app,
+    mappers, compiled statements) live as long as the process, so the garbage
+    collector stops walking them; its full passes then take a few milliseconds
+    instead of pausing every request for a hundred."""
+    configure_mappers()  # else the first request does it, and its objects stay young
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class Service:
     """Everything `partnerbot serve` runs, built but not started."""
@@ -75,17 +101,20 @@ class Service:
     web: Starlette
     bolt: App
     deliveries: DeliveryWorker
+    identity: BotIdentity
     socket_mode: SocketModeHandler | None = None
 
 
 def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     deliveries = DeliveryWorker(sessions, clock, senders(settings))
+    identity = BotIdentity(client)
     bolt = create_app(
         client=client,
         signing_secret=settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None,
         sessions=sessions,
         clock=clock,
+        authorize=identity,
         on_queued=deliveries.wake,
         site=Site.from_settings(settings),
     )
@@ -93,4 +122,4 @@ def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) 
     if settings.slack_app_token:
         socket_mode = SocketModeHandler(bolt, settings.slack_app_token.reveal())
     web = create_web_app(bolt=None if socket_mode else bolt, sessions=sessions)
-    return Service(web=web, bolt=bolt, deliveries=deliveries, socket_mode=socket_mode)
+    return Service(web=web, bolt=bolt, deliveries=deliveries, identity=identity, socket_mode=socket_mode)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, nulls_last, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from services import audit
 from services import groups as groups_service
@@ -93,24 +93,7 @@ def get(session: Session, ref: str, *, for_update: bool = False) -> Action:
     return action
 
 
-def open_for(session: Session, person: Person, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, Action.owner_id == person.id, limit)
-
-
-def open_for_text(session: Session, owner_text: str, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, func.lower(Action.owner_text) == owner_text.lower(), limit)
-
-
-def open_for_workstream(session: Session, workstream: Workstream, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, Action.workstream_id == workstream.id, limit)
-
-
-def all_open(session: Session, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, True, limit)
-
-
-def overdue(session: Session, today: date, limit: int = LIST_LIMIT) -> list[Action]:
-    return _open(session, Action.due < today, limit)
+_OPEN = select(Action).where(Action.status == "open").order_by(nulls_last(Action.due.asc()), Action.number)
 
 
 @dataclass(frozen=True)
@@ -143,18 +126,10 @@ def listing(
         criteria.append(Action.due < overdue_on)
     criterion = and_(True, *criteria)
     total = session.scalar(select(func.count()).select_from(Action).where(Action.status == "open", criterion))
-    return Listing(actions=_open(session, criterion, limit), total=total or 0)
-
-
-def _open(session: Session, criterion, limit: int) -> list[Action]:
-    return list(
-        session.scalars(
-            select(Action)
-            .where(Action.status == "open", criterion)
-            .order_by(nulls_last(Action.due.asc()), Action.number)
-            .limit(limit)
-        )
-    )
+    query = _OPEN.where(criterion).limit(limit)
+    if owner is not None:  # every row's owner is that person, already in the session: no join
+        query = query.options(lazyload(Action.owner))
+    return Listing(actions=list(session.scalars(query)), total=total or 0)
 
 
 def mark_done(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:
@@ -285,7 +260,7 @@ def _group_of(session: Session, action: Action) -> Group | None:
 
 
 def next_number(session: Session) -> int:
-    # Serialise numbering between concurrent writers on PostgreSQL; SQLite
-    # already allows one writer at a time.
+    # Serialise numbering between concurrent writers on PostgreSQL; on SQLite a
+    # transaction holds the write lock from its start (storage/session.py).
     session.execute(select(Partnership.id).with_for_update())
     return (session.scalar(select(func.max(Action.number))) or 0) + 1

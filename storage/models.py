@@ -98,7 +98,7 @@ class Person(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
 
-    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship()
     memberships: Mapped[list[Membership]] = relationship(back_populates="person")
 
 
@@ -411,6 +411,18 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PartnershipLoad(Base):
+    """A load of the partnership file that changed something. Its `version`
+    (random, so never reused) tells each process that what it remembers of the
+    partnership and its people is out of date."""
+
+    __tablename__ = "partnership_load"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    loaded_at: Mapped[datetime]
 
 
 class ReceivedEvent(Base):

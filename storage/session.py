@@ -1,27 +1,63 @@
-"""Engine and session factory: one place that knows how to reach the database."""
+"""Engine and session factory: one place that knows how to reach the database.
+
+Every transaction waits for locks a bounded time, chosen where it is opened:
+a request (a person is waiting, and Slack gives up after 3 seconds) waits
+`REQUEST_LOCK_WAIT` and then fails with `Busy`; jobs and deliveries may wait
+longer. On SQLite a transaction opened by `transaction()` takes the write lock
+when it begins (`BEGIN IMMEDIATE`), so concurrent writers queue for it instead
+of colliding halfway through: whatever writes opens its transaction there."""
 
 from __future__ import annotations
 
+import math
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
+REQUEST_LOCK_WAIT = 2.0  # seconds: Slack shows a timeout after 3
+JOB_LOCK_WAIT = 30.0
 
-def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+# The execution option, set on a transaction's connection, that says how long it may wait.
+_LOCK_WAIT = "partnerbot_lock_wait"
+# PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
+_POSTGRES_BUSY = {"55P03", "57014"}
+
+
+class Busy(Exception):
+    """The database stayed locked by another transaction for longer than this
+    transaction may wait; nothing was changed."""
+
+
+def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = None, **kwargs) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE.
+    `connections`: how many the pool keeps open for reuse (as many again may be
+    opened for a moment); a pool smaller than the threads using it opens and
+    closes connections all the time."""
     parsed = make_url(url)
+    if connections is not None and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", connections)
+        kwargs.setdefault("max_overflow", connections)
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": JOB_LOCK_WAIT})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -31,6 +67,43 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # SQLAlchemy's recipe for pysqlite: with isolation_level None the driver stops
+    # opening transactions by itself, and this "begin" event opens them. A deferred
+    # transaction that reads and then writes fails at once if another writer
+    # committed in between; one opened by `transaction()` takes the write lock
+    # first (BEGIN IMMEDIATE), so writers queue. Plain sessions keep the driver's
+    # own behaviour (reads outside a transaction, a deferred BEGIN before a write).
+    # The driver is called directly: this runs on every request.
+    wait = connection.get_execution_options().get(_LOCK_WAIT)
+    dbapi_connection: Any = connection.connection.driver_connection
+    info = connection.connection.info
+    wait_ms = int((JOB_LOCK_WAIT if wait is None else wait) * 1000)
+    if info.get("busy_timeout_ms", JOB_LOCK_WAIT * 1000) != wait_ms:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        info["busy_timeout_ms"] = wait_ms
+    isolation_level = "" if wait is None else None
+    if dbapi_connection.isolation_level != isolation_level:
+        dbapi_connection.isolation_level = isolation_level
+    if wait is not None:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _sqlite_busy(error):
+                raise Busy(str(error)) from error
+            raise
+
+
+def _postgres_begin(connection: Connection) -> None:
+    wait = connection.get_execution_options().get(_LOCK_WAIT)
+    if wait is not None:
+        milliseconds = str(int(wait * 1000))
+        connection.exec_driver_sql(
+            "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+            (milliseconds, milliseconds),
+        )
 
 
 def _is_memory(dbapi_connection) -> bool:
@@ -43,8 +116,66 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,
-    rolled back whole if it raises."""
-    with factory() as session, session.begin():
-        yield session
+    rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
+    seconds rolls it back and raises Busy."""
+    deadline = time.monotonic() + lock_wait
+    writers = _sqlite_writers(factory)
+    if writers is not None:
+        if writers.owner == threading.get_ident():
+            raise RuntimeError(
+                "a transaction opened inside another on SQLite would wait for the outer one's "
+                "write lock for ever: do the work in the outer transaction, or after it"
+            )
+        if not writers.lock.acquire(timeout=lock_wait):
+            raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
+        writers.owner = threading.get_ident()
+    try:
+        with factory() as session, session.begin():
+            left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
+            session.connection(execution_options={_LOCK_WAIT: left})
+            yield session
+    except OperationalError as error:
+        if is_busy(error):
+            raise Busy(str(error.orig)) from error
+        raise
+    finally:
+        if writers is not None:
+            writers.owner = None
+            writers.lock.release()
+
+
+class _Writers:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None  # the thread holding it
+
+
+_writers: WeakKeyDictionary[Engine, _Writers] = WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _sqlite_writers(factory: sessionmaker[Session]) -> _Writers | None:
+    """SQLite has one writer at a time, and a transaction that finds the write
+    lock taken sleeps in steps of up to 100 ms before trying again: threads of
+    one process queue here instead, and the next goes the moment the lock is
+    free. (Other processes still wait through SQLite's busy timeout.)"""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return None
+    with _writers_lock:
+        return _writers.setdefault(engine, _Writers())
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether the database refused because another transaction held a lock too long."""
+    if getattr(error.orig, "sqlstate", None) in _POSTGRES_BUSY:
+        return True
+    return isinstance(error.orig, sqlite3.OperationalError) and _sqlite_busy(error.orig)
+
+
+def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY") or "database is locked" in str(
+        error
+    )

@@ -132,3 +132,28 @@ def test_no_log_line_holds_a_token_a_secret_or_an_apology_reason(
     assert "DEBUG" in log and "delivery deferred" in log and "chat.postMessage" in log
     for secret in (BOT_TOKEN, slack_signing_secret, reason):
         assert secret not in log
+
+
+@pytest.fixture
+def slack_web_api_down(slack_api):
+    """Slack's Web API answers every call with a 500, from before `serve` starts."""
+    for method in ("auth.test", "chat.postMessage", "conversations.open", "users.info", "views.publish"):
+        slack_api.reply(method, status=500)
+    return slack_api
+
+
+def test_commands_are_answered_while_slack_s_web_api_is_down(
+    slack_web_api_down, served, demo, slack_signing_secret
+):
+    body = slash_command_body("/action", "list all", user_id="U0CLERK01")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} | sign(
+        body, secret=slack_signing_secret, timestamp=int(time.time())
+    )
+    started = time.monotonic()
+    response = httpx.post(f"{served}/slack/events", content=body, headers=headers, timeout=10)
+    assert time.monotonic() - started < 3
+    assert response.status_code == 200
+    assert response.json()["text"].startswith("All open actions (")
+    # serve did try to learn who it is, and failed: the answer did not depend on it.
+    refused = slack_web_api_down.wait_for("auth.test", timeout=10)
+    assert refused and not any(call.ok for call in refused)

@@ -4,14 +4,16 @@ ephemeral replies back, posts to the Web API stand-in through the outbox."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import date
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.commands import COMMANDS
+from bot.server import DISPATCH_THREADS
 from storage.models import Action
 from tests.conftest import count_rows
 from tests.slack.signing import sign, slash_command_body
@@ -136,3 +138,37 @@ def test_typed_text_reaches_slack_escaped_exactly_once(server, demo, slack_signi
     assert "<!channel>" not in text and "&amp;amp;" not in text
     refused = post_command(server, slack_signing_secret, "/action", "done <!channel>").json()["text"]
     assert "&lt;!channel&gt;" in refused and "<!channel>" not in refused
+
+
+def test_sixteen_signed_action_adds_at_once_are_all_stored_with_their_own_refs(
+    server, engine, demo, slack_signing_secret
+):
+    opened: list[object] = []
+
+    def connected(dbapi_connection, record) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(engine, "connect", connected)
+    start = threading.Barrier(16)
+    replies: list[dict] = [{}] * 16
+
+    def add(i: int) -> None:
+        start.wait()
+        response = post_command(
+            server, slack_signing_secret, "/action", f"add Same-instant action {i} | clerk | 17/05/2015"
+        )
+        replies[i] = response.json()
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    event.remove(engine, "connect", connected)
+    assert all(reply["text"].startswith("Added *A") for reply in replies), replies
+    # A few threads answer, each with a connection kept in the pool: not one each.
+    assert len(opened) <= DISPATCH_THREADS + 1  # and the delivery worker's
+    with demo() as session:
+        numbers = session.scalars(select(Action.number).where(Action.what.startswith("Same-instant"))).all()
+    assert len(set(numbers)) == 16

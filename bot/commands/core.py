@@ -15,16 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import home
 from bot.commands.shapes import Form, Message, Section
 from bot.settings import Settings
-from services import audit, inbox, outbox, people
+from services import audit, directory, inbox, outbox
 from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import FieldErrors, UserError
 from storage.models import Partnership, Person
-from storage.session import transaction
+from storage.session import REQUEST_LOCK_WAIT, Busy, transaction
 
 log = logging.getLogger("partnerbot.commands")
 
 MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
+BUSY = "partnerbot is busy; nothing was changed, try again in a moment."
 
 
 @dataclass(frozen=True)
@@ -260,15 +261,10 @@ def execute(
     With `once_key` (a button press), it acts the first time the key is seen only,
     recorded in the same transaction, so a refused press can be pressed again."""
     try:
-        with transaction(sessions) as session:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
             now = clock.now()
-            partnership = partnership_service.get(session)
-            person = (
-                people.by_slack_user(session, slack_user_id)
-                if slack_user_id
-                else people.by_key(session, person_key)
-                if person_key
-                else None
+            partnership, person = directory.lookup(
+                session, slack_user_id=slack_user_id, person_key=person_key
             )
             context = Context(
                 session=session,
@@ -309,6 +305,9 @@ def execute(
         return Reply(text=error.message, ok=False, errors=error.errors)
     except UserError as error:
         return Reply(text=error.message, ok=False)
+    except Busy:
+        log.warning("command refused: database busy", extra={"command": label})
+        return Reply(text=BUSY, ok=False)
     except Exception:
         reference = secrets.token_hex(4)
         log.exception("command failed", extra={"reference": reference, "command": label})

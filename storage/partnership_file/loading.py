@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from storage.models import PartnershipLoad
 from storage.partnership_file.stored import StoredRows, match_actions
 from storage.partnership_file.validation import validate
 from storage.partnership_file.writing import Writer
@@ -38,4 +40,7 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
     actions = match_actions(session, file.actions)
     writer = Writer(session, now=now, actor=actor[:200], rows=rows, zone=file.partnership.zone)
     writer.write(file, actions)
-    return LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
+    result = LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
+    if result.changed:  # every process's remembered partnership and people are now out of date
+        session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))
+    return result

@@ -1,0 +1,80 @@
+"""The command core remembers the partnership and who is typing between
+commands, and forgets them the moment the partnership file is loaded again."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from bot.commands import COMMANDS
+from bot.commands.core import run
+from storage.partnership_file import load, read_file
+from storage.session import transaction
+from tests.conftest import DEMO_FILE
+
+
+class Shown:
+    """A reply as a person sees it: its text and its sections."""
+
+    def __init__(self, reply) -> None:
+        self.ok = reply.ok
+        self.text = "\n".join([reply.text, *(section.text for section in reply.sections)])
+
+
+def typed_in_slack(demo, clock, slack_user_id: str, line: str) -> Shown:
+    name, _, text = line.partition(" ")
+    return Shown(run(COMMANDS[name], text, sessions=demo, clock=clock, slack_user_id=slack_user_id))
+
+
+def reload_demo_with(demo, clock, change) -> None:
+    data = read_file(DEMO_FILE)
+    clerk = next(person for person in data["people"] if person["id"] == "clerk")
+    change(clerk)
+    with transaction(demo) as session:
+        load(session, data, now=clock.now())
+
+
+def test_a_renamed_member_is_seen_by_the_next_command(demo, clock):
+    before = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    assert "Jess Marland" in before.text
+
+    reload_demo_with(demo, clock, lambda clerk: clerk.update(name="Jess Marland-Evans"))
+
+    after = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    assert "Jess Marland-Evans" in after.text
+
+
+def test_a_member_whose_slack_account_changed_is_known_by_the_new_one_only(demo, clock):
+    assert typed_in_slack(demo, clock, "U0CLERK01", "/action list").ok
+    assert "not in the partnership file" in typed_in_slack(demo, clock, "U0CLERK02", "/action list").text
+
+    reload_demo_with(demo, clock, lambda clerk: clerk.update(slack="U0CLERK02"))
+
+    assert "not in the partnership file" in typed_in_slack(demo, clock, "U0CLERK01", "/action list").text
+    assert "Jess Marland" in typed_in_slack(demo, clock, "U0CLERK02", "/action list").text
+
+
+def test_commands_by_several_people_in_turn_each_act_as_themselves(demo, clock):
+    for _ in range(2):  # the second round comes from memory
+        mine = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+        theirs = typed_in_slack(demo, clock, "U0FIRE001", "/action list")
+        assert mine.text != theirs.text
+        assert "Jess Marland" in mine.text and "Jess Marland" not in theirs.text
+
+
+def test_a_second_command_asks_the_database_only_for_what_it_lists(engine, demo, clock):
+    typed_in_slack(demo, clock, "U0CLERK01", "/action list")  # the first finds who is typing
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if not statement.startswith("SELECT set_config"):  # PostgreSQL's per-request lock wait
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        reply = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Your open actions" in reply.text
+    # How many there are, and the first of them: nothing about who is typing.
+    assert len(statements) == 2 and all("FROM action" in statement for statement in statements)
+    assert not any("JOIN" in statement for statement in statements)  # the owner is already known
