@@ -42,6 +42,8 @@ PEOPLE, WORKSTREAMS, ACTIONS, UPDATES, APOLOGIES_AND_ATTENDANCE = 300, 40, 50_00
 ATTENDANCE_SHARE = 0.8  # of APOLOGIES_AND_ATTENDANCE; apologies make up the rest exactly
 OVERDUE_SHARE = 0.05  # of actions already due: still open
 
+Row = dict[str, Any]
+
 
 @dataclass(frozen=True)
 class Rhythm:
@@ -63,7 +65,9 @@ GROUPS = (
     Rhythm("board", "County Public Service Reform Board", "CPSRB", time(16), 90, (1, 3, 6, 9, 12), 1, 3, 40),
     Rhythm("executive", "Partnership Executive", "PEX", time(10), 60, EVERY_MONTH, 2, 1, 20),
     Rhythm("implementation", "Implementation Group", "PIG", time(14), 120, EVERY_MONTH, 3, 2, 60),
-    Rhythm("wellbeing", "Health and Wellbeing Task Group", "HWTG", time(13), 90, (1, 3, 5, 7, 9, 11), 0, 2, 40),
+    Rhythm(
+        "wellbeing", "Health and Wellbeing Task Group", "HWTG", time(13), 90, (1, 3, 5, 7, 9, 11), 0, 2, 40
+    ),
     Rhythm("assets", "Integrated Assets Task Group", "IATG", time(11), 60, (2, 5, 8, 11), 1, 4, 35),
     Rhythm("digital", "Digital Inclusion Task Group", "DITG", time(10), 60, (2, 4, 6, 8, 10, 12), 4, -1, 40),
 )
@@ -71,13 +75,15 @@ GROUPS = (
 
 @dataclass(frozen=True)
 class Generated:
-    """What was written, and who to act as: `clerk` is an officer of every group."""
+    """What was written, and who to act as: `clerk` is an officer of every group,
+    `chair` the board's chair, `member` one of its members."""
 
     counts: dict[str, int]
     clerk: str
     clerk_slack: str
     chair: str
     member: str
+    board_channel: str
     now: datetime
     seconds: float
 
@@ -104,6 +110,7 @@ def generate(engine: Engine, *, scale: float = 1, now: datetime | None = None, s
         clerk_slack=partnership.clerk["slack_user_id"],
         chair=partnership.board_chair["key"],
         member=partnership.board_member["key"],
+        board_channel=rows["group"][0]["channel"],
         now=now,
         seconds=timer.perf_counter() - started,
     )
@@ -113,7 +120,7 @@ def _table(name: str):
     return Base.metadata.tables[name]
 
 
-def _reset_sequences(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
+def _reset_sequences(connection: Connection, rows: dict[str, list[Row]]) -> None:
     """Ids were chosen here: PostgreSQL's sequences go on from the highest."""
     parts = [
         f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), {len(table_rows) + 1}, false)"
@@ -135,8 +142,8 @@ class _Partnership:
         self.first = self.today.replace(year=self.today.year - YEARS_BEFORE, day=1)
         self.last = self.today.replace(year=self.today.year + YEARS_AHEAD, day=1)
 
-    def rows(self) -> dict[str, list[dict[str, Any]]]:
-        rows: dict[str, list[dict[str, Any]]] = {}
+    def rows(self) -> dict[str, list[Row]]:
+        rows: dict[str, list[Row]] = {}
         rows["partnership"] = [self.partnership()]
         rows["organisation"] = [
             {"id": i, "key": key, "name": name} for i, (key, name) in enumerate(wording.ORGANISATIONS, 1)
@@ -151,7 +158,7 @@ class _Partnership:
         rows["attendance"], rows["apology"] = self.attendance_and_apologies(rows["meeting"])
         return rows
 
-    def partnership(self) -> dict[str, Any]:
+    def partnership(self) -> Row:
         return {
             "id": 1,
             "name": "County Public Service Reform Partnership",
@@ -163,9 +170,9 @@ class _Partnership:
             "holidays": "england-and-wales",
         }
 
-    def people(self, organisations: int) -> list[dict[str, Any]]:
+    def people(self, organisations: int) -> list[Row]:
         rng, people = self.rng, []
-        for i in range(1, scaled(PEOPLE, self.scale, least=4 * len(GROUPS) + 6) + 1):
+        for i in range(1, scaled(PEOPLE, self.scale, least=4 * len(GROUPS) + 16) + 1):
             first, last = rng.choice(wording.FIRST_NAMES), rng.choice(wording.LAST_NAMES)
             # The clerk and each group's chair and officers (picked from the first few) are on Slack.
             on_slack = i <= 4 * len(GROUPS) or rng.random() < 0.7
@@ -175,7 +182,9 @@ class _Partnership:
                     "key": "clerk" if i == 1 else f"p{i:05d}",
                     "name": f"{first} {last}",
                     # Half work for the council or the county; the rest spread over the partners.
-                    "organisation_id": rng.choice((1, 2)) if rng.random() < 0.5 else rng.randint(3, organisations),
+                    "organisation_id": rng.choice((1, 2))
+                    if rng.random() < 0.5
+                    else rng.randint(3, organisations),
                     "title": rng.choice(wording.TITLES),
                     "email": f"{first}.{last}.{i}@example.org".lower() if rng.random() < 0.85 else None,
                     "slack_user_id": f"UB{i:07d}" if on_slack else None,
@@ -183,7 +192,7 @@ class _Partnership:
             )
         return people
 
-    def group(self, i: int, rhythm: Rhythm) -> dict[str, Any]:
+    def group(self, i: int, rhythm: Rhythm) -> Row:
         return {
             "id": i,
             "slug": rhythm.slug,
@@ -199,10 +208,10 @@ class _Partnership:
             "resign_after": 3,
         }
 
-    def memberships(self, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def memberships(self, people: list[Row]) -> list[Row]:
         """Each group: the clerk as officer, a chair and two officers from the first
         people (all on Slack), then members and a few observers drawn at random."""
-        rng, rows = self.rng, []
+        rng, rows = self.rng, list[Row]()
         self.members: dict[int, list[int]] = {}
         self.clerk, self.board_chair, self.board_member = people[0], people[1], people[-1]
         for g, rhythm in enumerate(GROUPS, 1):
@@ -221,8 +230,8 @@ class _Partnership:
             self.members[g] = [pid for pid, _ in roles]
         return rows
 
-    def meetings(self) -> list[dict[str, Any]]:
-        rows = []
+    def meetings(self) -> list[Row]:
+        rows: list[Row] = []
         for g, rhythm in enumerate(GROUPS, 1):
             for day in _meeting_days(rhythm, self.first, self.last):
                 local = datetime.combine(day, rhythm.start, tzinfo=ZONE)
@@ -236,9 +245,13 @@ class _Partnership:
                         "group_id": g,
                         "starts_at": starts,
                         "ends_at": starts + timedelta(minutes=rhythm.minutes),
-                        "location": None if online else f"{wording.ROOMS[g % len(wording.ROOMS)]}, County Hall",
+                        "location": None
+                        if online
+                        else f"{wording.ROOMS[g % len(wording.ROOMS)]}, County Hall",
                         "url": f"https://meet.example.org/{rhythm.slug}" if online else None,
-                        "status": ("cancelled" if self.rng.random() < 0.03 else "held") if past else "scheduled",
+                        "status": ("cancelled" if self.rng.random() < 0.03 else "held")
+                        if past
+                        else "scheduled",
                         "uid": f"bench-{rhythm.slug}-{day:%Y%m%d}@partnerbot.example.org",
                         "sequence": 0,
                         "agenda_published_at": starts - timedelta(days=5) if past else None,
@@ -248,8 +261,8 @@ class _Partnership:
                 )
         return rows
 
-    def workstreams(self, people: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        rng, streams, members = self.rng, [], []
+    def workstreams(self, people: list[Row]) -> tuple[list[Row], list[Row]]:
+        rng, streams, members = self.rng, list[Row](), list[Row]()
         for i in range(1, scaled(WORKSTREAMS, self.scale, least=4) + 1):
             theme, name = wording.THEMES[(i - 1) % len(wording.THEMES)]
             round_ = (i - 1) // len(wording.THEMES)
@@ -268,11 +281,13 @@ class _Partnership:
             chosen = rng.sample(pool, min(len(pool), rng.randint(3, 8)))
             for k, person_id in enumerate(chosen):
                 role = "lead" if k < (1 if rng.random() < 0.7 else 2) else "contributor"
-                members.append({"id": len(members) + 1, "workstream_id": i, "person_id": person_id, "role": role})
+                members.append(
+                    {"id": len(members) + 1, "workstream_id": i, "person_id": person_id, "role": role}
+                )
         return streams, members
 
-    def updates(self, workstream_members: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rng, rows = self.rng, []
+    def updates(self, workstream_members: list[Row]) -> list[Row]:
+        rng, rows = self.rng, list[Row]()
         authors = [(m["workstream_id"], m["person_id"]) for m in workstream_members]
         span = (self.now - _start_of(self.first)).total_seconds()
         for i in range(1, scaled(UPDATES, self.scale) + 1):
@@ -293,12 +308,10 @@ class _Partnership:
             )
         return rows
 
-    def actions(
-        self, people: list[dict[str, Any]], meetings: list[dict[str, Any]], streams: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    def actions(self, people: list[Row], meetings: list[Row], streams: list[Row]) -> list[Row]:
         """Actions from the meetings' What / Who / When tables (and a few added
         between meetings): nearly all done once due, a few dropped, some overdue."""
-        rng, rows = self.rng, []
+        rng, rows = self.rng, list[Row]()
         held = [m for m in meetings if m["status"] == "held"]
         span = (self.now - _start_of(self.first)).total_seconds()
         for number in range(1, scaled(ACTIONS, self.scale) + 1):
@@ -311,7 +324,9 @@ class _Partnership:
                 creator = self.clerk["id"]
             due = created.astimezone(ZONE).date() + timedelta(days=rng.randint(7, 120))
             if due < self.today:
-                status = rng.choices(("done", "dropped", "open"), weights=(0.92 - OVERDUE_SHARE, 0.08, OVERDUE_SHARE))[0]
+                status = rng.choices(
+                    ("done", "dropped", "open"), weights=(0.92 - OVERDUE_SHARE, 0.08, OVERDUE_SHARE)
+                )[0]
             else:
                 status = "done" if rng.random() < 0.12 else "open"
             done_at = None
@@ -338,22 +353,22 @@ class _Partnership:
             )
         return rows
 
-    def attendance_and_apologies(
-        self, meetings: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def attendance_and_apologies(self, meetings: list[Row]) -> tuple[list[Row], list[Row]]:
         """Attendance recorded for the most recent held meetings, up to its share of
         the rows; apologies, sent for past and coming meetings alike, make up the rest."""
         rng = self.rng
         total = scaled(APOLOGIES_AND_ATTENDANCE, self.scale)
         budget = round(total * ATTENDANCE_SHARE)
-        recorded: list[dict[str, Any]] = []
+        recorded: list[Row] = []
         for meeting in sorted(meetings, key=lambda m: m["starts_at"], reverse=True):
             group_members = self.members[meeting["group_id"]]
             if meeting["status"] != "held" or len(group_members) > budget:
                 continue
             budget -= len(group_members)
             recorded.append(meeting)
-        pairs = [(m, pid) for m in meetings if m["status"] != "cancelled" for pid in self.members[m["group_id"]]]
+        pairs = [
+            (m, pid) for m in meetings if m["status"] != "cancelled" for pid in self.members[m["group_id"]]
+        ]
         want = total - sum(len(self.members[m["group_id"]]) for m in recorded)
         sent = rng.sample(pairs, min(len(pairs), want))
         apologies, sent_for = [], set()
@@ -374,7 +389,7 @@ class _Partnership:
                     "withdrawn_at": min(created + timedelta(hours=20), self.now) if withdrawn else None,
                 }
             )
-        attendance = []
+        attendance: list[Row] = []
         for meeting in recorded:
             for person_id in self.members[meeting["group_id"]]:
                 if (meeting["id"], person_id) in sent_for:
@@ -406,7 +421,11 @@ def _meeting_days(rhythm: Rhythm, first: date, last: date) -> Iterable[date]:
 
 
 def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
-    days = [d for d in range(1, calendar.monthrange(year, month)[1] + 1) if date(year, month, d).weekday() == weekday]
+    days = [
+        d
+        for d in range(1, calendar.monthrange(year, month)[1] + 1)
+        if date(year, month, d).weekday() == weekday
+    ]
     return date(year, month, days[nth - 1] if nth > 0 else days[nth])
 
 
@@ -432,7 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     for name, count in made.counts.items():
         print(f"{name:20} {count:>9,}")
     print(f"{'seconds':20} {made.seconds:>9.2f}")
-    print(f"act as: {made.clerk} (officer of every group, Slack {made.clerk_slack}), board chair {made.chair}")
+    print(
+        f"act as: {made.clerk} (officer of every group, Slack {made.clerk_slack}), board chair {made.chair}"
+    )
 
 
 if __name__ == "__main__":

@@ -80,9 +80,22 @@ PROGRESS = (
     "Co-location of the neighbourhood team completed",
     "Baseline survey closed with 412 responses",
 )
-ISSUES = ("Information governance sign-off delayed", "Lead officer on long-term leave", "Budget not yet confirmed")
-RISKS = ("Pilot funding ends in March", "Partners' systems cannot exchange data yet", "Low take-up outside the centre")
-NEXT_STEPS = ("Report to the Board", "Evaluate the pilot", "Agree the terms of reference", "Extend to two more wards")
+ISSUES = (
+    "Information governance sign-off delayed",
+    "Lead officer on long-term leave",
+    "Budget not yet confirmed",
+)
+RISKS = (
+    "Pilot funding ends in March",
+    "Partners' systems cannot exchange data yet",
+    "Low take-up outside the centre",
+)
+NEXT_STEPS = (
+    "Report to the Board",
+    "Evaluate the pilot",
+    "Agree the terms of reference",
+    "Extend to two more wards",
+)
 DECISIONS = ("Approve the pooled budget", "Agree the data sharing protocol", "Endorse the business case")
 
 _VERBS = ("Circulate", "Report back on", "Draft", "Arrange", "Share", "Update the Board on", "Map", "Agree")
