@@ -125,6 +125,13 @@ def run(
             "Nothing was changed.",
             ok=False,
         )
+    if "\x00" in text:
+        # PostgreSQL cannot store a NUL in text, and no one types one on purpose.
+        return Reply(
+            text="That text holds a NUL character (\\x00), which partnerbot cannot store: "
+            "type it again without it. Nothing was changed.",
+            ok=False,
+        )
     try:
         with transaction(sessions) as session:
             now = clock.now()
