@@ -195,7 +195,9 @@ class Checker:
                     if value[key] is None and " " in key.strip()
                     else ""
                 )
-                self.add(join(path, key), f"unknown key; expected one of {', '.join(shape.keys)}{hint}")
+                # An unknown key is quoted as a value is: short, on one line.
+                quoted = CONTROL_CHARACTERS.sub("?", key if len(key) <= 60 else key[:57] + "...")
+                self.add(join(path, quoted), f"unknown key; expected one of {', '.join(shape.keys)}{hint}")
                 good = False
         found: dict[str, Any] = {}
         for key, check in shape.required.items():
