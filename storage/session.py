@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
@@ -48,3 +49,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     rolled back whole if it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when `error` says the database could not be reached or dropped the
+    connection (a restart, a network cut), as opposed to refusing a statement.
+    A connection that fails while being made carries no SQLSTATE; one lost in
+    use is marked invalidated. Lock and statement timeouts have a SQLSTATE."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError) and getattr(error.orig, "sqlstate", "") is None

@@ -18,11 +18,15 @@ from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import UserError
 from storage.models import Partnership, Person
-from storage.session import transaction
+from storage.session import is_unreachable, transaction
 
 log = logging.getLogger("partnerbot.commands")
 
 MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
+DATABASE_UNREACHABLE = (
+    "partnerbot can't reach its database just now (it may be restarting), so nothing was changed. "
+    "Try again in a minute; if it goes on, tell the engineer who runs partnerbot."
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,10 @@ def run(
             return replace(reply, posts=tuple(context.posts))
     except UserError as error:
         return Reply(text=error.message, ok=False)
-    except Exception:
+    except Exception as error:
+        if is_unreachable(error):
+            log.warning("command refused: the database is unreachable", extra={"command": command.name})
+            return Reply(text=DATABASE_UNREACHABLE, ok=False)
         reference = secrets.token_hex(4)
         log.exception("command failed", extra={"reference": reference, "command": command.name})
         return Reply(
