@@ -69,11 +69,9 @@ def fill(form: str, text: str) -> str:
     return form.replace("{}", text)
 
 
-@pytest.mark.parametrize("name", sorted(HOSTILE))
+@pytest.mark.parametrize("name", sorted(n for n, t in HOSTILE.items() if t.strip() and n not in READABLE))
 def test_hostile_text_where_a_ref_a_date_or_a_verb_belongs_is_refused(type_command, demo, name):
-    text = HOSTILE[name]
-    if not text.strip() or name in READABLE:
-        pytest.skip("blank or readable text there means the form's default or a real value")
+    text = HOSTILE[name]  # blank text there would mean the form's default
     before = count_rows(demo)  # every form below is refused, so this stands throughout
     for form in REFUSED:
         reply = timed(type_command, fill(form, text), "clerk")
