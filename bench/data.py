@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import itertools
 import random
 import time as timer
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ ONLINE_FROM = datetime(2020, 3, 23, tzinfo=ZONE)  # the first lockdown: meetings
 PEOPLE, WORKSTREAMS, ACTIONS, UPDATES, APOLOGIES_AND_ATTENDANCE = 300, 40, 50_000, 10_000, 20_000
 ATTENDANCE_SHARE = 0.8  # of APOLOGIES_AND_ATTENDANCE; apologies make up the rest exactly
 OVERDUE_SHARE = 0.05  # of actions already due: still open
+BATCH = 5000  # rows per INSERT
 
 Row = dict[str, Any]
 
@@ -98,19 +100,21 @@ def generate(engine: Engine, *, scale: float = 1, now: datetime | None = None, s
         if connection.scalar(select(func.count()).select_from(_table("partnership"))):
             raise ValueError("this database already holds a partnership: generate into an empty one")
         partnership = _Partnership(random.Random(seed), scale=scale, now=now)
-        rows = partnership.rows()
-        for name, table_rows in rows.items():
-            if table_rows:
-                connection.execute(_table(name).insert(), table_rows)
+        counts: dict[str, int] = {}
+        for name, rows in partnership.tables():
+            counts[name] = 0
+            for batch in _batches(rows, BATCH):
+                connection.execute(_table(name).insert(), batch)
+                counts[name] += len(batch)
         if connection.dialect.name == "postgresql":
-            _reset_sequences(connection, rows)
+            _reset_sequences(connection, counts)
     return Generated(
-        counts={name: len(table_rows) for name, table_rows in rows.items()},
+        counts=counts,
         clerk=partnership.clerk["key"],
         clerk_slack=partnership.clerk["slack_user_id"],
         chair=partnership.board_chair["key"],
         member=partnership.board_member["key"],
-        board_channel=rows["group"][0]["channel"],
+        board_channel=_channel(1),
         now=now,
         seconds=timer.perf_counter() - started,
     )
@@ -120,11 +124,21 @@ def _table(name: str):
     return Base.metadata.tables[name]
 
 
-def _reset_sequences(connection: Connection, rows: dict[str, list[Row]]) -> None:
-    """Ids were chosen here: PostgreSQL's sequences go on from the highest."""
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _channel(group_id: int) -> str:
+    return f"CBENCH{group_id:04d}"
+
+
+def _reset_sequences(connection: Connection, counts: dict[str, int]) -> None:
+    """Ids were chosen here, 1 up: PostgreSQL's sequences go on from the highest."""
     parts = [
-        f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), {len(table_rows) + 1}, false)"
-        for name, table_rows in rows.items()
+        f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), {count + 1}, false)"
+        for name, count in counts.items()
     ]
     connection.execute(text("SELECT " + ", ".join(parts)))
 
@@ -142,21 +156,31 @@ class _Partnership:
         self.first = self.today.replace(year=self.today.year - YEARS_BEFORE, day=1)
         self.last = self.today.replace(year=self.today.year + YEARS_AHEAD, day=1)
 
-    def rows(self) -> dict[str, list[Row]]:
-        rows: dict[str, list[Row]] = {}
-        rows["partnership"] = [self.partnership()]
-        rows["organisation"] = [
+    def tables(self) -> list[tuple[str, Iterable[Row]]]:
+        """Each table's rows, in insert order; the big ones are made as they are
+        inserted, batch by batch, so ten times the data takes no more memory."""
+        organisations = [
             {"id": i, "key": key, "name": name} for i, (key, name) in enumerate(wording.ORGANISATIONS, 1)
         ]
-        rows["person"] = self.people(len(rows["organisation"]))
-        rows["group"] = [self.group(i, rhythm) for i, rhythm in enumerate(GROUPS, 1)]
-        rows["membership"] = self.memberships(rows["person"])
-        rows["meeting"] = self.meetings()
-        rows["workstream"], rows["workstream_member"] = self.workstreams(rows["person"])
-        rows["update"] = self.updates(rows["workstream_member"])
-        rows["action"] = self.actions(rows["person"], rows["meeting"], rows["workstream"])
-        rows["attendance"], rows["apology"] = self.attendance_and_apologies(rows["meeting"])
-        return rows
+        people = self.people(len(organisations))
+        groups = [self.group(i, rhythm) for i, rhythm in enumerate(GROUPS, 1)]
+        memberships = self.memberships(people)
+        meetings = self.meetings()
+        streams, stream_members = self.workstreams(people)
+        return [
+            ("partnership", [self.partnership()]),
+            ("organisation", organisations),
+            ("person", people),
+            ("group", groups),
+            ("membership", memberships),
+            ("meeting", meetings),
+            ("workstream", streams),
+            ("workstream_member", stream_members),
+            ("update", self.updates(stream_members)),
+            ("action", self.actions(people, meetings, streams)),
+            ("apology", self.apologies(meetings)),  # before attendance, which marks who sent them
+            ("attendance", self.attendance()),
+        ]
 
     def partnership(self) -> Row:
         return {
@@ -198,7 +222,7 @@ class _Partnership:
             "slug": rhythm.slug,
             "name": rhythm.name,
             "abbreviation": rhythm.abbreviation,
-            "channel": f"CBENCH{i:04d}",
+            "channel": _channel(i),
             "location": f"{wording.ROOMS[i % len(wording.ROOMS)]}, County Hall, Preston, PR1 8XJ",
             "start_time": rhythm.start,
             "minutes": rhythm.minutes,
@@ -286,13 +310,13 @@ class _Partnership:
                 )
         return streams, members
 
-    def updates(self, workstream_members: list[Row]) -> list[Row]:
-        rng, rows = self.rng, list[Row]()
+    def updates(self, workstream_members: list[Row]) -> Iterator[Row]:
+        rng = self.rng
         authors = [(m["workstream_id"], m["person_id"]) for m in workstream_members]
         span = (self.now - _start_of(self.first)).total_seconds()
         for i in range(1, scaled(UPDATES, self.scale) + 1):
             workstream_id, author_id = rng.choice(authors)
-            rows.append(
+            yield (
                 {
                     "id": i,
                     "workstream_id": workstream_id,
@@ -306,12 +330,11 @@ class _Partnership:
                     "created_at": self.now - timedelta(seconds=rng.uniform(0, span)),
                 }
             )
-        return rows
 
-    def actions(self, people: list[Row], meetings: list[Row], streams: list[Row]) -> list[Row]:
+    def actions(self, people: list[Row], meetings: list[Row], streams: list[Row]) -> Iterator[Row]:
         """Actions from the meetings' What / Who / When tables (and a few added
         between meetings): nearly all done once due, a few dropped, some overdue."""
-        rng, rows = self.rng, list[Row]()
+        rng = self.rng
         held = [m for m in meetings if m["status"] == "held"]
         span = (self.now - _start_of(self.first)).total_seconds()
         for number in range(1, scaled(ACTIONS, self.scale) + 1):
@@ -334,7 +357,7 @@ class _Partnership:
                 latest = min(_start_of(due + timedelta(days=14)), self.now)
                 done_at = created + (latest - created) * rng.random()
             person = rng.choice(people) if rng.random() < 0.85 else None
-            rows.append(
+            yield (
                 {
                     "id": number,
                     "number": number,
@@ -351,61 +374,58 @@ class _Partnership:
                     "done_at": done_at,
                 }
             )
-        return rows
 
-    def attendance_and_apologies(self, meetings: list[Row]) -> tuple[list[Row], list[Row]]:
-        """Attendance recorded for the most recent held meetings, up to its share of
-        the rows; apologies, sent for past and coming meetings alike, make up the rest."""
+    def apologies(self, meetings: list[Row]) -> Iterator[Row]:
+        """Attendance is recorded for the most recent held meetings, up to its share
+        of the rows; apologies, sent for past and coming meetings alike, make up the rest."""
         rng = self.rng
         total = scaled(APOLOGIES_AND_ATTENDANCE, self.scale)
         budget = round(total * ATTENDANCE_SHARE)
-        recorded: list[Row] = []
+        self.recorded: list[Row] = []
         for meeting in sorted(meetings, key=lambda m: m["starts_at"], reverse=True):
             group_members = self.members[meeting["group_id"]]
             if meeting["status"] != "held" or len(group_members) > budget:
                 continue
             budget -= len(group_members)
-            recorded.append(meeting)
+            self.recorded.append(meeting)
         pairs = [
             (m, pid) for m in meetings if m["status"] != "cancelled" for pid in self.members[m["group_id"]]
         ]
-        want = total - sum(len(self.members[m["group_id"]]) for m in recorded)
-        sent = rng.sample(pairs, min(len(pairs), want))
-        apologies, sent_for = [], set()
-        for i, (meeting, person_id) in enumerate(sent, 1):
+        want = total - sum(len(self.members[m["group_id"]]) for m in self.recorded)
+        self.sent_for: set[tuple[int, int]] = set()
+        for i, (meeting, person_id) in enumerate(rng.sample(pairs, min(len(pairs), want)), 1):
             created = min(meeting["starts_at"] - timedelta(days=rng.uniform(0.2, 20)), self.now)
             withdrawn = rng.random() < 0.05
             if not withdrawn:
-                sent_for.add((meeting["id"], person_id))
-            apologies.append(
-                {
-                    "id": i,
-                    "meeting_id": meeting["id"],
-                    "person_id": person_id,
-                    "reason": rng.choice(wording.REASONS),
-                    "substitute": rng.choice(wording.SUBSTITUTES) if rng.random() < 0.2 else None,
-                    "created_at": created,
-                    "updated_at": created,
-                    "withdrawn_at": min(created + timedelta(hours=20), self.now) if withdrawn else None,
-                }
-            )
-        attendance: list[Row] = []
-        for meeting in recorded:
+                self.sent_for.add((meeting["id"], person_id))
+            yield {
+                "id": i,
+                "meeting_id": meeting["id"],
+                "person_id": person_id,
+                "reason": rng.choice(wording.REASONS),
+                "substitute": rng.choice(wording.SUBSTITUTES) if rng.random() < 0.2 else None,
+                "created_at": created,
+                "updated_at": created,
+                "withdrawn_at": min(created + timedelta(hours=20), self.now) if withdrawn else None,
+            }
+
+    def attendance(self) -> Iterator[Row]:
+        """Who was present at the recorded meetings: after `apologies`, which it reads."""
+        rng, number = self.rng, 0
+        for meeting in self.recorded:
             for person_id in self.members[meeting["group_id"]]:
-                if (meeting["id"], person_id) in sent_for:
+                if (meeting["id"], person_id) in self.sent_for:
                     status = "apologies"
                 else:
                     status = "present" if rng.random() < 0.85 else rng.choice(("absent", "in_attendance"))
-                attendance.append(
-                    {
-                        "id": len(attendance) + 1,
-                        "meeting_id": meeting["id"],
-                        "person_id": person_id,
-                        "status": status,
-                        "recorded_at": meeting["ends_at"],
-                    }
-                )
-        return attendance, apologies
+                number += 1
+                yield {
+                    "id": number,
+                    "meeting_id": meeting["id"],
+                    "person_id": person_id,
+                    "status": status,
+                    "recorded_at": meeting["ends_at"],
+                }
 
 
 def _start_of(day: date) -> datetime:
