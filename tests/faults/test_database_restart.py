@@ -91,8 +91,10 @@ def command(base: str, secret: str, text: str, name: str = "/action") -> tuple[h
 
 def healthz(base: str) -> tuple[int, float]:
     started = time.perf_counter()
-    status = httpx.get(f"{base}/healthz", timeout=10).status_code
-    return status, time.perf_counter() - started
+    response = httpx.get(f"{base}/healthz", timeout=10)
+    seconds = time.perf_counter() - started
+    assert response.json()["database"] == ("ok" if response.status_code == 200 else "unreachable")
+    return response.status_code, seconds
 
 
 def test_serve_says_so_while_the_database_is_gone_and_recovers_without_a_restart(

@@ -73,7 +73,11 @@ def send(server: str, secret: str, user: str, name: str, text_: str) -> tuple[in
     started = time.perf_counter()
     response = httpx.post(f"{server}/slack/events", content=body, headers=headers, timeout=30)
     seconds = time.perf_counter() - started
-    return response.status_code, response.json().get("text", "") if response.status_code == 200 else "", seconds
+    return (
+        response.status_code,
+        response.json().get("text", "") if response.status_code == 200 else "",
+        seconds,
+    )
 
 
 def send_all(server: str, secret: str, commands) -> list[tuple[int, str, float]]:
