@@ -18,7 +18,6 @@ bulk inserts and ids chosen here, in one transaction.
 from __future__ import annotations
 
 import argparse
-import calendar
 import itertools
 import random
 import time as timer
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, select, text
 
 from bench import wording
+from bench.rhythm import GROUPS, Rhythm
 from services.clock import SystemClock
 from storage.models import Base
 
@@ -45,34 +45,6 @@ OVERDUE_SHARE = 0.05  # of actions already due: still open
 BATCH = 5000  # rows per INSERT
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Rhythm:
-    """A group and when it meets: the nth `weekday` (-1: the last) of `months`."""
-
-    slug: str
-    name: str
-    abbreviation: str
-    start: time
-    minutes: int
-    months: tuple[int, ...]
-    weekday: int
-    nth: int
-    size: int  # members at scale 1
-
-
-EVERY_MONTH = tuple(range(1, 13))
-GROUPS = (
-    Rhythm("board", "County Public Service Reform Board", "CPSRB", time(16), 90, (1, 3, 6, 9, 12), 1, 3, 40),
-    Rhythm("executive", "Partnership Executive", "PEX", time(10), 60, EVERY_MONTH, 2, 1, 20),
-    Rhythm("implementation", "Implementation Group", "PIG", time(14), 120, EVERY_MONTH, 3, 2, 60),
-    Rhythm(
-        "wellbeing", "Health and Wellbeing Task Group", "HWTG", time(13), 90, (1, 3, 5, 7, 9, 11), 0, 2, 40
-    ),
-    Rhythm("assets", "Integrated Assets Task Group", "IATG", time(11), 60, (2, 5, 8, 11), 1, 4, 35),
-    Rhythm("digital", "Digital Inclusion Task Group", "DITG", time(10), 60, (2, 4, 6, 8, 10, 12), 4, -1, 40),
-)
 
 
 @dataclass(frozen=True)
@@ -257,7 +229,7 @@ class _Partnership:
     def meetings(self) -> list[Row]:
         rows: list[Row] = []
         for g, rhythm in enumerate(GROUPS, 1):
-            for day in _meeting_days(rhythm, self.first, self.last):
+            for day in rhythm.days(self.first, self.last):
                 local = datetime.combine(day, rhythm.start, tzinfo=ZONE)
                 starts = local.astimezone(UTC)
                 past = starts < self.now
@@ -430,23 +402,6 @@ class _Partnership:
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZONE).astimezone(UTC)
-
-
-def _meeting_days(rhythm: Rhythm, first: date, last: date) -> Iterable[date]:
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        if month in rhythm.months:
-            yield _nth_weekday(year, month, rhythm.weekday, rhythm.nth)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
-    days = [
-        d
-        for d in range(1, calendar.monthrange(year, month)[1] + 1)
-        if date(year, month, d).weekday() == weekday
-    ]
-    return date(year, month, days[nth - 1] if nth > 0 else days[nth])
 
 
 def main(argv: list[str] | None = None) -> None:

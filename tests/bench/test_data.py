@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bench.data import GROUPS, Generated, generate
+from bench.data import Generated, generate
+from bench.rhythm import GROUPS
 from bot.commands import COMMANDS
 from bot.commands.core import Reply, run
 from services.clock import MovableClock
