@@ -1,0 +1,1 @@
+"""Benchmarks, and the county-scale partnership they run on (bench/data.py)."""

@@ -102,7 +102,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         backend = make_url(database_url).get_backend_name()
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise SettingsError(f"DATABASE_URL is not a database URL: {_redact(database_url)}") from None
     if backend not in ("sqlite", "postgresql"):
         raise SettingsError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, not {backend}://")
@@ -159,7 +159,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def _smtp(url: str | None) -> Smtp | None:
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise SettingsError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
     try:
@@ -177,7 +180,10 @@ def _smtp(url: str | None) -> Smtp | None:
 
 
 def _require_http(name: str, value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name} must be an http:// or https:// URL, not {value!r}")
 
@@ -185,5 +191,5 @@ def _require_http(name: str, value: str) -> None:
 def _redact(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "(unreadable)"

@@ -15,18 +15,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
 REQUEST_LOCK_WAIT = 2.0  # seconds: Slack shows a timeout after 3
 JOB_LOCK_WAIT = 30.0
+MIN_LOCK_WAIT = 0.05  # a request already late still gets one quick try
 
 # The execution option, set on a transaction's connection, that says how long it may wait.
 _LOCK_WAIT = "partnerbot_lock_wait"
@@ -115,12 +117,32 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_answer_by: ContextVar[float | None] = ContextVar("partnerbot_answer_by", default=None)
+
+
+@contextmanager
+def answering_by(deadline: float) -> Iterator[None]:
+    """Within this block (a request's thread), no transaction waits for a lock
+    past `deadline` (time.monotonic()): the time a request spent queued for a
+    thread or for another transaction counts against what Slack allows."""
+    token = _answer_by.set(deadline)
+    try:
+        yield
+    finally:
+        _answer_by.reset(token)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,
     rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
-    seconds rolls it back and raises Busy."""
+    seconds (or past the request's deadline, see `answering_by`) rolls it back
+    and raises Busy."""
     deadline = time.monotonic() + lock_wait
+    answer_by = _answer_by.get()
+    if answer_by is not None and answer_by < deadline:
+        deadline = answer_by
+        lock_wait = max(deadline - time.monotonic(), MIN_LOCK_WAIT)
     writers = _sqlite_writers(factory)
     if writers is not None:
         if writers.owner == threading.get_ident():
@@ -179,3 +201,15 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY") or "database is locked" in str(
         error
     )
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when `error` says the database could not be reached or dropped the
+    connection (a restart, a network cut), as opposed to refusing a statement.
+    A connection that fails while being made carries no SQLSTATE; one lost in
+    use is marked invalidated. Lock and statement timeouts have a SQLSTATE."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError) and getattr(error.orig, "sqlstate", "") is None

@@ -20,12 +20,16 @@ from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import FieldErrors, UserError
 from storage.models import Partnership, Person
-from storage.session import REQUEST_LOCK_WAIT, Busy, transaction
+from storage.session import REQUEST_LOCK_WAIT, Busy, is_unreachable, transaction
 
 log = logging.getLogger("partnerbot.commands")
 
 MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
 BUSY = "partnerbot is busy; nothing was changed, try again in a moment."
+DATABASE_UNREACHABLE = (
+    "partnerbot can't reach its database just now (it may be restarting), so nothing was changed. "
+    "Try again in a minute; if it goes on, tell the engineer who runs partnerbot."
+)
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,13 @@ def run(
             "Nothing was changed.",
             ok=False,
         )
+    if "\x00" in text:
+        # PostgreSQL cannot store a NUL in text, and no one types one on purpose.
+        return Reply(
+            text="That text holds a NUL character (\\x00), which partnerbot cannot store: "
+            "type it again without it. Nothing was changed.",
+            ok=False,
+        )
     return execute(
         lambda context: command.handle(context, text),
         label=command.name,
@@ -200,11 +211,15 @@ def submit(
 ) -> Reply:
     """Take a filled-in form, from Slack or the console alike, in one transaction:
     FieldErrors come back as `Reply.errors` and nothing is stored."""
-    too_long = {
+    unfit = {
         name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT
+    } | {
+        name: "Type it again without the NUL character (\\x00)." for name, v in values.items() if "\x00" in v
     }
-    if too_long:
-        return Reply(text="Some answers are too long. Nothing was saved.", ok=False, errors=too_long)
+    if unfit:
+        return Reply(
+            text="Some answers cannot be saved as they are. Nothing was saved.", ok=False, errors=unfit
+        )
     return execute(
         lambda context: form.submit(context, dict(values), dict(state)),
         label=f"form {form.name}",
@@ -308,7 +323,10 @@ def execute(
     except Busy:
         log.warning("command refused: database busy", extra={"command": label})
         return Reply(text=BUSY, ok=False)
-    except Exception:
+    except Exception as error:
+        if is_unreachable(error):
+            log.warning("command refused: the database is unreachable", extra={"command": label})
+            return Reply(text=DATABASE_UNREACHABLE, ok=False)
         reference = secrets.token_hex(4)
         log.exception("command failed", extra={"reference": reference, "command": label})
         return Reply(

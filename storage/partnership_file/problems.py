@@ -10,9 +10,10 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from storage.partnership_file.shapes import File, shown, type_name
+from storage.partnership_file.shapes import CONTROL_CHARACTERS, File, shown, type_name
 
 MAX_PROBLEMS = 200
+MAX_KEY_SHOWN = 60
 # How problems are ordered within one entry.
 UNKNOWN_KEY, BAD_VALUE, BAD_REFERENCE = range(3)
 Loc = tuple[str | int, ...]
@@ -31,8 +32,15 @@ class Problem:
 def path(loc: Loc) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+        text += f"[{part}]" if isinstance(part, int) else f".{key(part)}" if text else key(part)
     return text or "file"
+
+
+def key(part: str) -> str:
+    """A key as a problem quotes it: short, on one line (it may be anything a file holds)."""
+    return CONTROL_CHARACTERS.sub(
+        "?", part if len(part) <= MAX_KEY_SHOWN else part[: MAX_KEY_SHOWN - 3] + "..."
+    )
 
 
 def listed(problems: list[Problem]) -> list[str]:
@@ -42,7 +50,7 @@ def listed(problems: list[Problem]) -> list[str]:
 
     def place(problem: Problem) -> tuple[int, int, int]:
         loc = problem.loc
-        section = sections.index(loc[0]) if loc and loc[0] in sections else len(sections)
+        section = sections.index(loc[0]) if loc and loc[0] in sections else -1  # unknown sections first
         entry = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
         return section, entry, problem.rank
 

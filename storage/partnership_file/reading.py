@@ -79,7 +79,13 @@ def read_file(path: str | Path) -> dict:
 
 
 def _parse(text: str, name: str) -> Any:
-    loader = _FileLoader(text)
+    try:
+        loader = _FileLoader(text)
+    except yaml.reader.ReaderError as error:  # checked whole before anything is read
+        line = text[: error.position].count("\n") + 1
+        raise PartnershipFileError(
+            [f"{name}: line {line}: character #x{error.character:04x} is not allowed in a partnership file"]
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -82,7 +82,7 @@ def good_entries(data: Any, context: dict[str, set[str]]) -> File:
     sections: dict[str, Any] = {"partnership": alone(Partnership, data.get("partnership"))}
     for name, field in File.model_fields.items():
         model, given = entry_in(field.annotation), data.get(name)
-        if model is not None and isinstance(given, list):
+        if name != "partnership" and model is not None and isinstance(given, list):
             sections[name] = [alone(model, entry) for entry in given]
     return File.model_construct(**sections)
 
