@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from services import attendance, groups
 from services import meetings as meetings_service
 from services.meetings import Deadlines
 from storage.models import Action, Meeting, Partnership, Person, Update, Workstream
@@ -75,7 +76,7 @@ class Digest:
     # Members who have missed `explain_after` or `resign_after` consecutive meetings:
     # the consecutive-absence rule lives in services/attendance.py (another branch);
     # the lead connects it here at merge. Until then the section is empty and left out.
-    attendance_flags: list[str] = field(default_factory=list)
+    attendance_flags: list[attendance.Flag] = field(default_factory=list)
 
 
 def digest_time(partnership: Partnership, now: datetime) -> datetime:
@@ -120,6 +121,7 @@ def build(session: Session, *, partnership: Partnership, now: datetime, since: d
         ),
         updates=_updates(session, since=since, now=now),
         silent=_silent(session, now=now),
+        attendance_flags=attendance.flags_for(session, groups=groups.every(session)),
     )
 
 

@@ -14,6 +14,7 @@ from bot.jobs.outgoing import Outgoing
 from bot.jobs.timing import DIGEST_CATCH_UP, Run
 from services import digest as digest_service
 from services import meetings
+from services.attendance import LABELS, Flag
 from services.dates import format_date, format_time
 from services.digest import Capped, Digest
 from services.text import clip
@@ -152,4 +153,17 @@ def _silent_line(silent, digest: Digest) -> str:
 
 
 def _attendance(digest: Digest) -> Section | None:
-    return _section("Attendance", [f"• {flag}" for flag in digest.attendance_flags])
+    return _section("Attendance", [_flag_line(flag) for flag in digest.attendance_flags])
+
+
+def _flag_line(flag: Flag) -> str:
+    missed = ", ".join(LABELS[status] for _, status in reversed(flag.missed))  # oldest first
+    rule = (
+        "deemed to have resigned unless there are exceptional reasons"
+        if flag.resign
+        else ("an explanation may be asked")
+    )
+    return (
+        f"• *{flag.person.name}* ({flag.group.name}): {len(flag.missed)} meetings missed in a row "
+        f"({missed}): {rule}"
+    )

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from bot.commands.shapes import Button, Section
+from bot.commands.action_buttons import action_buttons
+from bot.commands.shapes import Section
+from services import actions
 from services.dates import format_date
 from services.text import clip
 from storage.models import Action, Person
@@ -34,19 +36,11 @@ class Notice:
         action = self.action
         owner = "" if action.owner_id == self.person.id else f" (owner: {owner_name(action)})"
         text = f"*{action.ref}* {clip(action.what, MAX_WHAT)}{owner}\n{self.detail}"
-        return Section(text, buttons=buttons(action) if self.for_owner else ())
+        return Section(text, buttons=action_buttons(action) if self.for_owner else ())
 
 
 def owner_name(action: Action) -> str:
     return action.owner.name if action.owner else (action.owner_text or "nobody")
-
-
-def buttons(action: Action) -> tuple[Button, ...]:
-    return (
-        Button("Done", command=f"/action done {action.ref}", style="primary"),
-        Button("Snooze a week", command=f"/action snooze {action.ref}"),
-        Button("New due date", form="action-due"),
-    )
 
 
 def days_overdue(due: date, today: date) -> str:
@@ -59,7 +53,5 @@ def due_text(due: date) -> str:
 
 
 def snoozed(action: Action, today: date) -> bool:
-    """Snoozed actions get no nudge until the snooze ends (the column arrives
-    with the snooze button's branch; without it, nothing is snoozed)."""
-    until = getattr(action, "snoozed_until", None)
-    return until is not None and today < until
+    """Snoozed actions get no nudge until the snooze ends."""
+    return actions.is_snoozed(action, today)

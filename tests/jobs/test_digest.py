@@ -204,3 +204,38 @@ def test_the_digest_time_follows_the_partnership_file(demo):
         assert digest_service.digest_time(
             partnership, datetime(2015, 3, 30, 9, tzinfo=LONDON)
         ).date() == date(2015, 3, 30)
+
+
+def test_the_digest_flags_a_member_who_missed_two_meetings_in_a_row(demo):
+    from storage.models import Attendance, Membership
+
+    with demo() as session, session.begin():
+        held = list(
+            session.scalars(
+                select(Meeting)
+                .where(Meeting.starts_at < MONDAY)
+                .order_by(Meeting.group_id, Meeting.starts_at)
+            )
+        )
+        by_group: dict[int, list[Meeting]] = {}
+        for meeting in held:
+            by_group.setdefault(meeting.group_id, []).append(meeting)
+        group_id, meetings = next((g, ms) for g, ms in by_group.items() if len(ms) >= 2)
+        member = session.scalar(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == group_id, Membership.role == "member")
+            .order_by(Person.id)
+        )
+        for meeting, status in zip(meetings[-2:], ("apologies", "absent"), strict=True):
+            meeting.status = "held"
+            session.add(
+                Attendance(meeting_id=meeting.id, person_id=member.id, status=status, recorded_at=MONDAY)
+            )
+        name = member.name
+    text = "\n".join(section.text for section in build(demo).sections)
+    assert "*Attendance*" in text
+    assert (
+        f"• *{name}* (" in text
+        and "2 meetings missed in a row (apologies, absent): an explanation may be asked" in text
+    )

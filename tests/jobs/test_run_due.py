@@ -128,7 +128,7 @@ def test_many_late_actions_make_one_message_within_slacks_limits(demo, clock, ru
     assert sections[0]["buttons"] == [
         {"label": "Done", "command": "/action done A11", "style": "primary"},
         {"label": "Snooze a week", "command": "/action snooze A11"},
-        {"label": "New due date", "form": "action-due"},
+        {"label": "New due date", "command": "/action due A11"},
     ]
 
 
@@ -173,16 +173,11 @@ def clock_now():
     return datetime(2015, 4, 13, 9, tzinfo=ZoneInfo("Europe/London"))
 
 
-def test_a_snoozed_action_gets_no_nudge_until_the_snooze_ends(demo, runner, monkeypatch):
-    # The snooze button's branch adds `action.snoozed_until`; stand in for it here.
+def test_a_snoozed_action_gets_no_nudge_until_the_snooze_ends(demo, runner):
     from storage.models import Action
 
-    monkeypatch.setattr(
-        Action,
-        "snoozed_until",
-        property(lambda action: d(18, 4) if action.number == 11 else None),
-        raising=False,
-    )
+    with demo() as session, session.begin():  # as `/action snooze A11` on Sat 11 Apr leaves it
+        session.execute(update(Action).where(Action.number == 11).values(snoozed_until=d(18, 4)))
     for day in each_day(d(13, 4), d(20, 4)):
         runner.run(day)
     assert runner.days("DU0FIRE001", "*A11*") == [d(20, 4)]  # the 5th nudge; the 4th (13 Apr) was snoozed
