@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from bot.commands.action_buttons import action_buttons
 from bot.commands.shapes import Button, Section
+from services import actions
 from services.dates import format_date
 from services.text import clip
 from storage.models import Action, Person
@@ -42,11 +44,9 @@ def owner_name(action: Action) -> str:
 
 
 def buttons(action: Action) -> tuple[Button, ...]:
-    return (
-        Button("Done", command=f"/action done {action.ref}", style="primary"),
-        Button("Snooze a week", command=f"/action snooze {action.ref}"),
-        Button("New due date", form="action-due"),
-    )
+    """The same Done, Snooze a week and New due date as `/action list` and the Home
+    tab: each the typed command, so "New due date" opens the form for this action."""
+    return action_buttons(action)
 
 
 def days_overdue(due: date, today: date) -> str:
@@ -59,7 +59,5 @@ def due_text(due: date) -> str:
 
 
 def snoozed(action: Action, today: date) -> bool:
-    """Snoozed actions get no nudge until the snooze ends (the column arrives
-    with the snooze button's branch; without it, nothing is snoozed)."""
-    until = getattr(action, "snoozed_until", None)
-    return until is not None and today < until
+    """Snoozed actions get no nudge until the snooze ends."""
+    return actions.is_snoozed(action, today)

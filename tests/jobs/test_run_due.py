@@ -128,7 +128,7 @@ def test_many_late_actions_make_one_message_within_slacks_limits(demo, clock, ru
     assert sections[0]["buttons"] == [
         {"label": "Done", "command": "/action done A11", "style": "primary"},
         {"label": "Snooze a week", "command": "/action snooze A11"},
-        {"label": "New due date", "form": "action-due"},
+        {"label": "New due date", "command": "/action due A11"},
     ]
 
 
