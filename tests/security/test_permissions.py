@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.commands import COMMANDS
-from bot.commands.core import Reply, run
-from storage.models import Action, Group, Membership, Person
+from bot.commands import COMMANDS, FORMS
+from bot.commands.core import Reply, run, submit
+from storage.models import Action, Group, Meeting, Membership, Person
 from tests.calendar.conftest import SITE
 from tests.conftest import count_rows
 
@@ -49,6 +49,13 @@ class Row:
     allowed: frozenset[str]
     changes: bool  # an allowed run stores something
     channel: str | None = BOARD
+    values: tuple[tuple[str, str], ...] = ()  # a form's answers: `line` is then the form's name
+    state: tuple[tuple[str, str], ...] = ()  # and the state the form carries
+
+
+def form(name: str, allowed: frozenset[str], changes: bool, *, state=(), **values: str) -> Row:
+    """A filled-in form sent (a modal in Slack, prompts in the console)."""
+    return Row(name, allowed, changes, values=tuple(values.items()), state=tuple(state))
 
 
 # fmt: off
@@ -93,6 +100,20 @@ MATRIX = [
     Row("/calendar group reset", OFFICERS, True),
     Row("/digest", IN_FILE, False),
     Row("/digest post", OFFICERS, True),
+    Row("/calendar group", IN_FILE, True),
+    # Commands that open a form, and the forms sent (the Home tab's and the nudges'
+    # buttons are these same commands and forms)
+    Row("/apologies", IN_FILE, False),
+    Row("/meeting attendance 21/04/2015", OFFICERS, False),
+    Row("/update joint-commissioning", REPORTERS, False),
+    Row("/action due {owned}", OWNER_OR_OFFICERS, False),
+    Row("/action import", IN_FILE, False),
+    form("apologies", IN_FILE, True, meeting="{june}", reason="A conference", substitute="A deputy"),
+    form("attendance", OFFICERS, True, state=[("meeting", "{april}")], opposition="absent"),
+    form("update-highlight", REPORTERS, True, state=[("workstream", "joint-commissioning")], rag="amber",
+         progress="Scoping paper agreed", risks="Budget"),
+    form("action-due", OWNER_OR_OFFICERS, True, state=[("ref", "{owned}")], due="2015-06-05"),
+    form("action-import", IN_FILE, True, meeting="{april}", table="Draft the locality plan | fire | 30.04.15"),
 ]
 # fmt: on
 
@@ -117,12 +138,27 @@ def board(demo, clock):
     assert run_as(f"/action done {refs['done']}", "clerk", None).ok
     june = run_as("/agenda add Budget monitoring", "clerk", BOARD)
     assert june.ok, june.text
-    refs |= {"item": "3", "june_item": "3"}  # after the welcome and the last minutes
+    refs |= {"item": "3", "june_item": "3"}
+    with demo() as session:
+        starts = {
+            meeting.starts_at.astimezone(LONDON).date().isoformat(): str(meeting.id)
+            for meeting in session.scalars(select(Meeting).join(Group).where(Group.slug == "board"))
+        }
+    refs |= {
+        "april": starts["2015-04-21"],
+        "june": starts["2015-06-16"],
+    }  # after the welcome and the last minutes
     return refs
 
 
 def _runner(demo, clock):
-    def run_as(line: str, role_person: str | None, channel: str | None) -> Reply:
+    def run_as(line: str, role_person: str | None, channel: str | None, form: Row | None = None) -> Reply:
+        if form is not None:
+            who = {"slack_user_id": STRANGER} if role_person is None else {"person_key": role_person}
+            return submit(
+                FORMS[line], dict(form.values), dict(form.state), sessions=demo, clock=clock, channel_id=channel,
+                site=SITE, **who,
+            )  # fmt: skip
         name, _, text = line.partition(" ")
         if role_person is None:
             return run(
@@ -149,7 +185,8 @@ def _runner(demo, clock):
 
 def _case_id(row: Row, role: str) -> str:
     where = "in the Board channel" if row.channel else "elsewhere"
-    return f"{row.line} {where} as {role}"
+    what = f"the {row.line} form" if row.values else row.line
+    return f"{what} {where} as {role}"
 
 
 CASES = [pytest.param(row, role, id=_case_id(row, role)) for row in MATRIX for role in ROLES]
@@ -158,8 +195,15 @@ CASES = [pytest.param(row, role, id=_case_id(row, role)) for row in MATRIX for r
 @pytest.mark.parametrize(("row", "role"), CASES)
 def test_the_permission_matrix(board, demo, clock, row, role):
     line = row.line.format(**board)
+    filled = Row(
+        line,
+        row.allowed,
+        row.changes,
+        values=tuple((k, v.format(**board)) for k, v in row.values),
+        state=tuple((k, v.format(**board)) for k, v in row.state),
+    )
     before = count_rows(demo)
-    reply = _runner(demo, clock)(line, ROLES[role], row.channel)
+    reply = _runner(demo, clock)(line, ROLES[role], row.channel, filled if row.values else None)
     after = count_rows(demo)
     if role in row.allowed:
         assert reply.ok, f"{role} was refused `{line}`: {reply.text}"
