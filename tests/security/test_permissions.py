@@ -218,3 +218,20 @@ def test_the_permission_matrix(board, demo, clock, row, role):
 
 def _says_who_may(text: str) -> bool:
     return "Only " in text or "ask an officer" in text or "ask one of" in text
+
+
+def test_a_forged_import_form_cannot_file_actions_under_another_group_s_meeting(board, demo, clock):
+    """Fiona Rigby is in the Implementation Group only: the import form offers her
+    its meetings; a Board meeting's id put in by hand is refused."""
+    before = count_rows(demo)
+    reply = submit(
+        FORMS["action-import"],
+        {"meeting": board["april"], "table": "Draft the locality plan | fire | 30.04.15"},
+        {},
+        sessions=demo,
+        clock=clock,
+        person_key="intel",
+        site=SITE,
+    )
+    assert not reply.ok and "Choose a meeting" in reply.text
+    assert count_rows(demo) == before
