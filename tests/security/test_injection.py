@@ -252,6 +252,7 @@ def _no_injected_properties(ics: str) -> None:
     unfolded = re.sub(r"\r?\n[ \t]", "", ics)
     names = {line.split(":", 1)[0].split(";", 1)[0] for line in unfolded.splitlines() if line}
     assert "X-INJECTED" not in names
+    assert "X-INJECTED" in unfolded  # the text is there, inside a property's value
     assert not any(line.startswith("ATTENDEE:mailto:evil") for line in unfolded.splitlines())
     calendar = icalendar.Calendar.from_ical(ics)
     events = list(calendar.walk("VEVENT"))
