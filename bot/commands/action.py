@@ -177,8 +177,9 @@ def _add(context: Context, intent: Add) -> str:
 
 def _list(context: Context, scope: str) -> str | Reply:
     session, today = context.session, context.today
+    # Actions name people and what they owe: for the partnership's people only.
+    person = context.require_person()
     if scope == "mine":
-        person = context.require_person()
         found, title = actions.listing(session, owner=person), "Your open actions"
     elif scope == "all":
         found, title = actions.listing(session), "All open actions"
@@ -215,9 +216,16 @@ STATUS_CHANGES = {
 }
 
 
+CHECK_VERBS = {"done": "mark it done", "reopen": "reopen it", "drop": "drop it"}
+
+
 def _change(context: Context, intent: Change) -> Reply:
     action = actions.get(context.session, intent.ref, for_update=True)
     change, status, said = STATUS_CHANGES[intent.verb]
+    # Who may comes first: "already done" is an answer only for those who may change it.
+    actions.check_can_change(
+        context.session, actor=context.person, action=action, verb=CHECK_VERBS[intent.verb]
+    )
     if action.status == status:
         return _about(context, action, f"{action.ref} is already {said}: nothing changed.")
     change(context.session, now=context.now, actor=context.person, action=action)
@@ -242,6 +250,7 @@ def _snooze(context: Context, ref: str) -> Reply:
 
 def _reschedule(context: Context, intent: Reschedule) -> Reply:
     action = actions.get(context.session, intent.ref, for_update=True)
+    actions.check_can_change(context.session, actor=context.person, action=action, verb="change its due date")
     if action.due == intent.due:
         return _about(
             context, action, f"{action.ref} is already due {format_date(intent.due)}: nothing changed."

@@ -66,6 +66,7 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     table that reads whole is kept for the Save button; one that does not saves
     nothing."""
     person = context.require_person()
+    action_imports.check_can_import(context.session, person)
     meeting = _chosen_meeting(context, values.get("meeting", ""))
     table = read_table(values.get("table") or "", today=context.local(meeting.starts_at).date())
     owners = people.resolve_many(context.session, [row.who for row in table.rows if row.ok])
@@ -139,7 +140,14 @@ def _sections(lines: list[str]) -> tuple[Section, ...]:
 
 def _chosen_meeting(context: Context, value: str) -> Meeting:
     meeting = context.session.get(Meeting, int(value)) if value.strip().isdigit() else None
-    if meeting is None or meeting.status == "cancelled" or meeting.starts_at > context.now:
+    # Only a meeting the form could offer: a forged choice names no other group's meeting.
+    scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
+    if (
+        meeting is None
+        or meeting.group_id not in {group.id for group in scope}
+        or meeting.status == "cancelled"
+        or meeting.starts_at > context.now
+    ):
         raise UserError(
             "Choose a meeting that has been held for the table to belong to. Nothing was changed."
         )

@@ -30,6 +30,7 @@ def interest(context: Context, text: str) -> str:
 
 
 def draft(context: Context, text: str) -> str:
+    context.require_person()  # who came and who sent apologies: not for anyone outside the partnership
     meeting, rest = meeting_on(context, text, "minutes")
     if rest:
         raise UserError(

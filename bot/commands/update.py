@@ -216,6 +216,7 @@ def _status_line(posted: updates.Posted) -> str:
 
 
 def _history(context: Context, workstream: Workstream) -> str:
+    context.require_person()  # a workstream's reports are for the partnership's people only
     found = updates.history(context.session, workstream)
     closed = " (closed)" if not workstream.is_open else ""
     if not found:
