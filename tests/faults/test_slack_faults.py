@@ -5,8 +5,6 @@ every message queued meanwhile arrives, once."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -14,11 +12,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
-from bot.server import build
-from bot.settings import load as load_settings
 from storage.models import Delivery
 from tests.slack.signing import FORM, sign, slash_command_body
 
@@ -47,31 +42,8 @@ FAULTS = {
 
 
 @pytest.fixture
-def serving(demo, clock, slack_api, slack_signing_secret):
-    """`partnerbot serve` in this process on the test's clock, its delivery worker
-    running: (base URL, the service)."""
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": slack_signing_secret,
-            "SLACK_API_URL": slack_api.url,
-        }
-    )
-    service = build(settings=settings, sessions=demo, clock=clock)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    web = uvicorn.Server(uvicorn.Config(service.web, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=web.run, kwargs={"sockets": [listener]}, daemon=True)
-    service.deliveries.start()
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not web.started and time.monotonic() < deadline:
-        time.sleep(0.01)  # uvicorn is starting in its thread
-    host, port = listener.getsockname()
-    yield f"http://{host}:{port}", service
-    web.should_exit = True
-    thread.join(10)
-    service.deliveries.stop()
+def serving(start_serve):
+    return start_serve()
 
 
 def type_all(base: str, secret: str, round_: int) -> list[tuple[str, int, float, str]]:
