@@ -107,3 +107,18 @@ def test_commands_typed_while_slack_misbehaves_are_answered_in_time_and_posted_o
     for update in ("Pooled budget delayed", "Scoping paper agreed", "Workshop moved"):
         assert sum(update in text for text in texts) == 2  # one post per round
     assert len(texts) == len(set(texts))
+
+
+def test_a_form_slack_is_slow_to_open_is_answered_in_time_with_the_command_to_type(
+    serving, demo, slack_api, slack_signing_secret
+):
+    base, _ = serving
+    slack_api.reply("views.open", delay=5)  # longer than Slack waits for the acknowledgement
+    body = slash_command_body("/apologies", "", user_id="U0FIRE001")
+    headers = {"Content-Type": FORM} | sign(body, secret=slack_signing_secret, timestamp=int(time.time()))
+    started = time.perf_counter()
+    response = httpx.post(f"{base}/slack/events", content=body, headers=headers, timeout=30)
+    seconds = time.perf_counter() - started
+    assert response.status_code == 200 and seconds < BUDGET, f"{response.status_code} after {seconds:.2f}s"
+    reply = response.json()["text"]
+    assert "Slack could not be reached to open the form" in reply and "/apologies help" in reply, reply
