@@ -122,3 +122,28 @@ def test_a_form_slack_is_slow_to_open_is_answered_in_time_with_the_command_to_ty
     assert response.status_code == 200 and seconds < BUDGET, f"{response.status_code} after {seconds:.2f}s"
     reply = response.json()["text"]
     assert "Slack could not be reached to open the form" in reply and "/apologies help" in reply, reply
+
+
+def test_a_post_slack_took_but_answered_too_late_is_not_made_again(db, clock, slack_api):
+    from slack_sdk import WebClient
+
+    from bot.jobs.deliveries import send_due
+    from bot.slack_api import SlackSender
+    from services import outbox
+
+    with db() as session, session.begin():
+        outbox.enqueue(
+            session,
+            key="agenda-published:1",
+            kind="channel",
+            target="CBOARD001",
+            payload={"text": "The agenda is out"},
+            due_at=clock.now(),
+            now=clock.now(),
+        )
+    slack_api.reply("chat.postMessage", delay=2, times=1)  # taken, then answered after the timeout
+    sender = SlackSender(WebClient(token="xoxb-test", base_url=slack_api.url, timeout=1))
+    assert send_due(db, clock, sender).retrying == 1
+    clock.advance(timedelta(hours=1))
+    assert send_due(db, clock, sender).sent == 1
+    assert [p["text"] for p in slack_api.posts()] == ["The agenda is out"]
