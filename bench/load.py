@@ -179,9 +179,23 @@ class Client:
         }
         with self.record.lock:
             self.record.press_urls.append(response_url)
+        body = urlencode({"payload": json.dumps(payload)})
+        if twice and self.random.random() < 0.5:  # a double click: both presses at once
+            other = threading.Thread(target=self.post_aside, args=(f"press {label}", body))
+            other.start()
+            self.post(f"press {label}", body)
+            other.join()
+            return
         for _ in range(2 if twice else 1):
-            payload["actions"][0]["action_ts"] = f"{time.time():.6f}"
-            self.post(f"press {label}", urlencode({"payload": json.dumps(payload)}))
+            self.post(f"press {label}", body)
+
+    def post_aside(self, kind: str, body: str) -> None:
+        """The same as post, on a connection of its own."""
+        aside = Client(self.base, self.user, self.response_base, self.record, 0)
+        try:
+            aside.post(kind, body)
+        finally:
+            aside.close()
 
     # -- the mix -----------------------------------------------------------------
 
@@ -332,17 +346,19 @@ def losses(record: Record, sessions, slack) -> list[str]:
     that did not arrive once: checked after the outbox has drained."""
     from sqlalchemy import select
 
-    from storage.models import Action, Delivery, Update
+    from storage.models import Action, AuditEntry, Delivery, Update
 
     found = []
     with sessions() as session:
         stored = dict(session.execute(select(Action.what, Action.number)).all())
         progress = set(session.scalars(select(Update.progress)))
         deliveries = session.execute(select(Delivery.key, Delivery.kind, Delivery.status)).all()
+        done = Counter(session.scalars(select(AuditEntry.subject).where(AuditEntry.what == "action.done")))
     for what, ref in record.added.items():
         if f"A{stored.get(what)}" != ref:
             found.append(f"lost: {ref} {what!r}")
     found += [f"lost update: {text!r}" for text in record.updates if text not in progress]
+    found += [f"{ref} done {n} times" for ref, n in done.items() if n != 1]
     found += [f"{key} ({kind}) is {status}" for key, kind, status in deliveries if status != "sent"]
     posts = slack.posts()
     keys = Counter(p.get("metadata", {}).get("event_payload", {}).get("key") for p in posts)
