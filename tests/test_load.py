@@ -12,7 +12,7 @@ import pytest
 
 from bench.load import drained, drive, losses, problems, serve
 
-SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
+SECONDS = float(os.environ.get("LOAD_SECONDS", "8"))
 KINDS = {
     "/action add",
     "/action list",
