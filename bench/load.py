@@ -18,6 +18,8 @@ and no message went twice. tests/test_load.py runs a short version of the same.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -83,9 +85,6 @@ class Record:
 
 
 def _sign(body: str) -> dict[str, str]:
-    import hashlib
-    import hmac
-
     timestamp = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return {
@@ -403,7 +402,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(database_url: str, slack_url: str, log: Path, env: dict[str, str] | None = None) -> tuple:
+def serve(
+    database_url: str, slack_url: str, log: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """`partnerbot serve` as a process; (process, base URL) once /healthz answers."""
     port = _free_port()
     environment = (
