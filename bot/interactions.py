@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,9 +37,13 @@ from bot.commands.shapes import Form
 from services import outbox
 from services.clock import Clock
 from services.text import unescape
-from storage.session import transaction
+from storage.session import answer_deadline, transaction
 
 log = logging.getLogger("partnerbot.slack")
+
+# views.open must use its trigger within Slack's 3 seconds, and the answer to the
+# request waits for it: a Slack slower than this gets "could not be reached".
+VIEWS_OPEN_TIMEOUT = 2.0
 
 #: The key under which a modal carries the channel its command was typed in.
 CHANNEL_KEY = "_channel"
@@ -49,6 +54,14 @@ def open_view(client: WebClient, *, trigger_id: str | None, form: Form, channel_
     if not trigger_id:
         return "Slack sent no trigger to open the form with"
     carried = {CHANNEL_KEY: channel_id} if channel_id else {}
+    # The client is this request's own (Bolt makes one per request): its timeout
+    # is bounded by what is left of the time the answer must leave by.
+    timeout = VIEWS_OPEN_TIMEOUT
+    if (deadline := answer_deadline()) is not None:
+        timeout = min(timeout, deadline - time.monotonic())
+    if timeout <= 0:
+        return "Slack could not be reached to open the form in time"
+    client.timeout = max(timeout, 0.1)  # type: ignore[assignment]  # typed int; urllib takes a float
     try:
         client.views_open(trigger_id=trigger_id, view=form_view(form, carried=carried))
     except SlackApiError as error:

@@ -57,7 +57,10 @@ class SlackSender:
                 channel = opened["channel"]["id"]
             elif delivery.kind != "channel":
                 raise GiveUp(f"no Slack route for a {delivery.kind} delivery")
-            if delivery.in_doubt and self._already_posted(channel, delivery.key):
+            # A post tried before may have reached Slack although no answer came
+            # back (a timeout, a dropped connection): look before posting again.
+            tried = delivery.in_doubt or delivery.attempts > 0
+            if tried and self._already_posted(channel, delivery.key):
                 return
             message = Message.from_payload(delivery.payload)
             self._client.chat_postMessage(

@@ -132,6 +132,12 @@ def answering_by(deadline: float) -> Iterator[None]:
         _answer_by.reset(token)
 
 
+def answer_deadline() -> float | None:
+    """The moment (time.monotonic()) by which this request's answer must leave,
+    inside `answering_by`; None elsewhere (a job, the console)."""
+    return _answer_by.get()
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,

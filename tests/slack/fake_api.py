@@ -175,6 +175,12 @@ class FakeSlackAPI:
                 _Reply(status, body, dict(headers or {}), delay, times)
             )
 
+    def recover(self) -> None:
+        """Forget scripted replies (a delay already being served still runs out):
+        Slack answers as usual again, and the calls made so far stay recorded."""
+        with self._lock:
+            self._replies.clear()
+
     def reset(self) -> None:
         """Forget calls, scripted replies, users, unexpected calls and errors."""
         with self._lock:
