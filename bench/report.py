@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -88,3 +91,43 @@ def empty(engine: Engine) -> None:
 
 def dialect(url: str) -> str:
     return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def fresh(url: str, *, scale: float, now: datetime | None = None):
+    """Empty the database, migrate it and generate the county partnership at `scale`:
+    the engine and what was generated."""
+    from bench.data import generate
+    from storage import migrate
+    from storage.session import make_engine
+
+    empty(make_engine(url))
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    return engine, generate(engine, scale=scale, now=now)
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` meanwhile."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def timings_ms(run: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and this process's CPU milliseconds of each of `runs` runs, after one to warm up."""
+    run()
+    wall, cpu = [], []
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        run()
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    return wall, cpu
