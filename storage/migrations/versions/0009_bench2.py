@@ -1,0 +1,27 @@
+"""actions done since: one index on (status, done_at), so that the digest's "done
+since last week" reads only that week's rows (on done_at alone, SQLite chose the
+status index and read every done action: half a second at ten times the county's data)
+
+Revision ID: 0009_bench2
+Revises: 0008
+Create Date: 2026-11-27
+"""
+
+from alembic import op
+
+revision = "0009_bench2"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("action") as batch_op:
+        batch_op.drop_index("ix_action_done_at")
+        batch_op.create_index("ix_action_status_done_at", ["status", "done_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("action") as batch_op:
+        batch_op.drop_index("ix_action_status_done_at")
+        batch_op.create_index("ix_action_done_at", ["done_at"], unique=False)
