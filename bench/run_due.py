@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.report import ROOT, Figure, counting, database_url, dialect, fresh, table, write
@@ -58,7 +59,7 @@ def measure(url: str | None = None, *, scales: tuple[float, ...] = (1, 0.1)) -> 
         engine, generated = fresh(url, scale=scale, now=now)
         sessions = make_session_factory(engine)
         clock = MovableClock(now)
-        runs = []
+        runs: list[dict[str, Any]] = []
         for label in ("first run", "a minute later"):
             sender = Recorder()
             with counting(engine) as statements:
