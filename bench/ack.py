@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from bench.report import ROOT, Figure, database_url, dialect, empty, table, write
+from bench.report import ROOT, Figure, database_url, dialect, empty, fresh, table, write
 
 SECRET = "bench-signing-secret-000000000000"
 TOKEN = "xoxb-bench"
@@ -267,17 +267,10 @@ def measure(
 ) -> tuple[list[Figure], dict]:
     """Start both servers on a freshly generated partnership and measure every
     probe: the figures, and the raw percentiles by command, load and side."""
-    from bench.data import generate
-    from storage import migrate
-    from storage.session import make_engine
     from tests.slack.fake_api import FakeSlackAPI
 
     url = database_url(url)
-    engine = make_engine(url)
-    empty(engine)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    generated = generate(engine, scale=scale)
+    engine, generated = fresh(url, scale=scale)
     engine.dispose()
     probes = _probes(url)
     work = Path(tempfile.mkdtemp(prefix="partnerbot-bench-"))
@@ -339,7 +332,7 @@ def measure(
                 process.wait(10)
     shutil.rmtree(work, ignore_errors=True)  # kept when a server failed: its log is there
     if url.startswith("sqlite"):
-        empty(make_engine(url))
+        empty(engine)
     figures = _figures(results, clients)
     figures.append(
         Figure(
