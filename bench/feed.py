@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
+from bench.report import Figure, database_url
 from bot.feeds import answer
 from services import calendar, feed_tokens
 from storage import migrate
@@ -46,6 +47,42 @@ SECRET = b"bench-feed-secret-bench-feed-secret"
 
 def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    figures, body_size, engine_name = _measure(url)
+    load = os.getloadavg()[0]
+    print(
+        f"partnerbot feed benchmark on {engine_name}: {body_size:,} bytes; "
+        f"{RUNS} runs each; load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    failed = False
+    for name, (wall, cpu), budget in figures:
+        median = statistics.median(wall)
+        verdict = "ok" if median < budget else "OVER BUDGET"
+        failed |= median >= budget
+        print(
+            f"  {name:<34} median {median:7.2f} ms   best {min(wall):7.2f} ms   "
+            f"cpu {statistics.median(cpu):7.2f} ms   budget {budget:5.1f} ms   {verdict}"
+        )
+    return 1 if failed else 0
+
+
+def measure(url: str | None = None) -> tuple[list[Figure], dict]:
+    """The feed's figures for `python -m bench`: the database given is emptied and filled."""
+    figures, _, _ = _measure(database_url(url))
+    return [
+        Figure(
+            "feed",
+            name,
+            round(statistics.median(wall), 2),
+            "ms",
+            f"under {budget:g} ms",
+            statistics.median(wall) < budget,
+            f"cpu {statistics.median(cpu):.2f} ms; best {min(wall):.2f} ms",
+        )
+        for name, (wall, cpu), budget in figures
+    ], {}
+
+
+def _measure(url: str):
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
@@ -77,22 +114,9 @@ def main() -> int:
         ("feed build, 600 meetings (warm)", _timings_ms(warm), BUILD_BUDGET_MS),
         ("conditional request, 304", _timings_ms(conditional), CONDITIONAL_BUDGET_MS),
     ]
-    load = os.getloadavg()[0]
-    print(
-        f"partnerbot feed benchmark on {engine.dialect.name}: {len(first.body):,} bytes; "
-        f"{RUNS} runs each; load average {load:.1f} on {os.cpu_count()} cores"
-    )
-    failed = False
-    for name, (wall, cpu), budget in figures:
-        median = statistics.median(wall)
-        verdict = "ok" if median < budget else "OVER BUDGET"
-        failed |= median >= budget
-        print(
-            f"  {name:<34} median {median:7.2f} ms   best {min(wall):7.2f} ms   "
-            f"cpu {statistics.median(cpu):7.2f} ms   budget {budget:5.1f} ms   {verdict}"
-        )
+    size = len(first.body)
     engine.dispose()
-    return 1 if failed else 0
+    return figures, size, engine.dialect.name
 
 
 def _timings_ms(run) -> tuple[list[float], list[float]]:

@@ -125,29 +125,32 @@ def build(session: Session, *, partnership: Partnership, now: datetime, since: d
     )
 
 
+def _first(session: Session, query: Select, limit: int) -> tuple[list[Action], int]:
+    """The first actions of a query and how many there are, in two statements: a
+    count over all of them with the rows would read every one (24,000 overdue
+    actions at ten times the county's data: a second), the count alone only the index."""
+    rows = list(session.scalars(query.limit(limit)).unique())
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return rows, total or 0
+
+
 def _capped(session: Session, query: Select, limit: int = LIMIT) -> Capped:
-    """The first rows of a query and its total, in one statement."""
-    rows = session.execute(query.add_columns(func.count().over()).limit(limit)).unique().all()
-    return Capped(rows=[row[0] for row in rows], total=rows[0][-1] if rows else 0)
+    rows, total = _first(session, query, limit)
+    return Capped(rows=rows, total=total)
 
 
 def _overdue(session: Session, today: date) -> Capped:
-    rows = (
-        session.execute(
-            select(Action, func.count().over())
-            .where(Action.status == "open", Action.due < today)
-            .order_by(Action.due, Action.number)
-            .limit(OVERDUE_ROWS)
-        )
-        .unique()
-        .all()
+    rows, total = _first(
+        session,
+        select(Action).where(Action.status == "open", Action.due < today).order_by(Action.due, Action.number),
+        OVERDUE_ROWS,
     )
     owners: dict[str, list[Action]] = {}
-    for action, _total in rows:
+    for action in rows:
         name = action.owner.name if action.owner else (action.owner_text or "nobody")
         owners.setdefault(name, []).append(action)
     grouped = [OwnerOverdue(owner, actions) for owner, actions in owners.items()]
-    return Capped(rows=grouped, total=rows[0][1] if rows else 0)
+    return Capped(rows=grouped, total=total)
 
 
 def _updates(session: Session, *, since: datetime, now: datetime) -> Capped:

@@ -29,10 +29,9 @@ def record(session: Session, keys: Collection[str], *, delivery_key: str, now: d
         return True
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Reminder)
-        .values([{"key": key, "delivery_key": delivery_key, "queued_at": now} for key in keys])
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Reminder.key)
-    )
-    return len(session.scalars(statement).all()) == len(keys)
+    # One statement with the rows as parameters, not as values written into it: a
+    # statement of its own for each number of reminders was compiled afresh (half of
+    # the first run-due over the county's data went on compiling them).
+    statement = insert(Reminder).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.key)
+    rows = [{"key": key, "delivery_key": delivery_key, "queued_at": now} for key in keys]
+    return len(session.scalars(statement, rows).all()) == len(keys)

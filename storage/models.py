@@ -320,8 +320,10 @@ class Action(Base):
 
     __table_args__ = (
         Index("ix_action_status_due", "status", "due"),
-        Index("ix_action_owner_status", "owner_id", "status"),
-        Index("ix_action_done_at", "done_at"),
+        Index(
+            "ix_action_owner_status_due", "owner_id", "status", "due", "number"
+        ),  # one's own list, in order
+        Index("ix_action_status_done_at", "status", "done_at"),  # the digest's "done since"
         CheckConstraint(_one_of("status", ACTION_STATUSES), name="status"),
         CheckConstraint("owner_id IS NOT NULL OR owner_text IS NOT NULL", name="has_owner"),
         CheckConstraint("number > 0", name="number"),
