@@ -5,14 +5,14 @@ ten times the county's data); and (owner_id, status, due, number), so that one's
 open actions come in order from the index (on (owner_id, status), SQLite read every
 open action in due order instead: 4 ms of `/action list` on the county's data)
 
-Revision ID: 0009_bench2
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-27
 """
 
 from alembic import op
 
-revision = "0009_bench2"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
