@@ -137,8 +137,7 @@ def flags_for(session: Session, *, groups: list[Group], up_to: Meeting | None = 
             .order_by(Meeting.group_id, Meeting.starts_at.desc())
         )
     )
-    if not recent:
-        return []
+    # No early return when nothing is held yet: the same statements whatever the data.
     members = session.execute(
         select(Person, Membership.group_id)
         .join(Membership, Membership.person_id == Person.id)
