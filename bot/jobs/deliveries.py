@@ -94,9 +94,15 @@ class Outcome:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    rate_limited_for: float = 0.0  # seconds the receiving end asked us to wait (429 Retry-After)
 
     def __add__(self, other: Outcome) -> Outcome:
-        return Outcome(self.sent + other.sent, self.retrying + other.retrying, self.failed + other.failed)
+        return Outcome(
+            self.sent + other.sent,
+            self.retrying + other.retrying,
+            self.failed + other.failed,
+            max(self.rate_limited_for, other.rate_limited_for),
+        )
 
 
 def backoff(attempts: int, jitter: Callable[[], float] = random.random) -> timedelta:
@@ -112,8 +118,15 @@ def send_due(sessions: sessionmaker[Session], clock: Clock, sender: Sender) -> O
     total = Outcome()
     while True:
         batch = claim(sessions, now=clock.now(), limit=BATCH)
-        for delivery in batch:
-            total += _deliver(sessions, clock, sender, delivery)
+        for done, delivery in enumerate(batch, start=1):
+            outcome = _deliver(sessions, clock, sender, delivery)
+            total += outcome
+            if outcome.rate_limited_for:
+                # Slack asked us to wait: the rest of the batch waits too, without
+                # spending an attempt on a call that would only be refused, and the
+                # pass ends (the next one comes after the wait).
+                _hold(sessions, batch[done:], until=clock.now() + timedelta(seconds=outcome.rate_limited_for))
+                return total
         if len(batch) < BATCH:
             if total != Outcome():
                 log.info(
@@ -204,11 +217,24 @@ def _deliver(sessions: sessionmaker[Session], clock: Clock, sender: Sender, deli
             "delivery deferred",
             extra={"key": delivery.key, "attempts": attempts, "error": reason, "wait": wait.total_seconds()},
         )
-        return Outcome(retrying=1)
+        return Outcome(retrying=1, rate_limited_for=retry_after or 0.0)
     _record(
         sessions, delivery.id, token, status="sent", attempts=attempts, sent_at=clock.now(), last_error=None
     )
     return Outcome(sent=1)
+
+
+def _hold(sessions: sessionmaker[Session], held: list[Claimed], *, until: datetime) -> None:
+    """Give claimed rows back unsent, due again at `until`, their attempts unspent."""
+    if not held:
+        return
+    with transaction(sessions) as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([d.id for d in held]), Delivery.claim_token == held[0].token)
+            .values(claimed_until=None, claim_token=None, next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _record(sessions: sessionmaker[Session], delivery_id: int, token: str, **values: Any) -> None:

@@ -283,3 +283,19 @@ def test_a_process_killed_while_slack_takes_a_post_sends_it_once_after_restart(
     assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
     with db() as session:
         assert set(session.scalars(select(Delivery.status))) == {"sent"}
+
+
+def test_a_rate_limit_holds_the_rest_of_the_batch_without_spending_their_attempts(
+    db, clock, slack_api, sender
+):
+    keys = queue_many(db, clock, 5)
+    slack_api.reply("chat.postMessage", status=429, headers={"Retry-After": "30"}, times=1)
+    outcome = send_due(db, clock, sender)
+    assert (outcome.sent, outcome.retrying) == (0, 1)
+    assert len(slack_api.calls("chat.postMessage")) == 1  # not one refused call per message
+    waiting = [delivery(db, key) for key in keys]
+    assert {d.next_attempt_at for d in waiting} == {clock.now() + timedelta(seconds=30)}
+    assert [d.attempts for d in waiting] == [1, 0, 0, 0, 0] and all(d.claim_token is None for d in waiting)
+    clock.advance(timedelta(seconds=30))
+    send_due(db, clock, sender)
+    assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
