@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,7 +23,3 @@ def get(session: Session) -> Partnership:
 
 def zone(partnership: Partnership) -> ZoneInfo:
     return ZoneInfo(partnership.timezone)
-
-
-def local_today(partnership: Partnership, now: datetime) -> date:
-    return now.astimezone(zone(partnership)).date()

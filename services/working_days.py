@@ -30,11 +30,6 @@ class WorkingDays:
     def is_working(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._holidays
 
-    def bank_holiday(self, day: date) -> str | None:
-        """The holiday's name, e.g. 'Easter Monday', or None."""
-        name = self._holidays.get(day)
-        return str(name) if name else None
-
     def on_or_before(self, day: date) -> date:
         """The day itself if it is a working day, else the working day before it."""
         while not self.is_working(day):

@@ -5,7 +5,7 @@ fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -64,7 +64,3 @@ def day_word(day, run: Run) -> str:
     if day == run.today:
         return f"today ({format_date(day)})"
     return f"on {format_date(day)}"
-
-
-def starts_after(meeting: Meeting, now: datetime) -> bool:
-    return meeting.starts_at > now
