@@ -20,7 +20,6 @@ from bot.commands.core import Command, Site, run
 from bot.interactions import form_not_opened, open_view, press_listener, submission_listener
 from services import inbox
 from services.clock import Clock
-from services.errors import UserError
 from storage.session import REQUEST_LOCK_WAIT, transaction
 
 log = logging.getLogger("partnerbot.slack")
@@ -166,12 +165,7 @@ def _home_opened(session: Session, event: dict, now: datetime) -> bool:
     """Queue the person's Home tab (the outbox publishes it: no Slack call here)."""
     if event.get("tab", "home") != "home" or not event.get("user"):
         return False
-    try:
-        with session.begin_nested():
-            home.opened(session, slack_user_id=event["user"], now=now)
-    except UserError as error:  # no partnership loaded yet: nothing to show
-        log.warning("home tab not published: %s", error.message)
-        return False
+    home.opened(session, slack_user_id=event["user"], now=now)
     return True
 
 

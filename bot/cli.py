@@ -156,7 +156,9 @@ def _run_due(args, settings: Settings) -> int:
         if at.tzinfo is None:
             at = at.replace(tzinfo=ZoneInfo(_zone_name(sessions)))
         clock = MovableClock(at)
-    outcome = run_due(sessions=sessions, clock=clock, sender=senders(settings))
+    outcome = run_due(
+        sessions=sessions, clock=clock, sender=senders(settings, sessions=sessions, clock=clock)
+    )
     print(f"partnerbot: sent {outcome.sent}, retrying {outcome.retrying}, failed {outcome.failed}")
     return 0
 
@@ -201,10 +203,11 @@ def _worker(args, settings: Settings) -> int:
 
     settings.require_bot_token("worker")
     sessions = _sessions(settings, upgrade=False)
+    clock = SystemClock()
     scheduler = create_scheduler(
         sessions=sessions,
-        clock=SystemClock(),
-        sender=senders(settings),
+        clock=clock,
+        sender=senders(settings, sessions=sessions, clock=clock),
         timezone=_zone_name(sessions),
         blocking=True,
     )

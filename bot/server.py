@@ -137,7 +137,7 @@ class Service:
 
 def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    deliveries = DeliveryWorker(sessions, clock, senders(settings))
+    deliveries = DeliveryWorker(sessions, clock, senders(settings, sessions=sessions, clock=clock))
     identity = BotIdentity(client)
     bolt = create_app(
         client=client,

@@ -9,6 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands.home import REFRESH_DELAY
 from storage.models import Action, AuditEntry, Update
 from tests.conftest import count_rows
 from tests.slack.signing import sign
@@ -247,8 +248,9 @@ def estates_ref(demo) -> str:
 
 
 def test_done_pressed_on_the_list_acts_once_and_marks_the_message(
-    server, demo, slack_signing_secret, slack_api
+    start_serve, demo, clock, slack_signing_secret, slack_api
 ):
+    server, service = start_serve()
     ref = estates_ref(demo)
     assert (
         list_and_press(
@@ -264,6 +266,8 @@ def test_done_pressed_on_the_list_acts_once_and_marks_the_message(
         assert session.scalar(select(Action.status).where(Action.number == int(ref[1:]))) == "done"
         audits = session.scalars(select(AuditEntry.what).where(AuditEntry.subject == ref)).all()
     assert audits == ["action.done"]
+    assert slack_api.calls("views.publish") == []
+    a_moment_later(clock, service)
     slack_api.wait_for("views.publish")  # the presser's Home tab follows the change
 
 
@@ -350,6 +354,12 @@ def test_two_hundred_open_actions_fit_the_list_and_the_home_tab(
     assert "_and" not in shown  # nothing cut by the renderer: the Home tab chose what fits
 
 
+def a_moment_later(clock, service) -> None:
+    """Move the clock past the pause before a change's Home tab is published, and wake the sender."""
+    clock.set(clock.now() + REFRESH_DELAY)
+    service.deliveries.wake()
+
+
 def home_press(view: dict, label: str, *, view_hash: str, user="U0FIRE001") -> dict:
     """A press on a button of a published Home tab."""
     for block in view["blocks"]:
@@ -383,8 +393,9 @@ def published(call) -> dict:
 
 
 def test_apologies_from_the_home_tab_send_withdraw_and_send_again(
-    server, demo, slack_signing_secret, slack_api
+    start_serve, demo, clock, slack_signing_secret, slack_api
 ):
+    server, service = start_serve()
     from storage.models import Apology
 
     post_event(server, slack_signing_secret)
@@ -393,14 +404,17 @@ def test_apologies_from_the_home_tab_send_withdraw_and_send_again(
     press = home_press(first, "Send apologies", view_hash="h1")
     post_interaction(server, slack_signing_secret, press)
     post_interaction(server, slack_signing_secret, press)  # a double click
+    a_moment_later(clock, service)
     second = published(slack_api.wait_for("views.publish", count=2)[1])
     assert "you have sent apologies" in json.dumps(second)
     with demo() as session:
         assert [a.withdrawn_at for a in session.scalars(select(Apology))] == [None]
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.what.like("apolog%"))).all()) == 1
     post_interaction(server, slack_signing_secret, home_press(second, "Withdraw apologies", view_hash="h2"))
+    a_moment_later(clock, service)
     third = published(slack_api.wait_for("views.publish", count=3)[2])
     post_interaction(server, slack_signing_secret, home_press(third, "Send apologies", view_hash="h3"))
+    a_moment_later(clock, service)
     slack_api.wait_for("views.publish", count=4)
     with demo() as session:
         assert [a.withdrawn_at for a in session.scalars(select(Apology))] == [None]

@@ -296,14 +296,7 @@ def execute(
             answer = act(context)
             if person is not None and person.slack_user_id and audit.changed(session):
                 # Whatever a person changes shows on their Home tab, published like any post.
-                context.posts.append(
-                    Post(
-                        target=person.slack_user_id,
-                        message=home.view(session, person=person, now=now, zone=context.zone),
-                        key=home.key(person.slack_user_id),
-                        kind="home",
-                    )
-                )
+                home.changed(session, slack_user_id=person.slack_user_id, now=now)
             for post in context.posts:
                 outbox.enqueue(
                     session,

@@ -1,21 +1,29 @@
 """The App Home tab: a person's open actions (with their buttons), next meetings
 with their apology state, and workstreams with the last status. Published through
-the outbox (kind "home") when they open it and after each change they make."""
+the outbox (kind "home") when they open it and after each change they make.
+
+The row queued says only whose tab to publish; the view is built when it is
+sent (`publish`), so a change never waits for it, and the changes a person makes
+within `REFRESH_DELAY` of each other are shown by one publish."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.action_buttons import HOME_ACTIONS, action_sections
 from bot.commands.lines import RAG_MARK, meeting_line
 from bot.commands.shapes import Button, Message, Section
+from bot.jobs.deliveries import Claimed, Sender
 from services import home, outbox, people
 from services import partnership as partnership_service
-from storage.models import Person
+from services.clock import Clock
+from storage.models import Delivery, Person
 
 BLOCKS = 100  # Slack's limit for a Home tab
 STALE_DAYS = 28  # the digest's "no update for 28 days"
@@ -101,35 +109,75 @@ STRANGER = Message(
 )
 
 
+# A change's Home tab is published this long after it, with any made meanwhile.
+REFRESH_DELAY = timedelta(seconds=2)
+
+
 def key(slack_user_id: str) -> str:
     """Every publish has its own key: each change deserves a fresh view, and they go in order."""
     return f"home:{slack_user_id}:{secrets.token_hex(8)}"
 
 
-def queue(
-    session: Session, *, slack_user_id: str, person: Person | None, now: datetime, zone: ZoneInfo
-) -> None:
-    """Queue a Slack user's Home tab for publishing, in this transaction."""
-    message = view(session, person=person, now=now, zone=zone) if person else STRANGER
+def opened(session: Session, *, slack_user_id: str, now: datetime) -> None:
+    """A person opened the Home tab: queue it for them, whoever they are, at once."""
     outbox.enqueue(
+        session, key=key(slack_user_id), kind="home", target=slack_user_id, payload={}, due_at=now, now=now
+    )
+
+
+def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
+    """A person changed something: queue their Home tab, unless a publish is
+    already waiting that will be built after this transaction commits. True when
+    this call queued one.
+
+    The waiting row is locked until this transaction ends (PostgreSQL; on SQLite
+    this transaction holds the only write lock), so no sender can claim it, and
+    read the tab, before this change is there to be read."""
+    waiting = (
+        select(Delivery.id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.kind == "home",
+            Delivery.target == slack_user_id,
+            Delivery.claim_token.is_(None),
+        )
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update()
+    if session.scalar(waiting) is not None:
+        return False
+    return outbox.enqueue(
         session,
         key=key(slack_user_id),
         kind="home",
         target=slack_user_id,
-        payload=message.to_payload(),
-        due_at=now,
+        payload={},
+        due_at=now + REFRESH_DELAY,
         now=now,
     )
 
 
-def opened(session: Session, *, slack_user_id: str, now: datetime) -> None:
-    """A person opened the Home tab: queue it for them, whoever they are."""
-    partnership = partnership_service.get(session)
+def built(session: Session, *, slack_user_id: str, now: datetime) -> Message:
+    """The Home tab of whoever has this Slack user id, as it is now."""
     person = people.by_slack_user(session, slack_user_id)
-    queue(
-        session,
-        slack_user_id=slack_user_id,
-        person=person,
-        now=now,
-        zone=partnership_service.zone(partnership),
-    )
+    if person is None:  # or no partnership loaded yet
+        return STRANGER
+    partnership = partnership_service.get(session)
+    return view(session, person=person, now=now, zone=partnership_service.zone(partnership))
+
+
+class Publisher:
+    """Sends Home tab rows: builds the view in a short read of its own, then hands
+    it to `slack` with no transaction open. (A row queued with its view already
+    built, as earlier versions did, is sent as it is.)"""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, slack: Sender) -> None:
+        self._sessions, self._clock, self._slack = sessions, clock, slack
+
+    def send(self, delivery: Claimed) -> None:
+        if not delivery.payload:
+            with self._sessions() as session:
+                message = built(session, slack_user_id=delivery.target, now=self._clock.now())
+            delivery = replace(delivery, payload=message.to_payload())
+        self._slack.send(delivery)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.clock import Clock
@@ -278,10 +278,27 @@ class DeliveryWorker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        wait = self._interval
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
+            self._wake.wait(wait)
             self._wake.clear()
+            wait = self._interval
             try:
                 send_due(self._sessions, self._clock, self.sender)
+                # A row falling due before the next regular pass (a Home tab
+                # published a moment after a change) wakes this thread for it.
+                soonest = next_due(self._sessions)
+                if soonest is not None:
+                    wait = min(max((soonest - self._clock.now()).total_seconds(), 0.01), wait)
             except Exception:  # the database is down: the next pass tries again
                 log.exception("delivery pass failed")
+
+
+def next_due(sessions: sessionmaker[Session]) -> datetime | None:
+    """When the next pending row nobody holds falls due, if any does."""
+    with sessions() as session:
+        return session.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status == "pending", Delivery.claim_token.is_(None)
+            )
+        )

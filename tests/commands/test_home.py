@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from bot.commands import home
 from bot.commands.shapes import Message
+from bot.jobs.deliveries import Claimed, send_due
 from services import partnership as partnership_service
 from services import people
 from storage.models import Delivery
+from storage.session import transaction
 
 
 def view_of(sessions, clock, key: str) -> Message:
@@ -67,6 +69,21 @@ def test_a_workstream_silent_for_four_weeks_is_due_an_update(demo, clock, type_c
     assert "🟢 Green, reported 4 weeks ago — due an update" in "\n".join(texts(view_of(demo, clock, "fire")))
 
 
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Claimed] = []
+
+    def send(self, delivery: Claimed) -> None:
+        self.sent.append(delivery)
+
+
+def publish_due(sessions, clock) -> list[Message]:
+    """Send what is due through the Home tab publisher; the Home tabs it built."""
+    slack = Recorder()
+    send_due(sessions, clock, home.Publisher(sessions, clock, slack))
+    return [Message.from_payload(d.payload) for d in slack.sent if d.kind == "home"]
+
+
 def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo, clock, type_command):
     assert home_deliveries(demo) == []
     type_command("/action list", person="fire")  # a read changes nothing
@@ -75,7 +92,30 @@ def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo,
     type_command("/update joint green On track", person="fire")
     [delivery] = home_deliveries(demo)
     assert delivery.target == "U0FIRE001" and delivery.key.startswith("home:U0FIRE001:")
-    assert "Joint Commissioning* (lead) — 🟢 Green, reported today" in str(delivery.payload)
+    assert publish_due(demo, clock) == []  # published a moment later, with whatever else follows
+    type_command("/action add Draft the pooled budget | fire | 1 May", person="fire")
+    assert len(home_deliveries(demo)) == 1  # the waiting publish will show this change too
+    clock.set(clock.now() + home.REFRESH_DELAY)
+    [published] = publish_due(demo, clock)
+    shown = str(published.to_payload())
+    assert "Joint Commissioning* (lead) — 🟢 Green, reported today" in shown
+    assert "Draft the pooled budget" in shown
+    type_command("/action add Book the room | fire | 2 May", person="fire")
+    assert len(home_deliveries(demo)) == 2  # the last was sent: a change after it gets its own
+
+
+def test_a_home_tab_is_built_when_it_is_sent_not_when_it_was_queued(demo, clock, type_command):
+    type_command("/update joint green On track", person="fire")
+    clock.set(clock.now() + timedelta(days=6))
+    [published] = publish_due(demo, clock)
+    assert "🟢 Green, reported 6 days ago" in str(published.to_payload())
+
+
+def test_someone_not_in_the_file_who_opens_the_home_tab_is_told_how_to_join(demo, clock):
+    with transaction(demo) as session:
+        home.opened(session, slack_user_id="U0NOBODY1", now=clock.now())
+    [published] = publish_due(demo, clock)
+    assert "not in the partnership file yet" in str(published.to_payload())
 
 
 def test_someone_with_no_slack_account_gets_no_home_tab(demo, clock, type_command):

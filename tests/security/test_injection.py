@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.blocks.messages import reply_payload
 from bot.commands import COMMANDS, FORMS
 from bot.commands.core import Reply, run, submit
+from bot.commands.home import Publisher
 from bot.jobs.deliveries import Claimed, Route, send_due
 from bot.jobs.run_due import run_due
 from bot.mail import SmtpSender
@@ -179,7 +180,9 @@ def everything_typed(demo, clock, slack_api):
     board.type("/update joint-commissioning history", "fire")
 
     slack = SlackSender(web_client("xoxb-test", slack_api.url))
-    sender = Route({kind: slack for kind in SLACK_KINDS} | {"email": board})
+    sender = Route(
+        {kind: slack for kind in SLACK_KINDS} | {"home": Publisher(demo, clock, slack), "email": board}
+    )
     send_due(demo, clock, sender)
     for day in (date(2015, 4, 13), date(2015, 4, 14), date(2015, 4, 20)):
         clock.set(datetime.combine(day, time(9, 0), LONDON))
