@@ -3,21 +3,17 @@ section blocks (mrkdwn) with an actions block of buttons under each.
 
 Pure functions of raw text. This is where &, < and > are escaped, exactly once,
 so nothing anyone typed can ping @channel or forge a mention or a link. Slack's
-limits are kept by cutting with "and N more", never by a refused message."""
+limits are kept by cutting with "and N more", never by a refused message.
+
+The blocks are built as plain dicts: slack_sdk's Block Kit models, which the
+forms use, took half of `/action list`'s time here (validating and converting
+forty objects per reply); tests/blocks/test_messages.py checks that every
+block built here reads back through those models unchanged."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
 
 from bot.commands.shapes import Button, Message, Section
 from services.text import escape
@@ -41,7 +37,7 @@ def message_blocks(message: Message, *, limit: int = MAX_MESSAGE_BLOCKS) -> list
     sections that do not fit are cut with "and N more"."""
     counter = _Counter()
     pieces = [_section_blocks(section, counter) for section in message.sections]
-    blocks: list[Block] = _text_blocks(message.text)
+    blocks = _text_blocks(message.text)
     if len(blocks) > limit - (1 if pieces else 0):
         keep = limit - 1 - (1 if pieces else 0)
         blocks = blocks[:keep] + [_more(len(blocks) - keep, "more parts")]
@@ -51,7 +47,7 @@ def message_blocks(message: Message, *, limit: int = MAX_MESSAGE_BLOCKS) -> list
             blocks.append(_more(len(pieces) - index, "more"))
             break
         blocks.extend(piece)
-    return [block.to_dict() for block in blocks]
+    return blocks
 
 
 def reply_payload(message: Message) -> dict[str, Any]:
@@ -95,9 +91,7 @@ def marked_pressed(blocks: list[dict[str, Any]], *, block_id: str, note: str) ->
     """A message's blocks as Slack sent them back with a press, with the pressed
     actions block replaced by a note of what happened (raw `note`, escaped here;
     the other blocks are Slack's own, already escaped)."""
-    note_block = ContextBlock(
-        elements=[MarkdownTextObject(text=clip_escaped(note, MAX_SECTION_TEXT))]
-    ).to_dict()
+    note_block = _context(clip_escaped(note, MAX_SECTION_TEXT))
     marked, found = [], False
     for block in blocks:
         if block.get("block_id") == block_id and block.get("type") == "actions":
@@ -129,29 +123,32 @@ class _Counter:
         return f"actions:{self.blocks - 1}"
 
 
+Block = dict[str, Any]
+
+
 def _section_blocks(section: Section, counter: _Counter) -> list[Block]:
-    blocks: list[Block] = list(_text_blocks(section.text)) if section.text.strip() else []
+    blocks = _text_blocks(section.text) if section.text.strip() else []
     if section.buttons:
         shown = section.buttons if len(section.buttons) <= MAX_BUTTONS else section.buttons[: MAX_BUTTONS - 1]
         elements = [_button(button, counter.next_button()) for button in shown]
-        blocks.append(ActionsBlock(block_id=counter.next_block(), elements=elements))
+        blocks.append({"type": "actions", "block_id": counter.next_block(), "elements": elements})
         if len(shown) < len(section.buttons):
             blocks.append(_more(len(section.buttons) - len(shown), "more buttons: type the commands instead"))
     return blocks
 
 
-def _button(button: Button, index: int) -> ButtonElement:
-    label = clip_escaped(button.label, MAX_BUTTON_LABEL)
+def _button(button: Button, index: int) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip_escaped(button.label, MAX_BUTTON_LABEL), "emoji": True},
+    }
     if button.url:
-        return ButtonElement(
-            text=label, action_id=f"{LINK_PREFIX}{index}", url=button.url, style=button.style
-        )
-    return ButtonElement(
-        text=label,
-        action_id=f"{PRESS_PREFIX}{index}",
-        value=button_value(button),
-        style=button.style,
-    )
+        element |= {"action_id": f"{LINK_PREFIX}{index}", "url": button.url}
+    else:
+        element |= {"action_id": f"{PRESS_PREFIX}{index}", "value": button_value(button)}
+    if button.style:
+        element["style"] = button.style
+    return element
 
 
 def _text_blocks(text: str) -> list[Block]:
@@ -173,7 +170,9 @@ def _text_blocks(text: str) -> list[Block]:
         current.append(escaped)
         size += 1 + len(escaped)
     chunks.append("\n".join(current))
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunks if chunk.strip()]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks if chunk.strip()
+    ]
 
 
 def _fitting(line: str, limit: int) -> int:
@@ -186,8 +185,12 @@ def _fitting(line: str, limit: int) -> int:
     return len(line)
 
 
-def _more(count: int, what: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=f"_and {count} {what}_")])
+def _more(count: int, what: str) -> Block:
+    return _context(f"_and {count} {what}_")
+
+
+def _context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
 def clip_escaped(text: str, limit: int) -> str:

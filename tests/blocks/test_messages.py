@@ -112,3 +112,28 @@ def test_a_pressed_actions_block_is_replaced_by_an_escaped_note():
     assert [b["type"] for b in marked] == ["section", "section", "context"]
     assert marked[-1]["elements"][0]["text"] == "Done — Ray &lt;b&gt;"
     assert marked[1] == blocks[1]  # Slack's own blocks are kept as they are, not escaped again
+
+
+def test_every_block_reads_back_through_slack_sdks_block_kit_models_unchanged():
+    """The blocks are plain dicts for speed; slack_sdk's models are the yardstick
+    that they are Block Kit as Slack defines it."""
+    from slack_sdk.models.blocks import Block
+
+    buttons = (
+        Button("Done", command="/action done A12", style="primary"),
+        Button("New due date", command="/action due A12", form="action-due"),
+        Button("Minutes", url="https://example.org/minutes"),
+        Button(HOSTILE, command="/action snooze A12"),
+    )
+    message = Message(
+        HOSTILE + "\n" + "x" * 4000, tuple(Section(f"*A{n}* {HOSTILE}", buttons) for n in range(30))
+    )
+    blocks = message_blocks(message) + marked_pressed(
+        message_blocks(message), block_id="actions:1", note="✓ Done"
+    )
+    assert {b["type"] for b in blocks} == {"section", "actions", "context"}
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+        assert parsed.to_dict() == block
