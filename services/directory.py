@@ -1,10 +1,13 @@
-"""The partnership and the person behind a request, remembered per process.
+"""The partnership, the person behind a request, and the groups with their
+members' roles, remembered per process.
 
-Every command needs both, and both change only when the partnership file is
+Every command needs them, and they change only when the partnership file is
 loaded again; looking them up afresh took a third of a command's time. A
 request now asks the database one cheap question (the version of the latest
 load that changed something) and takes the rest from memory, copied into its
 own session without a query; a new version forgets everything remembered.
+The groups are taken from memory only in a transaction that asked that
+question (`lookup`): anywhere else, `groups()` is None and they are read afresh.
 
 Whatever changes the partnership or its people outside `partnerbot load` must
 add a PartnershipLoad row in the same transaction, as the loader does."""
@@ -12,6 +15,7 @@ add a PartnershipLoad row in the same transaction, as the loader does."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TypeVar
 from weakref import WeakKeyDictionary
 
@@ -19,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services import partnership as partnership_service
-from storage.models import Partnership, Person
+from storage.models import VERSION_READ, Group, Membership, Partnership, Person
 
 MAX_PEOPLE = 2000  # Slack users remembered, known or not, before starting afresh
 
@@ -27,7 +31,19 @@ _LATEST_LOAD = "SELECT version FROM partnership_load ORDER BY id DESC LIMIT 1"
 _BY_SLACK_USER = select(Person).where(Person.slack_user_id == bindparam("who"))
 _BY_KEY = select(Person).where(Person.key == bindparam("who"))
 
-_Row = TypeVar("_Row", Partnership, Person)
+_Row = TypeVar("_Row", Partnership, Person, Group)
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Every group (detached: `attach` one to use it) and every member's roles."""
+
+    by_id: dict[int, Group]
+    by_channel: dict[str, int]
+    roles: dict[int, dict[int, str]]  # person id -> group id -> role
+
+    def attach(self, session: Session, group_id: int) -> Group:
+        return session.merge(self.by_id[group_id], load=False)
 
 
 class Directory:
@@ -36,6 +52,7 @@ class Directory:
         self._version: str | None = None
         self._partnership: Partnership | None = None
         self._people: dict[tuple[str, str], Person | None] = {}
+        self._groups: Groups | None = None
 
     def lookup(
         self, session: Session, *, slack_user_id: str | None = None, person_key: str | None = None
@@ -43,9 +60,10 @@ class Directory:
         """The partnership (UserError if none is loaded) and the person with this
         Slack user id or person id (None if nobody is), both in `session`."""
         version = _latest_load(session)
+        session.info[VERSION_READ] = version
         with self._lock:
             if version != self._version:
-                self._version, self._partnership, self._people = version, None, {}
+                self._version, self._partnership, self._people, self._groups = version, None, {}, None
             partnership = self._partnership
             who = ("slack", slack_user_id) if slack_user_id else ("key", person_key) if person_key else None
             person = self._people.get(who) if who else None
@@ -70,6 +88,30 @@ class Directory:
         if person is not None:
             person = session.merge(person, load=False)
         return partnership, person
+
+    def groups(self, session: Session) -> Groups | None:
+        """The groups, if this transaction read the version they are remembered for."""
+        if VERSION_READ not in session.info:
+            return None
+        version = session.info[VERSION_READ]
+        with self._lock:
+            if version != self._version:
+                return None
+            known = self._groups
+        if known is None:
+            by_id = {g.id: _detached(session, g) for g in session.scalars(select(Group).order_by(Group.id))}
+            roles: dict[int, dict[int, str]] = {}
+            for person_id, group_id, role in session.execute(
+                select(Membership.person_id, Membership.group_id, Membership.role).order_by(
+                    Membership.group_id
+                )
+            ):
+                roles.setdefault(person_id, {})[group_id] = role
+            known = Groups(by_id, {g.channel: g.id for g in by_id.values() if g.channel}, roles)
+            with self._lock:
+                if version == self._version:
+                    self._groups = known
+        return known
 
 
 def _latest_load(session: Session) -> str | None:
@@ -99,9 +141,18 @@ def lookup(
     session: Session, *, slack_user_id: str | None = None, person_key: str | None = None
 ) -> tuple[Partnership, Person | None]:
     """`Directory.lookup` with this process's directory for the session's database."""
+    return _directory(session).lookup(session, slack_user_id=slack_user_id, person_key=person_key)
+
+
+def groups(session: Session) -> Groups | None:
+    """`Directory.groups` with this process's directory for the session's database."""
+    return _directory(session).groups(session)
+
+
+def _directory(session: Session) -> Directory:
     bind = session.get_bind()
     with _directories_lock:
         directory = _directories.get(bind)
         if directory is None:
             directory = _directories[bind] = Directory()
-    return directory.lookup(session, slack_user_id=slack_user_id, person_key=person_key)
+    return directory

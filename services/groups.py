@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import directory
 from services.errors import PermissionDenied
 from storage.models import Group, Membership, Person
 
@@ -18,10 +19,17 @@ def every(session: Session) -> list[Group]:
 def by_channel(session: Session, channel_id: str | None) -> Group | None:
     if not channel_id:
         return None
+    known = directory.groups(session)
+    if known is not None:
+        group_id = known.by_channel.get(channel_id)
+        return None if group_id is None else known.attach(session, group_id)
     return session.scalar(select(Group).where(Group.channel == channel_id))
 
 
 def of_person(session: Session, person: Person) -> list[Group]:
+    known = directory.groups(session)
+    if known is not None:
+        return [known.attach(session, group_id) for group_id in sorted(known.roles.get(person.id, {}))]
     return list(
         session.scalars(
             select(Group)
@@ -45,6 +53,9 @@ def in_scope(session: Session, *, person: Person | None, channel_id: str | None)
 
 def roles_of(session: Session, person: Person) -> dict[int, str]:
     """The person's role in each of their groups, by group id."""
+    known = directory.groups(session)
+    if known is not None:
+        return dict(known.roles.get(person.id, {}))
     rows = session.execute(
         select(Membership.group_id, Membership.role).where(Membership.person_id == person.id)
     )

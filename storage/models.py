@@ -427,6 +427,11 @@ class PartnershipLoad(Base):
     loaded_at: Mapped[datetime]
 
 
+# session.info: the PartnershipLoad version a transaction read (services/directory.py);
+# a transaction that loads the file forgets it, since what it read is then out of date.
+VERSION_READ = "partnerbot_partnership_version"
+
+
 class ReceivedEvent(Base):
     """A Slack event already acted on: Slack retries an event it thinks was
     missed, and the retry must not act twice."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage.models import PartnershipLoad
+from storage.models import VERSION_READ, PartnershipLoad
 from storage.partnership_file.stored import StoredRows, match_actions
 from storage.partnership_file.validation import validate
 from storage.partnership_file.writing import Writer
@@ -43,4 +43,5 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
     result = LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
     if result.changed:  # every process's remembered partnership and people are now out of date
         session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))
+        session.info.pop(VERSION_READ, None)
     return result

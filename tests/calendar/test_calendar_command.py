@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.commands.calendar import invite_or_link
 from bot.commands.core import Context, Site
 from services import partnership
-from storage.models import AuditEntry, Delivery, FeedToken, Meeting, Membership, Person
+from storage.models import AuditEntry, Delivery, FeedToken, Meeting, Membership, PartnershipLoad, Person
 from tests.calendar.conftest import BASE_URL, SECRET, feed_path, fetch
 from tests.conftest import LONDON, count_rows
 
@@ -244,11 +244,12 @@ def test_a_changed_meeting_is_e_mailed_or_its_post_carries_the_link(demo, clock,
         assert len(list(session.scalars(select(Delivery).where(Delivery.kind == "email")))) == emails
 
 
-def test_someone_in_no_group_gets_a_link_that_will_fill_when_they_join(type_calendar, web, demo):
+def test_someone_in_no_group_gets_a_link_that_will_fill_when_they_join(type_calendar, web, demo, clock):
     with demo() as session, session.begin():
         youth = session.scalar(select(Person).where(Person.key == "youth"))
         for membership in session.scalars(select(Membership).where(Membership.person_id == youth.id)):
             session.delete(membership)
+        session.add(PartnershipLoad(version="youth-left", loaded_at=clock.now()))  # as a load does
     reply = type_calendar("/calendar", person="youth")
     assert reply.text.startswith("*Your calendar* — no meetings yet: you are in no group.")
     body = fetch(web, feed_path(reply.text)).content

@@ -78,3 +78,59 @@ def test_a_second_command_asks_the_database_only_for_what_it_lists(engine, demo,
     # How many there are, and the first of them: nothing about who is typing.
     assert len(statements) == 2 and all("FROM action" in statement for statement in statements)
     assert not any("JOIN" in statement for statement in statements)  # the owner is already known
+
+
+def reload_demo_changing_group(demo, clock, change) -> None:
+    data = read_file(DEMO_FILE)
+    change(next(group for group in data["groups"] if group["slug"] == "board"))
+    with transaction(demo) as session:
+        load(session, data, now=clock.now())
+
+
+def typed_in_channel(demo, clock, slack_user_id: str, channel: str, line: str) -> Shown:
+    name, _, text = line.partition(" ")
+    return Shown(
+        run(COMMANDS[name], text, sessions=demo, clock=clock, slack_user_id=slack_user_id, channel_id=channel)
+    )
+
+
+def test_a_member_made_an_officer_may_publish_at_the_next_command(demo, clock):
+    refused = typed_in_channel(demo, clock, "U0FIRE001", "CBOARD001", "/agenda publish")
+    assert not refused.ok and "Only the officers" in refused.text
+
+    def promote(board) -> None:
+        for member in board["members"]:
+            if member["person"] == "fire":
+                member["role"] = "officer"
+
+    reload_demo_changing_group(demo, clock, promote)
+    published = typed_in_channel(demo, clock, "U0FIRE001", "CBOARD001", "/agenda publish")
+    assert "Only the officers" not in published.text
+
+
+def test_a_group_moved_to_another_channel_is_found_there_at_the_next_command(demo, clock):
+    # The programme manager is in the Implementation Group only: outside a group's
+    # channel, /meeting next shows their own group's.
+    before = typed_in_channel(demo, clock, "U0PROG001", "CBOARD002", "/meeting next")
+    assert "Implementation Group" in before.text
+    reload_demo_changing_group(demo, clock, lambda board: board.update(channel="CBOARD002"))
+    after = typed_in_channel(demo, clock, "U0PROG001", "CBOARD002", "/meeting next")
+    assert "Chorley Public Service Reform Board" in after.text
+    old = typed_in_channel(demo, clock, "U0PROG001", "CBOARD001", "/meeting next")
+    assert "Implementation Group" in old.text
+
+
+def test_a_second_command_asks_nothing_about_groups_or_roles(engine, demo, clock):
+    typed_in_slack(demo, clock, "U0CLERK01", "/meeting next")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        reply = typed_in_slack(demo, clock, "U0CLERK01", "/meeting next")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Next meeting" in reply.text
+    assert not any('FROM "group"' in s or "FROM membership" in s for s in statements), statements

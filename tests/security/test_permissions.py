@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.commands import COMMANDS, FORMS
 from bot.commands.core import Reply, run, submit
-from storage.models import Action, Group, Meeting, Membership, Person
+from storage.models import Action, Group, Meeting, Membership, PartnershipLoad, Person
 from tests.calendar.conftest import SITE
 from tests.conftest import count_rows
 
@@ -131,6 +131,8 @@ def board(demo, clock):
         session.flush()
         board_id = session.scalar(select(Group.id).where(Group.slug == "board"))
         session.add(Membership(group_id=board_id, person_id=watcher.id, role="observer"))
+        # As `partnerbot load` does: each process's remembered groups and people are now out of date.
+        session.add(PartnershipLoad(version="with-a-watcher", loaded_at=clock.now()))
         owned = session.scalar(select(Action).where(Action.what.like("Bring options for a joint early%")))
         done = session.scalar(select(Action).where(Action.what.like("Circulate joint commissioning%")))
         refs = {"owned": owned.ref, "done": done.ref}
