@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -71,15 +71,16 @@ def send(
     return Sent(apology=apology, meeting=meeting, updated=updated)
 
 
+_FOR_MEETING = (  # built once: /meeting next reads it on every request
+    select(Apology)
+    .join(Person, Person.id == Apology.person_id)
+    .where(Apology.meeting_id == bindparam("meeting"), Apology.withdrawn_at.is_(None))
+    .order_by(Person.name)
+)
+
+
 def for_meeting(session: Session, meeting: Meeting) -> list[Apology]:
-    return list(
-        session.scalars(
-            select(Apology)
-            .join(Person, Person.id == Apology.person_id)
-            .where(Apology.meeting_id == meeting.id, Apology.withdrawn_at.is_(None))
-            .order_by(Person.name)
-        )
-    )
+    return list(session.scalars(_FOR_MEETING, {"meeting": meeting.id}))
 
 
 def _check_can_send(

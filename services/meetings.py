@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -17,6 +17,42 @@ from services.groups import require_officer
 from storage.models import AgendaItem, Apology, Group, Meeting, Person
 
 UPCOMING_LIMIT = 10
+
+# Built once, the values given as parameters: the commands that read them run
+# on every request, and building a statement costs about as much as running it.
+_UPCOMING = (
+    select(Meeting)
+    .where(
+        Meeting.group_id.in_(bindparam("groups", expanding=True)),
+        Meeting.status == "scheduled",
+        Meeting.starts_at > bindparam("now"),
+    )
+    .order_by(Meeting.starts_at, Meeting.group_id)
+    .limit(bindparam("limit"))
+)
+_HELD_BEFORE = (
+    select(Meeting)
+    .where(
+        Meeting.group_id == bindparam("group"),
+        Meeting.starts_at < bindparam("starts"),
+        Meeting.status != "cancelled",
+    )
+    .order_by(Meeting.starts_at.desc())
+    .limit(1)
+)
+_NEXT_AFTER = (
+    select(Meeting)
+    .where(
+        Meeting.group_id == bindparam("group"),
+        Meeting.starts_at > bindparam("starts"),
+        Meeting.status == "scheduled",
+    )
+    .order_by(Meeting.starts_at)
+    .limit(1)
+)
+_AGENDA_ITEMS = (
+    select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == bindparam("meeting"))
+)
 MAX_LOCATION = 300
 MAX_URL = 500
 MAX_DATES_AT_ONCE = 24
@@ -46,18 +82,8 @@ def upcoming(
     """Scheduled meetings of these groups that have not started, soonest first."""
     if not groups:
         return []
-    return list(
-        session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.group_id.in_([g.id for g in groups]),
-                Meeting.status == "scheduled",
-                Meeting.starts_at > now,
-            )
-            .order_by(Meeting.starts_at, Meeting.group_id)
-            .limit(limit)
-        )
-    )
+    found = session.scalars(_UPCOMING, {"groups": [g.id for g in groups], "now": now, "limit": limit})
+    return list(found)
 
 
 def on_day(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) -> list[Meeting]:
@@ -121,10 +147,7 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
 
 
 def agenda_item_count(session: Session, meeting: Meeting) -> int:
-    count = session.scalar(
-        select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
-    )
-    return count or 0
+    return session.scalar(_AGENDA_ITEMS, {"meeting": meeting.id}) or 0
 
 
 def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:
@@ -321,30 +344,12 @@ def cancel(
 
 def held_before(session: Session, meeting: Meeting) -> Meeting | None:
     """The group's last meeting before this one that was not cancelled."""
-    return session.scalar(
-        select(Meeting)
-        .where(
-            Meeting.group_id == meeting.group_id,
-            Meeting.starts_at < meeting.starts_at,
-            Meeting.status != "cancelled",
-        )
-        .order_by(Meeting.starts_at.desc())
-        .limit(1)
-    )
+    return session.scalar(_HELD_BEFORE, {"group": meeting.group_id, "starts": meeting.starts_at})
 
 
 def next_after(session: Session, meeting: Meeting) -> Meeting | None:
     """The group's next scheduled meeting after this one."""
-    return session.scalar(
-        select(Meeting)
-        .where(
-            Meeting.group_id == meeting.group_id,
-            Meeting.starts_at > meeting.starts_at,
-            Meeting.status == "scheduled",
-        )
-        .order_by(Meeting.starts_at)
-        .limit(1)
-    )
+    return session.scalar(_NEXT_AFTER, {"group": meeting.group_id, "starts": meeting.starts_at})
 
 
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:

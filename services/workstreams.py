@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import audit
+from services import audit, directory
 from services import groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.text import clip
@@ -31,6 +31,11 @@ def match(session: Session, text: str) -> Workstream | None:
 def find(session: Session, text: str) -> Workstream:
     """The workstream `text` names, or a refusal that suggests the closest slug
     and lists them all."""
+    needle = text.strip().lower()
+    if needle:  # a slug typed whole, as buttons and most people do: one row, by its index
+        exact = session.scalar(select(Workstream).where(Workstream.slug == needle[:MAX_SLUG_TYPED]))
+        if exact is not None:
+            return exact
     workstreams = every(session)
     found = _matching(workstreams, text)
     if len(found) == 1:
@@ -102,6 +107,9 @@ def people_of(session: Session, workstream: Workstream) -> dict[str, list[Person
 def reporting_group(session: Session, workstream: Workstream) -> Group | None:
     if workstream.group_id is None:
         return None
+    known = directory.groups(session)
+    if known is not None:
+        return known.attach(session, workstream.group_id)
     return session.get(Group, workstream.group_id)
 
 
@@ -116,12 +124,15 @@ def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
 
 def check_can_report(session: Session, *, actor: Person, workstream: Workstream) -> None:
     """Leads, contributors and the reporting group's officers (or chair) post updates."""
-    members = people_of(session, workstream)
-    if any(p.id == actor.id for p in members["lead"] + members["contributor"]):
+    member = select(WorkstreamMember.id).where(
+        WorkstreamMember.workstream_id == workstream.id, WorkstreamMember.person_id == actor.id
+    )
+    if session.scalar(member) is not None:
         return
     group = reporting_group(session, workstream)
     if _is_officer(session, actor, group):
         return
+    members = people_of(session, workstream)
     leads = ", ".join(p.name for p in members["lead"]) or "none named"
     officers = ", ".join(p.name for p in _officers(session, group)[:4])
     of_group = f" of the {group.name}" if group else ""
