@@ -48,7 +48,10 @@ def start_serve(demo, clock, slack_api, slack_signing_secret):
             }
         )
         service = build(settings=settings, sessions=demo, clock=clock)
-        listener = socket.socket()
+        # With proto left at 0, asyncio does not set TCP_NODELAY on the connections
+        # it accepts (uvicorn issue 3149), and each keep-alive request waits ~40 ms
+        # for a delayed ACK; `serve` binds by host and port and is not affected.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.bind(("127.0.0.1", 0))
         web = uvicorn.Server(uvicorn.Config(service.web, log_level="warning", lifespan="off"))
         thread = threading.Thread(target=web.run, kwargs={"sockets": [listener]}, daemon=True)
