@@ -20,7 +20,7 @@ from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services import partnership as partnership_service
 from storage.models import VERSION_READ, Group, Membership, Partnership, Person
@@ -28,8 +28,11 @@ from storage.models import VERSION_READ, Group, Membership, Partnership, Person
 MAX_PEOPLE = 2000  # Slack users remembered, known or not, before starting afresh
 
 _LATEST_LOAD = "SELECT version FROM partnership_load ORDER BY id DESC LIMIT 1"
-_BY_SLACK_USER = select(Person).where(Person.slack_user_id == bindparam("who"))
-_BY_KEY = select(Person).where(Person.key == bindparam("who"))
+# With their organisation, which replies name ("Ray Cottam (Lancashire Fire and Rescue)").
+_BY_SLACK_USER = (
+    select(Person).where(Person.slack_user_id == bindparam("who")).options(joinedload(Person.organisation))
+)
+_BY_KEY = select(Person).where(Person.key == bindparam("who")).options(joinedload(Person.organisation))
 
 _Row = TypeVar("_Row", Partnership, Person, Group)
 
