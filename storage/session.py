@@ -48,7 +48,9 @@ class Busy(Exception):
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = None, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE.
+    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE;
+    PostgreSQL through psycopg gets a BEGIN that carries the transaction's
+    timeouts, and a check at checkout that costs no round trip (no pre-ping).
     `connections`: how many the pool keeps open for reuse (as many again may be
     opened for a moment); a pool smaller than the threads using it opens and
     closes connections all the time."""
@@ -138,17 +140,18 @@ def _postgres_begin(connection: Connection) -> None:
     # a connection that turns out dead fails here, before any of the caller's
     # work, where `transaction()` can try another. A transaction that names an
     # isolation level (AUTOCOMMIT for the calendar feeds) is left to the driver.
-    options = connection.get_execution_options()
-    wait = options.get(_LOCK_WAIT)
-    dbapi_connection: Any = connection.connection.driver_connection
-    from psycopg.pq import TransactionStatus
+    from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
 
+    options = connection.get_execution_options()
+    dbapi_connection: Any = connection.connection.driver_connection
     if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
         _postgres_set_timeouts(connection)
         return
     if not dbapi_connection.autocommit:
-        dbapi_connection.autocommit = True
-    connection.exec_driver_sql(_begin_statement(wait), execution_options={"no_parameters": True})
+        dbapi_connection.autocommit = True  # also after SQLAlchemy reset the feeds' AUTOCOMMIT
+    connection.exec_driver_sql(
+        _begin_statement(options.get(_LOCK_WAIT)), execution_options={"no_parameters": True}
+    )
 
 
 def _begin_statement(wait: float | None) -> str:

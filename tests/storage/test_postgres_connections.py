@@ -107,6 +107,26 @@ def test_a_transaction_s_statements_add_one_round_trip_each(pooled_engine, sessi
     assert len(trips) == 4, trips  # BEGIN, the two selects, COMMIT: the driver begins nothing itself
 
 
+def test_a_connection_goes_back_to_the_pool_with_nothing_open(postgres_engine, sessions):
+    """The driver does not begin these transactions itself; it must still end
+    them: committed, rolled back after an error, or a plain read left unended."""
+
+    def nothing_held() -> None:
+        with postgres_engine.begin() as other:  # would fail at once if a lock were still held
+            other.execute(text("LOCK TABLE partnership IN ACCESS EXCLUSIVE MODE NOWAIT"))
+
+    with transaction(sessions) as session:
+        session.execute(select(Partnership.id).with_for_update()).all()
+    nothing_held()
+    with pytest.raises(ValueError), transaction(sessions) as session:
+        session.execute(select(Partnership.id).with_for_update()).all()
+        raise ValueError("the caller's own error")
+    nothing_held()
+    with sessions() as session:
+        session.execute(select(Partnership.id)).all()
+    nothing_held()
+
+
 def test_each_transaction_waits_for_locks_as_long_as_it_may_and_a_plain_session_as_before(sessions):
     def timeouts(**kwargs) -> tuple[str, str]:
         with transaction(sessions, **kwargs) as session:
