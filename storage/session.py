@@ -5,11 +5,17 @@ a request (a person is waiting, and Slack gives up after 3 seconds) waits
 `REQUEST_LOCK_WAIT` and then fails with `Busy`; jobs and deliveries may wait
 longer. On SQLite a transaction opened by `transaction()` takes the write lock
 when it begins (`BEGIN IMMEDIATE`), so concurrent writers queue for it instead
-of colliding halfway through: whatever writes opens its transaction there."""
+of colliding halfway through: whatever writes opens its transaction there.
+
+On PostgreSQL (psycopg 3) a transaction costs the round trips of its own
+statements plus BEGIN and COMMIT, nothing more: its lock and statement timeouts
+ride in BEGIN's message, and a connection the server closed while it sat in the
+pool is found by asking its socket, not the server (see `_postgres_checkout`)."""
 
 from __future__ import annotations
 
 import math
+import select
 import sqlite3
 import threading
 import time
@@ -21,8 +27,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
@@ -42,7 +48,9 @@ class Busy(Exception):
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = None, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE.
+    """An engine for `url`; SQLite gets foreign keys, WAL and BEGIN IMMEDIATE;
+    PostgreSQL through psycopg gets a BEGIN that carries the transaction's
+    timeouts, and a check at checkout that costs no round trip (no pre-ping).
     `connections`: how many the pool keeps open for reuse (as many again may be
     opened for a moment); a pool smaller than the threads using it opens and
     closes connections all the time."""
@@ -56,8 +64,13 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = No
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_driver_name() != "psycopg":  # another driver: it begins by itself, and is pinged
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "begin", _postgres_set_timeouts)
+        return engine
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _postgres_checkout)
     event.listen(engine, "begin", _postgres_begin)
     return engine
 
@@ -98,7 +111,58 @@ def _sqlite_begin(connection: Connection) -> None:
             raise
 
 
+def _postgres_checkout(dbapi_connection, _record, _proxy) -> None:
+    # Instead of pool_pre_ping (a round trip on every checkout): a connection
+    # sitting idle in the pool has nothing to read unless the server said
+    # goodbye (a restart, pg_terminate_backend, idle_session_timeout: an error
+    # message, then end of stream) or the link was cut. Asking the socket costs
+    # one system call; the pool replaces a connection refused here (SQLAlchemy's
+    # documented "DisconnectionError from a checkout event"). A connection that
+    # dies after this is caught when it begins: see `transaction()`.
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection was closed")
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception as error:  # psycopg: "the connection is lost"
+        raise DisconnectionError(str(error)) from error
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection while it was idle in the pool")
+
+
 def _postgres_begin(connection: Connection) -> None:
+    # psycopg sends BEGIN by itself before a transaction's first statement, a
+    # round trip of its own, and `SET LOCAL` would cost another. Here BEGIN is
+    # sent at once (psycopg in autocommit mode sends no BEGIN of its own; its
+    # commit() and rollback() still end the transaction the server has open), in
+    # one message with the transaction's timeouts: one round trip for both, and
+    # a connection that turns out dead fails here, before any of the caller's
+    # work, where `transaction()` can try another. A transaction that names an
+    # isolation level (AUTOCOMMIT for the calendar feeds) is left to the driver.
+    from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
+
+    options = connection.get_execution_options()
+    dbapi_connection: Any = connection.connection.driver_connection
+    if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+        _postgres_set_timeouts(connection)
+        return
+    if not dbapi_connection.autocommit:
+        dbapi_connection.autocommit = True  # also after SQLAlchemy reset the feeds' AUTOCOMMIT
+    connection.exec_driver_sql(
+        _begin_statement(options.get(_LOCK_WAIT)), execution_options={"no_parameters": True}
+    )
+
+
+def _begin_statement(wait: float | None) -> str:
+    if wait is None:
+        return "BEGIN"
+    milliseconds = int(wait * 1000)
+    return f"BEGIN; SET LOCAL lock_timeout = {milliseconds}; SET LOCAL statement_timeout = {milliseconds}"
+
+
+def _postgres_set_timeouts(connection: Connection) -> None:
+    # Where the driver begins by itself: one statement more, in the transaction.
     wait = connection.get_execution_options().get(_LOCK_WAIT)
     if wait is not None:
         milliseconds = str(int(wait * 1000))
@@ -160,9 +224,8 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
             raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
         writers.owner = threading.get_ident()
     try:
-        with factory() as session, session.begin():
-            left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
-            session.connection(execution_options={_LOCK_WAIT: left})
+        session, begun = _begin(factory, deadline)
+        with session, begun:
             yield session
     except OperationalError as error:
         if is_busy(error):
@@ -172,6 +235,26 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
         if writers is not None:
             writers.owner = None
             writers.lock.release()
+
+
+def _begin(factory: sessionmaker[Session], deadline: float) -> tuple[Session, SessionTransaction]:
+    """A session and its transaction, begun on the database already. A pooled
+    connection that died after its checkout check (see `_postgres_checkout`)
+    fails here, before the caller has done anything: the transaction begins
+    once more on a fresh connection, and the caller never sees the dead one."""
+    retried = False
+    while True:
+        session = factory()
+        try:
+            begun = session.begin()
+            left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
+            session.connection(execution_options={_LOCK_WAIT: left})
+            return session, begun
+        except BaseException as error:
+            session.close()
+            if retried or not (isinstance(error, DBAPIError) and error.connection_invalidated):
+                raise
+            retried = True
 
 
 class _Writers:

@@ -1,0 +1,226 @@
+"""PostgreSQL connections as requests use them: a transaction costs the round
+trips of its own statements plus BEGIN and COMMIT (the driver's own record of
+what it sent says so), its lock waits stay bounded, and a pooled connection the
+server closed is replaced without the next command noticing."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+
+import pytest
+from psycopg import pq
+from sqlalchemy import event, select, text
+
+from bot.commands import COMMANDS
+from bot.commands.core import run
+from services.clock import MovableClock
+from storage.models import Partnership
+from storage.session import (
+    REQUEST_LOCK_WAIT,
+    Busy,
+    answering_by,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
+from tests.conftest import DEMO_NOW, POSTGRES_URL
+
+# Frontend messages the server answers: a simple query, or the Sync that ends an extended one.
+ROUND_TRIP = {"Query", "Sync"}
+
+
+@pytest.fixture
+def pooled_engine(postgres_engine):
+    """An engine of its own (its pool holds what these tests put there), on the
+    schema `postgres_engine` made."""
+    engine = make_engine(POSTGRES_URL, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(pooled_engine):
+    return make_session_factory(pooled_engine)
+
+
+def sent(engine, work: Callable[[], object]) -> list[tuple[str, str]]:
+    """What the driver sent the server while `work` ran, from libpq's own trace:
+    (message type, its text), everything from the pool's checkout to its checkin."""
+    with transaction(make_session_factory(engine)):
+        pass  # connected, and the dialect's first-connection queries are done
+    with engine.connect() as connection:  # no statement: nothing is sent
+        driver = connection.connection.driver_connection
+    assert driver is not None
+    with tempfile.TemporaryFile("w+") as trace:
+        driver.pgconn.trace(trace.fileno())
+        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            work()
+        finally:
+            driver.pgconn.untrace()
+        trace.seek(0, os.SEEK_SET)
+        lines = trace.read().splitlines()
+    frontend = [line.split("\t") for line in lines if line.startswith("F\t")]
+    return [(fields[2], fields[3].strip() if len(fields) > 3 else "") for fields in frontend]
+
+
+def round_trips(messages: list[tuple[str, str]]) -> list[str]:
+    return [text_ or kind for kind, text_ in messages if kind in ROUND_TRIP]
+
+
+def test_an_empty_request_transaction_is_begin_and_commit_only(pooled_engine, sessions):
+    def request() -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
+            pass
+
+    trips = round_trips(sent(pooled_engine, request))
+    assert len(trips) == 2, trips  # no ping before, no set_config between, no ROLLBACK after
+    assert trips[0].startswith('"BEGIN;') and "lock_timeout = 2000" in trips[0], trips
+    assert trips[1] == '"COMMIT"'
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["job", "late-request"])
+def test_a_job_or_a_late_request_costs_no_round_trip_more(pooled_engine, sessions, late):
+    def work() -> None:
+        if late:
+            with answering_by(time.monotonic() + 0.5), transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
+                pass
+        else:
+            with transaction(sessions):
+                pass
+
+    trips = round_trips(sent(pooled_engine, work))
+    assert len(trips) == 2 and trips[1] == '"COMMIT"', trips
+    assert ("lock_timeout = 500;" if late else "lock_timeout = 30000;") in trips[0], trips
+
+
+def test_a_transaction_s_statements_add_one_round_trip_each(pooled_engine, sessions):
+    def request() -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            session.execute(select(Partnership.id)).all()
+            session.execute(select(Partnership.name)).all()
+
+    trips = round_trips(sent(pooled_engine, request))
+    assert len(trips) == 4, trips  # BEGIN, the two selects, COMMIT: the driver begins nothing itself
+
+
+def test_a_connection_goes_back_to_the_pool_with_nothing_open(postgres_engine, sessions):
+    """The driver does not begin these transactions itself; it must still end
+    them: committed, rolled back after an error, or a plain read left unended."""
+
+    def nothing_held() -> None:
+        with postgres_engine.begin() as other:  # would fail at once if a lock were still held
+            other.execute(text("LOCK TABLE partnership IN ACCESS EXCLUSIVE MODE NOWAIT"))
+
+    with transaction(sessions) as session:
+        session.execute(select(Partnership.id).with_for_update()).all()
+    nothing_held()
+    with pytest.raises(ValueError), transaction(sessions) as session:
+        session.execute(select(Partnership.id).with_for_update()).all()
+        raise ValueError("the caller's own error")
+    nothing_held()
+    with sessions() as session:
+        session.execute(select(Partnership.id)).all()
+    nothing_held()
+
+
+def test_each_transaction_waits_for_locks_as_long_as_it_may_and_a_plain_session_as_before(sessions):
+    def timeouts(**kwargs) -> tuple[str, str]:
+        with transaction(sessions, **kwargs) as session:
+            return session.scalar(text("SHOW lock_timeout")), session.scalar(text("SHOW statement_timeout"))
+
+    assert timeouts(lock_wait=REQUEST_LOCK_WAIT) == ("2s", "2s")
+    assert timeouts() == ("30s", "30s")
+    with answering_by(time.monotonic() + 0.5):
+        assert timeouts(lock_wait=REQUEST_LOCK_WAIT) == ("500ms", "500ms")
+    with sessions() as session:  # the same pooled connection: the timeouts ended with each transaction
+        assert session.scalar(text("SHOW lock_timeout")) == "0"
+        assert session.scalar(text("SHOW statement_timeout")) == "0"
+
+
+def test_a_request_that_waits_past_its_deadline_for_a_lock_is_busy(postgres_engine, sessions):
+    with postgres_engine.connect() as holder:
+        holder.execute(text("LOCK TABLE partnership IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        with (
+            pytest.raises(Busy),
+            answering_by(started + 0.5),
+            transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session,
+        ):
+            session.execute(select(Partnership.id)).all()
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert 0.3 < waited < 1.5, waited
+
+
+def backend_of(sessions) -> int:
+    with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+        return session.scalar(text("SELECT pg_backend_pid()"))
+
+
+def terminate(postgres_engine, pid: int) -> None:
+    """As PostgreSQL does to every connection when it restarts: the backend says
+    so and closes its end. Returns once it is gone."""
+    with postgres_engine.begin() as connection:
+        assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with postgres_engine.begin() as connection:
+            gone = not connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        if gone:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"backend {pid} still there")
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(postgres_engine, sessions):
+    killed = backend_of(sessions)
+    terminate(postgres_engine, killed)
+    with sessions() as session:  # a plain read too (the health check), which has no retry of its own
+        assert session.scalar(text("SELECT pg_backend_pid()")) != killed
+    with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+        session.execute(select(Partnership.id)).all()
+
+
+def test_a_connection_that_dies_between_checkout_and_begin_is_replaced(
+    pooled_engine, postgres_engine, sessions
+):
+    """The server closes the connection just after the pool checked it: BEGIN
+    fails, before the caller did anything, and the transaction begins again on
+    a fresh connection."""
+    killed = backend_of(sessions)
+    victims = [killed]
+
+    def die_now(dbapi_connection, _record, _proxy) -> None:
+        if victims and dbapi_connection.info.backend_pid == victims[0]:
+            terminate(postgres_engine, victims.pop())
+
+    event.listen(pooled_engine, "checkout", die_now)
+    with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+        assert session.scalar(text("SELECT pg_backend_pid()")) != killed
+    assert not victims, "the pooled connection was not the one used"
+
+
+def test_the_next_command_after_a_restart_is_answered(
+    postgres_engine, postgres_demo, pooled_engine, sessions
+):
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+
+    def action_list() -> str:
+        reply = run(COMMANDS["/action"], "list", sessions=sessions, clock=clock, person_key="clerk")
+        assert reply.ok, reply.text
+        return reply.text
+
+    assert "open actions" in action_list()
+    with pooled_engine.connect() as connection:
+        pooled = connection.connection.driver_connection
+        assert pooled is not None
+        pid = pooled.info.backend_pid
+    terminate(postgres_engine, pid)
+    assert "open actions" in action_list()
