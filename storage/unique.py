@@ -34,12 +34,12 @@ def insert_new(
     rows: Sequence[Mapping[str, Any]],
     shared: Mapping[str, Any] | None = None,
 ) -> set[Any]:
-    """Insert, in the order given, each row whose `unique_on` value is not taken,
-    every row with the `shared` values too; the `unique_on` values this call
-    inserted (one taken meanwhile by another process is left alone, as in
-    `insert_if_new`). Writers that may race insert in the same order (sorted by
-    `unique_on`), so on PostgreSQL neither waits for a row that the other will
-    wait for in turn.
+    """Insert, in the order given, each row whose `unique_on` value is not taken
+    (every row has the same columns, and the `shared` values besides); the
+    `unique_on` values this call inserted (one taken meanwhile by another process
+    is left alone, as in `insert_if_new`). Writers that may race insert in the
+    same order (sorted by `unique_on`), so on PostgreSQL neither waits for a row
+    that the other will wait for in turn.
 
     One statement and one round trip, whatever the number of rows: on PostgreSQL
     the rows travel as one JSON document (`INSERT ... SELECT FROM

@@ -14,12 +14,24 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Update, bindparam, or_, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Delivery
-from storage.session import JOB_LOCK_WAIT, is_unreachable, transaction
+from storage.session import JOB_LOCK_WAIT, Busy, is_busy, is_unreachable, transaction
 
 log = logging.getLogger("partnerbot.deliveries")
 
@@ -132,41 +144,47 @@ class Pass:
 
     def claim(self, *, now: datetime, limit: int) -> list[Claimed]:
         """As `claim`."""
-        connection = self._held()
-        if connection is not None:
-            token = secrets.token_hex(16)
-            try:
-                rows = connection.execute(_claim_at_once(now, limit, token)).all()
-            except DBAPIError as error:
-                if not is_unreachable(error):
-                    raise
-                self._lose()
-            else:
-                abandoned = {row.id for row in rows if row.held_by is not None}
-                return _leased(rows, abandoned, now=now, token=token, record=self.record)
-        return claim(self.sessions, now=now, limit=limit)
+        token = secrets.token_hex(16)
+        result = self._run(_claim_at_once(now, limit, token))
+        if result is None:
+            return claim(self.sessions, now=now, limit=limit)
+        rows = result.all()
+        abandoned = {row.id for row in rows if row.held_by is not None}
+        return _leased(rows, abandoned, now=now, token=token, record=self.record)
 
     def record(self, delivery_id: int, token: str, **values: Any) -> None:
         """As `record`."""
+        if self._run(*_outcome(delivery_id, token, values)) is None:
+            record(self.sessions, delivery_id, token, **values)
+
+    def _run(self, statement: Update, parameters: dict[str, Any] | None = None) -> CursorResult[Any] | None:
+        """Run one statement on the pass's connection, committed as it runs; None
+        where there is no such connection (SQLite) or it was lost."""
         connection = self._held()
-        if connection is not None:
-            try:
-                connection.execute(*_outcome(delivery_id, token, values))
-                return
-            except DBAPIError as error:
-                if not is_unreachable(error):
-                    raise
+        if connection is None:
+            return None
+        try:
+            return connection.execute(statement, parameters)
+        except DBAPIError as error:
+            if is_unreachable(error):
                 self._lose()
-        record(self.sessions, delivery_id, token, **values)
+                return None
+            if isinstance(error, OperationalError) and is_busy(error):
+                raise Busy(str(error.orig)) from error  # as `transaction` says it
+            raise
 
     def _held(self) -> Connection | None:
         if self._connection is None and self._engine is not None:
             connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             milliseconds = str(int(JOB_LOCK_WAIT * 1000))
-            connection.exec_driver_sql(
-                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                (milliseconds, milliseconds),
-            )
+            try:
+                connection.exec_driver_sql(
+                    "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    (milliseconds, milliseconds),
+                )
+            except BaseException:
+                connection.close()
+                raise
             self._connection = connection
         return self._connection
 
