@@ -121,14 +121,15 @@ class Pass:
 
     On PostgreSQL every statement is a round trip, and a transaction for each
     claim or outcome costs five or six (a connection from the pool and its ping,
-    BEGIN, the lock bound, the statements, COMMIT). So the pass keeps one
-    connection, in autocommit, with the lock bound of a job's transaction set on
-    it while it is held: a claim is one statement (`_claim_at_once`), an outcome
-    one UPDATE, each committed as it runs. The connection is idle in between: no
-    transaction is open while a message is sent. If it is lost (the database
-    restarted), the rest of the pass goes through the pool, as on SQLite (where
-    there are no round trips to save, and writers queue in `transaction`): each
-    claim and each outcome a transaction of its own."""
+    BEGIN, the lock bound, the statements, COMMIT). So from its first outcome on,
+    the pass keeps one connection, in autocommit, with the lock bound of a job's
+    transaction set on it while held: an outcome is one UPDATE and a claim one
+    statement (`_claim_at_once`), each committed as it runs. The connection is
+    idle in between: no transaction is open while a message is sent. If it is
+    lost (the database restarted), the rest of the pass goes through the pool,
+    as on SQLite (where there are no round trips to save, and writers queue in
+    `transaction`): each claim and each outcome a transaction of its own.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -144,6 +145,10 @@ class Pass:
 
     def claim(self, *, now: datetime, limit: int) -> list[Claimed]:
         """As `claim`."""
+        if self._connection is None:
+            # No connection is held until there is an outcome to write: most passes
+            # find nothing due, and one short transaction says so.
+            return claim(self.sessions, now=now, limit=limit)
         token = secrets.token_hex(16)
         result = self._run(_claim_at_once(now, limit, token))
         if result is None:
