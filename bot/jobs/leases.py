@@ -132,7 +132,7 @@ class Pass:
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+        self._sessions = sessions
         engine = sessions.kw.get("bind")
         self._engine = engine if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
         self._connection: Connection | None = None
@@ -148,11 +148,11 @@ class Pass:
         if self._connection is None:
             # No connection is held until there is an outcome to write: most passes
             # find nothing due, and one short transaction says so.
-            return claim(self.sessions, now=now, limit=limit)
+            return claim(self._sessions, now=now, limit=limit)
         token = secrets.token_hex(16)
         result = self._run(_claim_at_once(now, limit, token))
         if result is None:
-            return claim(self.sessions, now=now, limit=limit)
+            return claim(self._sessions, now=now, limit=limit)
         rows = result.all()
         abandoned = {row.id for row in rows if row.held_by is not None}
         return _leased(rows, abandoned, now=now, token=token, record=self.record)
@@ -160,7 +160,7 @@ class Pass:
     def record(self, delivery_id: int, token: str, **values: Any) -> None:
         """As `record`."""
         if self._run(*_outcome(delivery_id, token, values)) is None:
-            record(self.sessions, delivery_id, token, **values)
+            record(self._sessions, delivery_id, token, **values)
 
     def _run(self, statement: Update, parameters: dict[str, Any] | None = None) -> CursorResult[Any] | None:
         """Run one statement on the pass's connection, committed as it runs; None
