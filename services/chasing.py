@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from storage.models import Action, Meeting, Person, Workstream, WorkstreamMember
 
@@ -44,11 +44,29 @@ class Chasing:
         return self.officers_for(chased)
 
 
+# What a reminder says of an action, and no more: thousands are read every run
+# (each column left out is a value not converted, for every open action).
+# Anything else asked of them raises rather than being read one action at a time.
+_CHASED_COLUMNS = load_only(
+    Action.id,
+    Action.number,
+    Action.what,
+    Action.owner_id,
+    Action.owner_text,
+    Action.due,
+    Action.status,
+    Action.workstream_id,
+    Action.snoozed_until,
+    raiseload=True,
+)
+
+
 def load(session: Session, *, due_by: date, officers: dict[int, list[Person]]) -> Chasing:
     """Open actions due on or before `due_by` (overdue ones included). `officers`:
     each group's officers (groups.people_by_role), read once per run."""
     rows = session.execute(
         select(Action, Meeting.group_id, Workstream.group_id)
+        .options(_CHASED_COLUMNS)
         .outerjoin(Meeting, Meeting.id == Action.meeting_id)
         .outerjoin(Workstream, Workstream.id == Action.workstream_id)
         .where(Action.status == "open", Action.due.is_not(None), Action.due <= due_by)

@@ -4,6 +4,8 @@ delivery worker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
-from storage.unique import insert_if_new
+from storage.unique import insert_if_new, insert_new
 
 # SPEC 5: nothing older than 7 days is sent; until then a transient failure is retried.
 HORIZON = timedelta(days=7)
@@ -38,13 +40,43 @@ def enqueue(
         kind=kind,
         target=target,
         payload=payload,
-        status="pending",
-        attempts=0,
-        due_at=due_at,
-        next_attempt_at=due_at,
-        expires_at=due_at + HORIZON,
-        created_at=now,
+        **_pending(due_at, now),
     )
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to queue with others (`enqueue_many`)."""
+
+    key: str
+    kind: str
+    target: str
+    payload: dict[str, Any]
+
+
+def enqueue_many(
+    session: Session, messages: Iterable[Message], *, due_at: datetime, now: datetime
+) -> set[str]:
+    """Queue several messages due at one instant, as `enqueue` queues each but in
+    one statement, in key order: a key already queued is left alone. The keys
+    this call queued."""
+    rows = [
+        {"key": m.key, "kind": m.kind, "target": m.target, "payload": m.payload}
+        for m in sorted(messages, key=lambda m: m.key)
+    ]
+    return insert_new(session, Delivery, unique_on="key", rows=rows, shared=_pending(due_at, now))
+
+
+def _pending(due_at: datetime, now: datetime) -> dict[str, Any]:
+    """What a newly queued message's row holds besides the message itself."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "due_at": due_at,
+        "next_attempt_at": due_at,
+        "expires_at": due_at + HORIZON,
+        "created_at": now,
+    }
 
 
 def undelivered(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[Delivery]:

@@ -5,14 +5,14 @@ recorded once is never sent again, however often or late the schedule runs."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Reminder
+from storage.unique import insert_new
 
 NOT_SENT = ""  # the delivery key of a reminder decided but not sent (no Slack id)
 
@@ -25,13 +25,12 @@ def recorded_since(session: Session, since: datetime) -> set[str]:
 def record(session: Session, keys: Collection[str], *, delivery_key: str, now: datetime) -> bool:
     """Record these reminders as carried by `delivery_key`. False if any was
     already recorded (another process got there first): the caller rolls back."""
-    if not keys:
-        return True
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One statement with the rows as parameters, not as values written into it: a
-    # statement of its own for each number of reminders was compiled afresh (half of
-    # the first run-due over the county's data went on compiling them).
-    statement = insert(Reminder).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.key)
-    rows = [{"key": key, "delivery_key": delivery_key, "queued_at": now} for key in keys]
-    return len(session.scalars(statement, rows).all()) == len(keys)
+    return len(record_carried(session, dict.fromkeys(keys, delivery_key), now=now)) == len(keys)
+
+
+def record_carried(session: Session, carried: Mapping[str, str], *, now: datetime) -> set[str]:
+    """Record each reminder (key) as carried by its delivery's key, in one
+    statement, in key order; the keys recorded by this call (a key already
+    recorded, by another process, is left alone and not among them)."""
+    rows = [{"key": key, "delivery_key": delivery_key} for key, delivery_key in sorted(carried.items())]
+    return insert_new(session, Reminder, unique_on="key", rows=rows, shared={"queued_at": now})

@@ -26,9 +26,13 @@ class WorkingDays:
         if nation not in NATIONS:
             raise ValueError(f"unknown bank holidays {nation!r}: expected one of {', '.join(NATIONS)}")
         self._holidays = _bank_holidays(nation)
+        self._working: dict[date, bool] = {}  # a run asks about the same few weeks thousands of times
 
     def is_working(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays
+        working = self._working.get(day)
+        if working is None:
+            working = self._working[day] = day.weekday() < 5 and day not in self._holidays
+        return working
 
     def on_or_before(self, day: date) -> date:
         """The day itself if it is a working day, else the working day before it."""

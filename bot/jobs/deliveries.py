@@ -1,11 +1,11 @@
 """The one delivery path: every message the bot sends leaves through `send_due`.
 
 Each pass claims a few due rows with a short, committed lease (an UPDATE that
-only takes rows nobody holds), sends them with no transaction open, then records
-each outcome in a transaction of its own. Processes racing on the same database
-never send a row twice: a row is claimed by exactly one of them. A process killed
-mid-send leaves only the row it was sending in doubt; its lease runs out and
-another pass sends it.
+only takes rows nobody holds), sends them with no transaction open, and writes
+each outcome, committed, before sending the next (bot/jobs/leases.py).
+Processes racing on the same database never send a row twice: a row is claimed
+by exactly one of them. A process killed mid-send leaves only the row it was
+sending in doubt; its lease runs out and another pass sends it.
 
 Nothing is lost: a transient failure (timeout, 5xx, 429, refused connection, or a
 bug in a sender) is retried with capped exponential back-off and jitter until the
@@ -17,24 +17,22 @@ from __future__ import annotations
 
 import logging
 import random
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.jobs.leases import Claimed, Pass, hold
 from services.clock import Clock
 from storage.models import Delivery
-from storage.session import transaction
 
 log = logging.getLogger("partnerbot.deliveries")
 
 BATCH = 10
-LEASE = timedelta(minutes=5)  # far longer than one send can take (10 s Slack and SMTP timeouts)
 FIRST_WAIT = 30.0
 LONGEST_WAIT = 3600.0
 
@@ -49,22 +47,6 @@ class TryLater(Exception):
 
 class GiveUp(Exception):
     """The message can never be delivered as it is (an unknown channel, a revoked token)."""
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery as a sender sees it: a copy of the row, detached from any session."""
-
-    id: int
-    key: str
-    kind: str
-    target: str
-    payload: dict[str, Any]
-    attempts: int
-    token: str  # the lease this pass holds on the row
-    # An earlier pass took it and never said how it went (it was killed mid-send):
-    # the message may already be out, and a sender that can tell should check first.
-    in_doubt: bool = False
 
 
 class Sender(Protocol):
@@ -116,86 +98,36 @@ def send_due(sessions: sessionmaker[Session], clock: Clock, sender: Sender) -> O
     """Send everything due now, a few rows at a time, until nothing due is left
     unclaimed. Safe to run in any number of threads and processes at once."""
     total = Outcome()
-    while True:
-        batch = claim(sessions, now=clock.now(), limit=BATCH)
-        for done, delivery in enumerate(batch, start=1):
-            outcome = _deliver(sessions, clock, sender, delivery)
-            total += outcome
-            if outcome.rate_limited_for:
-                # Slack asked us to wait: the rest of the batch waits too, without
-                # spending an attempt on a call that would only be refused, and the
-                # pass ends (the next one comes after the wait).
-                _hold(sessions, batch[done:], until=clock.now() + timedelta(seconds=outcome.rate_limited_for))
+    with Pass(sessions) as database:
+        while True:
+            batch = database.claim(now=clock.now(), limit=BATCH)
+            for done, delivery in enumerate(batch, start=1):
+                outcome = _deliver(database, clock, sender, delivery)
+                total += outcome
+                if outcome.rate_limited_for:
+                    # Slack asked us to wait: the rest of the batch waits too, without
+                    # spending an attempt on a call that would only be refused, and the
+                    # pass ends (the next one comes after the wait).
+                    until = clock.now() + timedelta(seconds=outcome.rate_limited_for)
+                    hold(sessions, batch[done:], until=until)
+                    return total
+            if len(batch) < BATCH:
+                if total != Outcome():
+                    log.info(
+                        "deliveries sent",
+                        extra={"sent": total.sent, "retrying": total.retrying, "failed": total.failed},
+                    )
                 return total
-        if len(batch) < BATCH:
-            if total != Outcome():
-                log.info(
-                    "deliveries sent",
-                    extra={"sent": total.sent, "retrying": total.retrying, "failed": total.failed},
-                )
-            return total
 
 
-def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[Claimed]:
-    """Take a lease on up to `limit` due rows that nobody holds, and commit it.
-    PostgreSQL locks the candidates (skipping rows another claimer has locked);
-    SQLite runs one writer at a time and the UPDATE re-checks each row, so two
-    claimers never get the same row."""
-    token = secrets.token_hex(16)
-    free = or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now)
-    due = (
-        select(Delivery.id, Delivery.claim_token)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, free)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-    )
-    with transaction(sessions) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        candidates = session.execute(due).all()
-        if not candidates:
-            return []
-        # A lease left behind by a pass that never recorded its outcome.
-        abandoned = {row.id for row in candidates if row.claim_token is not None}
-        # The WHERE re-checks each row as it writes it: on PostgreSQL the rows are
-        # locked already; on SQLite another process may have claimed one meanwhile.
-        rows = session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([row.id for row in candidates]), Delivery.status == "pending", free)
-            .values(claimed_until=now + LEASE, claim_token=token)
-            .returning(
-                Delivery.id,
-                Delivery.key,
-                Delivery.kind,
-                Delivery.target,
-                Delivery.payload,
-                Delivery.attempts,
-                Delivery.expires_at,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
-    claimed = []
-    for row in sorted(rows, key=lambda r: r.id):
-        if row.expires_at <= now:
-            _record(sessions, row.id, token, status="failed", last_error="expired: not sent within a week")
-            log.error("delivery expired", extra={"key": row.key, "attempts": row.attempts})
-            continue
-        claimed.append(
-            Claimed(
-                row.id, row.key, row.kind, row.target, row.payload, row.attempts, token, row.id in abandoned
-            )
-        )
-    return claimed
-
-
-def _deliver(sessions: sessionmaker[Session], clock: Clock, sender: Sender, delivery: Claimed) -> Outcome:
+def _deliver(database: Pass, clock: Clock, sender: Sender, delivery: Claimed) -> Outcome:
     """Send one claimed row (no transaction is open here), then record what happened."""
     token = delivery.token
     attempts = delivery.attempts + 1
     try:
         sender.send(delivery)
     except GiveUp as error:
-        _record(sessions, delivery.id, token, status="failed", attempts=attempts, last_error=str(error))
+        database.record(delivery.id, token, status="failed", attempts=attempts, last_error=str(error))
         log.error("delivery failed", extra={"key": delivery.key, "attempts": attempts, "error": str(error)})
         return Outcome(failed=1)
     except Exception as error:  # TryLater, or a bug in a sender: never lose the message for it
@@ -204,8 +136,7 @@ def _deliver(sessions: sessionmaker[Session], clock: Clock, sender: Sender, deli
         retry_after = error.retry_after if isinstance(error, TryLater) else None
         wait = timedelta(seconds=retry_after) if retry_after is not None else backoff(attempts)
         reason = str(error) or type(error).__name__
-        _record(
-            sessions,
+        database.record(
             delivery.id,
             token,
             status="pending",
@@ -218,36 +149,10 @@ def _deliver(sessions: sessionmaker[Session], clock: Clock, sender: Sender, deli
             extra={"key": delivery.key, "attempts": attempts, "error": reason, "wait": wait.total_seconds()},
         )
         return Outcome(retrying=1, rate_limited_for=retry_after or 0.0)
-    _record(
-        sessions, delivery.id, token, status="sent", attempts=attempts, sent_at=clock.now(), last_error=None
+    database.record(
+        delivery.id, token, status="sent", attempts=attempts, sent_at=clock.now(), last_error=None
     )
     return Outcome(sent=1)
-
-
-def _hold(sessions: sessionmaker[Session], held: list[Claimed], *, until: datetime) -> None:
-    """Give claimed rows back unsent, due again at `until`, their attempts unspent."""
-    if not held:
-        return
-    with transaction(sessions) as session:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([d.id for d in held]), Delivery.claim_token == held[0].token)
-            .values(claimed_until=None, claim_token=None, next_attempt_at=until)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _record(sessions: sessionmaker[Session], delivery_id: int, token: str, **values: Any) -> None:
-    """Write one outcome and release the lease, in a short transaction of its own."""
-    if "last_error" in values and values["last_error"] is not None:
-        values["last_error"] = values["last_error"][:500]
-    with transaction(sessions) as session:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.claim_token == token)
-            .values(claimed_until=None, claim_token=None, **values)
-            .execution_options(synchronize_session=False)
-        )
 
 
 class DeliveryWorker:

@@ -1,8 +1,8 @@
 """Everything due at an instant, run once: what `partnerbot jobs run-due`, the
 scheduler and the console all call. First it works out from the database what
 has fallen due (nothing is remembered between runs but the outbox and the
-reminder records) and queues each message in its own short transaction; then
-it sends the outbox."""
+reminder records) and queues the messages with their reminder records, together
+in one short transaction (bot/jobs/outgoing.py); then it sends the outbox."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def run_due(*, sessions: sessionmaker[Session], clock: Clock, sender: Sender) ->
 def queue_due(*, sessions: sessionmaker[Session], now: datetime) -> int:
     """Queue every scheduled message due at `now`; how many were queued."""
     decided = decide(sessions, now)
-    queued = sum(outgoing.queue(sessions, message, now=now) for message in decided)
+    queued = outgoing.queue_all(sessions, decided, now=now)
     if queued:
         log.info("scheduled messages queued", extra={"count": queued, "now": now.isoformat()})
     return queued

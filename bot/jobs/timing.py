@@ -4,8 +4,9 @@ most 12 hours)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from services.working_days import WorkingDays
@@ -22,12 +23,14 @@ class Run:
     now: datetime  # aware, UTC
     zone: ZoneInfo
     days: WorkingDays
+    # Whether 09:00 on a day is due, by day: asked about every open action each run.
+    _due_on: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @property
+    @cached_property
     def local_now(self) -> datetime:
         return self.now.astimezone(self.zone)
 
-    @property
+    @cached_property
     def today(self) -> date:
         return self.local_now.date()
 
@@ -47,4 +50,7 @@ class Run:
 
     def is_due_on(self, day: date) -> bool:
         """Due at 09:00 on that local day."""
-        return self.is_due(self.at(day))
+        due = self._due_on.get(day)
+        if due is None:
+            due = self._due_on[day] = self.is_due(self.at(day))
+        return due

@@ -4,18 +4,24 @@ failed only when Slack refuses it for good, and never lost to a crash."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import make_url
 
-from bot.jobs.deliveries import LEASE, Claimed, Route, backoff, claim, send_due
+from bot.jobs.deliveries import Claimed, Route, backoff, send_due
+from bot.jobs.leases import LEASE, claim
 from bot.slack_api import SlackSender, web_client
 from services import outbox
 from storage.models import Delivery
+from storage.session import make_engine, make_session_factory
+from tests.conftest import POSTGRES_URL, Snapshot
+from tests.faults.proxy import Proxy
 
 
 @pytest.fixture
@@ -299,3 +305,107 @@ def test_a_rate_limit_holds_the_rest_of_the_batch_without_spending_their_attempt
     clock.advance(timedelta(seconds=30))
     send_due(db, clock, sender)
     assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)
+
+
+class Watcher:
+    """A sender that looks at the database from outside as each message goes: what
+    a process killed at that moment would leave behind, and whether a transaction
+    is open while it 'calls Slack'."""
+
+    def __init__(self, engine, db) -> None:
+        self.engine, self.db = engine, db
+        self.sent: list[str] = []
+        self.unrecorded: list[list[str]] = []  # sent before this one, not yet stored as sent
+        self.open_transactions: list[int] = []
+
+    def send(self, delivery: Claimed) -> None:
+        with self.db() as session:
+            stored = {key: status for key, status in session.execute(select(Delivery.key, Delivery.status))}
+        self.unrecorded.append([key for key in self.sent if stored[key] != "sent"])
+        self.open_transactions.append(self._transactions_open())
+        self.sent.append(delivery.key)
+
+    def _transactions_open(self) -> int:
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                return connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                    )
+                ).scalar_one()
+        other = sqlite3.connect(self.engine.url.database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if another connection is writing
+            other.execute("ROLLBACK")
+            return 0
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            other.close()
+
+
+def test_each_outcome_is_stored_before_the_next_message_goes_and_nothing_is_held_open_meanwhile(
+    engine, db, clock
+):
+    keys = queue_many(db, clock, 25)
+    watcher = Watcher(engine, db)
+    assert send_due(db, clock, watcher).sent == 25
+    assert sorted(watcher.sent) == sorted(keys)
+    # Killed at any moment, a process would leave at most the message it was sending in doubt.
+    assert watcher.unrecorded == [[]] * 25
+    assert watcher.open_transactions == [0] * 25
+    assert {delivery(db, key).status for key in keys} == {"sent"}
+
+
+def test_on_postgresql_a_pass_costs_a_statement_a_message_and_one_a_claim(engine, db, clock):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips are what a pass saves on PostgreSQL; SQLite has none")
+    queue_many(db, clock, 25)
+    statements: list[str] = []
+    begun: list[object] = []
+
+    def executed(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    def began(conn) -> None:
+        begun.append(conn)
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "begin", began)
+    try:
+        assert send_due(db, clock, Recorder()).sent == 25
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "begin", began)
+    outcomes = [s for s in statements if s.startswith("UPDATE delivery SET status")]
+    claims = [s for s in statements if s.startswith("WITH due AS")]
+    # The first claim is a transaction of its own (most passes find nothing due and
+    # hold no connection): its lock bound, SELECT and UPDATE. Then one statement for
+    # each of 25 outcomes and the 2 claims after it (10, 5), and the pass's own lock
+    # bound set and reset: no transaction opened for any of those.
+    assert (len(outcomes), len(claims), len(statements)) == (25, 2, 3 + 25 + 2 + 2)
+    assert len(begun) == 2
+
+
+def test_a_pass_whose_connection_is_lost_sends_the_rest_through_the_pool_once(postgres_engine, clock):
+    with postgres_engine.begin() as connection:
+        Snapshot.clear(connection)
+    url = make_url(POSTGRES_URL)
+    with Proxy((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        db = make_session_factory(engine)
+        keys = queue_many(db, clock, 25)
+
+        class RestartMidPass(Recorder):
+            def send(self, delivery: Claimed) -> None:
+                super().send(delivery)
+                if len(self.sent) == 3:  # the database restarts while the 3rd is being sent
+                    proxy.cut()
+                    proxy.restore()
+
+        sender = RestartMidPass()
+        outcome = send_due(db, clock, sender)
+        engine.dispose()
+    assert outcome.sent == 25 and Counter(sender.sent) == Counter(keys)
+    assert {delivery(make_session_factory(postgres_engine), key).status for key in keys} == {"sent"}

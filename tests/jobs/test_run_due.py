@@ -239,3 +239,47 @@ def test_two_runs_at_once_queue_each_message_once(demo, db, clock):
         assert sorted(session.scalars(select(Delivery.key))) == sorted(expected)
         recorded = list(session.scalars(select(Reminder.key)))
     assert sorted(recorded) == sorted(k for m in decided for k in (m.reminders if m.target else m.marks))
+
+
+def test_a_mornings_messages_and_their_reminders_are_queued_in_one_statement_each(engine, demo):
+    from tests.jobs.test_digest import counting
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+    decided = decide(demo, now)
+    expected = [m.key for m in decided if m.target is not None]
+    with counting(engine) as statements:
+        assert queue_due(sessions=demo, now=now) == len(expected) > 3
+    inserts = [s.split("(")[0].strip() for s in statements if s.startswith("INSERT")]
+    assert inserts == ["INSERT INTO reminder", "INSERT INTO delivery"]
+    with demo() as session:
+        assert sorted(session.scalars(select(Delivery.key))) == sorted(expected)
+        recorded = sorted(session.scalars(select(Reminder.key)))
+    assert recorded == sorted(k for m in decided for k in (m.reminders if m.target else m.marks))
+
+
+def test_a_message_another_run_queued_first_is_left_alone_and_the_rest_still_go(demo):
+    from bot.jobs import outgoing
+    from services import outbox
+
+    now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
+    decided = decide(demo, now)
+    taken = next(m for m in decided if m.target is not None and m.reminders)
+    with demo() as session, session.begin():  # another run, between this one's decision and its queueing
+        outbox.enqueue(
+            session,
+            key=taken.key,
+            kind=taken.kind,
+            target=taken.target or "",
+            payload={"text": "the other run's"},
+            due_at=now,
+            now=now,
+        )
+    others = [m for m in decided if m is not taken]
+    assert outgoing.queue_all(demo, decided, now=now) == sum(1 for m in others if m.target is not None)
+    with demo() as session:
+        payloads = dict(session.execute(select(Delivery.key, Delivery.payload)).all())
+        recorded = set(session.scalars(select(Reminder.key)))
+    assert payloads[taken.key] == {"text": "the other run's"}
+    assert set(payloads) == {taken.key} | {m.key for m in others if m.target is not None}
+    # Its reminders are the other run's to record; this run's were rolled back with it.
+    assert recorded == {k for m in others for k in (m.reminders if m.target else m.marks)}

@@ -1,0 +1,284 @@
+"""The outbox's rows as the delivery path holds them: a few due rows claimed
+under a lease (an UPDATE that only takes rows nobody holds, committed), what
+became of each written back as soon as it is known, and rows given back unsent.
+Processes racing on the same database never claim a row twice. bot/jobs/deliveries.py
+sends what is claimed here."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache, partial
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Delivery
+from storage.session import JOB_LOCK_WAIT, Busy, is_busy, is_unreachable, transaction
+
+log = logging.getLogger("partnerbot.deliveries")
+
+LEASE = timedelta(minutes=5)  # far longer than one send can take (10 s Slack and SMTP timeouts)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery as a sender sees it: a copy of the row, detached from any session."""
+
+    id: int
+    key: str
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    attempts: int
+    token: str  # the lease this pass holds on the row
+    # An earlier pass took it and never said how it went (it was killed mid-send):
+    # the message may already be out, and a sender that can tell should check first.
+    in_doubt: bool = False
+
+
+# What a claim hands back of each row it takes.
+_CLAIMED = (
+    Delivery.id,
+    Delivery.key,
+    Delivery.kind,
+    Delivery.target,
+    Delivery.payload,
+    Delivery.attempts,
+    Delivery.expires_at,
+)
+
+
+def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[Claimed]:
+    """Take a lease on up to `limit` due rows that nobody holds, and commit it.
+    PostgreSQL locks the candidates (skipping rows another claimer has locked);
+    SQLite runs one writer at a time and the UPDATE re-checks each row, so two
+    claimers never get the same row."""
+    token = secrets.token_hex(16)
+    due = _due(now, limit)
+    with transaction(sessions) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        candidates = session.execute(due).all()
+        if not candidates:
+            return []
+        # A lease left behind by a pass that never recorded its outcome.
+        abandoned = {row.id for row in candidates if row.claim_token is not None}
+        # The WHERE re-checks each row as it writes it: on PostgreSQL the rows are
+        # locked already; on SQLite another process may have claimed one meanwhile.
+        rows = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in candidates]), Delivery.status == "pending", _free(now))
+            .values(claimed_until=now + LEASE, claim_token=token)
+            .returning(*_CLAIMED)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return _leased(rows, abandoned, now=now, token=token, record=partial(record, sessions))
+
+
+def record(sessions: sessionmaker[Session], delivery_id: int, token: str, **values: Any) -> None:
+    """Write one outcome and release the lease, in a short transaction of its own;
+    nothing if the lease is no longer this token's."""
+    statement, parameters = _outcome(delivery_id, token, values)
+    with transaction(sessions) as session:
+        session.connection().execute(statement, parameters)
+
+
+def hold(sessions: sessionmaker[Session], held: list[Claimed], *, until: datetime) -> None:
+    """Give claimed rows back unsent, due again at `until`, their attempts unspent."""
+    if not held:
+        return
+    with transaction(sessions) as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([d.id for d in held]), Delivery.claim_token == held[0].token)
+            .values(claimed_until=None, claim_token=None, next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class Pass:
+    """How one pass of the delivery path reaches the outbox: it claims rows and
+    writes each outcome, committed before the next message is sent, so a process
+    killed mid-pass leaves at most the message it was sending in doubt.
+
+    On PostgreSQL every statement is a round trip, and a transaction for each
+    claim or outcome costs five or six (a connection from the pool and its ping,
+    BEGIN, the lock bound, the statements, COMMIT). So from its first outcome on,
+    the pass keeps one connection, in autocommit, with the lock bound of a job's
+    transaction set on it while held: an outcome is one UPDATE and a claim one
+    statement (`_claim_at_once`), each committed as it runs. The connection is
+    idle in between: no transaction is open while a message is sent. If it is
+    lost (the database restarted), the rest of the pass goes through the pool,
+    as on SQLite (where there are no round trips to save, and writers queue in
+    `transaction`): each claim and each outcome a transaction of its own.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        engine = sessions.kw.get("bind")
+        self._engine = engine if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Pass:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release()
+
+    def claim(self, *, now: datetime, limit: int) -> list[Claimed]:
+        """As `claim`."""
+        if self._connection is None:
+            # No connection is held until there is an outcome to write: most passes
+            # find nothing due, and one short transaction says so.
+            return claim(self._sessions, now=now, limit=limit)
+        token = secrets.token_hex(16)
+        result = self._run(_claim_at_once(now, limit, token))
+        if result is None:
+            return claim(self._sessions, now=now, limit=limit)
+        rows = result.all()
+        abandoned = {row.id for row in rows if row.held_by is not None}
+        return _leased(rows, abandoned, now=now, token=token, record=self.record)
+
+    def record(self, delivery_id: int, token: str, **values: Any) -> None:
+        """As `record`."""
+        if self._run(*_outcome(delivery_id, token, values)) is None:
+            record(self._sessions, delivery_id, token, **values)
+
+    def _run(self, statement: Update, parameters: dict[str, Any] | None = None) -> CursorResult[Any] | None:
+        """Run one statement on the pass's connection, committed as it runs; None
+        where there is no such connection (SQLite) or it was lost."""
+        connection = self._held()
+        if connection is None:
+            return None
+        try:
+            return connection.execute(statement, parameters)
+        except DBAPIError as error:
+            if is_unreachable(error):
+                self._lose()
+                return None
+            if isinstance(error, OperationalError) and is_busy(error):
+                raise Busy(str(error.orig)) from error  # as `transaction` says it
+            raise
+
+    def _held(self) -> Connection | None:
+        if self._connection is None and self._engine is not None:
+            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            milliseconds = str(int(JOB_LOCK_WAIT * 1000))
+            try:
+                connection.exec_driver_sql(
+                    "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    (milliseconds, milliseconds),
+                )
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _lose(self) -> None:
+        """The connection was lost: the rest of the pass goes through the pool."""
+        self._release()
+        self._engine = None
+
+    def _release(self) -> None:
+        """Give the connection back to the pool as it was lent."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if not connection.invalidated:
+                connection.exec_driver_sql(
+                    "SELECT set_config(name, reset_val, false) FROM pg_settings"
+                    " WHERE name IN ('lock_timeout', 'statement_timeout')"
+                )
+        except DBAPIError:
+            connection.invalidate()  # not back into the pool with the pass's settings
+        finally:
+            connection.close()
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Nobody holds a lease on it."""
+    return or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now)
+
+
+def _due(now: datetime, limit: int) -> Select[int, str | None]:
+    """The first `limit` rows due now that nobody holds, and who held each last."""
+    return (
+        select(Delivery.id, Delivery.claim_token)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, _free(now))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+
+
+def _claim_at_once(now: datetime, limit: int, token: str) -> Update:
+    """`claim` in one PostgreSQL statement: lock the due rows nobody holds
+    (skipping those another claimer has locked) and lease them, handing back who
+    held each before."""
+    due = _due(now, limit).with_for_update(skip_locked=True).cte("due")
+    return (
+        update(Delivery)
+        .where(Delivery.id == due.c.id)
+        .values(claimed_until=now + LEASE, claim_token=token)
+        .returning(*_CLAIMED, due.c.claim_token.label("held_by"))
+    )
+
+
+def _leased(
+    rows: Sequence[Row[Any]], abandoned: set[int], *, now: datetime, token: str, record: Callable[..., None]
+) -> list[Claimed]:
+    """The rows just claimed, as their senders see them, in the order they were
+    queued; those past their horizon (SPEC 5: a week) are failed instead."""
+    claimed = []
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.expires_at <= now:
+            record(row.id, token, status="failed", last_error="expired: not sent within a week")
+            log.error("delivery expired", extra={"key": row.key, "attempts": row.attempts})
+            continue
+        claimed.append(
+            Claimed(
+                row.id, row.key, row.kind, row.target, row.payload, row.attempts, token, row.id in abandoned
+            )
+        )
+    return claimed
+
+
+def _outcome(delivery_id: int, token: str, values: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
+    """The statement that writes an outcome if the lease is still `token`'s, and its parameters."""
+    if values.get("last_error") is not None:
+        values = values | {"last_error": values["last_error"][:500]}
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    return _outcome_statement(tuple(sorted(values))), parameters | {
+        "delivery_id": delivery_id,
+        "lease": token,
+    }
+
+
+@lru_cache(maxsize=8)
+def _outcome_statement(columns: tuple[str, ...]) -> Update:
+    # Built once for each kind of outcome, its values parameters: built afresh for
+    # each message, the statement cost more than sending it to the database.
+    return (
+        update(Delivery)
+        .where(Delivery.id == bindparam("delivery_id"), Delivery.claim_token == bindparam("lease"))
+        .values(claimed_until=None, claim_token=None, **{name: bindparam(f"new_{name}") for name in columns})
+    )
