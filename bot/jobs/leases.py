@@ -119,16 +119,16 @@ class Pass:
     writes each outcome, committed before the next message is sent, so a process
     killed mid-pass leaves at most the message it was sending in doubt.
 
-    On PostgreSQL every statement is a round trip, and a transaction for each
-    claim or outcome costs five or six (a connection from the pool and its ping,
-    BEGIN, the lock bound, the statements, COMMIT). So from its first outcome on,
-    the pass keeps one connection, in autocommit, with the lock bound of a job's
-    transaction set on it while held: an outcome is one UPDATE and a claim one
-    statement (`_claim_at_once`), each committed as it runs. The connection is
-    idle in between: no transaction is open while a message is sent. If it is
-    lost (the database restarted), the rest of the pass goes through the pool,
-    as on SQLite (where there are no round trips to save, and writers queue in
-    `transaction`): each claim and each outcome a transaction of its own.
+    On PostgreSQL every statement is a round trip, and a transaction of its own
+    for each outcome costs three (BEGIN with its lock bound, the UPDATE, COMMIT),
+    for each claim four. So from its first outcome on, the pass keeps one
+    connection, in autocommit, with the lock bound of a job's transaction set on
+    it while held: an outcome is one UPDATE and a claim one statement
+    (`_claim_at_once`), each committed as it runs. The connection is idle in
+    between: no transaction is open while a message is sent. If it is lost (the
+    database restarted), the rest of the pass goes through the pool, as on SQLite
+    (where there are no round trips to save, and writers queue in `transaction`):
+    each claim and each outcome a transaction of its own.
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
