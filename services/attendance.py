@@ -115,7 +115,7 @@ def flags(session: Session, *, group: Group, up_to: Meeting | None = None) -> li
 
 def flags_for(session: Session, *, groups: list[Group], up_to: Meeting | None = None) -> list[Flag]:
     """The attendance flags of several groups at once (e.g. for the weekly digest):
-    three queries, whatever the number of groups, members or years of meetings."""
+    four queries, whatever the number of groups, members or years of meetings."""
     if not groups:
         return []
     by_id = {g.id: g for g in groups}
@@ -138,11 +138,13 @@ def flags_for(session: Session, *, groups: list[Group], up_to: Meeting | None = 
         )
     )
     # No early return when nothing is held yet: the same statements whatever the data.
+    # Members as ids: at ten times the county's size that is thousands of rows,
+    # and only the few flagged are loaded whole, below.
     members = session.execute(
-        select(Person, Membership.group_id)
-        .join(Membership, Membership.person_id == Person.id)
+        select(Membership.person_id, Membership.group_id)
+        .join(Person, Person.id == Membership.person_id)
         .where(Membership.group_id.in_(by_id), Membership.role != "observer")
-        .order_by(Person.name)
+        .order_by(Person.name, Person.id)
     ).all()
     rows = session.execute(
         select(Attendance.meeting_id, Attendance.person_id, Attendance.status).where(
@@ -153,17 +155,21 @@ def flags_for(session: Session, *, groups: list[Group], up_to: Meeting | None = 
     meetings_of: dict[int, list[Meeting]] = {}
     for meeting in recent:
         meetings_of.setdefault(meeting.group_id, []).append(meeting)
-    found = []
-    for person, group_id in members:
+    runs = []
+    for person_id, group_id in members:
         group = by_id[group_id]
         run: list[tuple[Meeting, str]] = []
         for meeting in meetings_of.get(group_id, [])[: group.resign_after]:
-            value = status.get((meeting.id, person.id))
+            value = status.get((meeting.id, person_id))
             if value not in MISSED:
                 break
             run.append((meeting, value))
         if len(run) >= group.explain_after:
-            found.append(
-                Flag(person=person, group=group, missed=tuple(run), resign=len(run) >= group.resign_after)
-            )
+            runs.append((person_id, group, tuple(run)))
+    flagged = session.scalars(select(Person).where(Person.id.in_({person_id for person_id, _, _ in runs})))
+    people = {person.id: person for person in flagged}
+    found = [
+        Flag(person=people[person_id], group=group, missed=run, resign=len(run) >= group.resign_after)
+        for person_id, group, run in runs
+    ]
     return found
