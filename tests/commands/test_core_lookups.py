@@ -33,6 +33,22 @@ def reload_demo_with(demo, clock, change) -> None:
         load(session, data, now=clock.now())
 
 
+def statements_of(engine, typed) -> tuple[Shown, list[str]]:
+    """What `typed()` shows, and the statements it ran (PostgreSQL's BEGIN, which
+    carries the request's lock wait, left out)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        return typed(), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def test_a_renamed_member_is_seen_by_the_next_command(demo, clock):
     before = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
     assert "Jess Marland" in before.text
@@ -63,17 +79,9 @@ def test_commands_by_several_people_in_turn_each_act_as_themselves(demo, clock):
 
 def test_a_second_command_asks_the_database_only_for_what_it_lists(engine, demo, clock):
     typed_in_slack(demo, clock, "U0CLERK01", "/action list")  # the first finds who is typing
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        if not statement.startswith("BEGIN"):  # PostgreSQL's, with the request's lock wait
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        reply = typed_in_slack(demo, clock, "U0CLERK01", "/action list")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    reply, statements = statements_of(
+        engine, lambda: typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    )
     assert "Your open actions" in reply.text
     # How many there are, and the first of them: nothing about who is typing.
     assert len(statements) == 2 and all("FROM action" in statement for statement in statements)
@@ -122,15 +130,8 @@ def test_a_group_moved_to_another_channel_is_found_there_at_the_next_command(dem
 
 def test_a_second_command_asks_nothing_about_groups_or_roles(engine, demo, clock):
     typed_in_slack(demo, clock, "U0CLERK01", "/meeting next")
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        reply = typed_in_slack(demo, clock, "U0CLERK01", "/meeting next")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    reply, statements = statements_of(
+        engine, lambda: typed_in_slack(demo, clock, "U0CLERK01", "/meeting next")
+    )
     assert "Next meeting" in reply.text
     assert not any('FROM "group"' in s or "FROM membership" in s for s in statements), statements
