@@ -8,6 +8,7 @@ unless PARTNERBOT_REQUIRE_POSTGRES=1 (CI), where they fail.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -59,6 +60,21 @@ def _load_demo(engine, now: datetime) -> None:
 
     with make_session_factory(engine).begin() as session:
         load(session, read_file(DEMO_FILE), now=now)
+
+
+@pytest.fixture(autouse=True)
+def cli_logging_removed():
+    """A test that runs the CLI in-process gets its logging set up (bot/logs.py):
+    a handler on that test's captured stderr, closed when the test ends. Left in
+    place, a delivery thread of a later test logging through it printed
+    "Logging error: I/O operation on closed file"."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in root.handlers[:]:
+        if isinstance(handler.formatter, KeyValueFormatter):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 # Every token and secret the tests hand to the bot: none may reach a log line.
