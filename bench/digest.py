@@ -18,10 +18,11 @@ import sys
 
 from sqlalchemy import select
 
-from bench.report import ROOT, Figure, counting, database_url, dialect, fresh, table, timings_ms, write
+from bench.report import ROOT, Figure, database_url, dialect, fresh, table, timings_ms, write
 from bot.jobs import digest
 from storage.models import Partnership
 from storage.session import make_session_factory, transaction
+from tests.statements import counting
 
 BUDGET_MS = 150.0
 MOST_STATEMENTS = 20

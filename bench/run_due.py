@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.report import ROOT, Figure, counting, database_url, dialect, fresh, table, write
+from bench.report import ROOT, Figure, database_url, dialect, fresh, table, write
 from bot.jobs import run_due as jobs
 from bot.jobs.deliveries import Claimed
 from services.clock import MovableClock, SystemClock
 from storage.session import make_session_factory
+from tests.statements import counting
 
 BUDGET_S = 1.0
 ZONE = ZoneInfo("Europe/London")

@@ -4,16 +4,15 @@ worth more meetings, actions, updates and apologies (issue 16, SPEC 9)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from storage.models import Action, Apology, Attendance, Group, Meeting, Membership, Update, Workstream
+from tests.statements import counting
 
 # What the clerk types (the demo's clock: Mon 13 Apr 2015, a week before the board);
 # `{n}` makes each write new.
@@ -28,20 +27,6 @@ LINES = [
     "/digest",
 ]
 MOST = 30  # statements any one of them may run
-
-
-@contextmanager
-def counting(engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def statements_of(engine, demo, clock, line: str, n: int) -> list[str]:

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime
 import icalendar
 import pytest
 import vobject
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services import calendar
 from storage.models import AgendaItem, Group, Meeting, Person
 from tests.calendar.conftest import change_meeting, events, feed_path, fetch
 from tests.conftest import LONDON
+from tests.statements import counting
 
 BOARD = "Chorley Public Service Reform Board"
 APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
@@ -246,19 +247,10 @@ def test_a_feed_takes_the_same_few_queries_for_ten_meetings_as_for_forty(demo, e
     token = my_feed.removeprefix("/calendar/").removesuffix(".ics")
 
     def statements() -> int:
-        seen = []
-
-        def count(*_args):
-            seen.append(1)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            with demo() as session:
-                row = feed_tokens.find(session, token)
-                calendar.validator(session, row)
-                calendar.build_feed(session, row)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+        with counting(engine) as seen, demo() as session:
+            row = feed_tokens.find(session, token)
+            calendar.validator(session, row)
+            calendar.build_feed(session, row)
         return len(seen)
 
     before = statements()

@@ -14,6 +14,7 @@ from bot.commands.core import Command, run
 from services.errors import UserError
 from storage.models import Action, AuditEntry, Group, Meeting, Organisation, Person
 from tests.conftest import count_rows
+from tests.statements import counting
 
 MINUTES = (Path(__file__).parent / "data" / "minutes-2015-02-actions.tsv").read_text(encoding="utf-8")
 BOARD_DAY = date(2015, 2, 10)
@@ -307,22 +308,13 @@ def test_import_takes_nothing_typed_after_it(type_command, demo, line):
 
 
 def test_reading_and_saving_a_long_table_takes_a_bounded_number_of_queries(board, clock, engine):
-    from sqlalchemy import event
 
     table = "\n".join(
         f"Task {n}\t{'Hannah Hurst' if n % 2 else 'Group Leads'}\t{1 + n % 28}/5/2015" for n in range(200)
     )
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting(engine) as statements:
         shown = submit(board, clock, table)
         read = len(statements)
         saved = press(shown, board, clock)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert shown.ok and saved.ok and saved.text.startswith("Saved 200 actions")
     assert read < 30 and len(statements) - read < 40

@@ -3,13 +3,12 @@ commands, and forgets them the moment the partnership file is loaded again."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from storage.partnership_file import load, read_file
 from storage.session import transaction
 from tests.conftest import DEMO_FILE
+from tests.statements import counting
 
 
 class Shown:
@@ -36,17 +35,9 @@ def reload_demo_with(demo, clock, change) -> None:
 def statements_of(engine, typed) -> tuple[Shown, list[str]]:
     """What `typed()` shows, and the statements it ran (PostgreSQL's BEGIN, which
     carries the request's lock wait, left out)."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        if not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        return typed(), statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with counting(engine) as statements:
+        shown = typed()
+    return shown, [s for s in statements if not s.startswith("BEGIN")]
 
 
 def test_a_renamed_member_is_seen_by_the_next_command(demo, clock):

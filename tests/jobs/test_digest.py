@@ -3,16 +3,16 @@ bounded set of queries."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.jobs import digest as digest_job
 from services import digest as digest_service
 from services import partnership as partnership_service
 from storage.models import Action, AgendaItem, Apology, Group, Meeting, Person, Update, Workstream
+from tests.statements import counting
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2015, 4, 20, 9, 0, tzinfo=LONDON)
@@ -22,20 +22,6 @@ def build(db, now: datetime = MONDAY):
     with db() as session:
         partnership = partnership_service.get(session)
         return digest_job.render(digest_job.build_now(session, partnership, now))
-
-
-@contextlib.contextmanager
-def counting(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def grow(db, factor: int) -> None:

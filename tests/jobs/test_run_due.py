@@ -197,7 +197,7 @@ def test_what_is_caught_up_about_actions_and_agendas_waits_for_a_working_day(run
 
 
 def test_working_out_what_is_due_takes_the_same_statements_for_ten_times_the_actions(engine, demo, clock):
-    from tests.jobs.test_digest import counting
+    from tests.statements import counting
 
     now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
 
@@ -242,7 +242,7 @@ def test_two_runs_at_once_queue_each_message_once(demo, db, clock):
 
 
 def test_a_mornings_messages_and_their_reminders_are_queued_in_one_statement_each(engine, demo):
-    from tests.jobs.test_digest import counting
+    from tests.statements import counting
 
     now = datetime(2015, 4, 14, 9, 0, tzinfo=LONDON)
     decided = decide(demo, now)

@@ -15,6 +15,7 @@ from bot.commands.core import submit
 from services import attendance
 from storage.models import Attendance, Delivery, Group, Meeting
 from tests.conftest import count_rows
+from tests.statements import counting
 
 LONDON = ZoneInfo("Europe/London")
 BOARD = "CBOARD001"
@@ -201,8 +202,6 @@ def test_in_attendance_and_several_people_at_once(type_command, demo, clock):
 
 
 def test_the_digest_gets_every_groups_flags_in_four_queries(type_command, demo, clock):
-    from sqlalchemy import event
-
     record_after(type_command, clock, datetime(2015, 2, 10, 18), "10 Feb 2015 absent fire")
     record_after(type_command, clock, datetime(2015, 4, 21, 18), "21 Apr 2015 absent fire")
     clock.set(datetime(2015, 4, 22, 9, tzinfo=LONDON))
@@ -210,17 +209,8 @@ def test_the_digest_gets_every_groups_flags_in_four_queries(type_command, demo, 
     assert type_command("/meeting attendance 11 Mar 2015 absent fire", channel="CIMPL0001").ok
     with demo() as session:
         every = session.scalars(select(Group)).all()
-        statements = []
-
-        def count(*args):
-            statements.append(args[2])
-
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with counting(session.get_bind()) as statements:
             found = attendance.flags_for(session, groups=every)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert sorted((f.group.slug, f.person.key, [s for _, s in f.missed]) for f in found) == [
         ("board", "fire", ["absent", "absent"]),
         ("implementation", "fire", ["apologies", "absent"]),

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from storage.models import (
     Action,
@@ -24,6 +24,7 @@ from storage.models import (
     WorkstreamMember,
 )
 from storage.partnership_file import LoadResult, PartnershipFileError, load, read_file
+from tests.statements import counting
 
 FILES = Path(__file__).parent / "files"
 SPEC_EXAMPLE = FILES / "spec_example.yaml"
@@ -386,15 +387,8 @@ def test_a_second_load_runs_the_same_few_queries_however_big_the_file(session, d
         with db() as first:
             load(first, data, now=clock.now())
             first.commit()
-        seen: list[str] = []
-        engine = session.get_bind()
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            with db() as again:
-                load(again, data, now=clock.now())
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        with counting(session.get_bind()) as seen, db() as again:
+            load(again, data, now=clock.now())
         return len(seen)
 
     small = statements_to_reload(spec_example())
