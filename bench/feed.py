@@ -3,10 +3,10 @@
 Budgets: the feed builds in under 100 ms; a conditional request (If-None-Match
 with the current ETag) is answered 304 in under 5 ms, without building it.
 
-    python -m bench.feed                      # SQLite, in a temporary folder
-    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench python -m bench.feed
+    .venv/bin/python -m bench.feed                   # SQLite, in a temporary folder
+    .venv/bin/python -m bench.feed --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
-The database named by BENCH_DATABASE_URL is emptied and rebuilt. Each figure
+The database given is emptied and rebuilt. Each figure
 is the median (and the best, and this process's CPU time) of several runs of
 the whole answer to a request (token check, queries, the iCalendar text), as
 bot/feeds.py gives it to the web server: "cold" renders every VEVENT afresh,
@@ -17,10 +17,10 @@ shared with other work, read the load average and the CPU column beside it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,9 +45,11 @@ LONDON = ZoneInfo("Europe/London")
 SECRET = b"bench-feed-secret-bench-feed-secret"
 
 
-def main() -> int:
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    figures, body_size, engine_name = _measure(url)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="a database URL to empty and fill (default: SQLite, temporary)")
+    args = parser.parse_args(argv)
+    figures, body_size, engine_name = _measure(database_url(args.database))
     load = os.getloadavg()[0]
     print(
         f"partnerbot feed benchmark on {engine_name}: {body_size:,} bytes; "
@@ -91,6 +93,11 @@ def _measure(url: str):
     migrate.upgrade(engine)
     sessions = make_session_factory(engine)
     token = _populate(sessions)
+    if engine.dialect.name == "postgresql":
+        # As autovacuum would soon after a bulk load (bench/report.py `fresh` does the
+        # same): without statistics the planner guesses a few rows a table.
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
 
     with transaction(sessions) as session:
         row = feed_tokens.find(session, token)
@@ -101,6 +108,7 @@ def _measure(url: str):
 
     def cold() -> None:
         calendar.render_event.cache_clear()
+        calendar.clear_text_cache()
         assert answer(sessions, token).status == 200
 
     def warm() -> None:
