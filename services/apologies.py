@@ -47,9 +47,7 @@ def send(
         raise UserError(
             f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed."
         )
-    apology = session.scalar(
-        select(Apology).where(Apology.meeting_id == meeting.id, Apology.person_id == person.id)
-    )
+    apology = session.scalar(_OF_PERSON, {"meeting": meeting.id, "person": person.id})
     updated = apology is not None and apology.withdrawn_at is None
     if apology is None:
         apology = Apology(meeting_id=meeting.id, person_id=person.id, created_at=now, updated_at=now)
@@ -71,6 +69,9 @@ def send(
     return Sent(apology=apology, meeting=meeting, updated=updated)
 
 
+_OF_PERSON = select(Apology).where(
+    Apology.meeting_id == bindparam("meeting"), Apology.person_id == bindparam("person")
+)
 _FOR_MEETING = (  # built once: /meeting next reads it on every request
     select(Apology)
     .join(Person, Person.id == Apology.person_id)

@@ -50,6 +50,15 @@ _NEXT_AFTER = (
     .order_by(Meeting.starts_at)
     .limit(1)
 )
+_ON_DAY = (
+    select(Meeting)
+    .where(
+        Meeting.group_id.in_(bindparam("groups", expanding=True)),
+        Meeting.starts_at >= bindparam("start"),
+        Meeting.starts_at < bindparam("end"),
+    )
+    .order_by(Meeting.starts_at, Meeting.group_id)
+)
 _AGENDA_ITEMS = (
     select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == bindparam("meeting"))
 )
@@ -92,17 +101,7 @@ def on_day(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) 
         return []
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
-    return list(
-        session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.group_id.in_([g.id for g in groups]),
-                Meeting.starts_at >= start,
-                Meeting.starts_at < end,
-            )
-            .order_by(Meeting.starts_at, Meeting.group_id)
-        )
-    )
+    return list(session.scalars(_ON_DAY, {"groups": [g.id for g in groups], "start": start, "end": end}))
 
 
 def find(

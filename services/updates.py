@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services import audit, workstreams
@@ -47,13 +47,16 @@ class Posted:
         return self.previous is not None and self.previous != self.update.rag
 
 
+_NEWEST = (  # built once: every update asks it
+    select(Update)
+    .where(Update.workstream_id == bindparam("workstream"))
+    .order_by(Update.created_at.desc(), Update.id.desc())
+    .limit(1)
+)
+
+
 def last(session: Session, workstream: Workstream) -> Update | None:
-    return session.scalar(
-        select(Update)
-        .where(Update.workstream_id == workstream.id)
-        .order_by(Update.created_at.desc(), Update.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_NEWEST, {"workstream": workstream.id})
 
 
 def latest_of(session: Session, ids: list[int]) -> dict[int, Update]:

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services import audit, directory
@@ -16,6 +16,14 @@ from services.text import clip
 from storage.models import Group, Person, Workstream, WorkstreamMember
 
 MAX_SLUG_TYPED = 64
+
+
+# Built once: every update asks them.
+_BY_SLUG = select(Workstream).where(Workstream.slug == bindparam("slug"))
+_MEMBER = select(WorkstreamMember.id).where(
+    WorkstreamMember.workstream_id == bindparam("workstream"),
+    WorkstreamMember.person_id == bindparam("person"),
+)
 
 
 def every(session: Session) -> list[Workstream]:
@@ -33,7 +41,7 @@ def find(session: Session, text: str) -> Workstream:
     and lists them all."""
     needle = text.strip().lower()
     if needle:  # a slug typed whole, as buttons and most people do: one row, by its index
-        exact = session.scalar(select(Workstream).where(Workstream.slug == needle[:MAX_SLUG_TYPED]))
+        exact = session.scalar(_BY_SLUG, {"slug": needle[:MAX_SLUG_TYPED]})
         if exact is not None:
             return exact
     workstreams = every(session)
@@ -124,10 +132,7 @@ def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
 
 def check_can_report(session: Session, *, actor: Person, workstream: Workstream) -> None:
     """Leads, contributors and the reporting group's officers (or chair) post updates."""
-    member = select(WorkstreamMember.id).where(
-        WorkstreamMember.workstream_id == workstream.id, WorkstreamMember.person_id == actor.id
-    )
-    if session.scalar(member) is not None:
+    if session.scalar(_MEMBER, {"workstream": workstream.id, "person": actor.id}) is not None:
         return
     group = reporting_group(session, workstream)
     if _is_officer(session, actor, group):

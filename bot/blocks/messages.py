@@ -63,12 +63,17 @@ def fallback_text(text: str) -> str:
     return clip_escaped(text, MAX_FALLBACK_TEXT)
 
 
+# json.dumps builds a new encoder whenever it is given separators; a list of
+# actions has three buttons an action.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def button_value(button: Button) -> str:
     """What a pressed button carries back: its command, or the form it opens."""
     carried = {"command": button.command} if button.command else {}
     if button.form:
         carried["form"] = button.form
-    value = json.dumps(carried, separators=(",", ":"))
+    value = _compact_json(carried)
     if len(value) > MAX_BUTTON_VALUE:
         raise ValueError(
             f"a button's command can be at most {MAX_BUTTON_VALUE} characters: {button.command[:40]!r}..."

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.action_buttons import HOME_ACTIONS, action_sections
@@ -113,6 +113,19 @@ STRANGER = Message(
 REFRESH_DELAY = timedelta(seconds=2)
 
 
+_WAITING = (  # built once: every change asks it
+    select(Delivery.id)
+    .where(
+        Delivery.status == "pending",
+        Delivery.kind == "home",
+        Delivery.target == bindparam("target"),
+        Delivery.claim_token.is_(None),
+    )
+    .limit(1)
+)
+_WAITING_LOCKED = _WAITING.with_for_update()
+
+
 def key(slack_user_id: str) -> str:
     """Every publish has its own key: each change deserves a fresh view, and they go in order."""
     return f"home:{slack_user_id}:{secrets.token_hex(8)}"
@@ -133,19 +146,8 @@ def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
     The waiting row is locked until this transaction ends (PostgreSQL; on SQLite
     this transaction holds the only write lock), so no sender can claim it, and
     read the tab, before this change is there to be read."""
-    waiting = (
-        select(Delivery.id)
-        .where(
-            Delivery.status == "pending",
-            Delivery.kind == "home",
-            Delivery.target == slack_user_id,
-            Delivery.claim_token.is_(None),
-        )
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        waiting = waiting.with_for_update()
-    if session.scalar(waiting) is not None:
+    waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
+    if session.scalar(waiting, {"target": slack_user_id}) is not None:
         return False
     return outbox.enqueue(
         session,
