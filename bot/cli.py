@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
+
 from bot import logs
 from bot.settings import Settings, SettingsError
 from bot.settings import load as load_settings
@@ -236,6 +238,13 @@ def _serve(args, settings: Settings) -> int:
         raise SettingsError(
             "--workers/WEB_CONCURRENCY: Socket Mode (SLACK_APP_TOKEN) is one websocket; serve it with 1 worker"
         )
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        log.warning(
+            "serving in one process: on SQLite, processes wait for each other's writes longer "
+            "than threads of one process do; use PostgreSQL for more (docs/running.md)",
+            extra={"workers_asked": workers},
+        )
+        workers = 1
     _require_current(settings)
     listener = _listen(args.host, args.port or settings.port)
     if workers == 1:
