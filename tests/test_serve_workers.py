@@ -100,7 +100,7 @@ def test_two_processes_accept_connections_and_answer_keep_alive_requests_without
             assert connection.getresponse().read() == b'{"ok":true,"database":"ok"}'
             times.append(time.perf_counter() - started)
         # Without TCP_NODELAY each answer waits ~40 ms for the client's delayed ACK.
-        assert statistics.median(times) < 0.015, f"process {pid}: {sorted(times)}"
+        assert statistics.median(times) < 0.020, f"process {pid}: {sorted(times)}"
 
 
 @on_postgresql
