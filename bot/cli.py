@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import socket
 import sys
+import threading
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
+
 from bot import logs
 from bot.settings import Settings, SettingsError
 from bot.settings import load as load_settings
+from bot.settings import workers as workers_setting
 from services.clock import Clock, MovableClock, SystemClock
 from storage import migrate
 from storage.session import make_engine, make_session_factory, transaction
@@ -42,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="default: PORT, else 3000")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--no-scheduler", action="store_true", help="leave reminders to `partnerbot worker`")
+    serve.add_argument(
+        "--workers", metavar="N", help="processes answering HTTP (default: WEB_CONCURRENCY, else 1)"
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="the scheduler and deliveries alone")
@@ -220,39 +230,207 @@ def _worker(args, settings: Settings) -> int:
 
 
 def _serve(args, settings: Settings) -> int:
+    from bot import server  # everything a worker needs, imported before any fork
+
+    settings.require_slack()
+    workers = settings.web_concurrency if args.workers is None else _workers_flag(args.workers)
+    if workers > 1 and settings.slack_app_token:
+        raise SettingsError(
+            "--workers/WEB_CONCURRENCY: Socket Mode (SLACK_APP_TOKEN) is one websocket; serve it with 1 worker"
+        )
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        log.warning(
+            "serving in one process: on SQLite, processes wait for each other's writes longer "
+            "than threads of one process do; use PostgreSQL for more (docs/running.md)",
+            extra={"workers_asked": workers},
+        )
+        workers = 1
+    _require_current(settings)
+    listener = _listen(args.host, args.port or settings.port)
+    if workers == 1:
+        return _serve_process(args, settings, listener, scheduler=not args.no_scheduler)
+    server.settle()  # what is alive now stays shared, page for page, with the children
+    children = []
+    for _ in range(workers - 1):
+        pid = os.fork()
+        if pid == 0:  # a worker: it answers requests until its parent stops it
+            os._exit(_child(args, settings, listener))
+        children.append(pid)
+    return _supervise(args, settings, listener, children)
+
+
+def _child(args, settings: Settings, listener: socket.socket) -> int:
+    """A forked worker's whole life; its exit status (it never returns into the parent's code)."""
+    code = 1
+    try:
+        _stop_with_parent()
+        code = _serve_process(args, settings, listener, scheduler=False)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        log.exception("worker failed", extra={"pid": os.getpid()})
+    logging.shutdown()
+    return code
+
+
+def _stop_with_parent() -> None:
+    """Linux sends this worker SIGTERM if the parent dies without stopping it
+    (SIGKILL, a crash), so that no worker is left holding the port."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before the line above
+        raise SystemExit(1)
+
+
+def _workers_flag(text: str) -> int:
+    return workers_setting(text, name="--workers")
+
+
+def _require_current(settings: Settings) -> None:
+    """Checked once, before any worker starts; the engine is gone again before a fork."""
+    engine = make_engine(settings.database_url)
+    try:
+        if not migrate.is_current(engine):
+            raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
+    finally:
+        engine.dispose()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket every worker accepts on, made with IPPROTO_TCP named:
+    asyncio sets TCP_NODELAY only on connections from a listener whose protocol
+    says TCP, and one made with protocol 0 (as uvicorn's own multi-process mode
+    makes it) leaves Nagle's algorithm on, so each keep-alive answer waits ~40 ms
+    for the client's delayed acknowledgement."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as error:
+        raise SettingsError(f"PORT: cannot listen on {host} port {port}: {error.strerror or error}") from None
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _serve_process(args, settings: Settings, listener: socket.socket, *, scheduler: bool) -> int:
+    """One process answering HTTP on `listener`: its own engine, sessions,
+    delivery thread and Bolt app, and the scheduler if `scheduler`."""
     import uvicorn
 
     from bot.jobs.schedule import create_scheduler
     from bot.server import CONNECTIONS, build, settle
 
-    settings.require_slack()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_signal)
     sessions = _sessions(settings, upgrade=False, connections=CONNECTIONS)
     clock = SystemClock()
     service = build(settings=settings, sessions=sessions, clock=clock)
-    scheduler = None
-    if not args.no_scheduler:
-        scheduler = create_scheduler(
+    jobs = None
+    if scheduler:
+        jobs = create_scheduler(
             sessions=sessions, clock=clock, sender=service.deliveries.sender, timezone=_zone_name(sessions)
         )
     service.identity.start()
     service.deliveries.start()
-    if scheduler:
-        scheduler.start()
+    if jobs:
+        jobs.start()
     if service.socket_mode:
         service.socket_mode.connect()
     settle()
+    log.debug("worker answering", extra={"pid": os.getpid()})
+    web = uvicorn.Server(uvicorn.Config(service.web, log_level=settings.log_level.lower()))
+    _running.append(web)
     try:
-        uvicorn.run(
-            service.web, host=args.host, port=args.port or settings.port, log_level=settings.log_level.lower()
-        )
+        web.run(sockets=[listener])
     finally:
         if service.socket_mode:
             service.socket_mode.close()
-        if scheduler:
-            scheduler.shutdown(wait=False)
+        if jobs:
+            jobs.shutdown(wait=False)
         service.deliveries.stop()
         service.identity.stop()
     return 0
+
+
+# The uvicorn server of this process, once it runs: what a signal or a dead worker stops.
+_running: list = []
+
+
+def _stop_signal(signum: int, frame) -> None:
+    """SIGTERM or SIGINT before uvicorn runs stops the process; while it runs,
+    uvicorn's own handler stops it gracefully, and raises the signal again once
+    stopped: then it lands here and does nothing more, so that the delivery
+    thread (and, in the parent, the workers) are stopped rather than cut off."""
+    if not _running:
+        raise SystemExit(0)
+    _running[0].should_exit = True
+
+
+STOP_WAIT = 10.0  # seconds a worker is given to finish its requests before it is killed
+
+
+def _supervise(args, settings: Settings, listener: socket.socket, children: list[int]) -> int:
+    """The parent: a worker itself (and the one process with the scheduler), and
+    the keeper of the others. SIGTERM or SIGINT stops them all; a worker that dies
+    by itself stops the whole serve, with exit status 1, for the platform to
+    restart it whole."""
+    alive = set(children)
+    stopping = threading.Event()
+    died: list[int] = []
+    changed = threading.Condition()
+
+    def watch(pid: int) -> None:
+        _, status = os.waitpid(pid, 0)
+        with changed:
+            alive.discard(pid)
+            changed.notify_all()
+        if stopping.is_set():
+            return
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:  # stopped as asked: SIGTERM or Ctrl-C reached it before the parent
+            log.info("a worker stopped; stopping serve", extra={"pid": pid})
+        else:
+            log.error("a worker died; stopping serve", extra={"pid": pid, "exit": code})
+            died.append(pid)
+        os.kill(os.getpid(), signal.SIGTERM)  # the parent stops as if told to
+
+    for pid in children:
+        threading.Thread(target=watch, args=(pid,), name=f"worker-{pid}", daemon=True).start()
+    try:
+        _serve_process(args, settings, listener, scheduler=not args.no_scheduler)
+    except SystemExit:
+        pass  # stopped before it answered anything
+    finally:
+        stopping.set()
+        _stop(alive, changed)
+    return 1 if died else 0
+
+
+def _stop(alive: set[int], changed: threading.Condition) -> None:
+    with changed:
+        for pid in alive:
+            _signal(pid, signal.SIGTERM)
+        if not changed.wait_for(lambda: not alive, STOP_WAIT):
+            log.error("workers did not stop in time; killing them", extra={"pids": sorted(alive)})
+            for pid in alive:
+                _signal(pid, signal.SIGKILL)
+            changed.wait_for(lambda: not alive, STOP_WAIT)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass  # it has just stopped
 
 
 def _zone_name(sessions) -> str:

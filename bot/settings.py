@@ -18,6 +18,7 @@ from storage.session import DEFAULT_DATABASE_URL
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 MIN_FEED_SECRET = 32  # calendar links are HMACs under it: as strong as the links themselves
+MAX_WORKERS = 32
 
 
 class SettingsError(Exception):
@@ -75,6 +76,7 @@ class Settings:
     invite_from: str | None = None
     port: int = 3000
     log_level: str = "INFO"
+    web_concurrency: int = 1  # processes answering HTTP in `serve` (its --workers)
 
     def require_bot_token(self, command: str) -> None:
         """Whatever posts to Slack needs the bot token; the console and `load` do not."""
@@ -130,6 +132,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in logging.getLevelNamesMapping():
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
 
+    web_concurrency = workers(get("WEB_CONCURRENCY") or "1", name="WEB_CONCURRENCY")
+
     feed_secret = get("FEED_SECRET")
     if feed_secret and len(feed_secret) < MIN_FEED_SECRET:
         raise SettingsError(
@@ -153,7 +157,18 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         invite_from=invite_from,
         port=int(port_text),
         log_level=log_level,
+        web_concurrency=web_concurrency,
     )
+
+
+def workers(text: str, *, name: str) -> int:
+    """How many processes `serve` answers HTTP with, from WEB_CONCURRENCY or --workers."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_WORKERS:
+        raise SettingsError(
+            f"{name} must be a whole number of processes from 1 to {MAX_WORKERS}, not {text!r}"
+        )
+    return int(text)
 
 
 def _smtp(url: str | None) -> Smtp | None:

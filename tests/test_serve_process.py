@@ -7,7 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,38 +31,41 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def served(request, demo, database_url, slack_api, slack_signing_secret, tmp_path):
-    """`partnerbot serve` as a process; its log (at WARNING, or the level a test
-    passes as the fixture's parameter) is in tmp_path/serve.log."""
+@dataclass
+class Serving:
+    """A `partnerbot serve` process started by a test: where it answers, and the process."""
+
+    base: str
+    port: int
+    process: subprocess.Popen
+
+
+@contextmanager
+def serving(
+    *,
+    database_url: str,
+    slack_api,
+    slack_signing_secret: str,
+    log: Path,
+    log_level: str = "WARNING",
+    workers=1,
+) -> Iterator[Serving]:
+    """`partnerbot serve --workers N` as a process, answering /healthz; stopped after."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": slack_signing_secret,
         "SLACK_API_URL": slack_api.url,
-        "LOG_LEVEL": getattr(request, "param", "WARNING"),
+        "LOG_LEVEL": log_level,
     }
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-scheduler",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--no-scheduler", "--workers", str(workers)]
+    with log.open("w") as output:
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 break
@@ -66,10 +73,26 @@ def served(request, demo, database_url, slack_api, slack_signing_secret, tmp_pat
             time.sleep(0.1)
     else:
         process.kill()
-        pytest.fail("partnerbot serve did not answer /healthz:\n" + (tmp_path / "serve.log").read_text())
-    yield base
-    process.terminate()
-    process.wait(10)
+        pytest.fail("partnerbot serve did not answer /healthz:\n" + log.read_text())
+    try:
+        yield Serving(base, port, process)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def served(request, demo, database_url, slack_api, slack_signing_secret, tmp_path):
+    """`partnerbot serve` as a process; its log (at WARNING, or the level a test
+    passes as the fixture's parameter) is in tmp_path/serve.log."""
+    with serving(
+        database_url=database_url,
+        slack_api=slack_api,
+        slack_signing_secret=slack_signing_secret,
+        log=tmp_path / "serve.log",
+        log_level=getattr(request, "param", "WARNING"),
+    ) as serve:
+        yield serve.base
 
 
 def test_serve_stores_a_signed_action_and_refuses_an_unsigned_one(served, demo, slack_signing_secret):

@@ -28,8 +28,10 @@ def test_every_setting_is_read():
             "INVITE_FROM": "psr@example.org",
             "PORT": "8080",
             "LOG_LEVEL": "debug",
+            "WEB_CONCURRENCY": "2",
         }
     )
+    assert settings.web_concurrency == 2
     assert settings.slack_api_url == "http://127.0.0.1:9999/"
     assert settings.public_base_url == "https://bot.example.org"
     assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == ("mail.example.org", 465, True)
@@ -50,6 +52,9 @@ def test_every_setting_is_read():
         ("PORT", "99999", "PORT"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
         ("INVITE_FROM", "nobody", "INVITE_FROM"),
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY must be a whole number of processes from 1 to 32"),
+        ("WEB_CONCURRENCY", "33", "WEB_CONCURRENCY"),
+        ("WEB_CONCURRENCY", "two", "WEB_CONCURRENCY"),
     ],
 )
 def test_a_bad_setting_is_named(name, value, says):
@@ -64,6 +69,40 @@ def test_serve_without_slack_credentials_stops_with_one_line(monkeypatch, capsys
     assert main(["serve"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["partnerbot: SLACK_BOT_TOKEN is not set: partnerbot serve needs the bot token (xoxb-...)"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (
+            ["--workers", "0"],
+            {},
+            "partnerbot: --workers must be a whole number of processes from 1 to 32, not '0'",
+        ),
+        (
+            ["--workers", "2"],
+            {"SLACK_APP_TOKEN": "xapp-test"},
+            "partnerbot: --workers/WEB_CONCURRENCY: Socket Mode (SLACK_APP_TOKEN) is one websocket; "
+            "serve it with 1 worker",
+        ),
+        (
+            [],
+            {"WEB_CONCURRENCY": "2", "SLACK_APP_TOKEN": "xapp-test"},
+            "partnerbot: --workers/WEB_CONCURRENCY",
+        ),
+    ],
+)
+def test_serve_with_workers_it_cannot_have_stops_with_one_line(
+    argv, env, says, monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(says)
 
 
 def test_the_suite_cannot_reach_the_real_slack():
