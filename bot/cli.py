@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -230,7 +229,7 @@ def _worker(args, settings: Settings) -> int:
 
 
 def _serve(args, settings: Settings) -> int:
-    from bot import server  # everything a worker needs, imported before any fork
+    from bot import processes, server  # everything a worker needs, imported before any fork
 
     settings.require_slack()
     workers = settings.web_concurrency if args.workers is None else _workers_flag(args.workers)
@@ -246,45 +245,20 @@ def _serve(args, settings: Settings) -> int:
         )
         workers = 1
     _require_current(settings)
-    listener = _listen(args.host, args.port or settings.port)
+    host, port = args.host, args.port or settings.port
+    listener = processes.listen(host, port, shared=workers > 1)
     if workers == 1:
         return _serve_process(args, settings, listener, scheduler=not args.no_scheduler)
     server.settle()  # what is alive now stays shared, page for page, with the children
-    children = []
-    for _ in range(workers - 1):
-        pid = os.fork()
-        if pid == 0:  # a worker: it answers requests until its parent stops it
-            os._exit(_child(args, settings, listener))
-        children.append(pid)
-    return _supervise(args, settings, listener, children)
 
+    def worker() -> int:  # each listens on a socket of its own: the kernel spreads connections
+        listener.close()
+        return _serve_process(args, settings, processes.listen(host, port, shared=True), scheduler=False)
 
-def _child(args, settings: Settings, listener: socket.socket) -> int:
-    """A forked worker's whole life; its exit status (it never returns into the parent's code)."""
-    code = 1
-    try:
-        _stop_with_parent()
-        code = _serve_process(args, settings, listener, scheduler=False)
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:
-        log.exception("worker failed", extra={"pid": os.getpid()})
-    logging.shutdown()
-    return code
-
-
-def _stop_with_parent() -> None:
-    """Linux sends this worker SIGTERM if the parent dies without stopping it
-    (SIGKILL, a crash), so that no worker is left holding the port."""
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the line above
-        raise SystemExit(1)
+    children = processes.fork_workers(workers - 1, worker)
+    return processes.supervise(
+        lambda: _serve_process(args, settings, listener, scheduler=not args.no_scheduler), children
+    )
 
 
 def _workers_flag(text: str) -> int:
@@ -299,26 +273,6 @@ def _require_current(settings: Settings) -> None:
             raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
     finally:
         engine.dispose()
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket every worker accepts on, made with IPPROTO_TCP named:
-    asyncio sets TCP_NODELAY only on connections from a listener whose protocol
-    says TCP, and one made with protocol 0 (as uvicorn's own multi-process mode
-    makes it) leaves Nagle's algorithm on, so each keep-alive answer waits ~40 ms
-    for the client's delayed acknowledgement."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-    except OSError as error:
-        raise SettingsError(f"PORT: cannot listen on {host} port {port}: {error.strerror or error}") from None
-    listener.listen(2048)
-    listener.set_inheritable(True)
-    return listener
 
 
 def _serve_process(args, settings: Settings, listener: socket.socket, *, scheduler: bool) -> int:
@@ -373,64 +327,6 @@ def _stop_signal(signum: int, frame) -> None:
     if not _running:
         raise SystemExit(0)
     _running[0].should_exit = True
-
-
-STOP_WAIT = 10.0  # seconds a worker is given to finish its requests before it is killed
-
-
-def _supervise(args, settings: Settings, listener: socket.socket, children: list[int]) -> int:
-    """The parent: a worker itself (and the one process with the scheduler), and
-    the keeper of the others. SIGTERM or SIGINT stops them all; a worker that dies
-    by itself stops the whole serve, with exit status 1, for the platform to
-    restart it whole."""
-    alive = set(children)
-    stopping = threading.Event()
-    died: list[int] = []
-    changed = threading.Condition()
-
-    def watch(pid: int) -> None:
-        _, status = os.waitpid(pid, 0)
-        with changed:
-            alive.discard(pid)
-            changed.notify_all()
-        if stopping.is_set():
-            return
-        code = os.waitstatus_to_exitcode(status)
-        if code == 0:  # stopped as asked: SIGTERM or Ctrl-C reached it before the parent
-            log.info("a worker stopped; stopping serve", extra={"pid": pid})
-        else:
-            log.error("a worker died; stopping serve", extra={"pid": pid, "exit": code})
-            died.append(pid)
-        os.kill(os.getpid(), signal.SIGTERM)  # the parent stops as if told to
-
-    for pid in children:
-        threading.Thread(target=watch, args=(pid,), name=f"worker-{pid}", daemon=True).start()
-    try:
-        _serve_process(args, settings, listener, scheduler=not args.no_scheduler)
-    except SystemExit:
-        pass  # stopped before it answered anything
-    finally:
-        stopping.set()
-        _stop(alive, changed)
-    return 1 if died else 0
-
-
-def _stop(alive: set[int], changed: threading.Condition) -> None:
-    with changed:
-        for pid in alive:
-            _signal(pid, signal.SIGTERM)
-        if not changed.wait_for(lambda: not alive, STOP_WAIT):
-            log.error("workers did not stop in time; killing them", extra={"pids": sorted(alive)})
-            for pid in alive:
-                _signal(pid, signal.SIGKILL)
-            changed.wait_for(lambda: not alive, STOP_WAIT)
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass  # it has just stopped
 
 
 def _zone_name(sessions) -> str:

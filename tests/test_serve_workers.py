@@ -49,6 +49,27 @@ def processes(serve: Serving) -> list[int]:
     return [serve.process.pid, *children]
 
 
+def listeners(serve: Serving) -> dict[str, int | None]:
+    """The listening sockets on the server's port, by inode, with the process holding each."""
+    inodes = [
+        fields[9]
+        for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == serve.port  # listening
+    ]
+    return {inode: holder_of(serve, inode) for inode in inodes}
+
+
+def holder_of(serve: Serving, inode: str | None) -> int | None:
+    for pid in processes(serve):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
 def holder(serve: Serving, client_port: int) -> int | None:
     """The process holding the server end of the connection from `client_port`."""
     inode = None
@@ -61,14 +82,7 @@ def holder(serve: Serving, client_port: int) -> int | None:
             and int(remote.split(":")[1], 16) == client_port
         ):
             inode = fields[9]
-    for pid in processes(serve):
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return pid
-            except OSError:
-                continue
-    return None
+    return holder_of(serve, inode)
 
 
 def connections_to_each_process(serve: Serving) -> dict[int, http.client.HTTPConnection]:
@@ -101,6 +115,30 @@ def test_two_processes_accept_connections_and_answer_keep_alive_requests_without
             times.append(time.perf_counter() - started)
         # Without TCP_NODELAY each answer waits ~40 ms for the client's delayed ACK.
         assert statistics.median(times) < 0.020, f"process {pid}: {sorted(times)}"
+
+
+@on_postgresql
+def test_connections_are_spread_across_the_processes(two_workers):
+    """Each process listens on its own socket (SO_REUSEPORT), and the kernel
+    spreads connections across them. With one socket shared by both, a burst of
+    connections (16 clients starting at once) went nearly all to whichever process
+    woke first, since it accepts every connection waiting, and the other idled."""
+    assert sorted(listeners(two_workers).values()) == sorted(processes(two_workers))  # a socket each
+    opened = [http.client.HTTPConnection("127.0.0.1", two_workers.port, timeout=5) for _ in range(60)]
+    for connection in opened:  # the burst: all connected before any is answered
+        connection.connect()
+    held: dict[int | None, int] = {}
+    for connection in opened:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read() == b'{"ok":true,"database":"ok"}'
+        assert connection.sock is not None
+        pid = holder(two_workers, connection.sock.getsockname()[1])
+        held[pid] = held.get(pid, 0) + 1
+    for connection in opened:
+        connection.close()
+    assert sorted(held) == sorted(processes(two_workers))
+    # Spread by a hash of each connection's ports: 12 or fewer of 60 is a 1-in-300,000 chance.
+    assert min(held.values()) > 12, held
 
 
 @on_postgresql
