@@ -3,6 +3,7 @@
     .venv/bin/python -m bench                                   # SQLite, temporary files
     .venv/bin/python -m bench --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
     .venv/bin/python -m bench --only ack --only digest
+    .venv/bin/python -m bench --database postgresql+psycopg://... --workers 2   # serve in 2 processes
 
 The database given is emptied and refilled by each benchmark in turn. The table
 (Markdown, as bench/FIGURES.md holds it) shows each figure beside its budget;
@@ -21,7 +22,9 @@ from bench import ack, digest, feed, run_due
 from bench.report import ROOT, Figure, database_url, dialect, table, write
 
 BENCHMARKS = {
-    "ack": lambda url, args: ack.measure(url, count=args.count, concurrent_count=args.concurrent_count),
+    "ack": lambda url, args: ack.measure(
+        url, count=args.count, concurrent_count=args.concurrent_count, workers=args.workers
+    ),
     "digest": lambda url, args: digest.measure(url),
     "run-due": lambda url, args: run_due.measure(url),
     "feed": lambda url, args: feed.measure(url),
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=200, help="ack: requests per command, one client")
     parser.add_argument(
         "--concurrent-count", type=int, default=800, help="ack: requests per command, 16 clients"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="ack: processes of `partnerbot serve` (PostgreSQL only)"
     )
     args = parser.parse_args(argv)
     database = dialect(database_url(args.database))

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
-from bench.report import Figure, database_url
+from bench.report import Figure, database_url, vacuum_analyze
 from bot.feeds import answer
 from services import calendar, feed_tokens
 from storage import migrate
@@ -94,10 +94,7 @@ def _measure(url: str):
     sessions = make_session_factory(engine)
     token = _populate(sessions)
     if engine.dialect.name == "postgresql":
-        # As autovacuum would soon after a bulk load (bench/report.py `fresh` does the
-        # same): without statistics the planner guesses a few rows a table.
-        with engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        vacuum_analyze(engine)
 
     with transaction(sessions) as session:
         row = feed_tokens.find(session, token)

