@@ -100,9 +100,14 @@ def _sessions(settings: Settings, *, upgrade: bool, connections: int | None = No
     engine = make_engine(settings.database_url, connections=connections)
     if upgrade:
         migrate.upgrade(engine)
-    elif not migrate.is_current(engine):
-        raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
+    else:
+        _require_current(engine)
     return make_session_factory(engine)
+
+
+def _require_current(engine) -> None:
+    if not migrate.is_current(engine):
+        raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
 
 
 def _db_upgrade(args, settings: Settings) -> int:
@@ -232,7 +237,9 @@ def _serve(args, settings: Settings) -> int:
     from bot import processes, server  # everything a worker needs, imported before any fork
 
     settings.require_slack()
-    workers = settings.web_concurrency if args.workers is None else _workers_flag(args.workers)
+    workers = (
+        settings.web_concurrency if args.workers is None else workers_setting(args.workers, name="--workers")
+    )
     if workers > 1 and settings.slack_app_token:
         raise SettingsError(
             "--workers/WEB_CONCURRENCY: Socket Mode (SLACK_APP_TOKEN) is one websocket; serve it with 1 worker"
@@ -244,7 +251,11 @@ def _serve(args, settings: Settings) -> int:
             extra={"workers_asked": workers},
         )
         workers = 1
-    _require_current(settings)
+    checked = make_engine(settings.database_url)  # once, before any worker starts, and gone before a fork
+    try:
+        _require_current(checked)
+    finally:
+        checked.dispose()
     host, port = args.host, args.port or settings.port
     listener = processes.listen(host, port, shared=workers > 1)
     if workers == 1:
@@ -261,20 +272,6 @@ def _serve(args, settings: Settings) -> int:
     )
 
 
-def _workers_flag(text: str) -> int:
-    return workers_setting(text, name="--workers")
-
-
-def _require_current(settings: Settings) -> None:
-    """Checked once, before any worker starts; the engine is gone again before a fork."""
-    engine = make_engine(settings.database_url)
-    try:
-        if not migrate.is_current(engine):
-            raise SettingsError("DATABASE_URL: the database is not up to date; run `partnerbot db upgrade`")
-    finally:
-        engine.dispose()
-
-
 def _serve_process(args, settings: Settings, listener: socket.socket, *, scheduler: bool) -> int:
     """One process answering HTTP on `listener`: its own engine, sessions,
     delivery thread and Bolt app, and the scheduler if `scheduler`."""
@@ -285,7 +282,8 @@ def _serve_process(args, settings: Settings, listener: socket.socket, *, schedul
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stop_signal)
-    sessions = _sessions(settings, upgrade=False, connections=CONNECTIONS)
+    # The database's version was checked before the workers started.
+    sessions = make_session_factory(make_engine(settings.database_url, connections=CONNECTIONS))
     clock = SystemClock()
     service = build(settings=settings, sessions=sessions, clock=clock)
     jobs = None

@@ -30,7 +30,7 @@ from icalendar import (
     vUri,
 )
 from icalendar.timezone import tzid_from_tzinfo
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from services import partnership as partnership_service
@@ -481,12 +481,10 @@ def agenda_of(session: Session, meeting: Meeting) -> tuple[AgendaLine, ...]:
 def _validator_statement(of_person: bool, with_actions: bool) -> Select:
     """The validator's statement for a person's feed (with or without their
     actions) or a group's, built once: building it took as long as running it."""
-    groups: Select | ColumnElement[int]
-    if of_person:
-        groups = select(Membership.group_id).where(Membership.person_id == bindparam("person"))
-    else:
-        groups = bindparam("group")
-    in_groups = Meeting.group_id.in_(groups) if of_person else Meeting.group_id == groups
+    person: BindParameter[int] = bindparam("person")
+    in_groups = (
+        Meeting.group_id.in_(_groups_of(person)) if of_person else Meeting.group_id == bindparam("group")
+    )
     summaries = [
         select(func.count().label("meetings"), func.max(Meeting.updated_at).label("meetings_changed"))
         .where(in_groups)
@@ -502,15 +500,13 @@ def _validator_statement(of_person: bool, with_actions: bool) -> Select:
                 func.count().label("memberships"),
                 func.coalesce(func.sum(Membership.group_id), 0).label("group_ids"),
             )
-            .where(Membership.person_id == bindparam("person"))
+            .where(Membership.person_id == person)
             .subquery()
         )
         if with_actions:
             summaries.append(
                 select(func.count().label("actions"), func.max(Action.updated_at).label("actions_changed"))
-                .where(
-                    Action.owner_id == bindparam("person"), Action.status == "open", Action.due.is_not(None)
-                )
+                .where(*_open_actions_of(person))
                 .subquery()
             )
     joined = summaries[0]
@@ -521,13 +517,17 @@ def _validator_statement(of_person: bool, with_actions: bool) -> Select:
 
 def _group_ids(token: FeedToken) -> Select | list[int]:
     if token.person_id is not None:
-        return select(Membership.group_id).where(Membership.person_id == token.person_id)
+        return _groups_of(token.person_id)
     assert token.group_id is not None
     return [token.group_id]
 
 
-def _open_actions_of(person_id: int) -> Iterable[ColumnElement[bool]]:
-    return (Action.owner_id == person_id, Action.status == "open", Action.due.is_not(None))
+def _groups_of(person: int | BindParameter[int]) -> Select:
+    return select(Membership.group_id).where(Membership.person_id == person)
+
+
+def _open_actions_of(person: int | BindParameter[int]) -> Iterable[ColumnElement[bool]]:
+    return (Action.owner_id == person, Action.status == "open", Action.due.is_not(None))
 
 
 def _latest(first: datetime, second: datetime | None) -> datetime:
