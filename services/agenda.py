@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from services import audit, groups, meetings, people
+from services import audit, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import PermissionDenied, UserError
 from storage.models import AgendaItem, Meeting, Person
@@ -30,11 +30,12 @@ class Line:
     detail: str = ""  # purpose and presenter
 
 
-def restricted_label(item: AgendaItem, *, officer: bool) -> str:
+def restricted_label(paragraph: int | None, *, officer: bool) -> str:
+    """How a restricted item shows: to officers with its Schedule 12A paragraph."""
     if not officer:
         return "Restricted item"
-    if item.restricted_paragraph:
-        return f"Restricted item: paragraph {item.restricted_paragraph} of Part 1 of Schedule 12A"
+    if paragraph:
+        return f"Restricted item: paragraph {paragraph} of Part 1 of Schedule 12A"
     return "Restricted item"
 
 
@@ -48,13 +49,29 @@ def items(session: Session, meeting: Meeting) -> list[AgendaItem]:
     )
 
 
-def draft(session: Session, *, meeting: Meeting, zone: ZoneInfo, officer: bool) -> list[Line]:
+# The submitted items as the agenda shows them, with whoever presents each (or
+# submitted it), read as plain rows: `/agenda` shows them on every request.
+_ITEMS_TO_SHOW = (
+    select(
+        AgendaItem.title,
+        AgendaItem.purpose,
+        AgendaItem.restricted,
+        AgendaItem.restricted_paragraph,
+        Person.name.label("presenter"),
+    )
+    .outerjoin(Person, Person.id == func.coalesce(AgendaItem.presenter_id, AgendaItem.submitted_by_id))
+    .where(AgendaItem.meeting_id == bindparam("meeting"))
+    .order_by(AgendaItem.position, AgendaItem.id)
+)
+
+
+def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, officer: bool) -> list[Line]:
     """The agenda as the board's packs show it; restricted items masked unless `officer`."""
-    group = meeting.group
-    last = meetings.held_before(session, meeting)
+    session.flush()  # what follows reads rows, not the session's objects
+    last = meetings.previous_held_start(session, meeting)
     minutes = (
-        f"To confirm the minutes of the {group.name} held on "
-        f"{format_date(meetings.local_date(last, zone))} as a correct record"
+        f"To confirm the minutes of the {meeting.group.name} held on "
+        f"{format_date(last.astimezone(zone).date())} as a correct record"
         if last
         else "To confirm the minutes of the previous meeting as a correct record"
     )
@@ -63,25 +80,20 @@ def draft(session: Session, *, meeting: Meeting, zone: ZoneInfo, officer: bool) 
         Line("2", "Minutes", minutes),
         Line("2a", "Matters arising"),
     ]
-    submitted = items(session, meeting)
-    presenters = people.names(
-        session, {pid for i in submitted if (pid := i.presenter_id or i.submitted_by_id)}
-    )
     number = FIRST_SUBMITTED
-    for item in submitted:
-        presenter = presenters.get(item.presenter_id or item.submitted_by_id or 0)
+    for item in session.connection().execute(_ITEMS_TO_SHOW, {"meeting": meeting.id}):
         if item.restricted:
-            label = restricted_label(item, officer=officer)
+            label = restricted_label(item.restricted_paragraph, officer=officer)
             title = f"{item.title} ({label})" if officer else label
-            detail = _detail(item.purpose, presenter) if officer else ""
+            detail = _detail(item.purpose, item.presenter) if officer else ""
         else:
-            title, detail = item.title, _detail(item.purpose, presenter)
+            title, detail = item.title, _detail(item.purpose, item.presenter)
         lines.append(Line(str(number), title, detail))
         number += 1
     lines.append(Line(str(number), "Any other business"))
-    following = meetings.next_after(session, meeting)
+    following = meetings.next_scheduled_start(session, meeting)
     when = (
-        f"{format_date(meetings.local_date(following, zone))} at {format_time(following.starts_at.astimezone(zone))}"
+        f"{format_date(following.astimezone(zone).date())} at {format_time(following.astimezone(zone))}"
         if following
         else "to be agreed"
     )

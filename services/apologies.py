@@ -80,6 +80,28 @@ _FOR_MEETING = (  # built once: /meeting next reads it on every request
 )
 
 
+_NAMES_FOR_MEETING = (
+    select(Person.name, Apology.substitute)
+    .join(Person, Person.id == Apology.person_id)
+    .where(Apology.meeting_id == bindparam("meeting"), Apology.withdrawn_at.is_(None))
+    .order_by(Person.name)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An apology as `/meeting next` lists it: who, and their substitute."""
+
+    name: str
+    substitute: str | None
+
+
+def received_for(session: Session, meeting_id: int) -> list[Received]:
+    """Who has sent apologies to the meeting (none withdrawn), by name, as plain rows."""
+    rows = session.connection().execute(_NAMES_FOR_MEETING, {"meeting": meeting_id})
+    return [Received(name, substitute) for name, substitute in rows]
+
+
 def for_meeting(session: Session, meeting: Meeting) -> list[Apology]:
     return list(session.scalars(_FOR_MEETING, {"meeting": meeting.id}))
 

@@ -51,6 +51,28 @@ def in_scope(session: Session, *, person: Person | None, channel_id: str | None)
     return of_person(session, person)
 
 
+def in_scope_to_read(session: Session, *, person: Person | None, channel_id: str | None) -> list[Group]:
+    """`in_scope`, for a reply that only reads the groups' own columns: the
+    directory's shared copies, left out of the session (putting six groups in it
+    cost more than the query that used them). Never load a relationship of one,
+    change one, or link a new row to one."""
+    known = directory.groups(session)
+    if known is None:
+        return in_scope(session, person=person, channel_id=channel_id)
+    group_id = known.by_channel.get(channel_id) if channel_id else None
+    if group_id is not None:
+        return [known.by_id[group_id]]
+    if person is None:
+        return []
+    return [known.by_id[i] for i in sorted(known.roles.get(person.id, {}))]
+
+
+def every_to_read(session: Session) -> list[Group]:
+    """`every`, as `in_scope_to_read` gives them."""
+    known = directory.groups(session)
+    return list(known.by_id.values()) if known is not None else every(session)
+
+
 def roles_of(session: Session, person: Person) -> dict[int, str]:
     """The person's role in each of their groups, by group id."""
     known = directory.groups(session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ _UPCOMING = (
     .limit(bindparam("limit"))
 )
 _HELD_BEFORE = (
-    select(Meeting)
+    select(Meeting.starts_at)
     .where(
         Meeting.group_id == bindparam("group"),
         Meeting.starts_at < bindparam("starts"),
@@ -41,7 +42,7 @@ _HELD_BEFORE = (
     .limit(1)
 )
 _NEXT_AFTER = (
-    select(Meeting)
+    select(Meeting.starts_at)
     .where(
         Meeting.group_id == bindparam("group"),
         Meeting.starts_at > bindparam("starts"),
@@ -62,9 +63,67 @@ _ON_DAY = (
 _AGENDA_ITEMS = (
     select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == bindparam("meeting"))
 )
+# The same, read as plain rows for the replies that only show it (see Upcoming).
+_NEXT_TO_READ = (
+    select(
+        Meeting.id,
+        Meeting.group_id,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.location,
+        Meeting.url,
+        Meeting.status,
+        Meeting.agenda_published_at,
+    )
+    .where(
+        Meeting.group_id.in_(bindparam("groups", expanding=True)),
+        Meeting.status == "scheduled",
+        Meeting.starts_at > bindparam("now"),
+    )
+    .order_by(Meeting.starts_at, Meeting.group_id)
+    .limit(1)
+)
 MAX_LOCATION = 300
 MAX_URL = 500
 MAX_DATES_AT_ONCE = 24
+
+
+class Scheduled(Protocol):
+    """What a reply reads of a meeting: a Meeting, or an Upcoming."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def group(self) -> Group: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def agenda_published_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A meeting read as a plain row, for a reply that only shows it (`/meeting
+    next`, `/agenda`, on every request): loading it as a Meeting, with its group
+    joined and both put in the session, cost more than the rest of the reply.
+    `group` is the one the caller passed in; nothing here can be changed."""
+
+    id: int
+    group: Group
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    url: str | None
+    status: str
+    agenda_published_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +132,7 @@ class Deadlines:
     publish_by: date  # agenda and reports circulated no less than N days before
 
     @classmethod
-    def of(cls, meeting: Meeting, zone: ZoneInfo) -> Deadlines:
+    def of(cls, meeting: Scheduled, zone: ZoneInfo) -> Deadlines:
         day = local_date(meeting, zone)
         return cls(
             items_due=day - timedelta(days=meeting.group.items_due_days),
@@ -81,7 +140,7 @@ class Deadlines:
         )
 
 
-def local_date(meeting: Meeting, zone: ZoneInfo) -> date:
+def local_date(meeting: Scheduled, zone: ZoneInfo) -> date:
     return meeting.starts_at.astimezone(zone).date()
 
 
@@ -93,6 +152,26 @@ def upcoming(
         return []
     found = session.scalars(_UPCOMING, {"groups": [g.id for g in groups], "now": now, "limit": limit})
     return list(found)
+
+
+def next_to_read(session: Session, *, groups: list[Group], now: datetime) -> Upcoming | None:
+    """The first of `upcoming`, as an Upcoming with its group taken from `groups`."""
+    if not groups:
+        return None
+    row = session.connection().execute(_NEXT_TO_READ, {"groups": [g.id for g in groups], "now": now}).first()
+    if row is None:
+        return None
+    group = next(g for g in groups if g.id == row.group_id)
+    return Upcoming(
+        row.id,
+        group,
+        row.starts_at,
+        row.ends_at,
+        row.location,
+        row.url,
+        row.status,
+        row.agenda_published_at,
+    )
 
 
 def on_day(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) -> list[Meeting]:
@@ -116,7 +195,7 @@ def find(
     if day is None:
         meetings = upcoming(session, groups=groups, now=now, limit=1)
         if not meetings:
-            raise NotFound(f"{_names(groups)} {_have(groups)} no upcoming meeting. Nothing was changed.")
+            raise no_upcoming(groups)
         return meetings[0]
     meetings = on_day(session, groups=groups, day=day, zone=zone)
     if not meetings:
@@ -134,6 +213,10 @@ def find(
     return meetings[0]
 
 
+def no_upcoming(groups: list[Group]) -> NotFound:
+    return NotFound(f"{_names(groups)} {_have(groups)} no upcoming meeting. Nothing was changed.")
+
+
 def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
     if not meetings:
         return {}
@@ -145,8 +228,8 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
     return {meeting_id: count for meeting_id, count in rows}
 
 
-def agenda_item_count(session: Session, meeting: Meeting) -> int:
-    return session.scalar(_AGENDA_ITEMS, {"meeting": meeting.id}) or 0
+def agenda_item_count(session: Session, meeting: Scheduled) -> int:
+    return session.connection().execute(_AGENDA_ITEMS, {"meeting": meeting.id}).scalar() or 0
 
 
 def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:
@@ -341,14 +424,22 @@ def cancel(
     return meeting
 
 
-def held_before(session: Session, meeting: Meeting) -> Meeting | None:
-    """The group's last meeting before this one that was not cancelled."""
-    return session.scalar(_HELD_BEFORE, {"group": meeting.group_id, "starts": meeting.starts_at})
+def previous_held_start(session: Session, meeting: Scheduled) -> datetime | None:
+    """When the group's last meeting before this one that was not cancelled began."""
+    return (
+        session.connection()
+        .execute(_HELD_BEFORE, {"group": meeting.group.id, "starts": meeting.starts_at})
+        .scalar()
+    )
 
 
-def next_after(session: Session, meeting: Meeting) -> Meeting | None:
-    """The group's next scheduled meeting after this one."""
-    return session.scalar(_NEXT_AFTER, {"group": meeting.group_id, "starts": meeting.starts_at})
+def next_scheduled_start(session: Session, meeting: Scheduled) -> datetime | None:
+    """When the group's next scheduled meeting after this one begins."""
+    return (
+        session.connection()
+        .execute(_NEXT_AFTER, {"group": meeting.group.id, "starts": meeting.starts_at})
+        .scalar()
+    )
 
 
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:

@@ -27,7 +27,7 @@ def handle(context: Context, text: str) -> str:
     verb, _, rest = text.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "show"):
-        return _show(context, _meeting(context))
+        return _show(context, _meeting_to_show(context))
     if verb == "add":
         return _add(context, rest)
     if verb == "remove":
@@ -48,7 +48,17 @@ def _meeting(context: Context) -> Meeting:
     return meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
 
 
-def render(context: Context, meeting: Meeting, *, officer: bool) -> str:
+def _meeting_to_show(context: Context) -> meetings.Upcoming:
+    """`_meeting` as a plain row, for `/agenda` itself, which only shows it."""
+    person = context.require_person()
+    scope = groups.in_scope_to_read(context.session, person=person, channel_id=context.channel_id)
+    meeting = meetings.next_to_read(context.session, groups=scope, now=context.now)
+    if meeting is None:
+        raise meetings.no_upcoming(scope)
+    return meeting
+
+
+def render(context: Context, meeting: meetings.Scheduled, *, officer: bool) -> str:
     lines = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
     body = []
     for line in lines:
@@ -59,7 +69,7 @@ def render(context: Context, meeting: Meeting, *, officer: bool) -> str:
     return "\n".join(body)
 
 
-def deadlines_line(context: Context, meeting: Meeting) -> str:
+def deadlines_line(context: Context, meeting: meetings.Scheduled) -> str:
     deadlines = meetings.Deadlines.of(meeting, context.zone)
     if meeting.agenda_published_at is not None:
         return f"Published {format_date(context.local(meeting.agenda_published_at).date())}."
@@ -70,7 +80,7 @@ def deadlines_line(context: Context, meeting: Meeting) -> str:
     return f"Items due by {due}; to be published by {publish}."
 
 
-def _show(context: Context, meeting: Meeting) -> str:
+def _show(context: Context, meeting: meetings.Scheduled) -> str:
     officer = groups.is_officer(context.session, context.person, meeting.group)
     state = "Agenda" if meeting.agenda_published_at else "Draft agenda"
     return (
@@ -108,7 +118,11 @@ def _add(context: Context, text: str) -> str:
         zone=context.zone,
     )
     officer = groups.is_officer(context.session, person, meeting.group)
-    shown = f"{item.title} ({agenda.restricted_label(item, officer=officer)})" if restricted else item.title
+    shown = (
+        f"{item.title} ({agenda.restricted_label(item.restricted_paragraph, officer=officer)})"
+        if restricted
+        else item.title
+    )
     when = format_date(meetings.local_date(meeting, context.zone))
     late = ""
     deadlines = meetings.Deadlines.of(meeting, context.zone)

@@ -10,7 +10,8 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.dates import format_date, format_time
-from storage.models import Action, Meeting
+from services.meetings import Scheduled
+from storage.models import Action
 
 # A workstream's overall status, as its highlight report and every message show it.
 RAG_MARK = {"green": "🟢 Green", "amber": "🟠 Amber", "red": "🔴 Red"}
@@ -28,24 +29,24 @@ def action_line(action: Action, today: date) -> str:
     return f"*{action.ref}* {action.what} — {owner}{due}{status}"
 
 
-def meeting_when(meeting: Meeting, zone: ZoneInfo) -> str:
+def meeting_when(meeting: Scheduled, zone: ZoneInfo) -> str:
     start = meeting.starts_at.astimezone(zone)
     end = meeting.ends_at.astimezone(zone)
     return f"{format_date(start.date())}, {format_time(start)}–{format_time(end)}"
 
 
-def meeting_where(meeting: Meeting) -> str:
+def meeting_where(meeting: Scheduled) -> str:
     if meeting.url:
         return f"online: {meeting.url}"
     return meeting.location or meeting.group.location or "place to be confirmed"
 
 
-def meeting_line(meeting: Meeting, zone: ZoneInfo) -> str:
+def meeting_line(meeting: Scheduled, zone: ZoneInfo) -> str:
     status = " — *cancelled*" if meeting.status == "cancelled" else ""
     return f"*{meeting.group.name}*: {meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
 
 
-def group_meeting(meeting: Meeting, zone: ZoneInfo) -> str:
+def group_meeting(meeting: Scheduled, zone: ZoneInfo) -> str:
     """How every reply names the meeting it acted on, so a wrong guess shows at once."""
     start = meeting.starts_at.astimezone(zone)
     return f"the {meeting.group.name} meeting on {format_date(start.date())} at {format_time(start)}"

@@ -9,7 +9,7 @@ from services import apologies, groups, meetings
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
-from storage.models import Group, Meeting
+from storage.models import Group
 
 HELP = """*/meeting* — the group's meetings
 • `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far
@@ -53,11 +53,13 @@ def _scope(context: Context) -> list[Group]:
 
 
 def _next(context: Context) -> str:
-    scope = _scope(context)
-    found = meetings.upcoming(context.session, groups=scope, now=context.now, limit=1)
-    if not found:
+    # Read as plain rows: `/meeting next` is asked more than anything else.
+    session = context.session
+    scope = groups.in_scope_to_read(session, person=context.person, channel_id=context.channel_id)
+    scope = scope or groups.every_to_read(session)
+    meeting = meetings.next_to_read(session, groups=scope, now=context.now)
+    if meeting is None:
         return f"No upcoming meetings for {_names(scope)}."
-    meeting = found[0]
     deadlines = meetings.Deadlines.of(meeting, context.zone)
     lines = [
         f"*Next meeting: {meeting.group.name}*",
@@ -69,7 +71,7 @@ def _next(context: Context) -> str:
     return "\n".join(lines)
 
 
-def _agenda_state(context: Context, meeting: Meeting, deadlines: meetings.Deadlines) -> str:
+def _agenda_state(context: Context, meeting: meetings.Upcoming, deadlines: meetings.Deadlines) -> str:
     if meeting.agenda_published_at is not None:
         published = context.local(meeting.agenda_published_at).date()
         return f"published {format_date(published)}"
@@ -83,16 +85,11 @@ def _agenda_state(context: Context, meeting: Meeting, deadlines: meetings.Deadli
     )
 
 
-def _apologies(context: Context, meeting: Meeting) -> str:
-    received = apologies.for_meeting(context.session, meeting)
+def _apologies(context: Context, meeting: meetings.Upcoming) -> str:
+    received = apologies.received_for(context.session, meeting.id)
     if not received:
         return "none"
-    names = []
-    for apology in received:
-        name = apology.person.name
-        if apology.substitute:
-            name += f" (substitute: {apology.substitute})"
-        names.append(name)
+    names = [f"{a.name} (substitute: {a.substitute})" if a.substitute else a.name for a in received]
     return f"{len(received)} — " + ", ".join(names)
 
 

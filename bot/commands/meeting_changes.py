@@ -218,7 +218,7 @@ def _meeting_on(context: Context, text: str, verb: str) -> Meeting:
     return meeting
 
 
-def describe(meeting: Meeting, zone: ZoneInfo) -> str:
+def describe(meeting: meetings.Scheduled, zone: ZoneInfo) -> str:
     start = meeting.starts_at.astimezone(zone)
     end = meeting.ends_at.astimezone(zone)
     place = (
