@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Protocol
 
-from sqlalchemy import and_, func, nulls_last, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import Select, bindparam, func, nulls_last, select
+from sqlalchemy.orm import Session
 
 from services import audit
 from services import groups as groups_service
@@ -93,14 +95,48 @@ def get(session: Session, ref: str, *, for_update: bool = False) -> Action:
     return action
 
 
-_OPEN = select(Action).where(Action.status == "open").order_by(nulls_last(Action.due.asc()), Action.number)
+class Shown(Protocol):
+    """What a line about an action reads: an Action, or a ListedAction."""
+
+    @property
+    def ref(self) -> str: ...
+    @property
+    def what(self) -> str: ...
+    @property
+    def owner_name(self) -> str | None: ...
+    @property
+    def owner_text(self) -> str | None: ...
+    @property
+    def due(self) -> date | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def snoozed_until(self) -> date | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListedAction:
+    """An open action as a list shows it, read as a plain row: loading fifty
+    Actions with their owners into the session cost more than the query."""
+
+    number: int
+    what: str
+    owner_name: str | None
+    owner_text: str | None
+    due: date | None
+    status: str
+    snoozed_until: date | None
+
+    @property
+    def ref(self) -> str:
+        return f"A{self.number}"
 
 
 @dataclass(frozen=True)
 class Listing:
     """Open actions, the first `limit` of them, and how many there are in all."""
 
-    actions: list[Action]
+    actions: list[ListedAction]
     total: int
 
 
@@ -115,21 +151,48 @@ def listing(
 ) -> Listing:
     """Open actions, oldest due first, by owner, free-text owner, workstream or
     overdue on a day (none given: all), with their count: two queries."""
-    criteria = []
-    if owner is not None:
-        criteria.append(Action.owner_id == owner.id)
-    if owner_text is not None:
-        criteria.append(func.lower(Action.owner_text) == owner_text.lower())
-    if workstream is not None:
-        criteria.append(Action.workstream_id == workstream.id)
-    if overdue_on is not None:
-        criteria.append(Action.due < overdue_on)
-    criterion = and_(True, *criteria)
-    total = session.scalar(select(func.count()).select_from(Action).where(Action.status == "open", criterion))
-    query = _OPEN.where(criterion).limit(limit)
-    if owner is not None:  # every row's owner is that person, already in the session: no join
-        query = query.options(lazyload(Action.owner))
-    return Listing(actions=list(session.scalars(query)), total=total or 0)
+    given = {
+        "owner": owner.id if owner is not None else None,
+        "owner_text": owner_text.lower() if owner_text is not None else None,
+        "workstream": workstream.id if workstream is not None else None,
+        "overdue_on": overdue_on,
+    }
+    count, rows = _listing_statements(*(value is not None for value in given.values()))
+    values = {name: value for name, value in given.items() if value is not None}
+    connection = session.connection()
+    total = connection.execute(count, values).scalar() or 0
+    found = connection.execute(rows, values | {"limit": limit})
+    if owner is not None:  # every row's owner is that person: no join
+        return Listing(actions=[ListedAction(n, w, owner.name, *rest) for n, w, *rest in found], total=total)
+    return Listing(actions=[ListedAction(*row) for row in found], total=total)
+
+
+@cache
+def _listing_statements(
+    owner: bool, owner_text: bool, workstream: bool, overdue: bool
+) -> tuple[Select, Select]:
+    """The count and the rows of a listing with these criteria, built once each."""
+    criteria = [Action.status == "open"]
+    if owner:
+        criteria.append(Action.owner_id == bindparam("owner"))
+    if owner_text:
+        criteria.append(func.lower(Action.owner_text) == bindparam("owner_text"))
+    if workstream:
+        criteria.append(Action.workstream_id == bindparam("workstream"))
+    if overdue:
+        criteria.append(Action.due < bindparam("overdue_on"))
+    count = select(func.count()).select_from(Action).where(*criteria)
+    rest = (Action.owner_text, Action.due, Action.status, Action.snoozed_until)
+    rows: Select
+    if owner:  # its name is the owner's, known already: no join
+        rows = select(Action.number, Action.what, *rest)
+    else:
+        rows = select(Action.number, Action.what, Person.name, *rest).outerjoin(
+            Person, Person.id == Action.owner_id
+        )
+    rows = rows.where(*criteria).order_by(nulls_last(Action.due.asc()), Action.number)
+    rows = rows.limit(bindparam("limit"))
+    return count, rows
 
 
 def mark_done(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:
@@ -166,7 +229,7 @@ def set_due(session: Session, *, now: datetime, actor: Person | None, action: Ac
 SNOOZE = timedelta(days=7)
 
 
-def is_snoozed(action: Action, today: date) -> bool:
+def is_snoozed(action: Shown, today: date) -> bool:
     """No reminders about it today: it was snoozed until a later day (reminders
     resume on `snoozed_until` itself)."""
     return action.snoozed_until is not None and today < action.snoozed_until

@@ -333,6 +333,10 @@ class Action(Base):
     def ref(self) -> str:
         return f"A{self.number}"
 
+    @property
+    def owner_name(self) -> str | None:
+        return self.owner.name if self.owner is not None else None
+
 
 class ActionImport(Base):
     """A What / Who / When table pasted from minutes and read, waiting for its Save

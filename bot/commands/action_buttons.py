@@ -5,13 +5,13 @@ audited the same way)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from bot.commands.lines import action_line
 from bot.commands.shapes import Button, Section
 from services import actions
 from services.dates import format_date
-from storage.models import Action
 
 # Slack allows 50 blocks in a message and 100 in a Home tab; an action with its
 # buttons takes two (its text and its buttons), and a message has a headline and
@@ -20,7 +20,7 @@ MESSAGE_ACTIONS = 20
 HOME_ACTIONS = 40
 
 
-def action_buttons(action: Action) -> tuple[Button, ...]:
+def action_buttons(action: actions.Shown) -> tuple[Button, ...]:
     """Done, Snooze a week, New due date, for an open action; none for a closed one."""
     if action.status != "open":
         return ()
@@ -31,7 +31,7 @@ def action_buttons(action: Action) -> tuple[Button, ...]:
     )
 
 
-def action_section(action: Action, today: date) -> Section:
+def action_section(action: actions.Shown, today: date) -> Section:
     """One action, as a line with its buttons."""
     text = action_line(action, today)
     if action.status == "open" and action.snoozed_until and actions.is_snoozed(action, today):
@@ -40,10 +40,15 @@ def action_section(action: Action, today: date) -> Section:
 
 
 def action_sections(
-    actions: list[Action], today: date, *, total: int, limit: int = MESSAGE_ACTIONS, more_hint: str = ""
+    listed: Sequence[actions.Shown],
+    today: date,
+    *,
+    total: int,
+    limit: int = MESSAGE_ACTIONS,
+    more_hint: str = "",
 ) -> tuple[Section, ...]:
     """Up to `limit` actions with their buttons, then "and N more" for the rest of `total`."""
-    shown = actions[:limit]
+    shown = listed[:limit]
     sections = tuple(action_section(a, today) for a in shown)
     if total > len(shown):
         hint = f": {more_hint}" if more_hint else ""

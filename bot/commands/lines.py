@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from services.actions import Shown
 from services.dates import format_date, format_time
 from services.meetings import Scheduled
-from storage.models import Action
 
 # A workstream's overall status, as its highlight report and every message show it.
 RAG_MARK = {"green": "🟢 Green", "amber": "🟠 Amber", "red": "🔴 Red"}
 
 
-def action_line(action: Action, today: date) -> str:
-    owner = action.owner.name if action.owner else f"{action.owner_text or ''} (free text)"
+def action_line(action: Shown, today: date) -> str:
+    owner = action.owner_name or f"{action.owner_text or ''} (free text)"
     due = ""
     if action.due is not None:
         due = f", due {format_date(action.due)}"

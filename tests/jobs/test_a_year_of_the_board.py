@@ -94,8 +94,9 @@ def _on_the_day(db, day: date) -> None:
     with db() as session, session.begin():
         if day == d(24, 6):
             clerk = session.scalar(select(Person).where(Person.key == "clerk"))
-            for action in actions_service.listing(session, limit=1000).actions:
-                if action.due is not None and action.due < day:
+            for listed in actions_service.listing(session, limit=1000).actions:
+                if listed.due is not None and listed.due < day:
+                    action = actions_service.get(session, listed.ref)
                     actions_service.mark_done(session, now=at(day, 12), actor=clerk, action=action)
         if day == d(14, 4):
             for ref, owner in (("A11", "fire"), ("A12", "dwp")):
