@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from services import audit
 from services import groups as groups_service
 from services.dates import format_date
 from services.errors import PermissionDenied, UserError
-from services.meetings import local_date
+from services.meetings import Scheduled, local_date
 from services.partnership import zone as zone_of
 from storage.models import Apology, Meeting, Partnership, Person
 
@@ -22,8 +22,7 @@ MAX_SUBSTITUTE = 200
 
 @dataclass(frozen=True)
 class Sent:
-    apology: Apology
-    meeting: Meeting
+    meeting: Scheduled
     updated: bool  # True when this replaced an earlier apology's reason
 
 
@@ -33,7 +32,7 @@ def send(
     now: datetime,
     partnership: Partnership,
     person: Person,
-    meeting: Meeting,
+    meeting: Scheduled,
     reason: str | None,
     substitute: str | None = None,
 ) -> Sent:
@@ -47,16 +46,17 @@ def send(
         raise UserError(
             f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed."
         )
-    apology = session.scalar(_OF_PERSON, {"meeting": meeting.id, "person": person.id})
-    updated = apology is not None and apology.withdrawn_at is None
-    if apology is None:
-        apology = Apology(meeting_id=meeting.id, person_id=person.id, created_at=now, updated_at=now)
-        session.add(apology)
-    apology.reason = reason
-    apology.substitute = substitute
-    apology.withdrawn_at = None
-    apology.updated_at = now
-    session.flush()
+    # Plain statements: sending apologies is a hot write, and an Apology object
+    # through the session's unit of work cost more than the statements.
+    connection = session.connection()
+    given = {"meeting": meeting.id, "person": person.id}
+    earlier = connection.execute(_OF_PERSON, given).first()
+    updated = earlier is not None and earlier.withdrawn_at is None
+    values = {"reason": reason, "substitute": substitute, "withdrawn_at": None, "updated_at": now}
+    if earlier is None:
+        connection.execute(_INSERT, given | values | {"created_at": now})
+    else:
+        connection.execute(_UPDATE, {"apology": earlier.id} | values)
     # Reasons are private: the audit trail records that one was given, not what it said.
     audit.record(
         session,
@@ -66,11 +66,30 @@ def send(
         at=now,
         after={"person": person.key, "reason_given": bool(reason), "substitute": substitute},
     )
-    return Sent(apology=apology, meeting=meeting, updated=updated)
+    return Sent(meeting=meeting, updated=updated)
 
 
-_OF_PERSON = select(Apology).where(
+_OF_PERSON = select(Apology.id, Apology.withdrawn_at).where(
     Apology.meeting_id == bindparam("meeting"), Apology.person_id == bindparam("person")
+)
+_INSERT = insert(Apology).values(
+    meeting_id=bindparam("meeting"),
+    person_id=bindparam("person"),
+    reason=bindparam("reason"),
+    substitute=bindparam("substitute"),
+    withdrawn_at=bindparam("withdrawn_at"),
+    created_at=bindparam("created_at"),
+    updated_at=bindparam("updated_at"),
+)
+_UPDATE = (
+    update(Apology)
+    .where(Apology.id == bindparam("apology"))
+    .values(
+        reason=bindparam("reason"),
+        substitute=bindparam("substitute"),
+        withdrawn_at=bindparam("withdrawn_at"),
+        updated_at=bindparam("updated_at"),
+    )
 )
 _FOR_MEETING = (  # built once: /meeting next reads it on every request
     select(Apology)
@@ -102,12 +121,12 @@ def received_for(session: Session, meeting_id: int) -> list[Received]:
     return [Received(name, substitute) for name, substitute in rows]
 
 
-def for_meeting(session: Session, meeting: Meeting) -> list[Apology]:
+def for_meeting(session: Session, meeting: Scheduled) -> list[Apology]:
     return list(session.scalars(_FOR_MEETING, {"meeting": meeting.id}))
 
 
 def _check_can_send(
-    session: Session, *, person: Person, meeting: Meeting, now: datetime, partnership: Partnership
+    session: Session, *, person: Person, meeting: Scheduled, now: datetime, partnership: Partnership
 ) -> None:
     when = format_date(local_date(meeting, zone_of(partnership)))
     if meeting.status == "cancelled":
@@ -129,7 +148,7 @@ def _check_can_send(
         )
 
 
-def withdraw(session: Session, *, now: datetime, person: Person, meeting: Meeting) -> bool:
+def withdraw(session: Session, *, now: datetime, person: Person, meeting: Scheduled) -> bool:
     """Withdraw the person's apologies; False when there were none to withdraw."""
     apology = session.scalar(
         select(Apology).where(

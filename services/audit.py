@@ -29,17 +29,23 @@ def record(
     # The front end sees that this transaction changed something (and so, e.g.,
     # republishes the person's Home tab) without every service telling it.
     session.info["audited"] = True
-    session.add(
-        AuditEntry(
-            actor_id=actor.id if actor else None,
-            actor=actor.name if actor else "partnerbot",
-            what=what,
-            subject=subject,
-            at=at,
-            before=_plain(before),
-            after=_plain(after),
-        )
+    # Written at once, as a plain INSERT: an AuditEntry object left for the
+    # session's flush cost a write more than the rest of its unit of work.
+    session.connection().execute(
+        _ENTRY,
+        {
+            "actor_id": actor.id if actor else None,
+            "actor": actor.name if actor else "partnerbot",
+            "what": what,
+            "subject": subject,
+            "at": at,
+            "before": _plain(before),
+            "after": _plain(after),
+        },
     )
+
+
+_ENTRY = insert(AuditEntry)
 
 
 def record_many(

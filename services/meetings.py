@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -63,18 +64,19 @@ _ON_DAY = (
 _AGENDA_ITEMS = (
     select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == bindparam("meeting"))
 )
-# The same, read as plain rows for the replies that only show it (see Upcoming).
+# The same, read as plain rows for the replies that only show them (see Upcoming).
+_AS_READ = (
+    Meeting.id,
+    Meeting.group_id,
+    Meeting.starts_at,
+    Meeting.ends_at,
+    Meeting.location,
+    Meeting.url,
+    Meeting.status,
+    Meeting.agenda_published_at,
+)
 _NEXT_TO_READ = (
-    select(
-        Meeting.id,
-        Meeting.group_id,
-        Meeting.starts_at,
-        Meeting.ends_at,
-        Meeting.location,
-        Meeting.url,
-        Meeting.status,
-        Meeting.agenda_published_at,
-    )
+    select(*_AS_READ)
     .where(
         Meeting.group_id.in_(bindparam("groups", expanding=True)),
         Meeting.status == "scheduled",
@@ -82,6 +84,15 @@ _NEXT_TO_READ = (
     )
     .order_by(Meeting.starts_at, Meeting.group_id)
     .limit(1)
+)
+_ON_DAY_TO_READ = (
+    select(*_AS_READ)
+    .where(
+        Meeting.group_id.in_(bindparam("groups", expanding=True)),
+        Meeting.starts_at >= bindparam("start"),
+        Meeting.starts_at < bindparam("end"),
+    )
+    .order_by(Meeting.starts_at, Meeting.group_id)
 )
 MAX_LOCATION = 300
 MAX_URL = 500
@@ -159,8 +170,22 @@ def next_to_read(session: Session, *, groups: list[Group], now: datetime) -> Upc
     if not groups:
         return None
     row = session.connection().execute(_NEXT_TO_READ, {"groups": [g.id for g in groups], "now": now}).first()
-    if row is None:
-        return None
+    return _upcoming(row, groups) if row is not None else None
+
+
+def _on_day_to_read(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) -> list[Upcoming]:
+    """`on_day`, as Upcomings with their groups taken from `groups`."""
+    if not groups:
+        return []
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    rows = session.connection().execute(
+        _ON_DAY_TO_READ, {"groups": [g.id for g in groups], "start": start, "end": end}
+    )
+    return [_upcoming(row, groups) for row in rows]
+
+
+def _upcoming(row: Row, groups: list[Group]) -> Upcoming:
     group = next(g for g in groups if g.id == row.group_id)
     return Upcoming(
         row.id,
@@ -192,25 +217,57 @@ def find(
     zone: ZoneInfo,
 ) -> Meeting:
     """The meeting on `day`, else the next one; refusals list the upcoming ones."""
+    found = (
+        upcoming(session, groups=groups, now=now, limit=1)
+        if day is None
+        else on_day(session, groups=groups, day=day, zone=zone)
+    )
+    if len(found) != 1:
+        raise _not_one(session, found, groups=groups, day=day, now=now, zone=zone)
+    return found[0]
+
+
+def find_to_read(
+    session: Session,
+    *,
+    groups: list[Group],
+    day: date | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Upcoming:
+    """`find`, as an Upcoming with its group from `groups` (see `next_to_read`)."""
     if day is None:
-        meetings = upcoming(session, groups=groups, now=now, limit=1)
-        if not meetings:
-            raise no_upcoming(groups)
-        return meetings[0]
-    meetings = on_day(session, groups=groups, day=day, zone=zone)
-    if not meetings:
-        raise NotFound(
+        found = [] if (meeting := next_to_read(session, groups=groups, now=now)) is None else [meeting]
+    else:
+        found = _on_day_to_read(session, groups=groups, day=day, zone=zone)
+    if len(found) != 1:
+        raise _not_one(session, found, groups=groups, day=day, now=now, zone=zone)
+    return found[0]
+
+
+def _not_one(
+    session: Session,
+    found: Sequence[Scheduled],
+    *,
+    groups: list[Group],
+    day: date | None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> UserError:
+    """Why `find` found no meeting, or more than one."""
+    if day is None:
+        return no_upcoming(groups)
+    if not found:
+        return NotFound(
             f"{_names(groups)} {_have(groups)} no meeting on {format_date(day)}. "
             + _upcoming_line(session, groups=groups, now=now, zone=zone)
             + " Nothing was changed."
         )
-    if len(meetings) > 1:
-        listed = "; ".join(f"{m.group.name}" for m in meetings)
-        raise UserError(
-            f"There is more than one meeting on {format_date(day)} ({listed}): type the "
-            "command in the group's own channel to say which. Nothing was changed."
-        )
-    return meetings[0]
+    listed = "; ".join(f"{m.group.name}" for m in found)
+    return UserError(
+        f"There is more than one meeting on {format_date(day)} ({listed}): type the "
+        "command in the group's own channel to say which. Nothing was changed."
+    )
 
 
 def no_upcoming(groups: list[Group]) -> NotFound:

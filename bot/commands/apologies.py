@@ -66,8 +66,10 @@ def handle(context: Context, text: str) -> str | Reply:
     person = context.require_person()
     if intent == Send(day=None, reason=""):
         return Reply(text="", form=open_form(context))
-    scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
-    meeting = meetings.find(context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone)
+    scope = groups.in_scope_to_read(context.session, person=person, channel_id=context.channel_id)
+    meeting = meetings.find_to_read(
+        context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
+    )
     where = group_meeting(meeting, context.zone)
     match intent:
         case Send():
@@ -98,7 +100,7 @@ def handle(context: Context, text: str) -> str | Reply:
             return _list(context, meeting, where)
 
 
-def _list(context: Context, meeting: Meeting, where: str) -> str:
+def _list(context: Context, meeting: meetings.Scheduled, where: str) -> str:
     received = apologies.for_meeting(context.session, meeting)
     if not received:
         return f"No apologies yet for {where}."

@@ -147,7 +147,7 @@ def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
     this transaction holds the only write lock), so no sender can claim it, and
     read the tab, before this change is there to be read."""
     waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
-    if session.scalar(waiting, {"target": slack_user_id}) is not None:
+    if session.connection().execute(waiting, {"target": slack_user_id}).first() is not None:
         return False
     return outbox.enqueue(
         session,
