@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from services import audit, workstreams
@@ -39,12 +39,21 @@ class Report:
 
 @dataclass(frozen=True)
 class Posted:
-    update: Update
+    """An update as saved: its id, its status and its parts (None where empty)."""
+
+    id: int
+    rag: str
+    parts: dict[str, str | None]
     previous: str | None  # the status before, None for a first update
 
     @property
+    def full(self) -> bool:
+        """A highlight report, not a one-line update: more than its progress."""
+        return any(self.parts[name] for name, _ in PARTS[1:])
+
+    @property
     def changed(self) -> bool:
-        return self.previous is not None and self.previous != self.update.rag
+        return self.previous is not None and self.previous != self.rag
 
 
 _NEWEST = (  # built once: every update asks it
@@ -103,17 +112,16 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
             )
     if report.rag is not None and report.rag not in RAG_STATUSES:
         raise UserError(f"The status is green, amber or red, not '{report.rag}'. Nothing was changed.")
-    before = last(session, workstream)
-    previous = before.rag if before else None
-    update = Update(
-        workstream_id=workstream.id,
-        author_id=actor.id,
-        rag=report.rag or previous or "green",
-        created_at=now,
-        **{name: value or None for name, value in parts.items()},
-    )
-    session.add(update)
-    session.flush()
+    # Plain statements: posting an update is a hot write, and an Update object
+    # through the session's unit of work cost more than the statements.
+    connection = session.connection()
+    previous = connection.execute(_NEWEST_RAG, {"workstream": workstream.id}).scalar()
+    rag = report.rag or previous or "green"
+    saved = {name: value or None for name, value in parts.items()}
+    update_id = connection.execute(
+        _INSERT,
+        {"workstream_id": workstream.id, "author_id": actor.id, "rag": rag, "created_at": now} | saved,
+    ).scalar_one()
     audit.record(
         session,
         actor=actor,
@@ -121,9 +129,13 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
         subject=workstream.slug,
         at=now,
         before={"rag": previous},
-        after={"rag": update.rag, "update": update.id},
+        after={"rag": rag, "update": update_id},
     )
-    return Posted(update=update, previous=previous)
+    return Posted(id=update_id, rag=rag, parts=saved, previous=previous)
+
+
+_NEWEST_RAG = _NEWEST.with_only_columns(Update.rag)
+_INSERT = insert(Update).returning(Update.id)
 
 
 def authors(session: Session, updates: list[Update]) -> dict[int, Person]:

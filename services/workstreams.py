@@ -113,11 +113,13 @@ def people_of(session: Session, workstream: Workstream) -> dict[str, list[Person
 
 
 def reporting_group(session: Session, workstream: Workstream) -> Group | None:
+    """The group the workstream reports to, to read only: the directory's shared
+    copy where there is one (see `groups.in_scope_to_read`)."""
     if workstream.group_id is None:
         return None
     known = directory.groups(session)
     if known is not None:
-        return known.attach(session, workstream.group_id)
+        return known.by_id[workstream.group_id]
     return session.get(Group, workstream.group_id)
 
 
@@ -132,7 +134,7 @@ def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
 
 def check_can_report(session: Session, *, actor: Person, workstream: Workstream) -> None:
     """Leads, contributors and the reporting group's officers (or chair) post updates."""
-    if session.scalar(_MEMBER, {"workstream": workstream.id, "person": actor.id}) is not None:
+    if session.connection().execute(_MEMBER, {"workstream": workstream.id, "person": actor.id}).first():
         return
     group = reporting_group(session, workstream)
     if _is_officer(session, actor, group):

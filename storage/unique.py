@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 def insert_if_new(session: Session, model: Any, *, unique_on: str, **values: Any) -> bool:
     """True when this call inserted the row; False when its `unique_on` value was taken."""
     statement = _statement(session.get_bind().dialect.name, model, unique_on)
-    return session.execute(statement, values).scalar() is not None
+    # Straight to the connection: through the session it went the ORM's bulk-insert way.
+    return session.connection().execute(statement, values).scalar() is not None
 
 
 @cache

@@ -11,7 +11,7 @@ from services import updates, workstreams
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
-from storage.models import RAG_STATUSES, Person, Update, Workstream
+from storage.models import RAG_STATUSES, Person, Workstream
 
 HELP = """*/update* — workstream highlight reports
 • `/update` — choose a workstream and fill in its highlight report
@@ -179,7 +179,7 @@ def post(context: Context, workstream: Workstream, report: updates.Report) -> st
     )
     group = workstreams.reporting_group(context.session, workstream)
     channel = (group.channel if group else None) or context.partnership.channel
-    context.post(channel, announcement(workstream, posted, person), key=f"update:{posted.update.id}")
+    context.post(channel, announcement(workstream, posted, person), key=f"update:{posted.id}")
     status = _status_line(posted)
     where = f" and posted to the {group.name} channel" if group and group.channel else ""
     if channel and not where:
@@ -188,25 +188,20 @@ def post(context: Context, workstream: Workstream, report: updates.Report) -> st
 
 
 def announcement(workstream: Workstream, posted: updates.Posted, author: Person) -> str:
-    update = posted.update
     organisation = f" ({author.organisation.name})" if author.organisation else ""
     lines = [
         f"*{workstream.name}* — update from {author.name}{organisation}",
         f"Status: {_status_line(posted)}",
     ]
     for name, label in updates.PARTS:
-        value = getattr(update, name)
+        value = posted.parts[name]
         if value:
-            lines.append(f"*{label}*\n{value}" if _is_full(update) else value)
+            lines.append(f"*{label}*\n{value}" if posted.full else value)
     return "\n".join(lines)
 
 
-def _is_full(update: Update) -> bool:
-    return any(getattr(update, name) for name, _ in updates.PARTS[1:])
-
-
 def _status_line(posted: updates.Posted) -> str:
-    mark = f"*{RAG_MARK[posted.update.rag]}*"
+    mark = f"*{RAG_MARK[posted.rag]}*"
     if posted.changed and posted.previous:
         return f"{mark}, changed from {RAG_MARK[posted.previous]}"
     return mark
