@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.ack --count 400 --concurrent-count 1600
 
 Both sides run as real processes on the same stack (uvicorn, Starlette, Bolt with
-process_before_response=True): `partnerbot serve` on the county-scale partnership
+process_before_response=True): `partnerbot serve --no-scheduler`, as the Procfile's
+`web` runs it, on the county-scale partnership
 (bench/data.py, generated afresh into the database given, which is emptied first),
 pointed at a local Slack stand-in; and a bare Bolt app whose commands do nothing.
 Each gets signed requests as the clerk for `/action list`, `/meeting next`,
@@ -106,6 +107,31 @@ def _serve_bare(port: int) -> int:
         create_web_app(bolt=bolt, sessions=sessions), host="127.0.0.1", port=port, log_level="warning"
     )
     return 0
+
+
+def _wait_until_sent(url: str, timeout: float = 120) -> None:
+    """Until `serve` has sent every message queued so far (none pending and due)."""
+    from sqlalchemy import func, select
+
+    from storage.models import Delivery
+    from storage.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                waiting = connection.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.status == "pending", Delivery.next_attempt_at <= datetime.now(UTC))
+                )
+            if not waiting:
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"bench: {waiting} messages still unsent after {timeout:.0f} s")
+    finally:
+        engine.dispose()
 
 
 def _free_port() -> int:
@@ -313,7 +339,10 @@ def measure(
         logs = {side: work / f"{side.split()[0]}.log" for side in ports}
         try:
             serve = ["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(ports["partnerbot"])]
-            serve += ["--workers", str(workers)]
+            # As the Procfile runs it: reminders are the worker's (bench/run_due.py
+            # measures them). With the scheduler on, its first run (233 reminders
+            # sent) took the CPU from the first command measured: 1.9 -> 3.6 ms.
+            serve += ["--workers", str(workers), "--no-scheduler"]
             servers.append(_start([sys.executable, "-m", *serve], env, logs["partnerbot"]))
             servers.append(
                 _start(
@@ -339,6 +368,9 @@ def measure(
                 return probe.check if side == "partnerbot" else b"ok"
 
             for probe in probes:
+                # Each command's figures are its own: the messages an earlier one
+                # queued (800 posts after `/update`'s 16 clients) are sent first.
+                _wait_until_sent(url)
                 for side, port in ports.items():  # warm-up
                     asyncio.run(_load(port, 4, requests(side, probe, 100), check(side, probe)))
                 results[probe.label] = {}
