@@ -38,6 +38,12 @@ MIN_LOCK_WAIT = 0.05  # a request already late still gets one quick try
 
 # The execution option, set on a transaction's connection, that says how long it may wait.
 _LOCK_WAIT = "partnerbot_lock_wait"
+# The execution option that holds the transaction's first question (see `transaction`),
+# and where its answer waits, in the pooled connection's info, to be picked up.
+_ASK_FIRST = "partnerbot_ask_first"
+_ANSWER = "partnerbot_answer"
+# Where a session keeps the first question's answer: (question, answer).
+ANSWERED_FIRST = "partnerbot_answered_first"
 # PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
 _POSTGRES_BUSY = {"55P03", "57014"}
 
@@ -144,14 +150,27 @@ def _postgres_begin(connection: Connection) -> None:
 
     options = connection.get_execution_options()
     dbapi_connection: Any = connection.connection.driver_connection
+    connection.connection.info.pop(_ANSWER, None)  # never an earlier transaction's
     if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
         _postgres_set_timeouts(connection)
         return
     if not dbapi_connection.autocommit:
         dbapi_connection.autocommit = True  # also after SQLAlchemy reset the feeds' AUTOCOMMIT
-    connection.exec_driver_sql(
-        _begin_statement(options.get(_LOCK_WAIT)), execution_options={"no_parameters": True}
-    )
+    begin = _begin_statement(options.get(_LOCK_WAIT))
+    question = options.get(_ASK_FIRST)
+    if question is None:
+        connection.exec_driver_sql(begin, execution_options={"no_parameters": True})
+        return
+    # The question rides in the same message: psycopg sends a query without
+    # parameters as one simple query, and hands back each statement's result in turn.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"{begin}; {question}")
+        while cursor.nextset():
+            pass
+        connection.connection.info[_ANSWER] = _one_value(cursor)
+    finally:
+        cursor.close()
 
 
 def _begin_statement(wait: float | None) -> str:
@@ -203,11 +222,17 @@ def answer_deadline() -> float | None:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT) -> Iterator[Session]:
+def transaction(
+    factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT, ask_first: str | None = None
+) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,
     rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
     seconds (or past the request's deadline, see `answering_by`) rolls it back
-    and raises Busy."""
+    and raises Busy.
+
+    `ask_first`, a query of one value and no parameters, is asked as the
+    transaction begins (on PostgreSQL in BEGIN's own message: no round trip of
+    its own); its answer is `session.info[ANSWERED_FIRST]`, as (query, answer)."""
     deadline = time.monotonic() + lock_wait
     answer_by = _answer_by.get()
     if answer_by is not None and answer_by < deadline:
@@ -224,7 +249,7 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
             raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
         writers.owner = threading.get_ident()
     try:
-        session, begun = _begin(factory, deadline)
+        session, begun = _begin(factory, deadline, ask_first)
         with session, begun:
             yield session
     except OperationalError as error:
@@ -237,7 +262,9 @@ def transaction(factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_W
             writers.lock.release()
 
 
-def _begin(factory: sessionmaker[Session], deadline: float) -> tuple[Session, SessionTransaction]:
+def _begin(
+    factory: sessionmaker[Session], deadline: float, ask_first: str | None
+) -> tuple[Session, SessionTransaction]:
     """A session and its transaction, begun on the database already. A pooled
     connection that died after its checkout check (see `_postgres_checkout`)
     fails here, before the caller has done anything: the transaction begins
@@ -248,13 +275,36 @@ def _begin(factory: sessionmaker[Session], deadline: float) -> tuple[Session, Se
         try:
             begun = session.begin()
             left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
-            session.connection(execution_options={_LOCK_WAIT: left})
+            options: dict[str, Any] = {_LOCK_WAIT: left}
+            if ask_first is not None:
+                options[_ASK_FIRST] = ask_first
+            connection = session.connection(execution_options=options)
+            if ask_first is not None:
+                session.info[ANSWERED_FIRST] = (ask_first, _answer(connection, ask_first))
             return session, begun
         except BaseException as error:
             session.close()
             if retried or not (isinstance(error, DBAPIError) and error.connection_invalidated):
                 raise
             retried = True
+
+
+def _answer(connection: Connection, question: str) -> Any:
+    """The first question's answer: brought by BEGIN (PostgreSQL), else asked now."""
+    info = connection.connection.info
+    if _ANSWER in info:
+        return info.pop(_ANSWER)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(question)
+        return _one_value(cursor)
+    finally:
+        cursor.close()
+
+
+def _one_value(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 class _Writers:

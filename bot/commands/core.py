@@ -276,7 +276,7 @@ def execute(
     With `once_key` (a button press), it acts the first time the key is seen only,
     recorded in the same transaction, so a refused press can be pressed again."""
     try:
-        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=directory.LATEST_LOAD) as session:
             now = clock.now()
             partnership, person = directory.lookup(
                 session, slack_user_id=slack_user_id, person_key=person_key

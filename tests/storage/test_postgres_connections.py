@@ -17,8 +17,10 @@ from sqlalchemy import event, select, text
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from services.clock import MovableClock
+from services.directory import LATEST_LOAD
 from storage.models import Partnership
 from storage.session import (
+    ANSWERED_FIRST,
     REQUEST_LOCK_WAIT,
     Busy,
     answering_by,
@@ -105,6 +107,43 @@ def test_a_transaction_s_statements_add_one_round_trip_each(pooled_engine, sessi
 
     trips = round_trips(sent(pooled_engine, request))
     assert len(trips) == 4, trips  # BEGIN, the two selects, COMMIT: the driver begins nothing itself
+
+
+def test_a_request_s_first_question_rides_in_begin_s_message(
+    postgres_engine, postgres_demo, pooled_engine, sessions
+):
+    """Every command asks which load of the partnership file is the latest: in
+    BEGIN's own message, not a round trip of its own."""
+    postgres_demo.restore(postgres_engine)
+    with transaction(sessions) as session:
+        latest = session.scalar(text(LATEST_LOAD))
+    assert latest is not None
+
+    def request() -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD) as session:
+            assert session.info[ANSWERED_FIRST] == (LATEST_LOAD, latest)
+
+    trips = round_trips(sent(pooled_engine, request))
+    assert len(trips) == 2 and trips[1] == '"COMMIT"', trips
+    assert trips[0].startswith('"BEGIN;') and trips[0].endswith(f'; {LATEST_LOAD}"'), trips
+
+
+def test_a_command_asks_the_server_nothing_before_its_own_statements(
+    postgres_engine, postgres_demo, pooled_engine, sessions
+):
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+    command = COMMANDS["/meeting"]
+    run(command, "next", sessions=sessions, clock=clock, slack_user_id="U0CLERK01")  # the directory fills
+
+    trips = round_trips(
+        sent(
+            pooled_engine,
+            lambda: run(command, "next", sessions=sessions, clock=clock, slack_user_id="U0CLERK01"),
+        )
+    )
+    assert trips[0].endswith(f'; {LATEST_LOAD}"') and trips[-1] == '"COMMIT"', trips
+    assert not any("partnership_load" in trip for trip in trips[1:]), trips
 
 
 def test_a_connection_goes_back_to_the_pool_with_nothing_open(postgres_engine, sessions):
