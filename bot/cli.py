@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 
-from bot import logs
+from bot import logs, processes
 from bot.settings import Settings, SettingsError
 from bot.settings import load as load_settings
 from bot.settings import workers as workers_setting
@@ -234,7 +234,7 @@ def _worker(args, settings: Settings) -> int:
 
 
 def _serve(args, settings: Settings) -> int:
-    from bot import processes, server  # everything a worker needs, imported before any fork
+    from bot import server  # everything a worker needs, imported before any fork
 
     settings.require_slack()
     workers = (
@@ -258,23 +258,57 @@ def _serve(args, settings: Settings) -> int:
         checked.dispose()
     host, port = args.host, args.port or settings.port
     listener = processes.listen(host, port, shared=workers > 1)
-    if workers == 1:
-        return _serve_process(args, settings, listener, scheduler=not args.no_scheduler)
     server.settle()  # what is alive now stays shared, page for page, with the children
+    # Messages are sent by a process of their own, woken through a pipe by the
+    # processes that answer requests: sending in a thread beside them took the
+    # interpreter from the next request (bench/README.md).
+    sending = processes.Wakeup()
+
+    def sender() -> int:
+        listener.close()
+        return _send_process(settings, sending)
 
     def worker() -> int:  # each listens on a socket of its own: the kernel spreads connections
         listener.close()
-        return _serve_process(args, settings, processes.listen(host, port, shared=True), scheduler=False)
+        shared = processes.listen(host, port, shared=True)
+        return _serve_process(args, settings, shared, scheduler=False, sending=sending)
 
-    children = processes.fork_workers(workers - 1, worker)
+    children = processes.fork_workers(1, sender) + processes.fork_workers(workers - 1, worker)
     return processes.supervise(
-        lambda: _serve_process(args, settings, listener, scheduler=not args.no_scheduler), children
+        lambda: _serve_process(args, settings, listener, scheduler=not args.no_scheduler, sending=sending),
+        children,
     )
 
 
-def _serve_process(args, settings: Settings, listener: socket.socket, *, scheduler: bool) -> int:
-    """One process answering HTTP on `listener`: its own engine, sessions,
-    delivery thread and Bolt app, and the scheduler if `scheduler`."""
+def _send_process(settings: Settings, sending: processes.Wakeup) -> int:
+    """serve's sending process: the one delivery path (bot/jobs/deliveries.py),
+    woken by `sending` whenever a command queues a message, until SIGTERM."""
+    from bot.jobs.deliveries import DeliveryWorker
+    from bot.outbound import senders
+
+    processes.name_process(SENDER_NAME)
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # for sigwait below, in every thread
+    sessions = make_session_factory(make_engine(settings.database_url, connections=2))
+    clock = SystemClock()
+    deliveries = DeliveryWorker(
+        sessions, clock, senders(settings, sessions=sessions, clock=clock), wakeup=sending
+    )
+    deliveries.start()
+    signal.sigwait(stop)
+    deliveries.stop()
+    return 0
+
+
+SENDER_NAME = "partnerbot-send"  # as ps shows serve's sending process
+
+
+def _serve_process(
+    args, settings: Settings, listener: socket.socket, *, scheduler: bool, sending: processes.Wakeup
+) -> int:
+    """One process answering HTTP on `listener`: its own engine, sessions and
+    Bolt app, waking the sending process through `sending`; and the scheduler if
+    `scheduler` (its runs send what they queue themselves)."""
     import uvicorn
 
     from bot.jobs.schedule import create_scheduler
@@ -285,14 +319,13 @@ def _serve_process(args, settings: Settings, listener: socket.socket, *, schedul
     # The database's version was checked before the workers started.
     sessions = make_session_factory(make_engine(settings.database_url, connections=CONNECTIONS))
     clock = SystemClock()
-    service = build(settings=settings, sessions=sessions, clock=clock)
+    service = build(settings=settings, sessions=sessions, clock=clock, on_queued=sending.set)
     jobs = None
     if scheduler:
         jobs = create_scheduler(
             sessions=sessions, clock=clock, sender=service.deliveries.sender, timezone=_zone_name(sessions)
         )
     service.identity.start()
-    service.deliveries.start()
     if jobs:
         jobs.start()
     if service.socket_mode:
@@ -308,7 +341,6 @@ def _serve_process(args, settings: Settings, listener: socket.socket, *, schedul
             service.socket_mode.close()
         if jobs:
             jobs.shutdown(wait=False)
-        service.deliveries.stop()
         service.identity.stop()
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import socket
 import threading
@@ -44,6 +45,45 @@ def listen(host: str, port: int, *, shared: bool) -> socket.socket:
         raise SettingsError(f"PORT: cannot listen on {host} port {port}: {error.strerror or error}") from None
     listener.listen(2048)
     return listener
+
+
+class Wakeup:
+    """A wake-up call from any of serve's processes to the one that sends: a pipe
+    made before forking, read by the sender. `set()` never blocks (a full pipe
+    already says "wake up"); `wait(timeout)` and `clear()` are the sender's, as
+    for a threading.Event."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        try:
+            os.write(self._write, b"!")
+        except BlockingIOError:
+            pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        readable, _, _ = select.select([self._read], [], [], timeout)
+        return bool(readable)
+
+    def clear(self) -> None:
+        try:
+            while os.read(self._read, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def name_process(name: str) -> None:
+    """The name `ps` and /proc/PID/comm show for this process (15 characters at most)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15])  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def fork_workers(count: int, work: Callable[[], int]) -> list[int]:

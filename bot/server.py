@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -135,7 +136,15 @@ class Service:
     socket_mode: SocketModeHandler | None = None
 
 
-def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Service:
+def build(
+    *,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    on_queued: Callable[[], None] | None = None,
+) -> Service:
+    """`on_queued`: how a command that queued a message wakes whoever sends it;
+    by default this process's own delivery thread (`Service.deliveries`)."""
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     deliveries = DeliveryWorker(sessions, clock, senders(settings, sessions=sessions, clock=clock))
     identity = BotIdentity(client)
@@ -145,7 +154,7 @@ def build(*, settings: Settings, sessions: sessionmaker[Session], clock: Clock) 
         sessions=sessions,
         clock=clock,
         authorize=identity,
-        on_queued=deliveries.wake,
+        on_queued=on_queued or deliveries.wake,
         site=Site.from_settings(settings),
     )
     socket_mode = None

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.cli import SENDER_NAME
 from storage.models import Action
 from tests.slack.signing import sign, slash_command_body
 from tests.test_serve_process import Serving, serving
@@ -36,17 +37,33 @@ def two_workers(demo, database_url, slack_api, slack_signing_secret, tmp_path):
         yield serve
 
 
-def processes(serve: Serving) -> list[int]:
-    """The parent and its children."""
-    children = []
+def children(serve: Serving) -> list[int]:
+    """The parent's children, alive."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == serve.process.pid and fields[0] != "Z":
-            children.append(int(stat.parent.name))
-    return [serve.process.pid, *children]
+            found.append(int(stat.parent.name))
+    return found
+
+
+def processes(serve: Serving) -> list[int]:
+    """The processes answering requests: the parent and its children but the sender."""
+    return [serve.process.pid, *(pid for pid in children(serve) if pid != sender(serve))]
+
+
+def sender(serve: Serving) -> int | None:
+    """The process that sends messages, by the name it gives itself."""
+    for pid in children(serve):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == SENDER_NAME:
+                return pid
+        except OSError:
+            continue
+    return None
 
 
 def listeners(serve: Serving) -> dict[str, int | None]:
@@ -144,10 +161,11 @@ def test_connections_are_spread_across_the_processes(two_workers):
 @on_postgresql
 def test_sigterm_to_the_parent_stops_every_worker(two_workers):
     workers = processes(two_workers)
-    assert len(workers) == 2
+    assert len(workers) == 2 and sender(two_workers) is not None
+    everyone = [*workers, sender(two_workers)]
     two_workers.process.send_signal(signal.SIGTERM)
     assert two_workers.process.wait(10) == 0
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in everyone)
 
 
 @on_postgresql
@@ -172,6 +190,30 @@ def test_a_signed_slash_command_to_two_workers_is_stored_once(two_workers, demo,
             select(func.count()).select_from(Action).where(Action.what == "Book the Away Day room")
         )
     assert stored == 1
+
+
+def test_the_sending_process_sends_what_a_command_queues_and_its_death_stops_serve(
+    two_workers, slack_api, slack_signing_secret, tmp_path
+):
+    """Messages go out from a process of their own, woken by the processes that
+    answer: a command's post arrives; and if that process dies, serve stops with
+    a failure, for the platform to restart it whole, as for any worker."""
+    sending = sender(two_workers)
+    assert sending is not None and sending not in processes(two_workers)
+    body = slash_command_body(
+        "/update", "joint-commissioning green Pooled budget agreed", user_id="U0CLERK01"
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} | sign(
+        body, secret=slack_signing_secret, timestamp=int(time.time())
+    )
+    reply = httpx.post(f"{two_workers.base}/slack/events", content=body, headers=headers, timeout=10)
+    assert "Saved and posted" in reply.json()["text"]
+    slack_api.wait_for("chat.postMessage", timeout=10)
+    assert any("Pooled budget agreed" in post["text"] for post in slack_api.posts())
+
+    os.kill(sending, signal.SIGKILL)
+    assert two_workers.process.wait(10) == 1
+    assert f"a worker died; stopping serve exit=-9 pid={sending}" in (tmp_path / "serve.log").read_text()
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

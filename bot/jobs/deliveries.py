@@ -155,17 +155,29 @@ def _deliver(database: Pass, clock: Clock, sender: Sender, delivery: Claimed) ->
     return Outcome(sent=1)
 
 
+class Wakeup(Protocol):
+    def set(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def clear(self) -> None: ...
+
+
 class DeliveryWorker:
     """A thread that sends deliveries as soon as they are queued (`wake()`) and
     at least every few seconds, so a command's acknowledgement never waits
     for Slack."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], clock: Clock, sender: Sender, interval: float = 5.0
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        sender: Sender,
+        interval: float = 5.0,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self._sessions, self._clock, self.sender = sessions, clock, sender
         self._interval = interval
-        self._wake = threading.Event()
+        # A threading.Event, or the like that other processes can set (bot/processes.py).
+        self._wake: Wakeup = wakeup if wakeup is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
