@@ -91,7 +91,7 @@ _UPDATE = (
         updated_at=bindparam("updated_at"),
     )
 )
-_FOR_MEETING = (  # built once: /meeting next reads it on every request
+_FOR_MEETING = (  # built once: `/apologies list` and the minutes read it
     select(Apology)
     .join(Person, Person.id == Apology.person_id)
     .where(Apology.meeting_id == bindparam("meeting"), Apology.withdrawn_at.is_(None))

@@ -256,7 +256,7 @@ def _not_one(
 ) -> UserError:
     """Why `find` found no meeting, or more than one."""
     if day is None:
-        return no_upcoming(groups)
+        return _no_upcoming(groups)
     if not found:
         return NotFound(
             f"{_names(groups)} {_have(groups)} no meeting on {format_date(day)}. "
@@ -270,7 +270,7 @@ def _not_one(
     )
 
 
-def no_upcoming(groups: list[Group]) -> NotFound:
+def _no_upcoming(groups: list[Group]) -> NotFound:
     return NotFound(f"{_names(groups)} {_have(groups)} no upcoming meeting. Nothing was changed.")
 
 

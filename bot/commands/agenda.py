@@ -52,10 +52,7 @@ def _meeting_to_show(context: Context) -> meetings.Upcoming:
     """`_meeting` as a plain row, for `/agenda` itself, which only shows it."""
     person = context.require_person()
     scope = groups.in_scope_to_read(context.session, person=person, channel_id=context.channel_id)
-    meeting = meetings.next_to_read(context.session, groups=scope, now=context.now)
-    if meeting is None:
-        raise meetings.no_upcoming(scope)
-    return meeting
+    return meetings.find_to_read(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
 
 
 def render(context: Context, meeting: meetings.Scheduled, *, officer: bool) -> str:

@@ -156,6 +156,8 @@ def _deliver(database: Pass, clock: Clock, sender: Sender, delivery: Claimed) ->
 
 
 class Wakeup(Protocol):
+    """How a worker is woken: a threading.Event, or bot.processes.Wakeup across processes."""
+
     def set(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
     def clear(self) -> None: ...
@@ -176,7 +178,6 @@ class DeliveryWorker:
     ) -> None:
         self._sessions, self._clock, self.sender = sessions, clock, sender
         self._interval = interval
-        # A threading.Event, or the like that other processes can set (bot/processes.py).
         self._wake: Wakeup = wakeup if wakeup is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
