@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.load --seconds 60
     .venv/bin/python -m bench.load --seconds 60 --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
-It starts `partnerbot serve` as a real process (scheduler off, delivery worker on)
+It starts `partnerbot serve` as a real process (scheduler off, sending process on)
 over the demo partnership, pointed at the local Slack stand-in
 (tests/slack/fake_api.py), adds two board meetings ahead of today, then for
 `--seconds` each client, one board member, repeats a mix: `/action add` (each with
@@ -379,7 +379,7 @@ def losses(record: Record, sessions, slack) -> list[str]:
 
 
 def drained(sessions, timeout: float) -> bool:
-    """Wait until the outbox holds nothing pending (the delivery worker has sent it)."""
+    """Wait until the outbox holds nothing pending (the sending process has sent it)."""
     from sqlalchemy import func, select
 
     from storage.models import Delivery
