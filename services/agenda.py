@@ -68,7 +68,8 @@ _ITEMS_TO_SHOW = (
 def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, officer: bool) -> list[Line]:
     """The agenda as the board's packs show it; restricted items masked unless `officer`."""
     session.flush()  # what follows reads rows, not the session's objects
-    last = meetings.previous_held_start(session, meeting)
+    around = meetings.around(session, meeting)
+    last = around.previous_held
     minutes = (
         f"To confirm the minutes of the {meeting.group.name} held on "
         f"{format_date(last.astimezone(zone).date())} as a correct record"
@@ -91,7 +92,7 @@ def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, offi
         lines.append(Line(str(number), title, detail))
         number += 1
     lines.append(Line(str(number), "Any other business"))
-    following = meetings.next_scheduled_start(session, meeting)
+    following = around.next_scheduled
     when = (
         f"{format_date(following.astimezone(zone).date())} at {format_time(following.astimezone(zone))}"
         if following

@@ -52,6 +52,10 @@ _NEXT_AFTER = (
     .order_by(Meeting.starts_at)
     .limit(1)
 )
+_AROUND = select(
+    _HELD_BEFORE.scalar_subquery().label("previous_held"),
+    _NEXT_AFTER.scalar_subquery().label("next_scheduled"),
+)
 _ON_DAY = (
     select(Meeting)
     .where(
@@ -61,10 +65,8 @@ _ON_DAY = (
     )
     .order_by(Meeting.starts_at, Meeting.group_id)
 )
-_AGENDA_ITEMS = (
-    select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == bindparam("meeting"))
-)
-# The same, read as plain rows for the replies that only show them (see Upcoming).
+# The same, read as plain rows for the replies that only show them (see Upcoming),
+# with the count of items submitted to each one's agenda.
 _AS_READ = (
     Meeting.id,
     Meeting.group_id,
@@ -74,6 +76,11 @@ _AS_READ = (
     Meeting.url,
     Meeting.status,
     Meeting.agenda_published_at,
+    select(func.count())
+    .select_from(AgendaItem)
+    .where(AgendaItem.meeting_id == Meeting.id)
+    .scalar_subquery()
+    .label("agenda_items"),
 )
 _NEXT_TO_READ = (
     select(*_AS_READ)
@@ -135,6 +142,7 @@ class Upcoming:
     url: str | None
     status: str
     agenda_published_at: datetime | None
+    agenda_items: int  # submitted to its agenda so far
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,7 @@ def _upcoming(row: Row, groups: list[Group]) -> Upcoming:
         row.url,
         row.status,
         row.agenda_published_at,
+        row.agenda_items,
     )
 
 
@@ -283,10 +292,6 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
         .group_by(Apology.meeting_id)
     )
     return {meeting_id: count for meeting_id, count in rows}
-
-
-def agenda_item_count(session: Session, meeting: Scheduled) -> int:
-    return session.connection().execute(_AGENDA_ITEMS, {"meeting": meeting.id}).scalar() or 0
 
 
 def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:
@@ -481,22 +486,21 @@ def cancel(
     return meeting
 
 
-def previous_held_start(session: Session, meeting: Scheduled) -> datetime | None:
-    """When the group's last meeting before this one that was not cancelled began."""
-    return (
-        session.connection()
-        .execute(_HELD_BEFORE, {"group": meeting.group.id, "starts": meeting.starts_at})
-        .scalar()
-    )
+@dataclass(frozen=True)
+class Around:
+    """When the group's last meeting before one (not cancelled) began, and when its
+    next scheduled one begins: what an agenda's minutes and closing lines name."""
+
+    previous_held: datetime | None
+    next_scheduled: datetime | None
 
 
-def next_scheduled_start(session: Session, meeting: Scheduled) -> datetime | None:
-    """When the group's next scheduled meeting after this one begins."""
-    return (
-        session.connection()
-        .execute(_NEXT_AFTER, {"group": meeting.group.id, "starts": meeting.starts_at})
-        .scalar()
+def around(session: Session, meeting: Scheduled) -> Around:
+    """The meetings around this one, in one statement."""
+    row = (
+        session.connection().execute(_AROUND, {"group": meeting.group.id, "starts": meeting.starts_at}).one()
     )
+    return Around(row.previous_held, row.next_scheduled)
 
 
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:

@@ -75,7 +75,7 @@ def _agenda_state(context: Context, meeting: meetings.Upcoming, deadlines: meeti
     if meeting.agenda_published_at is not None:
         published = context.local(meeting.agenda_published_at).date()
         return f"published {format_date(published)}"
-    items = meetings.agenda_item_count(context.session, meeting)
+    items = meeting.agenda_items
     today = context.today
     due = format_date(deadlines.items_due) + (" (passed)" if deadlines.items_due < today else "")
     publish = format_date(deadlines.publish_by) + (" (passed)" if deadlines.publish_by < today else "")
