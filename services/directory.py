@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from services import partnership as partnership_service
 from storage.models import VERSION_READ, Group, Membership, Partnership, Person
-from storage.session import ANSWERED_FIRST
+from storage.session import ANSWERED_FIRST, ask
 
 MAX_PEOPLE = 2000  # Slack users remembered, known or not, before starting afresh
 
@@ -125,14 +125,7 @@ def _latest_load(session: Session) -> str | None:
     asked = session.info.get(ANSWERED_FIRST)
     if asked is not None and asked[0] == LATEST_LOAD:
         return asked[1]
-    # Straight to the driver: SQLAlchemy's statement machinery costs more than the query.
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute(LATEST_LOAD)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    return row[0] if row else None
+    return ask(session.connection(), LATEST_LOAD)
 
 
 def _detached(session: Session, row: _Row) -> _Row:

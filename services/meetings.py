@@ -246,7 +246,8 @@ def find_to_read(
 ) -> Upcoming:
     """`find`, as an Upcoming with its group from `groups` (see `next_to_read`)."""
     if day is None:
-        found = [] if (meeting := next_to_read(session, groups=groups, now=now)) is None else [meeting]
+        meeting = next_to_read(session, groups=groups, now=now)
+        found = [meeting] if meeting is not None else []
     else:
         found = _on_day_to_read(session, groups=groups, day=day, zone=zone)
     if len(found) != 1:

@@ -1,6 +1,6 @@
 """The outbox: every message the bot posts is a delivery row first, written in
-the same transaction as the change that caused it, and sent once by the
-delivery worker."""
+the same transaction as the change that caused it, and sent once by the one
+delivery path (bot/jobs/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
@@ -52,6 +52,27 @@ class Message:
     kind: str
     target: str
     payload: dict[str, Any]
+
+
+_WAITING = (  # built once: every change asks it, for its person's Home tab
+    select(Delivery.id)
+    .where(
+        Delivery.status == "pending",
+        Delivery.kind == bindparam("kind"),
+        Delivery.target == bindparam("target"),
+        Delivery.claim_token.is_(None),
+    )
+    .limit(1)
+)
+_WAITING_LOCKED = _WAITING.with_for_update()
+
+
+def held_waiting(session: Session, *, kind: str, target: str) -> bool:
+    """Whether a message of this kind to this target is queued and not yet
+    claimed; if so it stays unclaimable until this transaction ends (PostgreSQL
+    locks the row; on SQLite the transaction holds the only write lock)."""
+    waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
+    return session.connection().execute(waiting, {"kind": kind, "target": target}).first() is not None
 
 
 def enqueue_many(

@@ -294,6 +294,13 @@ def _answer(connection: Connection, question: str) -> Any:
     info = connection.connection.info
     if _ANSWER in info:
         return info.pop(_ANSWER)
+    return ask(connection, question)
+
+
+def ask(connection: Connection, question: str) -> Any:
+    """The one value a query without parameters answers (None if no row), straight
+    from the driver: for a question asked on every request, SQLAlchemy's statement
+    machinery costs more than the query."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(question)

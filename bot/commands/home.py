@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.action_buttons import HOME_ACTIONS, action_sections
@@ -23,7 +22,7 @@ from bot.jobs.deliveries import Claimed, Sender
 from services import home, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
-from storage.models import Delivery, Person
+from storage.models import Person
 
 BLOCKS = 100  # Slack's limit for a Home tab
 STALE_DAYS = 28  # the digest's "no update for 28 days"
@@ -113,19 +112,6 @@ STRANGER = Message(
 REFRESH_DELAY = timedelta(seconds=2)
 
 
-_WAITING = (  # built once: every change asks it
-    select(Delivery.id)
-    .where(
-        Delivery.status == "pending",
-        Delivery.kind == "home",
-        Delivery.target == bindparam("target"),
-        Delivery.claim_token.is_(None),
-    )
-    .limit(1)
-)
-_WAITING_LOCKED = _WAITING.with_for_update()
-
-
 def key(slack_user_id: str) -> str:
     """Every publish has its own key: each change deserves a fresh view, and they go in order."""
     return f"home:{slack_user_id}:{secrets.token_hex(8)}"
@@ -146,8 +132,7 @@ def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
     The waiting row is locked until this transaction ends (PostgreSQL; on SQLite
     this transaction holds the only write lock), so no sender can claim it, and
     read the tab, before this change is there to be read."""
-    waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
-    if session.connection().execute(waiting, {"target": slack_user_id}).first() is not None:
+    if outbox.held_waiting(session, kind="home", target=slack_user_id):
         return False
     return outbox.enqueue(
         session,
