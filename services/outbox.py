@@ -64,13 +64,17 @@ _WAITING = (  # built once: every change asks it, for its person's Home tab
     )
     .limit(1)
 )
-_WAITING_LOCKED = _WAITING.with_for_update()
+# A row another transaction holds is not waited for: that change's publish is
+# its own, and this one queues another, rather than the person's concurrent
+# changes queueing behind each other's commits.
+_WAITING_LOCKED = _WAITING.with_for_update(skip_locked=True)
 
 
 def held_waiting(session: Session, *, kind: str, target: str) -> bool:
     """Whether a message of this kind to this target is queued and not yet
     claimed; if so it stays unclaimable until this transaction ends (PostgreSQL
-    locks the row; on SQLite the transaction holds the only write lock)."""
+    locks the row; on SQLite the transaction holds the only write lock). One
+    that another transaction is holding so does not count."""
     waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
     return session.connection().execute(waiting, {"kind": kind, "target": target}).first() is not None
 

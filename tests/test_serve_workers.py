@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import SENDER_NAME
+from bot.cli import SENDER_NAME, SENDER_NICENESS
 from storage.models import Action
 from tests.slack.signing import sign, slash_command_body
 from tests.test_serve_process import Serving, serving
@@ -64,6 +64,10 @@ def sender(serve: Serving) -> int | None:
         except OSError:
             continue
     return None
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def listeners(serve: Serving) -> dict[str, int | None]:
@@ -210,6 +214,9 @@ def test_the_sending_process_sends_what_a_command_queues_and_its_death_stops_ser
     assert "Saved and posted" in reply.json()["text"]
     slack_api.wait_for("chat.postMessage", timeout=10)
     assert any("Pooled budget agreed" in post["text"] for post in slack_api.posts())
+
+    # It takes the CPU only when the answering processes leave it.
+    assert niceness(sending) == niceness(two_workers.process.pid) + SENDER_NICENESS
 
     os.kill(sending, signal.SIGKILL)
     assert two_workers.process.wait(10) == 1

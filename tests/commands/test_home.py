@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.commands import home
@@ -102,6 +104,23 @@ def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo,
     assert "Draft the pooled budget" in shown
     type_command("/action add Book the room | fire | 2 May", person="fire")
     assert len(home_deliveries(demo)) == 2  # the last was sent: a change after it gets its own
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_persons_changes_at_the_same_moment_do_not_wait_for_each_other(demo, clock):
+    """The waiting publish is held by the first change until it commits; a second
+    change meanwhile queues a publish of its own instead of waiting (PostgreSQL:
+    on SQLite writes go one at a time anyway)."""
+    now = clock.now()
+    with transaction(demo) as session:
+        assert home.changed(session, slack_user_id="U0FIRE001", now=now)
+    with transaction(demo) as first:
+        assert not home.changed(first, slack_user_id="U0FIRE001", now=now)  # holds the waiting one
+        started = time.monotonic()
+        with transaction(demo, lock_wait=2) as second:  # Busy if it waited out the lock
+            assert home.changed(second, slack_user_id="U0FIRE001", now=now)
+        assert time.monotonic() - started < 1
+    assert len(home_deliveries(demo)) == 2
 
 
 def test_a_home_tab_is_built_when_it_is_sent_not_when_it_was_queued(demo, clock, type_command):
