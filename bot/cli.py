@@ -273,7 +273,8 @@ def _serve(args, settings: Settings) -> int:
         shared = processes.listen(host, port, shared=True)
         return _serve_process(args, settings, shared, scheduler=False, sending=sending)
 
-    children = processes.fork_workers(1, sender) + processes.fork_workers(workers - 1, worker)
+    children = dict.fromkeys(processes.fork_workers(1, sender), "the sending process")
+    children |= dict.fromkeys(processes.fork_workers(workers - 1, worker), "a worker")
     return processes.supervise(
         lambda: _serve_process(args, settings, listener, scheduler=not args.no_scheduler, sending=sending),
         children,

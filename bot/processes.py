@@ -15,7 +15,7 @@ import select
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bot.settings import SettingsError
 
@@ -127,11 +127,11 @@ def _stop_with_parent() -> None:
         raise SystemExit(1)
 
 
-def supervise(work: Callable[[], int], children: list[int]) -> int:
+def supervise(work: Callable[[], int], children: Mapping[int, str]) -> int:
     """The parent: runs `work()` itself (answering requests, with the scheduler),
-    and keeps the children. SIGTERM or SIGINT stops them all; a worker that dies
-    by itself stops the whole serve, with exit status 1, for the platform to
-    restart it whole."""
+    and keeps the children, each process id with what the log calls it ("a
+    worker"). SIGTERM or SIGINT stops them all; a child that dies by itself stops
+    the whole serve, with exit status 1, for the platform to restart it whole."""
     alive = set(children)
     stopping = threading.Event()
     died: list[int] = []
@@ -146,9 +146,9 @@ def supervise(work: Callable[[], int], children: list[int]) -> int:
             return
         code = os.waitstatus_to_exitcode(status)
         if code == 0:  # stopped as asked: SIGTERM or Ctrl-C reached it before the parent
-            log.info("a worker stopped; stopping serve", extra={"pid": pid})
+            log.info("%s stopped; stopping serve", children[pid], extra={"pid": pid})
         else:
-            log.error("a worker died; stopping serve", extra={"pid": pid, "exit": code})
+            log.error("%s died; stopping serve", children[pid], extra={"pid": pid, "exit": code})
             died.append(pid)
         os.kill(os.getpid(), signal.SIGTERM)  # the parent stops as if told to
 

@@ -220,7 +220,10 @@ def test_the_sending_process_sends_what_a_command_queues_and_its_death_stops_ser
 
     os.kill(sending, signal.SIGKILL)
     assert two_workers.process.wait(10) == 1
-    assert f"a worker died; stopping serve exit=-9 pid={sending}" in (tmp_path / "serve.log").read_text()
+    assert (
+        f"the sending process died; stopping serve exit=-9 pid={sending}"
+        in (tmp_path / "serve.log").read_text()
+    )
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
