@@ -216,7 +216,7 @@ def test_the_sending_process_sends_what_a_command_queues_and_its_death_stops_ser
     assert any("Pooled budget agreed" in post["text"] for post in slack_api.posts())
 
     # It takes the CPU only when the answering processes leave it.
-    assert niceness(sending) == niceness(two_workers.process.pid) + SENDER_NICENESS
+    assert niceness(sending) == min(niceness(two_workers.process.pid) + SENDER_NICENESS, 19)
 
     os.kill(sending, signal.SIGKILL)
     assert two_workers.process.wait(10) == 1
