@@ -4,6 +4,7 @@ SQLite the write lock taken at the start."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -40,6 +41,30 @@ def test_a_request_gives_up_after_its_lock_wait(sqlite_sessions, tmp_path):
         pass
     assert REQUEST_LOCK_WAIT - 0.5 < time.monotonic() - started < REQUEST_LOCK_WAIT + 0.5
     other.rollback()
+
+
+def test_a_sqlite_writer_gets_the_lock_moments_after_another_process_lets_it_go(sqlite_sessions, tmp_path):
+    """Another process's writer (the sending process, a job) holds the lock for a
+    while: this transaction begins within a few milliseconds of its release, not
+    at SQLite's next busy-handler retry (its sleeps grow to 100 ms)."""
+    other = sqlite3.connect(tmp_path / "p.db", isolation_level=None, check_same_thread=False)
+    released = []
+
+    def hold(seconds: float) -> None:
+        other.execute("BEGIN IMMEDIATE")
+        time.sleep(seconds)
+        released.append(time.monotonic())
+        other.execute("ROLLBACK")
+
+    lateness = []
+    for held in (0.13, 0.19, 0.31):  # between SQLite's retries at 128, 178, 228 and 328 ms
+        holder = threading.Thread(target=hold, args=(held,))
+        holder.start()
+        time.sleep(0.01)
+        with transaction(sqlite_sessions, lock_wait=REQUEST_LOCK_WAIT):
+            lateness.append(time.monotonic() - released[-1])
+        holder.join()
+    assert max(lateness) < 0.015, lateness
 
 
 def test_a_transaction_inside_another_on_sqlite_fails_at_once_instead_of_waiting_for_itself(sqlite_sessions):
