@@ -118,10 +118,11 @@ def _begin_immediate(dbapi_connection: Any, *, deadline: float) -> None:
     """BEGIN IMMEDIATE, trying again until `deadline` while another process holds
     the write lock: every 0.2 ms at first, then at most every 2 ms. SQLite's busy
     handler sleeps 1, 2, 5, 10 ... 100 ms between tries, so a writer could start
-    up to 100 ms after the lock was free: with the sending process writing a
-    claim and an outcome for every message, that was the p99 of 16 clients'
-    `/update` (bench/README.md). Once begun, nothing inside waits for a lock: the
-    transaction holds the only write lock, and readers never block it (WAL)."""
+    up to 100 ms after the lock was free (with the sending process writing claims
+    and outcomes as fast as it could, 16 clients' `/update` had a p99 of 210-272
+    ms; 55-59 ms with this, bench/README.md). Once begun, nothing inside waits for
+    a lock: the transaction holds the only write lock, and readers never block it
+    (WAL)."""
     pause = 0.0002
     while True:
         try:

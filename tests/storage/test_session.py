@@ -50,17 +50,19 @@ def test_a_sqlite_writer_gets_the_lock_moments_after_another_process_lets_it_go(
     other = sqlite3.connect(tmp_path / "p.db", isolation_level=None, check_same_thread=False)
     released = []
 
-    def hold(seconds: float) -> None:
+    def hold(seconds: float, holding: threading.Event) -> None:
         other.execute("BEGIN IMMEDIATE")
+        holding.set()
         time.sleep(seconds)
         released.append(time.monotonic())
         other.execute("ROLLBACK")
 
     lateness = []
     for held in (0.13, 0.19, 0.31):  # between SQLite's retries at 128, 178, 228 and 328 ms
-        holder = threading.Thread(target=hold, args=(held,))
+        holding = threading.Event()
+        holder = threading.Thread(target=hold, args=(held, holding))
         holder.start()
-        time.sleep(0.01)
+        assert holding.wait(5)
         with transaction(sqlite_sessions, lock_wait=REQUEST_LOCK_WAIT):
             lateness.append(time.monotonic() - released[-1])
         holder.join()
