@@ -101,17 +101,22 @@ def _sqlite_begin(connection: Connection) -> None:
     wait = connection.get_execution_options().get(_LOCK_WAIT)
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
-    # SQLite's own wait for a lock (its busy handler) is left to plain sessions:
-    # `transaction()` waits for the write lock itself, below.
-    busy_timeout_ms = int(JOB_LOCK_WAIT * 1000) if wait is None else 0
-    if info.get("busy_timeout_ms", JOB_LOCK_WAIT * 1000) != busy_timeout_ms:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        info["busy_timeout_ms"] = busy_timeout_ms
     isolation_level = "" if wait is None else None
     if dbapi_connection.isolation_level != isolation_level:
         dbapi_connection.isolation_level = isolation_level
     if wait is not None:
+        # `transaction()` waits for the write lock itself, not through SQLite's busy handler.
+        _busy_timeout(dbapi_connection, info, 0)
         _begin_immediate(dbapi_connection, deadline=time.monotonic() + wait)
+    # Its statements keep a bounded wait all the same (outside WAL mode, as on a
+    # file system without it, a COMMIT waits for readers).
+    _busy_timeout(dbapi_connection, info, int((JOB_LOCK_WAIT if wait is None else wait) * 1000))
+
+
+def _busy_timeout(dbapi_connection: Any, info: dict, milliseconds: int) -> None:
+    if info.get("busy_timeout_ms", JOB_LOCK_WAIT * 1000) != milliseconds:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {milliseconds}")
+        info["busy_timeout_ms"] = milliseconds
 
 
 def _begin_immediate(dbapi_connection: Any, *, deadline: float) -> None:
@@ -120,9 +125,7 @@ def _begin_immediate(dbapi_connection: Any, *, deadline: float) -> None:
     handler sleeps 1, 2, 5, 10 ... 100 ms between tries, so a writer could start
     up to 100 ms after the lock was free (with the sending process writing claims
     and outcomes as fast as it could, 16 clients' `/update` had a p99 of 210-272
-    ms; 55-59 ms with this, bench/README.md). Once begun, nothing inside waits for
-    a lock: the transaction holds the only write lock, and readers never block it
-    (WAL)."""
+    ms; 55-59 ms with this, bench/README.md)."""
     pause = 0.0002
     while True:
         try:
