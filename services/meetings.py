@@ -22,13 +22,13 @@ UPCOMING_LIMIT = 10
 
 # Built once, the values given as parameters: the commands that read them run
 # on every request, and building a statement costs about as much as running it.
+_IN_GROUPS = Meeting.group_id.in_(bindparam("groups", expanding=True))
+# Scheduled and not started ("now"), and on a local day ("start" to "end").
+_NOT_STARTED = (_IN_GROUPS, Meeting.status == "scheduled", Meeting.starts_at > bindparam("now"))
+_ON_THE_DAY = (_IN_GROUPS, Meeting.starts_at >= bindparam("start"), Meeting.starts_at < bindparam("end"))
 _UPCOMING = (
     select(Meeting)
-    .where(
-        Meeting.group_id.in_(bindparam("groups", expanding=True)),
-        Meeting.status == "scheduled",
-        Meeting.starts_at > bindparam("now"),
-    )
+    .where(*_NOT_STARTED)
     .order_by(Meeting.starts_at, Meeting.group_id)
     .limit(bindparam("limit"))
 )
@@ -56,15 +56,7 @@ _AROUND = select(
     _HELD_BEFORE.scalar_subquery().label("previous_held"),
     _NEXT_AFTER.scalar_subquery().label("next_scheduled"),
 )
-_ON_DAY = (
-    select(Meeting)
-    .where(
-        Meeting.group_id.in_(bindparam("groups", expanding=True)),
-        Meeting.starts_at >= bindparam("start"),
-        Meeting.starts_at < bindparam("end"),
-    )
-    .order_by(Meeting.starts_at, Meeting.group_id)
-)
+_ON_DAY = select(Meeting).where(*_ON_THE_DAY).order_by(Meeting.starts_at, Meeting.group_id)
 # The same, read as plain rows for the replies that only show them (see Upcoming),
 # with the count of items submitted to each one's agenda.
 _AS_READ = (
@@ -82,25 +74,8 @@ _AS_READ = (
     .scalar_subquery()
     .label("agenda_items"),
 )
-_NEXT_TO_READ = (
-    select(*_AS_READ)
-    .where(
-        Meeting.group_id.in_(bindparam("groups", expanding=True)),
-        Meeting.status == "scheduled",
-        Meeting.starts_at > bindparam("now"),
-    )
-    .order_by(Meeting.starts_at, Meeting.group_id)
-    .limit(1)
-)
-_ON_DAY_TO_READ = (
-    select(*_AS_READ)
-    .where(
-        Meeting.group_id.in_(bindparam("groups", expanding=True)),
-        Meeting.starts_at >= bindparam("start"),
-        Meeting.starts_at < bindparam("end"),
-    )
-    .order_by(Meeting.starts_at, Meeting.group_id)
-)
+_NEXT_TO_READ = select(*_AS_READ).where(*_NOT_STARTED).order_by(Meeting.starts_at, Meeting.group_id).limit(1)
+_ON_DAY_TO_READ = select(*_AS_READ).where(*_ON_THE_DAY).order_by(Meeting.starts_at, Meeting.group_id)
 MAX_LOCATION = 300
 MAX_URL = 500
 MAX_DATES_AT_ONCE = 24
@@ -185,12 +160,17 @@ def _on_day_to_read(session: Session, *, groups: list[Group], day: date, zone: Z
     """`on_day`, as Upcomings with their groups taken from `groups`."""
     if not groups:
         return []
-    start = datetime.combine(day, time(0), zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone)
-    rows = session.connection().execute(
-        _ON_DAY_TO_READ, {"groups": [g.id for g in groups], "start": start, "end": end}
-    )
+    rows = session.connection().execute(_ON_DAY_TO_READ, _on_the_day(groups, day, zone))
     return [_upcoming(row, groups) for row in rows]
+
+
+def _on_the_day(groups: list[Group], day: date, zone: ZoneInfo) -> dict[str, object]:
+    """The parameters of `_ON_THE_DAY`."""
+    return {
+        "groups": [g.id for g in groups],
+        "start": datetime.combine(day, time(0), zone),
+        "end": datetime.combine(day + timedelta(days=1), time(0), zone),
+    }
 
 
 def _upcoming(row: Row, groups: list[Group]) -> Upcoming:
@@ -212,9 +192,7 @@ def on_day(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) 
     """Meetings of these groups, in any state, on a local day."""
     if not groups:
         return []
-    start = datetime.combine(day, time(0), zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone)
-    return list(session.scalars(_ON_DAY, {"groups": [g.id for g in groups], "start": start, "end": end}))
+    return list(session.scalars(_ON_DAY, _on_the_day(groups, day, zone)))
 
 
 def find(
