@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Person
+from storage.session import at_commit
 
 
 def changed(session: Session) -> bool:
@@ -29,9 +30,11 @@ def record(
     # The front end sees that this transaction changed something (and so, e.g.,
     # republishes the person's Home tab) without every service telling it.
     session.info["audited"] = True
-    # Written at once, as a plain INSERT: an AuditEntry object left for the
-    # session's flush cost a write more than the rest of its unit of work.
-    session.connection().execute(
+    # Written as the transaction commits (on PostgreSQL in COMMIT's own round
+    # trip), as a plain INSERT: an AuditEntry object left for the session's flush
+    # cost a write more than the rest of its unit of work.
+    at_commit(
+        session,
         _ENTRY,
         {
             "actor_id": actor.id if actor else None,
@@ -45,7 +48,7 @@ def record(
     )
 
 
-_ENTRY = insert(AuditEntry)
+_ENTRY = insert(AuditEntry).inline()  # nothing read back: it can go with the COMMIT
 
 
 def record_many(

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Executable, bindparam, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
+from storage.session import at_commit
 from storage.unique import insert_if_new, insert_new
 
 # SPEC 5: nothing older than 7 days is sent; until then a transient failure is retried.
@@ -54,29 +57,65 @@ class Message:
     payload: dict[str, Any]
 
 
-_WAITING = (  # built once: every change asks it, for its person's Home tab
-    select(Delivery.id)
-    .where(
+def enqueue_at_commit(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    now: datetime,
+    unless_waiting: bool = False,
+) -> None:
+    """Queue a message as `enqueue` does, but as the transaction commits (with
+    the COMMIT itself on PostgreSQL, storage.session.at_commit): for a message
+    whose queueing nothing in the transaction waits on, a command's post.
+
+    `unless_waiting`: not if one of the same kind to the same target is queued
+    and not yet claimed, as a Home tab publish, which shows whatever changed
+    before it is built. That one is then locked until the COMMIT that follows at
+    once (PostgreSQL; on SQLite this transaction holds the only write lock), so
+    no sender claims it, and reads the tab, before this change is there to be
+    read. One that another transaction holds so does not count: this message
+    is queued rather than waiting for that transaction to end."""
+    dialect = session.get_bind().dialect.name
+    statement = _queued_unless_waiting(dialect) if unless_waiting else _queued(dialect)
+    values = {"key": key, "kind": kind, "target": target, "payload": payload} | _pending(due_at, now)
+    at_commit(session, statement, values)
+
+
+@cache
+def _queued(dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Delivery).inline().on_conflict_do_nothing(index_elements=["key"])
+
+
+_QUEUED_COLUMNS = (
+    *("key", "kind", "target", "payload"),
+    *("status", "attempts", "due_at", "next_attempt_at", "expires_at", "created_at"),  # `_pending`
+)
+
+
+@cache
+def _queued_unless_waiting(dialect: str) -> Executable:
+    """Built once for each database: every change makes it, for its person's Home tab."""
+    waiting = select(Delivery.id).where(
         Delivery.status == "pending",
         Delivery.kind == bindparam("kind"),
         Delivery.target == bindparam("target"),
         Delivery.claim_token.is_(None),
     )
-    .limit(1)
-)
-# A row another transaction holds is not waited for: that change's publish is
-# its own, and this one queues another, rather than the person's concurrent
-# changes queueing behind each other's commits.
-_WAITING_LOCKED = _WAITING.with_for_update(skip_locked=True)
-
-
-def held_waiting(session: Session, *, kind: str, target: str) -> bool:
-    """Whether a message of this kind to this target is queued and not yet
-    claimed; if so it stays unclaimable until this transaction ends (PostgreSQL
-    locks the row; on SQLite the transaction holds the only write lock). One
-    that another transaction is holding so does not count."""
-    waiting = _WAITING_LOCKED if session.get_bind().dialect.name == "postgresql" else _WAITING
-    return session.connection().execute(waiting, {"kind": kind, "target": target}).first() is not None
+    if dialect == "postgresql":
+        # A row another transaction holds is skipped: that change's publish is its
+        # own, and this one queues another, rather than a person's changes at the
+        # same moment queueing behind each other's commits.
+        waiting = waiting.limit(1).with_for_update(skip_locked=True)
+    row = select(*(bindparam(name, type_=Delivery.__table__.c[name].type) for name in _QUEUED_COLUMNS)).where(
+        ~exists(waiting)
+    )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Delivery).from_select(_QUEUED_COLUMNS, row).on_conflict_do_nothing(index_elements=["key"])
 
 
 def enqueue_many(

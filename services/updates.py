@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from services import audit, workstreams
@@ -96,7 +96,11 @@ def history(session: Session, workstream: Workstream, limit: int = HISTORY) -> l
 def post(session: Session, *, now: datetime, actor: Person, workstream: Workstream, report: Report) -> Posted:
     """Save an update: checked, audited; the status carries over when not given
     (green for a workstream's first)."""
-    workstreams.check_can_report(session, actor=actor, workstream=workstream)
+    # Plain statements: posting an update is a hot write, and an Update object
+    # through the session's unit of work cost more than the statements.
+    connection = session.connection()
+    previous, member = connection.execute(_BEFORE, {"workstream": workstream.id, "person": actor.id}).one()
+    workstreams.check_can_report(session, actor=actor, workstream=workstream, member=bool(member))
     workstreams.check_open(workstream)
     parts = {name: getattr(report, name).strip() for name, _ in PARTS}
     if not any(parts.values()):
@@ -112,10 +116,6 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
             )
     if report.rag is not None and report.rag not in RAG_STATUSES:
         raise UserError(f"The status is green, amber or red, not '{report.rag}'. Nothing was changed.")
-    # Plain statements: posting an update is a hot write, and an Update object
-    # through the session's unit of work cost more than the statements.
-    connection = session.connection()
-    previous = connection.execute(_NEWEST_RAG, {"workstream": workstream.id}).scalar()
     rag = report.rag or previous or "green"
     saved = {name: value or None for name, value in parts.items()}
     update_id = connection.execute(
@@ -134,7 +134,12 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
     return Posted(id=update_id, rag=rag, parts=saved, previous=previous)
 
 
-_NEWEST_RAG = _NEWEST.with_only_columns(Update.rag)
+# Before an update is posted, in one question: the status it follows, and
+# whether its author leads or contributes to the workstream.
+_BEFORE = select(
+    _NEWEST.with_only_columns(Update.rag).scalar_subquery(),
+    exists().where(*workstreams.IS_MEMBER),
+)
 _INSERT = insert(Update).returning(Update.id)
 
 

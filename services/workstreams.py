@@ -20,10 +20,11 @@ MAX_SLUG_TYPED = 64
 
 # Built once: every update asks them.
 _BY_SLUG = select(Workstream).where(Workstream.slug == bindparam("slug"))
-_MEMBER = select(WorkstreamMember.id).where(
+IS_MEMBER = (  # whether person leads or contributes to workstream
     WorkstreamMember.workstream_id == bindparam("workstream"),
     WorkstreamMember.person_id == bindparam("person"),
 )
+_MEMBER = select(WorkstreamMember.id).where(*IS_MEMBER)
 
 
 def every(session: Session) -> list[Workstream]:
@@ -132,9 +133,16 @@ def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
     return groups_service.is_officer(session, person, group)
 
 
-def check_can_report(session: Session, *, actor: Person, workstream: Workstream) -> None:
-    """Leads, contributors and the reporting group's officers (or chair) post updates."""
-    if session.connection().execute(_MEMBER, {"workstream": workstream.id, "person": actor.id}).first():
+def check_can_report(
+    session: Session, *, actor: Person, workstream: Workstream, member: bool | None = None
+) -> None:
+    """Leads, contributors and the reporting group's officers (or chair) post
+    updates. `member`: whether `actor` leads or contributes to it, if known."""
+    if member is None:
+        member = bool(
+            session.connection().execute(_MEMBER, {"workstream": workstream.id, "person": actor.id}).first()
+        )
+    if member:
         return
     group = reporting_group(session, workstream)
     if _is_officer(session, actor, group):

@@ -383,7 +383,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_delivery_status_next", "status", "next_attempt_at"),
         # A person's waiting Home tab publish, looked for on every change they make
-        # (outbox.held_waiting), among however many messages wait for Slack.
+        # (outbox.enqueue_at_commit), among however many messages wait for Slack.
         Index("ix_delivery_kind_target_status", "kind", "target", "status"),
         CheckConstraint(_one_of("kind", DELIVERY_KINDS), name="kind"),
         CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),

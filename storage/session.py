@@ -19,13 +19,13 @@ import select
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -218,6 +218,55 @@ def _postgres_set_timeouts(connection: Connection) -> None:
 def _is_memory(dbapi_connection) -> bool:
     row = dbapi_connection.execute("PRAGMA database_list").fetchone()
     return not row or not row[2]
+
+
+_AT_COMMIT = "partnerbot_at_commit"  # session.info: the writes left for the commit
+
+
+def at_commit(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> None:
+    """Write this as the transaction commits, after everything else it does: for
+    a write that nothing in the transaction reads back or waits on (an audit
+    entry, a message queued), and that returns nothing. On PostgreSQL these
+    writes travel with the COMMIT, one round trip for them all (psycopg's
+    pipeline); a write that fails there rolls the whole transaction back, as it
+    would have done at once. A transaction rolled back never writes them."""
+    session.connection()  # the transaction begins here if nothing began it, so a rollback forgets these
+    session.info.setdefault(_AT_COMMIT, []).append((statement, parameters))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    left = session.info.pop(_AT_COMMIT, None)
+    if not left:
+        return
+    session.flush()  # the session's own writes first: nothing may follow the COMMIT sent here
+    connection = session.connection()
+    if connection.dialect.driver != "psycopg":
+        for statement, parameters in left:
+            connection.execute(statement, parameters)
+        return
+    dbapi_connection: Any = connection.connection.driver_connection
+    # In the pipeline each statement is sent without waiting for its answer, the
+    # COMMIT too, and leaving it waits for every answer at once. SQLAlchemy's own
+    # commit after this finds the transaction ended and sends nothing.
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with dbapi_connection.pipeline():
+            for statement, parameters in left:
+                connection.execute(statement, parameters)
+            dbapi_connection.execute("COMMIT")
+    except dbapi.Error as error:  # raised by the driver as it reads the answers: wrapped as SQLAlchemy would
+        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            "COMMIT", None, error, dbapi.Error, connection_invalidated=lost, dialect=connection.dialect
+        ) from error
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_at_commit(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

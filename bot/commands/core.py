@@ -298,7 +298,7 @@ def execute(
                 # Whatever a person changes shows on their Home tab, published like any post.
                 home.changed(session, slack_user_id=person.slack_user_id, now=now)
             for post in context.posts:
-                outbox.enqueue(
+                outbox.enqueue_at_commit(
                     session,
                     key=post.key,
                     kind=post.kind,

@@ -124,17 +124,11 @@ def opened(session: Session, *, slack_user_id: str, now: datetime) -> None:
     )
 
 
-def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
-    """A person changed something: queue their Home tab, unless a publish is
-    already waiting that will be built after this transaction commits. True when
-    this call queued one.
-
-    The waiting row is locked until this transaction ends (PostgreSQL; on SQLite
-    this transaction holds the only write lock), so no sender can claim it, and
-    read the tab, before this change is there to be read."""
-    if outbox.held_waiting(session, kind="home", target=slack_user_id):
-        return False
-    return outbox.enqueue(
+def changed(session: Session, *, slack_user_id: str, now: datetime) -> None:
+    """A person changed something: as the transaction commits, queue their Home
+    tab, unless a publish is already waiting that will be built after the commit
+    (outbox.enqueue_at_commit)."""
+    outbox.enqueue_at_commit(
         session,
         key=key(slack_user_id),
         kind="home",
@@ -142,6 +136,7 @@ def changed(session: Session, *, slack_user_id: str, now: datetime) -> bool:
         payload={},
         due_at=now + REFRESH_DELAY,
         now=now,
+        unless_waiting=True,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from bot.commands import home
 from bot.commands.shapes import Message
 from bot.jobs.deliveries import Claimed, send_due
+from bot.jobs.leases import claim
 from services import outbox, people
 from services import partnership as partnership_service
 from storage.models import Delivery
@@ -106,20 +107,51 @@ def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo,
     assert len(home_deliveries(demo)) == 2  # the last was sent: a change after it gets its own
 
 
-@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
-def test_a_persons_changes_at_the_same_moment_do_not_wait_for_each_other(demo, clock):
-    """The waiting publish is held by the first change until it commits; a second
-    change meanwhile queues a publish of its own instead of waiting (PostgreSQL:
-    on SQLite writes go one at a time anyway)."""
+def test_a_change_queues_the_persons_home_tab_unless_one_is_waiting(demo, clock):
     now = clock.now()
     with transaction(demo) as session:
-        assert home.changed(session, slack_user_id="U0FIRE001", now=now)
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
+        assert home_deliveries(demo) == []  # queued as the transaction commits
+    with transaction(demo) as session:
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
+        home.changed(session, slack_user_id="U0CHAIR01", now=now)
+    assert [d.target for d in home_deliveries(demo)] == ["U0FIRE001", "U0CHAIR01"]
+    with pytest.raises(RuntimeError), transaction(demo) as session:
+        home.changed(session, slack_user_id="U0CLERK01", now=now)
+        raise RuntimeError("the change failed")
+    assert len(home_deliveries(demo)) == 2  # nothing queued for a change rolled back
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_persons_changes_at_the_same_moment_do_not_wait_for_each_other(demo, clock):
+    """A change's commit holds the waiting publish for a moment (so no sender
+    claims it before the change is there to read); another change committing
+    then queues a publish of its own instead of waiting (PostgreSQL: on SQLite
+    writes go one at a time anyway)."""
+    now = clock.now()
+    with transaction(demo) as session:
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
     with transaction(demo) as first:
-        assert not home.changed(first, slack_user_id="U0FIRE001", now=now)  # holds the waiting one
+        first.execute(text("SELECT id FROM delivery WHERE kind = 'home' FOR UPDATE"))  # committing
         started = time.monotonic()
         with transaction(demo, lock_wait=2) as second:  # Busy if it waited out the lock
-            assert home.changed(second, slack_user_id="U0FIRE001", now=now)
+            home.changed(second, slack_user_id="U0FIRE001", now=now)
         assert time.monotonic() - started < 1
+    assert len(home_deliveries(demo)) == 2
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_publish_claimed_while_a_change_is_made_is_followed_by_another(demo, clock):
+    """The sender may claim the waiting publish, and build the tab, before a
+    change commits (PostgreSQL; on SQLite the change holds the write lock from
+    its start): the change then queues a publish of its own, which shows it."""
+    now = clock.now()
+    with transaction(demo) as session:
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
+    with transaction(demo) as session:
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
+        [claimed] = claim(demo, now=now + home.REFRESH_DELAY, limit=10)
+    assert claimed.kind == "home"
     assert len(home_deliveries(demo)) == 2
 
 
@@ -131,20 +163,22 @@ def test_a_change_finds_the_waiting_publish_by_index_however_many_messages_wait(
     waiting = [outbox.Message(f"post:{n}", "channel", "C0BOARD01", {"text": "…"}) for n in range(5000)]
     with transaction(demo) as session:
         outbox.enqueue_many(session, waiting, due_at=now, now=now)
-        assert home.changed(session, slack_user_id="U0FIRE001", now=now)
+        home.changed(session, slack_user_id="U0FIRE001", now=now)
     with transaction(demo) as session:
         dialect = session.get_bind().dialect
         if dialect.name == "postgresql":
             session.execute(text("ANALYZE delivery"))
-        compiled = outbox._WAITING.compile(dialect=dialect)
-        values = compiled.construct_params({"kind": "home", "target": "U0FIRE001"})
+        compiled = outbox._queued_unless_waiting(dialect.name).compile(dialect=dialect)
+        values = compiled.construct_params(
+            {"key": "home:U0FIRE001:x", "kind": "home", "target": "U0FIRE001", "payload": "{}"}
+            | outbox._pending(now, now)
+        )
         explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
         arguments = (
             tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
         )
         plan = str(session.connection().exec_driver_sql(explain + compiled.string, arguments).all())
         assert "ix_delivery_kind_target_status" in plan, plan
-        assert outbox.held_waiting(session, kind="home", target="U0FIRE001")
 
 
 def test_a_home_tab_is_built_when_it_is_sent_not_when_it_was_queued(demo, clock, type_command):

@@ -6,6 +6,7 @@ server closed is replaced without the next command noticing."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -263,3 +264,40 @@ def test_the_next_command_after_a_restart_is_answered(
         pid = pooled.info.backend_pid
     terminate(postgres_engine, pid)
     assert "open actions" in action_list()
+
+
+def test_a_commands_audit_entry_and_messages_go_with_its_commit(
+    postgres_engine, postgres_demo, pooled_engine, sessions
+):
+    """What a change writes that nothing in it reads back (its audit entry, its
+    Home tab publish, its post) is sent with the COMMIT: one round trip for all
+    four (storage.session.at_commit)."""
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+    command = COMMANDS["/update"]
+
+    def update(text_: str) -> None:
+        reply = run(command, text_, sessions=sessions, clock=clock, slack_user_id="U0FIRE001")
+        assert reply.ok and reply.posts, reply
+
+    update("joint-commissioning green Started")  # the directory fills; this publish is sent below
+    with transaction(sessions) as session:
+        session.execute(text("UPDATE delivery SET status = 'sent'"))
+    messages = sent(pooled_engine, lambda: update("joint-commissioning amber Pooled budget delayed"))
+    trips = round_trips(messages)
+    assert len(trips) == 5, trips  # BEGIN with its question, the workstream, its state, the update, the rest
+    syncs = [i for i, (kind, _) in enumerate(messages) if kind == "Sync"]
+    last = messages[syncs[-2] + 1 : syncs[-1]]  # what the last round trip sent
+    parsed = [re.findall(r"[A-Za-z_]+", statement)[:3] for kind, statement in last if kind == "Parse"]
+    assert parsed == [
+        ["INSERT", "INTO", "audit_entry"],
+        ["INSERT", "INTO", "delivery"],
+        ["INSERT", "INTO", "delivery"],
+        ["COMMIT"],
+    ], parsed
+    with transaction(sessions) as session:
+        waiting = session.execute(
+            text("SELECT kind FROM delivery WHERE status = 'pending' ORDER BY id")
+        ).scalars()
+        assert list(waiting) == ["home", "channel"]
+        assert session.scalar(text("SELECT count(*) FROM audit_entry WHERE what = 'update.post'")) == 2

@@ -6,13 +6,22 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from storage import migrate
-from storage.models import Partnership
-from storage.session import REQUEST_LOCK_WAIT, Busy, make_engine, make_session_factory, transaction
+from storage.models import AuditEntry, Partnership
+from storage.session import (
+    REQUEST_LOCK_WAIT,
+    Busy,
+    at_commit,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 
 
 @pytest.fixture
@@ -75,3 +84,55 @@ def test_a_transaction_inside_another_on_sqlite_fails_at_once_instead_of_waiting
         with transaction(sqlite_sessions):
             pass
     assert time.monotonic() - started < 1
+
+
+def _entry(actor: str, actor_id: int | None = None) -> dict:
+    return {
+        "actor_id": actor_id,
+        "actor": actor,
+        "what": "test",
+        "subject": "at commit",
+        "at": datetime(2015, 4, 13, 8, tzinfo=UTC),
+        "before": None,
+        "after": {"n": 1},
+    }
+
+
+def _actors(sessions) -> list[str]:
+    with sessions() as session:
+        return list(
+            session.scalars(select(AuditEntry.actor).where(AuditEntry.what == "test").order_by(AuditEntry.id))
+        )
+
+
+def test_writes_left_for_the_commit_are_written_in_order_after_the_rest(demo):
+    entry = insert(AuditEntry).inline()
+    with transaction(demo) as session:
+        at_commit(session, entry, _entry("second"))
+        at_commit(session, entry, _entry("third"))
+        session.execute(insert(AuditEntry), _entry("first"))
+        assert _actors(demo) == []
+    assert _actors(demo) == ["first", "second", "third"]
+
+
+def test_a_write_left_for_the_commit_that_fails_undoes_the_whole_transaction(demo):
+    entry = insert(AuditEntry).inline()
+    with pytest.raises(IntegrityError), transaction(demo) as session:
+        session.execute(insert(AuditEntry), _entry("first"))
+        at_commit(session, entry, _entry("second"))
+        at_commit(session, entry, _entry("nobody's", actor_id=999_999))  # no such person
+    assert _actors(demo) == []
+    with transaction(demo) as session:  # the connection is fit to use again
+        at_commit(session, entry, _entry("after"))
+    assert _actors(demo) == ["after"]
+
+
+def test_a_transaction_rolled_back_writes_nothing_it_left_for_the_commit(demo):
+    with pytest.raises(RuntimeError), transaction(demo) as session:
+        at_commit(session, insert(AuditEntry).inline(), _entry("never"))
+        raise RuntimeError("the change failed")
+    with demo() as session:
+        at_commit(session, insert(AuditEntry).inline(), _entry("never either"))
+        session.rollback()
+        session.commit()
+    assert _actors(demo) == []

@@ -1,5 +1,5 @@
 """an index on delivery (kind, target, status), for the waiting Home tab publish
-that every change looks for (services/outbox.held_waiting): on the status index
+that every change looks for (services/outbox.enqueue_at_commit): on the status index
 alone it read every pending message, 0.7 ms with a thousand waiting and more the
 longer Slack is away
 
