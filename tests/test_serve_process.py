@@ -180,3 +180,21 @@ def test_commands_are_answered_while_slack_s_web_api_is_down(
     # serve did try to learn who it is, and failed: the answer did not depend on it.
     refused = slack_web_api_down.wait_for("auth.test", timeout=10)
     assert refused and not any(call.ok for call in refused)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads what the process loaded from /proc")
+def test_serve_reads_requests_with_httptools_on_uvloop(
+    demo, database_url, slack_api, slack_signing_secret, tmp_path
+):
+    """uvicorn picks its C parser and event loop when they are installed, and
+    falls back to h11 and asyncio's loop, a third slower with 16 clients
+    (bench/README.md), without a word when they are not."""
+    with serving(
+        database_url=database_url,
+        slack_api=slack_api,
+        slack_signing_secret=slack_signing_secret,
+        log=tmp_path / "serve.log",
+    ) as serve:
+        assert httpx.get(f"{serve.base}/healthz", timeout=5).status_code == 200
+        loaded = Path(f"/proc/{serve.process.pid}/maps").read_text()
+    assert "/httptools/" in loaded and "/uvloop/" in loaded
