@@ -13,6 +13,7 @@ block built here reads back through those models unchanged."""
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from bot.commands.shapes import Button, Message, Section
@@ -63,17 +64,17 @@ def fallback_text(text: str) -> str:
     return clip_escaped(text, MAX_FALLBACK_TEXT)
 
 
-# json.dumps builds a new encoder whenever it is given separators; a list of
-# actions has three buttons an action.
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+# A list of actions has three buttons an action: each value is written as
+# json.dumps(..., separators=(",", ":")) would write it, its strings by json's own
+# C escaper, without building an encoder for each.
 
 
 def button_value(button: Button) -> str:
     """What a pressed button carries back: its command, or the form it opens."""
-    carried = {"command": button.command} if button.command else {}
+    carried = [f'"command":{encode_basestring_ascii(button.command)}'] if button.command else []
     if button.form:
-        carried["form"] = button.form
-    value = _compact_json(carried)
+        carried.append(f'"form":{encode_basestring_ascii(button.form)}')
+    value = "{" + ",".join(carried) + "}"
     if len(value) > MAX_BUTTON_VALUE:
         raise ValueError(
             f"a button's command can be at most {MAX_BUTTON_VALUE} characters: {button.command[:40]!r}..."

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.blocks.messages import (
     MAX_BUTTONS,
     MAX_MESSAGE_BLOCKS,
@@ -137,3 +140,12 @@ def test_every_block_reads_back_through_slack_sdks_block_kit_models_unchanged():
         assert parsed is not None
         parsed.validate_json()
         assert parsed.to_dict() == block
+
+
+@given(command=st.text(max_size=200), form=st.one_of(st.none(), st.text(min_size=1, max_size=40)))
+def test_a_button_value_is_the_json_of_what_it_carries_whatever_the_text(command, form):
+    button = Button("Go", command=command, form=form)
+    carried = ({"command": command} if command else {}) | ({"form": form} if form else {})
+    assert button_value(button) == json.dumps(carried, separators=(",", ":"))
+    back = pressed_button(button_value(button))
+    assert (back.command, back.form) == (command, form or None)
