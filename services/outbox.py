@@ -91,10 +91,9 @@ def _queued(dialect: str) -> Executable:
     return insert(Delivery).inline().on_conflict_do_nothing(index_elements=["key"])
 
 
-_QUEUED_COLUMNS = (
-    *("key", "kind", "target", "payload"),
-    *("status", "attempts", "due_at", "next_attempt_at", "expires_at", "created_at"),  # `_pending`
-)
+# The message, then what `_pending` adds.
+_QUEUED_COLUMNS: tuple[str, ...] = ("key", "kind", "target", "payload", "status", "attempts")
+_QUEUED_COLUMNS += ("due_at", "next_attempt_at", "expires_at", "created_at")
 
 
 @cache

@@ -9,7 +9,7 @@ of colliding halfway through: whatever writes opens its transaction there.
 
 On PostgreSQL (psycopg 3) a transaction costs the round trips of its own
 statements plus BEGIN and COMMIT, nothing more: its lock and statement timeouts
-ride in BEGIN's message, and a connection the server closed while it sat in the
+ride in BEGIN's message, the writes left for the commit (`at_commit`) in COMMIT's, and a connection the server closed while it sat in the
 pool is found by asking its socket, not the server (see `_postgres_checkout`)."""
 
 from __future__ import annotations

@@ -64,13 +64,11 @@ def fallback_text(text: str) -> str:
     return clip_escaped(text, MAX_FALLBACK_TEXT)
 
 
-# A list of actions has three buttons an action: each value is written as
-# json.dumps(..., separators=(",", ":")) would write it, its strings by json's own
-# C escaper, without building an encoder for each.
-
-
 def button_value(button: Button) -> str:
-    """What a pressed button carries back: its command, or the form it opens."""
+    """What a pressed button carries back: its command, or the form it opens,
+    written as json.dumps(..., separators=(",", ":")) would write them, with
+    json's own C escaper for the strings (a list of actions has three buttons
+    an action, and an encoder built for each cost more than the rest)."""
     carried = [f'"command":{encode_basestring_ascii(button.command)}'] if button.command else []
     if button.form:
         carried.append(f'"form":{encode_basestring_ascii(button.form)}')
