@@ -187,8 +187,8 @@ def test_serve_reads_requests_with_httptools_on_uvloop(
     demo, database_url, slack_api, slack_signing_secret, tmp_path
 ):
     """uvicorn picks its C parser and event loop when they are installed, and
-    falls back to h11 and asyncio's loop, a third slower with 16 clients
-    (bench/README.md), without a word when they are not."""
+    falls back to h11 and asyncio's loop (slower in the tail with 16 clients,
+    bench/README.md) without a word when they are not."""
     with serving(
         database_url=database_url,
         slack_api=slack_api,
