@@ -98,7 +98,10 @@ def _sqlite_begin(connection: Connection) -> None:
     # first (BEGIN IMMEDIATE), so writers queue. Plain sessions keep the driver's
     # own behaviour (reads outside a transaction, a deferred BEGIN before a write).
     # The driver is called directly: this runs on every request.
-    wait = connection.get_execution_options().get(_LOCK_WAIT)
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # SQLAlchemy has the driver commit each statement as it runs
+    wait = options.get(_LOCK_WAIT)
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
     isolation_level = "" if wait is None else None
@@ -218,6 +221,42 @@ def _postgres_set_timeouts(connection: Connection) -> None:
 def _is_memory(dbapi_connection) -> bool:
     row = dbapi_connection.execute("PRAGMA database_list").fetchone()
     return not row or not row[2]
+
+
+def autocommit(engine: Engine, *, lock_wait: float = JOB_LOCK_WAIT) -> Connection:
+    """A connection on which each statement commits as it runs, waiting for
+    locks at most `lock_wait` seconds: for a worker writing one row at a time
+    with nothing to keep together (the delivery path's outcomes). Give it back
+    with `release_autocommit`."""
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    milliseconds = int(lock_wait * 1000)
+    try:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                (str(milliseconds), str(milliseconds)),
+            )
+        else:  # SQLite: a write waits in the busy handler
+            _busy_timeout(connection.connection.driver_connection, connection.connection.info, milliseconds)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def release_autocommit(connection: Connection) -> None:
+    """Give a connection from `autocommit` back to the pool as it was lent (a
+    transaction sets its own SQLite busy wait as it begins)."""
+    try:
+        if not connection.invalidated and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT set_config(name, reset_val, false) FROM pg_settings"
+                " WHERE name IN ('lock_timeout', 'statement_timeout')"
+            )
+    except DBAPIError:
+        connection.invalidate()  # not back into the pool with these settings
+    finally:
+        connection.close()
 
 
 _AT_COMMIT = "partnerbot_at_commit"  # session.info: the writes left for the commit

@@ -31,7 +31,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Delivery
-from storage.session import JOB_LOCK_WAIT, Busy, is_busy, is_unreachable, transaction
+from storage.session import (
+    JOB_LOCK_WAIT,
+    Busy,
+    autocommit,
+    is_busy,
+    is_unreachable,
+    release_autocommit,
+    transaction,
+)
 
 log = logging.getLogger("partnerbot.deliveries")
 
@@ -119,22 +127,26 @@ class Pass:
     writes each outcome, committed before the next message is sent, so a process
     killed mid-pass leaves at most the message it was sending in doubt.
 
+    From its first outcome on, the pass keeps one connection, in autocommit,
+    with the lock bound of a job's transaction set on it while held: an outcome
+    is one UPDATE, committed as it runs. The connection is idle in between: no
+    transaction is open while a message is sent.
+
     On PostgreSQL every statement is a round trip, and a transaction of its own
-    for each outcome costs three (BEGIN with its lock bound, the UPDATE, COMMIT),
-    for each claim four. So from its first outcome on, the pass keeps one
-    connection, in autocommit, with the lock bound of a job's transaction set on
-    it while held: an outcome is one UPDATE and a claim one statement
-    (`_claim_at_once`), each committed as it runs. The connection is idle in
-    between: no transaction is open while a message is sent. If it is lost (the
-    database restarted), the rest of the pass goes through the pool, as on SQLite
-    (where there are no round trips to save, and writers queue in `transaction`):
-    each claim and each outcome a transaction of its own.
+    for each outcome cost three (BEGIN with its lock bound, the UPDATE, COMMIT),
+    for each claim four; a claim is one statement there too (`_claim_at_once`).
+    On SQLite an outcome written so holds the database's one write lock only
+    while SQLite runs the UPDATE, not from BEGIN through this process's Python to
+    COMMIT, where a niced sending process could be descheduled holding it while
+    a command waited (bench/README.md); a claim there is a transaction of its own.
+    If the connection is lost (the database restarted), the rest of the pass goes
+    through the pool: each claim and each outcome a transaction of its own.
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         engine = sessions.kw.get("bind")
-        self._engine = engine if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
+        self._engine = engine if isinstance(engine, Engine) else None
         self._connection: Connection | None = None
 
     def __enter__(self) -> Pass:
@@ -145,7 +157,7 @@ class Pass:
 
     def claim(self, *, now: datetime, limit: int) -> list[Claimed]:
         """As `claim`."""
-        if self._connection is None:
+        if self._connection is None or self._connection.dialect.name != "postgresql":
             # No connection is held until there is an outcome to write: most passes
             # find nothing due, and one short transaction says so.
             return claim(self._sessions, now=now, limit=limit)
@@ -180,17 +192,7 @@ class Pass:
 
     def _held(self) -> Connection | None:
         if self._connection is None and self._engine is not None:
-            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            milliseconds = str(int(JOB_LOCK_WAIT * 1000))
-            try:
-                connection.exec_driver_sql(
-                    "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                    (milliseconds, milliseconds),
-                )
-            except BaseException:
-                connection.close()
-                raise
-            self._connection = connection
+            self._connection = autocommit(self._engine, lock_wait=JOB_LOCK_WAIT)
         return self._connection
 
     def _lose(self) -> None:
@@ -199,20 +201,9 @@ class Pass:
         self._engine = None
 
     def _release(self) -> None:
-        """Give the connection back to the pool as it was lent."""
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            if not connection.invalidated:
-                connection.exec_driver_sql(
-                    "SELECT set_config(name, reset_val, false) FROM pg_settings"
-                    " WHERE name IN ('lock_timeout', 'statement_timeout')"
-                )
-        except DBAPIError:
-            connection.invalidate()  # not back into the pool with the pass's settings
-        finally:
-            connection.close()
+        if connection is not None:
+            release_autocommit(connection)
 
 
 def _free(now: datetime) -> ColumnElement[bool]:

@@ -409,3 +409,33 @@ def test_a_pass_whose_connection_is_lost_sends_the_rest_through_the_pool_once(po
         engine.dispose()
     assert outcome.sent == 25 and Counter(sender.sent) == Counter(keys)
     assert {delivery(make_session_factory(postgres_engine), key).status for key in keys} == {"sent"}
+
+
+def test_on_sqlite_each_outcome_is_one_update_that_commits_as_it_runs(engine, db, clock):
+    """No transaction is begun for an outcome: SQLite holds its one write lock
+    while it runs the UPDATE, not from BEGIN through the sending process's
+    Python to COMMIT, where commands would wait behind it (bench/README.md)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's pass is pinned above")
+    queue_many(db, clock, 25)
+    statements: list[str] = []
+    begun: list[object] = []
+
+    def executed(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    def began(conn) -> None:
+        begun.append(conn.get_execution_options().get("isolation_level"))
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "begin", began)
+    try:
+        assert send_due(db, clock, Recorder()).sent == 25
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "begin", began)
+    outcomes = [s for s in statements if s.startswith("UPDATE delivery SET status")]
+    assert len(outcomes) == 25
+    # The three claims (10, 10, 5), each a transaction; the outcomes on one
+    # connection in autocommit.
+    assert sorted(map(str, begun)) == ["AUTOCOMMIT", "None", "None", "None"], begun
