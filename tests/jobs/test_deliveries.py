@@ -358,26 +358,33 @@ def test_each_outcome_is_stored_before_the_next_message_goes_and_nothing_is_held
     assert {delivery(db, key).status for key in keys} == {"sent"}
 
 
-def test_on_postgresql_a_pass_costs_a_statement_a_message_and_one_a_claim(engine, db, clock):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("round trips are what a pass saves on PostgreSQL; SQLite has none")
-    queue_many(db, clock, 25)
+def a_pass_of(engine, db, clock, *, sending: int) -> tuple[list[str], list[str | None]]:
+    """The statements a pass that sends `sending` messages runs, and the
+    transactions it begins (each by its isolation level: None, or AUTOCOMMIT)."""
     statements: list[str] = []
-    begun: list[object] = []
+    begun: list[str | None] = []
 
     def executed(conn, cursor, statement, parameters, context, executemany) -> None:
         statements.append(statement)
 
     def began(conn) -> None:
-        begun.append(conn)
+        begun.append(conn.get_execution_options().get("isolation_level"))
 
     event.listen(engine, "before_cursor_execute", executed)
     event.listen(engine, "begin", began)
     try:
-        assert send_due(db, clock, Recorder()).sent == 25
+        assert send_due(db, clock, Recorder()).sent == sending
     finally:
         event.remove(engine, "before_cursor_execute", executed)
         event.remove(engine, "begin", began)
+    return statements, begun
+
+
+def test_on_postgresql_a_pass_costs_a_statement_a_message_and_one_a_claim(engine, db, clock):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips are what a pass saves on PostgreSQL; SQLite has none")
+    queue_many(db, clock, 25)
+    statements, begun = a_pass_of(engine, db, clock, sending=25)
     outcomes = [s for s in statements if s.startswith("UPDATE delivery SET status")]
     claims = [s for s in statements if s.startswith("WITH due AS")]
     # The first claim is a transaction of its own (most passes find nothing due and
@@ -418,22 +425,7 @@ def test_on_sqlite_each_outcome_is_one_update_that_commits_as_it_runs(engine, db
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL's pass is pinned above")
     queue_many(db, clock, 25)
-    statements: list[str] = []
-    begun: list[object] = []
-
-    def executed(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    def began(conn) -> None:
-        begun.append(conn.get_execution_options().get("isolation_level"))
-
-    event.listen(engine, "before_cursor_execute", executed)
-    event.listen(engine, "begin", began)
-    try:
-        assert send_due(db, clock, Recorder()).sent == 25
-    finally:
-        event.remove(engine, "before_cursor_execute", executed)
-        event.remove(engine, "begin", began)
+    statements, begun = a_pass_of(engine, db, clock, sending=25)
     outcomes = [s for s in statements if s.startswith("UPDATE delivery SET status")]
     assert len(outcomes) == 25
     # The three claims (10, 10, 5), each a transaction; the outcomes on one
