@@ -107,13 +107,16 @@ def _sqlite_begin(connection: Connection) -> None:
     isolation_level = "" if wait is None else None
     if dbapi_connection.isolation_level != isolation_level:
         dbapi_connection.isolation_level = isolation_level
-    if wait is not None:
-        # `transaction()` waits for the write lock itself, not through SQLite's busy handler.
-        _busy_timeout(dbapi_connection, info, 0)
-        _begin_immediate(dbapi_connection, deadline=time.monotonic() + wait)
-    # Its statements keep a bounded wait all the same (outside WAL mode, as on a
-    # file system without it, a COMMIT waits for readers).
-    _busy_timeout(dbapi_connection, info, int((JOB_LOCK_WAIT if wait is None else wait) * 1000))
+    try:
+        if wait is not None:
+            # `transaction()` waits for the write lock itself, not through SQLite's busy handler.
+            _busy_timeout(dbapi_connection, info, 0)
+            _begin_immediate(dbapi_connection, deadline=time.monotonic() + wait)
+    finally:
+        # Its statements keep a bounded wait all the same (outside WAL mode, as on a
+        # file system without it, a COMMIT waits for readers); and a connection whose
+        # BEGIN gave up goes back to the pool with one, not with none.
+        _busy_timeout(dbapi_connection, info, int((JOB_LOCK_WAIT if wait is None else wait) * 1000))
 
 
 def _busy_timeout(dbapi_connection: Any, info: dict, milliseconds: int) -> None:

@@ -50,6 +50,13 @@ def test_a_request_gives_up_after_its_lock_wait(sqlite_sessions, tmp_path):
         pass
     assert REQUEST_LOCK_WAIT - 0.5 < time.monotonic() - started < REQUEST_LOCK_WAIT + 0.5
     other.rollback()
+    # The connection that gave up went back to the pool still waiting for locks a
+    # while, as a connection read in autocommit (a calendar feed) needs.
+    pooled = sqlite_sessions.kw["bind"].raw_connection()  # as the pool holds it: nothing begun
+    try:
+        assert pooled.execute("PRAGMA busy_timeout").fetchone()[0] == REQUEST_LOCK_WAIT * 1000
+    finally:
+        pooled.close()
 
 
 def test_a_sqlite_writer_gets_the_lock_moments_after_another_process_lets_it_go(sqlite_sessions, tmp_path):
