@@ -176,7 +176,7 @@ class Pass:
 
     def _run(self, statement: Update, parameters: dict[str, Any] | None = None) -> CursorResult[Any] | None:
         """Run one statement on the pass's connection, committed as it runs; None
-        where there is no such connection (SQLite) or it was lost."""
+        where there is none (sessions bound to no engine) or it was lost."""
         connection = self._held()
         if connection is None:
             return None
