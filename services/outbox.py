@@ -11,12 +11,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Executable, bindparam, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
 from storage.session import at_commit
-from storage.unique import insert_if_new, insert_new
+from storage.unique import insert_if_new, insert_new, unless_taken
 
 # SPEC 5: nothing older than 7 days is sent; until then a transient failure is retried.
 HORIZON = timedelta(days=7)
@@ -87,8 +86,7 @@ def enqueue_at_commit(
 
 @cache
 def _queued(dialect: str) -> Executable:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(Delivery).inline().on_conflict_do_nothing(index_elements=["key"])
+    return unless_taken(dialect, Delivery, "key").inline()  # nothing read back: it goes with the COMMIT
 
 
 # The message, then what `_pending` adds.
@@ -113,8 +111,7 @@ def _queued_unless_waiting(dialect: str) -> Executable:
     row = select(*(bindparam(name, type_=Delivery.__table__.c[name].type) for name in _QUEUED_COLUMNS)).where(
         ~exists(waiting)
     )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(Delivery).from_select(_QUEUED_COLUMNS, row).on_conflict_do_nothing(index_elements=["key"])
+    return unless_taken(dialect, Delivery, "key").from_select(_QUEUED_COLUMNS, row)
 
 
 def enqueue_many(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Executable, bindparam, column, func, literal, select
+from sqlalchemy import JSON, Executable, Insert, bindparam, column, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,14 @@ def insert_if_new(session: Session, model: Any, *, unique_on: str, **values: Any
 def _statement(dialect: str, model: Any, unique_on: str) -> Executable:
     # Built once: the values come as parameters (SQLAlchemy compiles it once for
     # each set of columns given), so queueing a message builds no statement.
+    return unless_taken(dialect, model, unique_on).returning(model.id)
+
+
+def unless_taken(dialect: str, model: Any, unique_on: str) -> Insert:
+    """An INSERT into `model` that leaves a row alone, atomically, when its
+    `unique_on` value is taken: its values or a SELECT to follow."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).on_conflict_do_nothing(index_elements=[unique_on]).returning(model.id)
+    return insert(model).on_conflict_do_nothing(index_elements=[unique_on])
 
 
 def insert_new(
