@@ -17,6 +17,7 @@ from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
 from services.text import clip
 from storage.models import Action, Group, Meeting, Partnership, Person, Workstream
+from storage.prepared import Prepared
 
 MAX_WHAT = 1000
 LIST_LIMIT = 50
@@ -160,8 +161,8 @@ def listing(
     count, rows = _listing_statements(*(value is not None for value in given.values()))
     values = {name: value for name, value in given.items() if value is not None}
     connection = session.connection()
-    total = connection.execute(count, values).scalar() or 0
-    found = connection.execute(rows, values | {"limit": limit})
+    total = count.scalar(connection, values) or 0
+    found = rows.rows(connection, values | {"limit": limit})
     if owner is not None:  # every row's owner is that person: no join
         return Listing(actions=[ListedAction(n, w, owner.name, *rest) for n, w, *rest in found], total=total)
     return Listing(actions=[ListedAction(*row) for row in found], total=total)
@@ -170,7 +171,7 @@ def listing(
 @cache
 def _listing_statements(
     owner: bool, owner_text: bool, workstream: bool, overdue: bool
-) -> tuple[Select, Select]:
+) -> tuple[Prepared, Prepared]:
     """The count and the rows of a listing with these criteria, built once each."""
     criteria = [Action.status == "open"]
     if owner:
@@ -192,7 +193,7 @@ def _listing_statements(
         )
     rows = rows.where(*criteria).order_by(nulls_last(Action.due.asc()), Action.number)
     rows = rows.limit(bindparam("limit"))
-    return count, rows
+    return Prepared(count), Prepared(rows)
 
 
 def mark_done(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:

@@ -15,6 +15,7 @@ from services.errors import PermissionDenied, UserError
 from services.meetings import Scheduled, local_date
 from services.partnership import zone as zone_of
 from storage.models import Apology, Meeting, Partnership, Person
+from storage.prepared import Prepared
 
 MAX_REASON = 1000
 MAX_SUBSTITUTE = 200
@@ -99,7 +100,7 @@ _FOR_MEETING = (  # built once: `/apologies list` and the minutes read it
 )
 
 
-_NAMES_FOR_MEETING = (
+_NAMES_FOR_MEETING = Prepared(
     select(Person.name, Apology.substitute)
     .join(Person, Person.id == Apology.person_id)
     .where(Apology.meeting_id == bindparam("meeting"), Apology.withdrawn_at.is_(None))
@@ -117,7 +118,7 @@ class Received:
 
 def received_for(session: Session, meeting_id: int) -> list[Received]:
     """Who has sent apologies to the meeting (none withdrawn), by name, as plain rows."""
-    rows = session.connection().execute(_NAMES_FOR_MEETING, {"meeting": meeting_id})
+    rows = _NAMES_FOR_MEETING.rows(session.connection(), {"meeting": meeting_id})
     return [Received(name, substitute) for name, substitute in rows]
 
 

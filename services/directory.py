@@ -4,8 +4,9 @@ members' roles, remembered per process.
 Every command needs them, and they change only when the partnership file is
 loaded again; looking them up afresh took a third of a command's time. A
 request now asks the database one cheap question (the version of the latest
-load that changed something) and takes the rest from memory, copied into its
-own session without a query; a new version forgets everything remembered.
+load that changed something) and takes the rest from memory: each thread's
+own copies, taken into the request's session without a query; a new version
+forgets everything remembered.
 The groups are taken from memory only in a transaction that asked that
 question (`lookup`): anywhere else, `groups()` is None and they are read afresh.
 
@@ -21,6 +22,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.base import instance_state
 
 from services import partnership as partnership_service
 from storage.models import VERSION_READ, Group, Membership, Partnership, Person
@@ -53,47 +55,66 @@ class Groups:
         return session.merge(self.by_id[group_id], load=False)
 
 
+class _Mine(threading.local):
+    """A thread's own copies of the partnership and the people it has looked up,
+    for one version of the partnership file."""
+
+    version: str | None = None
+    partnership: Partnership | None = None
+    people: dict[tuple[str, str], Person | None]
+
+    def __init__(self) -> None:
+        self.people = {}
+
+
 class Directory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._partnership: Partnership | None = None
-        self._people: dict[tuple[str, str], Person | None] = {}
         self._groups: Groups | None = None
+        self._mine = _Mine()
 
     def lookup(
         self, session: Session, *, slack_user_id: str | None = None, person_key: str | None = None
     ) -> tuple[Partnership, Person | None]:
         """The partnership (UserError if none is loaded) and the person with this
-        Slack user id or person id (None if nobody is), both in `session`."""
+        Slack user id or person id (None if nobody is), in `session`.
+
+        Each thread keeps copies of its own. A request takes the person into its
+        session as it is (`Session.add`: no query, and no copy made as
+        `Session.merge` makes one), so that rows it loads or adds that refer to
+        them find them there; the session's end lets them go again. The
+        partnership, which no row refers to and a command only reads, stays out
+        of every session once the one that loaded it has ended. A copy that a
+        rollback expired is looked up afresh."""
         version = _latest_load(session)
         session.info[VERSION_READ] = version
         with self._lock:
             if version != self._version:
-                self._version, self._partnership, self._people, self._groups = version, None, {}, None
-            partnership = self._partnership
-            who = ("slack", slack_user_id) if slack_user_id else ("key", person_key) if person_key else None
-            person = self._people.get(who) if who else None
-            person_known = who is None or who in self._people
+                self._version, self._groups = version, None
+        mine = self._mine
+        if version != mine.version:
+            mine.version, mine.partnership, mine.people = version, None, {}
 
+        partnership = _taken(session, mine.partnership, attach=False)
         if partnership is None:
-            partnership = _detached(session, partnership_service.get(session))
-            with self._lock:
-                if version == self._version:
-                    self._partnership = partnership
-        partnership = session.merge(partnership, load=False)
+            partnership = mine.partnership = partnership_service.get(session)
 
-        if not person_known:
-            assert who is not None
-            found = session.scalar(_BY_SLACK_USER if who[0] == "slack" else _BY_KEY, {"who": who[1]})
-            person = _detached(session, found) if found is not None else None
-            with self._lock:
-                if version == self._version:
-                    if len(self._people) >= MAX_PEOPLE:
-                        self._people.clear()
-                    self._people[who] = person
-        if person is not None:
-            person = session.merge(person, load=False)
+        who: tuple[str, str]
+        if slack_user_id:
+            who = ("slack", slack_user_id)
+        elif person_key:
+            who = ("key", person_key)
+        else:
+            return partnership, None
+        if who in mine.people:
+            person = mine.people[who]
+            if person is None or _taken(session, person) is not None:
+                return partnership, person
+        person = session.scalar(_BY_SLACK_USER if who[0] == "slack" else _BY_KEY, {"who": who[1]})
+        if len(mine.people) >= MAX_PEOPLE:
+            mine.people.clear()
+        mine.people[who] = person
         return partnership, person
 
     def groups(self, session: Session) -> Groups | None:
@@ -126,6 +147,24 @@ def _latest_load(session: Session) -> str | None:
     if asked is not None and asked[0] == LATEST_LOAD:
         return asked[1]
     return ask(session.connection(), LATEST_LOAD)
+
+
+def _taken(session: Session, row: _Row | None, *, attach: bool = True) -> _Row | None:
+    """A thread's copy, in `session` (or left out of every session, `attach=False`,
+    for a row that no other row refers to and that is only read); None if there
+    is none to take, or it was expired (a rollback expires whatever its session
+    held) or is in another session still open (a caller holding two at once)."""
+    if row is None:
+        return None
+    state = instance_state(row)
+    if state.expired_attributes or state.expired:
+        return None
+    if state.session_id is None:
+        if attach:
+            session.add(row)
+    elif state.session_id != session.hash_key:
+        return None
+    return row
 
 
 def _detached(session: Session, row: _Row) -> _Row:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -17,6 +18,7 @@ from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.groups import require_officer
 from storage.models import AgendaItem, Apology, Group, Meeting, Person
+from storage.prepared import Prepared, in_padded, padded, padded_size
 
 UPCOMING_LIMIT = 10
 
@@ -52,9 +54,11 @@ _NEXT_AFTER = (
     .order_by(Meeting.starts_at)
     .limit(1)
 )
-_AROUND = select(
-    _HELD_BEFORE.scalar_subquery().label("previous_held"),
-    _NEXT_AFTER.scalar_subquery().label("next_scheduled"),
+_AROUND = Prepared(
+    select(
+        _HELD_BEFORE.scalar_subquery().label("previous_held"),
+        _NEXT_AFTER.scalar_subquery().label("next_scheduled"),
+    )
 )
 _ON_DAY = select(Meeting).where(*_ON_THE_DAY).order_by(Meeting.starts_at, Meeting.group_id)
 # The same, read as plain rows for the replies that only show them (see Upcoming),
@@ -74,8 +78,21 @@ _AS_READ = (
     .scalar_subquery()
     .label("agenda_items"),
 )
-_NEXT_TO_READ = select(*_AS_READ).where(*_NOT_STARTED).order_by(Meeting.starts_at, Meeting.group_id).limit(1)
-_ON_DAY_TO_READ = select(*_AS_READ).where(*_ON_THE_DAY).order_by(Meeting.starts_at, Meeting.group_id)
+
+
+@cache
+def _as_read(groups: int, *, next_only: bool) -> Prepared:
+    """Meetings of the groups in this many slots (see `padded`), as read: the
+    next not started (`next_only`), or those on a day."""
+    criteria = _NOT_STARTED if next_only else _ON_THE_DAY
+    statement = (
+        select(*_AS_READ)
+        .where(in_padded(Meeting.group_id, "group", groups), *criteria[1:])  # [0] is the expanding IN
+        .order_by(Meeting.starts_at, Meeting.group_id)
+    )
+    return Prepared(statement.limit(1) if next_only else statement)
+
+
 MAX_LOCATION = 300
 MAX_URL = 500
 MAX_DATES_AT_ONCE = 24
@@ -152,7 +169,10 @@ def next_to_read(session: Session, *, groups: list[Group], now: datetime) -> Upc
     """The first of `upcoming`, as an Upcoming with its group taken from `groups`."""
     if not groups:
         return None
-    row = session.connection().execute(_NEXT_TO_READ, {"groups": [g.id for g in groups], "now": now}).first()
+    ids = [g.id for g in groups]
+    row = _as_read(padded_size(len(ids)), next_only=True).first(
+        session.connection(), padded("group", ids) | {"now": now}
+    )
     return _upcoming(row, groups) if row is not None else None
 
 
@@ -160,8 +180,12 @@ def _on_day_to_read(session: Session, *, groups: list[Group], day: date, zone: Z
     """`on_day`, as Upcomings with their groups taken from `groups`."""
     if not groups:
         return []
-    rows = session.connection().execute(_ON_DAY_TO_READ, _on_the_day(groups, day, zone))
-    return [_upcoming(row, groups) for row in rows]
+    ids = [g.id for g in groups]
+    parameters = _on_the_day(groups, day, zone) | padded("group", ids)
+    return [
+        _upcoming(row, groups)
+        for row in _as_read(padded_size(len(ids)), next_only=False).rows(session.connection(), parameters)
+    ]
 
 
 def _on_the_day(groups: list[Group], day: date, zone: ZoneInfo) -> dict[str, object]:
@@ -173,7 +197,7 @@ def _on_the_day(groups: list[Group], day: date, zone: ZoneInfo) -> dict[str, obj
     }
 
 
-def _upcoming(row: Row, groups: list[Group]) -> Upcoming:
+def _upcoming(row: Any, groups: list[Group]) -> Upcoming:
     group = next(g for g in groups if g.id == row.group_id)
     return Upcoming(
         row.id,
@@ -476,9 +500,8 @@ class Around:
 
 def around(session: Session, meeting: Scheduled) -> Around:
     """The meetings around this one, in one statement."""
-    row = (
-        session.connection().execute(_AROUND, {"group": meeting.group.id, "starts": meeting.starts_at}).one()
-    )
+    row = _AROUND.first(session.connection(), {"group": meeting.group.id, "starts": meeting.starts_at})
+    assert row is not None  # a select of two subqueries has one row
     return Around(row.previous_held, row.next_scheduled)
 
 

@@ -27,7 +27,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, StatementError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
@@ -42,6 +42,8 @@ _LOCK_WAIT = "partnerbot_lock_wait"
 # and where its answer waits, in the pooled connection's info, to be picked up.
 _ASK_FIRST = "partnerbot_ask_first"
 _ANSWER = "partnerbot_answer"
+# A pooled SQLite connection's info: whether its database is in WAL mode.
+_WAL = "partnerbot_wal"
 # Where a session keeps the first question's answer: (question, answer).
 ANSWERED_FIRST = "partnerbot_answered_first"
 # PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
@@ -81,11 +83,11 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = No
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     if not _is_memory(dbapi_connection):
-        cursor.execute("PRAGMA journal_mode=WAL")
+        record.info[_WAL] = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal"
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -113,10 +115,13 @@ def _sqlite_begin(connection: Connection) -> None:
             _busy_timeout(dbapi_connection, info, 0)
             _begin_immediate(dbapi_connection, deadline=time.monotonic() + wait)
     finally:
-        # Its statements keep a bounded wait all the same (outside WAL mode, as on a
-        # file system without it, a COMMIT waits for readers); and a connection whose
-        # BEGIN gave up goes back to the pool with one, not with none.
-        _busy_timeout(dbapi_connection, info, int((JOB_LOCK_WAIT if wait is None else wait) * 1000))
+        # Holding the write lock in WAL mode, its statements wait for nobody: the
+        # busy wait stays 0 until something else begins on this connection (each
+        # sets its own), saving two PRAGMAs a request. Outside WAL mode (a file
+        # system without it) a COMMIT waits for readers, so they keep a bounded
+        # wait, as does a connection whose BEGIN gave up.
+        if wait is None or not info.get(_WAL) or not dbapi_connection.in_transaction:
+            _busy_timeout(dbapi_connection, info, int((JOB_LOCK_WAIT if wait is None else wait) * 1000))
 
 
 def _busy_timeout(dbapi_connection: Any, info: dict, milliseconds: int) -> None:
@@ -291,19 +296,25 @@ def _write_at_commit(session: Session) -> None:
     # In the pipeline each statement is sent without waiting for its answer, the
     # COMMIT too, and leaving it waits for every answer at once. SQLAlchemy's own
     # commit after this finds the transaction ended and sends nothing.
-    dbapi = connection.dialect.loaded_dbapi
     try:
         with dbapi_connection.pipeline():
             for statement, parameters in left:
                 connection.execute(statement, parameters)
             dbapi_connection.execute("COMMIT")
-    except dbapi.Error as error:  # raised by the driver as it reads the answers: wrapped as SQLAlchemy would
-        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
-        if lost:
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            "COMMIT", None, error, dbapi.Error, connection_invalidated=lost, dialect=connection.dialect
-        ) from error
+    except connection.dialect.loaded_dbapi.Error as error:  # raised by the driver as it reads the answers
+        raise driver_error(connection, error, "COMMIT") from error
+
+
+def driver_error(connection: Connection, error: Any, statement: str) -> StatementError:
+    """A driver's error, raised outside SQLAlchemy's statement machinery, as
+    SQLAlchemy would raise it; a connection that it says was lost is invalidated."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.driver_connection, None)
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        statement, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
 
 
 @event.listens_for(Session, "after_rollback")

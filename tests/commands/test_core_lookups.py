@@ -3,6 +3,8 @@ commands, and forgets them the moment the partnership file is loaded again."""
 
 from __future__ import annotations
 
+import threading
+
 from bot.commands import COMMANDS
 from bot.commands.core import run
 from storage.partnership_file import load, read_file
@@ -126,3 +128,48 @@ def test_a_second_command_asks_nothing_about_groups_or_roles(engine, demo, clock
     )
     assert "Next meeting" in reply.text
     assert not any('FROM "group"' in s or "FROM membership" in s for s in statements), statements
+
+
+def test_a_command_refused_and_rolled_back_leaves_the_next_one_knowing_who_is_typing(engine, demo, clock):
+    typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    refused = typed_in_slack(demo, clock, "U0CLERK01", "/action done A99999")
+    assert not refused.ok
+
+    reply, statements = statements_of(
+        engine, lambda: typed_in_slack(demo, clock, "U0CLERK01", "/action list")
+    )
+    assert "Your open actions" in reply.text and "Jess Marland" in reply.text
+    # The rollback expired what the refused command held: who is typing is asked again, once.
+    assert sum("FROM person" in s for s in statements) == 1, statements
+    _, statements = statements_of(engine, lambda: typed_in_slack(demo, clock, "U0CLERK01", "/action list"))
+    assert not any("FROM person" in s for s in statements), statements
+
+
+def test_commands_in_several_threads_at_once_each_act_as_their_own_person(demo, clock):
+    people = {"U0CLERK01": "Jess Marland", "U0FIRE001": "Ray Cottam"}
+    failures: list[str] = []
+
+    def typing(slack_user_id: str) -> None:
+        for _ in range(20):
+            shown = typed_in_slack(demo, clock, slack_user_id, "/action list")
+            others = [name for who, name in people.items() if who != slack_user_id and name in shown.text]
+            if not shown.ok or others:
+                failures.append(shown.text)
+
+    threads = [threading.Thread(target=typing, args=(who,)) for who in people for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_lookup_in_a_second_session_open_at_once_gets_its_own_copy(demo, clock):
+    from services import directory
+
+    with demo() as first, demo() as second:
+        _, mine = directory.lookup(first, slack_user_id="U0CLERK01")
+        _, again = directory.lookup(second, slack_user_id="U0CLERK01")
+        assert mine is not None and again is not None
+        assert mine in first and again in second and again is not mine
+        assert again.name == mine.name == "Jess Marland"

@@ -1,0 +1,154 @@
+"""Statements that every request runs, compiled once per database and run
+straight on the driver's cursor.
+
+SQLAlchemy's `Connection.execute` costs more than the query itself for the
+small reads a command makes: each call builds the statement's cache key, its
+parameters and a result around the cursor (about 100,000 instructions; the
+query on SQLite about 15,000). A `Prepared` statement keeps what all that
+produces, per dialect: the SQL text, the order of its parameters, and the
+conversions SQLAlchemy's types make on the way in and out (a date as SQLite
+stores it, say). What stays SQLAlchemy's is the statement itself, its events
+(what tests/statements.py counts sees these too) and its errors: a driver error
+comes out as SQLAlchemy would raise it, a lost connection invalidated.
+
+A statement whose SQL depends on its parameters' values (an expanding IN) cannot
+be prepared: `in_padded` gives an IN of a fixed number of parameters instead."""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, bindparam
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import QueryableAttribute
+
+from storage.session import driver_error
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters, in the order the SQL takes them
+    positional: bool
+    literals: Mapping[str, Any]  # values the statement holds itself (a LIMIT, a status)
+    bind: Mapping[str, _Processor]
+    result: tuple[_Processor, ...]
+    make_row: Callable[[Iterable[Any]], tuple]
+
+
+class Prepared:
+    """A SELECT of columns (not ORM entities), run on the driver's cursor."""
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row, as named tuples (`row.id`, `row[0]`)."""
+        compiled = self._compiled_for(connection.dialect)
+        raw = _run(connection, compiled, parameters or {})
+        make, processors = compiled.make_row, compiled.result
+        if not any(processors):
+            return [make(row) for row in raw]
+        return [
+            make([value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
+            for row in raw
+        ]
+
+    def first(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> Any | None:
+        found = self.rows(connection, parameters)
+        return found[0] if found else None
+
+    def scalar(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> Any:
+        row = self.first(connection, parameters)
+        return row[0] if row is not None else None
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
+        known = self._compiled.get(dialect.name)
+        if known is None:
+            with self._lock:
+                known = self._compiled.setdefault(dialect.name, _compile(self.statement, dialect))
+        return known
+
+
+def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    if "__[POSTCOMPILE" in compiled.string:
+        raise ValueError("a statement with an expanding IN cannot be prepared: use in_padded")
+    positional = bool(compiled.positional)
+    names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+    bind = {
+        name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in set(names)
+    }
+    columns = list(statement.selected_columns)
+    result = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    fields = [c.key or f"c{i}" for i, c in enumerate(columns)]
+    return _Compiled(
+        sql=compiled.string,
+        names=names,
+        positional=positional,
+        literals={name: b.value for name, b in compiled.binds.items() if not b.required},
+        bind=bind,
+        result=result,
+        make_row=namedtuple("Row", fields, rename=True)._make,  # type: ignore[attr-defined]
+    )
+
+
+def _run(connection: Connection, compiled: _Compiled, parameters: Mapping[str, Any]) -> list[tuple]:
+    values = {**compiled.literals, **parameters}
+    converted = {
+        name: value if (p := compiled.bind[name]) is None else p(value)
+        for name, value in values.items()
+        if name in compiled.bind
+    }
+    sent: Sequence[Any] | Mapping[str, Any] = (
+        tuple(converted[name] for name in compiled.names) if compiled.positional else converted
+    )
+    sql = compiled.sql
+    dbapi_connection: Any = connection.connection.driver_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        for listen in connection.dispatch.before_cursor_execute:
+            sql, sent = listen(connection, cursor, sql, sent, None, False)
+        cursor.execute(sql, sent)
+        return cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, error, sql) from error
+    finally:
+        cursor.close()
+
+
+@cache
+def _slots(prefix: str, size: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{i}" for i in range(size))
+
+
+def padded_size(count: int) -> int:
+    """The number of slots for `count` values: the next power of two."""
+    size = 1
+    while size < count:
+        size *= 2
+    return size
+
+
+def in_padded(
+    column: ColumnElement[Any] | QueryableAttribute[Any], prefix: str, size: int
+) -> ColumnElement[bool]:
+    """`column IN (:prefix_0, ... :prefix_{size-1})`, for `padded` values."""
+    return column.in_([bindparam(name) for name in _slots(prefix, size)])
+
+
+def padded(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of `in_padded` for these values (at least one): the last
+    repeated to fill the slots, so a list of 1 to N values takes one of log2(N)
+    statements."""
+    slots = _slots(prefix, padded_size(len(values)))
+    return {name: values[min(i, len(values) - 1)] for i, name in enumerate(slots)}
