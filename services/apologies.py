@@ -51,13 +51,13 @@ def send(
     # through the session's unit of work cost more than the statements.
     connection = session.connection()
     given = {"meeting": meeting.id, "person": person.id}
-    earlier = connection.execute(_OF_PERSON, given).first()
+    earlier = _OF_PERSON.first(connection, given)
     updated = earlier is not None and earlier.withdrawn_at is None
     values = {"reason": reason, "substitute": substitute, "withdrawn_at": None, "updated_at": now}
     if earlier is None:
-        connection.execute(_INSERT, given | values | {"created_at": now})
+        _INSERT.execute(connection, given | values | {"created_at": now})
     else:
-        connection.execute(_UPDATE, {"apology": earlier.id} | values)
+        _UPDATE.execute(connection, {"apology": earlier.id} | values)
     # Reasons are private: the audit trail records that one was given, not what it said.
     audit.record(
         session,
@@ -70,19 +70,23 @@ def send(
     return Sent(meeting=meeting, updated=updated)
 
 
-_OF_PERSON = select(Apology.id, Apology.withdrawn_at).where(
-    Apology.meeting_id == bindparam("meeting"), Apology.person_id == bindparam("person")
+_OF_PERSON = Prepared(
+    select(Apology.id, Apology.withdrawn_at).where(
+        Apology.meeting_id == bindparam("meeting"), Apology.person_id == bindparam("person")
+    )
 )
-_INSERT = insert(Apology).values(
-    meeting_id=bindparam("meeting"),
-    person_id=bindparam("person"),
-    reason=bindparam("reason"),
-    substitute=bindparam("substitute"),
-    withdrawn_at=bindparam("withdrawn_at"),
-    created_at=bindparam("created_at"),
-    updated_at=bindparam("updated_at"),
+_INSERT = Prepared(
+    insert(Apology).values(
+        meeting_id=bindparam("meeting"),
+        person_id=bindparam("person"),
+        reason=bindparam("reason"),
+        substitute=bindparam("substitute"),
+        withdrawn_at=bindparam("withdrawn_at"),
+        created_at=bindparam("created_at"),
+        updated_at=bindparam("updated_at"),
+    )
 )
-_UPDATE = (
+_UPDATE = Prepared(
     update(Apology)
     .where(Apology.id == bindparam("apology"))
     .values(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Person
+from storage.prepared import Prepared
 from storage.session import at_commit
 
 
@@ -48,7 +49,12 @@ def record(
     )
 
 
-_ENTRY = insert(AuditEntry).inline()  # nothing read back: it can go with the COMMIT
+# Nothing read back: it can go with the COMMIT.
+_ENTRY = Prepared(
+    insert(AuditEntry).values(
+        {name: bindparam(name) for name in ("actor_id", "actor", "what", "subject", "at", "before", "after")}
+    )
+)
 
 
 def record_many(

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery
+from storage.prepared import Prepared
 from storage.session import at_commit
 from storage.unique import insert_if_new, insert_new, unless_taken
 
@@ -85,8 +86,11 @@ def enqueue_at_commit(
 
 
 @cache
-def _queued(dialect: str) -> Executable:
-    return unless_taken(dialect, Delivery, "key").inline()  # nothing read back: it goes with the COMMIT
+def _queued(dialect: str) -> Prepared:
+    # Nothing read back: it goes with the COMMIT.
+    return Prepared(
+        unless_taken(dialect, Delivery, "key").values({name: bindparam(name) for name in _QUEUED_COLUMNS})
+    )
 
 
 # The message, then what `_pending` adds.
@@ -95,7 +99,7 @@ _QUEUED_COLUMNS += ("due_at", "next_attempt_at", "expires_at", "created_at")
 
 
 @cache
-def _queued_unless_waiting(dialect: str) -> Executable:
+def _queued_unless_waiting(dialect: str) -> Prepared:
     """Built once for each database: every change makes it, for its person's Home tab."""
     waiting = select(Delivery.id).where(
         Delivery.status == "pending",
@@ -111,7 +115,7 @@ def _queued_unless_waiting(dialect: str) -> Executable:
     row = select(*(bindparam(name, type_=Delivery.__table__.c[name].type) for name in _QUEUED_COLUMNS)).where(
         ~exists(waiting)
     )
-    return unless_taken(dialect, Delivery, "key").from_select(_QUEUED_COLUMNS, row)
+    return Prepared(unless_taken(dialect, Delivery, "key").from_select(_QUEUED_COLUMNS, row))
 
 
 def enqueue_many(

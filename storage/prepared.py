@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam
+from sqlalchemy import ColumnElement, Connection, Insert, Select, Update, bindparam
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import QueryableAttribute
-
-from storage.session import driver_error
 
 _Processor = Callable[[Any], Any] | None
 
@@ -44,9 +43,10 @@ class _Compiled:
 
 
 class Prepared:
-    """A SELECT of columns (not ORM entities), run on the driver's cursor."""
+    """A SELECT of columns (not ORM entities), an INSERT or an UPDATE, its values
+    all parameters, run on the driver's cursor."""
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: Select | Insert | Update) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
@@ -54,7 +54,7 @@ class Prepared:
     def rows(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, as named tuples (`row.id`, `row[0]`)."""
         compiled = self._compiled_for(connection.dialect)
-        raw = _run(connection, compiled, parameters or {})
+        raw = _run(connection, compiled, parameters or {}, fetch=True)
         make, processors = compiled.make_row, compiled.result
         if not any(processors):
             return [make(row) for row in raw]
@@ -71,6 +71,10 @@ class Prepared:
         row = self.first(connection, parameters)
         return row[0] if row is not None else None
 
+    def execute(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> None:
+        """Run it, reading nothing back (so, on PostgreSQL, in a pipeline too)."""
+        _run(connection, self._compiled_for(connection.dialect), parameters or {}, fetch=False)
+
     def _compiled_for(self, dialect: Dialect) -> _Compiled:
         known = self._compiled.get(dialect.name)
         if known is None:
@@ -79,7 +83,7 @@ class Prepared:
         return known
 
 
-def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     if "__[POSTCOMPILE" in compiled.string:
         raise ValueError("a statement with an expanding IN cannot be prepared: use in_padded")
@@ -88,7 +92,7 @@ def _compile(statement: Select, dialect: Dialect) -> _Compiled:
     bind = {
         name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in set(names)
     }
-    columns = list(statement.selected_columns)
+    columns = list(statement.selected_columns) if isinstance(statement, Select) else []
     result = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     fields = [c.key or f"c{i}" for i, c in enumerate(columns)]
     return _Compiled(
@@ -102,7 +106,9 @@ def _compile(statement: Select, dialect: Dialect) -> _Compiled:
     )
 
 
-def _run(connection: Connection, compiled: _Compiled, parameters: Mapping[str, Any]) -> list[tuple]:
+def _run(
+    connection: Connection, compiled: _Compiled, parameters: Mapping[str, Any], *, fetch: bool
+) -> list[tuple]:
     values = {**compiled.literals, **parameters}
     converted = {
         name: value if (p := compiled.bind[name]) is None else p(value)
@@ -119,11 +125,23 @@ def _run(connection: Connection, compiled: _Compiled, parameters: Mapping[str, A
         for listen in connection.dispatch.before_cursor_execute:
             sql, sent = listen(connection, cursor, sql, sent, None, False)
         cursor.execute(sql, sent)
-        return cursor.fetchall()
+        return cursor.fetchall() if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
         raise driver_error(connection, error, sql) from error
     finally:
         cursor.close()
+
+
+def driver_error(connection: Connection, error: Any, statement: str) -> StatementError:
+    """A driver's error, raised outside SQLAlchemy's statement machinery, as
+    SQLAlchemy would raise it; a connection that it says was lost is invalidated."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.driver_connection, None)
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        statement, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
 
 
 @cache

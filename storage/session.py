@@ -27,8 +27,10 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from storage.prepared import Prepared, driver_error
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
@@ -270,7 +272,7 @@ def release_autocommit(connection: Connection) -> None:
 _AT_COMMIT = "partnerbot_at_commit"  # session.info: the writes left for the commit
 
 
-def at_commit(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> None:
+def at_commit(session: Session, statement: Executable | Prepared, parameters: Mapping[str, Any]) -> None:
     """Write this as the transaction commits, after everything else it does: for
     a write that nothing in the transaction reads back or waits on (an audit
     entry, a message queued), and that returns nothing. On PostgreSQL these
@@ -290,7 +292,7 @@ def _write_at_commit(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.driver != "psycopg":
         for statement, parameters in left:
-            connection.execute(statement, parameters)
+            _write(connection, statement, parameters)
         return
     dbapi_connection: Any = connection.connection.driver_connection
     # In the pipeline each statement is sent without waiting for its answer, the
@@ -299,22 +301,17 @@ def _write_at_commit(session: Session) -> None:
     try:
         with dbapi_connection.pipeline():
             for statement, parameters in left:
-                connection.execute(statement, parameters)
+                _write(connection, statement, parameters)
             dbapi_connection.execute("COMMIT")
     except connection.dialect.loaded_dbapi.Error as error:  # raised by the driver as it reads the answers
         raise driver_error(connection, error, "COMMIT") from error
 
 
-def driver_error(connection: Connection, error: Any, statement: str) -> StatementError:
-    """A driver's error, raised outside SQLAlchemy's statement machinery, as
-    SQLAlchemy would raise it; a connection that it says was lost is invalidated."""
-    dialect = connection.dialect
-    lost = dialect.is_disconnect(error, connection.connection.driver_connection, None)
-    if lost:
-        connection.invalidate(error)
-    return DBAPIError.instance(
-        statement, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
-    )
+def _write(connection: Connection, statement: Executable | Prepared, parameters: Mapping[str, Any]) -> None:
+    if isinstance(statement, Prepared):
+        statement.execute(connection, parameters)
+    else:
+        connection.execute(statement, parameters)
 
 
 @event.listens_for(Session, "after_rollback")

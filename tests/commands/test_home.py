@@ -168,7 +168,7 @@ def test_a_change_finds_the_waiting_publish_by_index_however_many_messages_wait(
         dialect = session.get_bind().dialect
         if dialect.name == "postgresql":
             session.execute(text("ANALYZE delivery"))
-        compiled = outbox._queued_unless_waiting(dialect.name).compile(dialect=dialect)
+        compiled = outbox._queued_unless_waiting(dialect.name).statement.compile(dialect=dialect)
         values = compiled.construct_params(
             {"key": "home:U0FIRE001:x", "kind": "home", "target": "U0FIRE001", "payload": "{}"}
             | outbox._pending(now, now)
