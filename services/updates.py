@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from services import audit, workstreams
 from services.errors import UserError
 from storage.models import RAG_STATUSES, Person, Update, Workstream
+from storage.prepared import Prepared
 
 HISTORY = 5
 MAX_PART = 3000  # each part of a highlight report; a Slack section holds 3,000 characters
@@ -99,7 +100,7 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
     # Plain statements: posting an update is a hot write, and an Update object
     # through the session's unit of work cost more than the statements.
     connection = session.connection()
-    previous, member = connection.execute(_BEFORE, {"workstream": workstream.id, "person": actor.id}).one()
+    previous, member = _BEFORE.rows(connection, {"workstream": workstream.id, "person": actor.id})[0]
     workstreams.check_can_report(session, actor=actor, workstream=workstream, member=bool(member))
     workstreams.check_open(workstream)
     parts = {name: getattr(report, name).strip() for name, _ in PARTS}
@@ -118,10 +119,10 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
         raise UserError(f"The status is green, amber or red, not '{report.rag}'. Nothing was changed.")
     rag = report.rag or previous or "green"
     saved = {name: value or None for name, value in parts.items()}
-    update_id = connection.execute(
-        _INSERT,
+    update_id = _INSERT.scalar(
+        connection,
         {"workstream_id": workstream.id, "author_id": actor.id, "rag": rag, "created_at": now} | saved,
-    ).scalar_one()
+    )
     audit.record(
         session,
         actor=actor,
@@ -136,11 +137,19 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
 
 # Before an update is posted, in one question: the status it follows, and
 # whether its author leads or contributes to the workstream.
-_BEFORE = select(
-    _NEWEST.with_only_columns(Update.rag).scalar_subquery(),
-    exists().where(*workstreams.IS_MEMBER),
+_BEFORE = Prepared(
+    select(
+        _NEWEST.with_only_columns(Update.rag).scalar_subquery(),
+        exists().where(*workstreams.IS_MEMBER),
+    )
 )
-_INSERT = insert(Update).returning(Update.id)
+_INSERT = Prepared(
+    insert(Update)
+    .values(
+        {name: bindparam(name) for name in ("workstream_id", "author_id", "rag", "created_at", *dict(PARTS))}
+    )
+    .returning(Update.id)
+)
 
 
 def authors(session: Session, updates: list[Update]) -> dict[int, Person]:

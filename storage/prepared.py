@@ -92,7 +92,7 @@ def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled
     bind = {
         name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in set(names)
     }
-    columns = list(statement.selected_columns) if isinstance(statement, Select) else []
+    columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
     result = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     fields = [c.key or f"c{i}" for i, c in enumerate(columns)]
     return _Compiled(
