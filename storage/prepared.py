@@ -34,10 +34,11 @@ _Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # the parameters, in the order the SQL takes them
+    # The parameters with their conversions: in the order the SQL takes them
+    # (positional, as SQLite's "?"), or each once (named, as psycopg's "%(name)s").
+    parameters: tuple[tuple[str, _Processor], ...]
     positional: bool
     literals: Mapping[str, Any]  # values the statement holds itself (a LIMIT, a status)
-    bind: Mapping[str, _Processor]
     result: tuple[_Processor, ...]
     make_row: Callable[[Iterable[Any]], tuple]
 
@@ -89,18 +90,15 @@ def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled
         raise ValueError("a statement with an expanding IN cannot be prepared: use in_padded")
     positional = bool(compiled.positional)
     names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
-    bind = {
-        name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in set(names)
-    }
+    bind = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in compiled.binds.items()}
     columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
     result = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     fields = [c.key or f"c{i}" for i, c in enumerate(columns)]
     return _Compiled(
         sql=compiled.string,
-        names=names,
+        parameters=tuple((name, bind[name]) for name in names),
         positional=positional,
         literals={name: b.value for name, b in compiled.binds.items() if not b.required},
-        bind=bind,
         result=result,
         make_row=namedtuple("Row", fields, rename=True)._make,  # type: ignore[attr-defined]
     )
@@ -109,15 +107,16 @@ def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled
 def _run(
     connection: Connection, compiled: _Compiled, parameters: Mapping[str, Any], *, fetch: bool
 ) -> list[tuple]:
-    values = {**compiled.literals, **parameters}
-    converted = {
-        name: value if (p := compiled.bind[name]) is None else p(value)
-        for name, value in values.items()
-        if name in compiled.bind
-    }
-    sent: Sequence[Any] | Mapping[str, Any] = (
-        tuple(converted[name] for name in compiled.names) if compiled.positional else converted
-    )
+    values = {**compiled.literals, **parameters} if compiled.literals else parameters
+    try:
+        converted = (
+            (name, values[name] if p is None else p(values[name])) for name, p in compiled.parameters
+        )
+        sent: Sequence[Any] | Mapping[str, Any] = (
+            tuple(value for _, value in converted) if compiled.positional else dict(converted)
+        )
+    except KeyError as missing:
+        raise ValueError(f"no value given for the parameter {missing}") from None
     sql = compiled.sql
     dbapi_connection: Any = connection.connection.driver_connection
     cursor = dbapi_connection.cursor()

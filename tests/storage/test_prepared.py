@@ -94,3 +94,8 @@ def sqlite_demo_sessions(sqlite_templates, tmp_path_factory):
     engine = make_engine(f"sqlite:///{path}")
     yield make_session_factory(engine)
     engine.dispose()
+
+
+def test_a_parameter_not_given_is_named(demo):
+    with transaction(demo) as session, pytest.raises(ValueError, match="after"):
+        Prepared(_MEETINGS).rows(session.connection(), {})
