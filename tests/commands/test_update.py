@@ -239,3 +239,21 @@ def test_history_shows_local_days_across_the_clock_change(type_command, clock):
     lines = type_command("/update joint history").text.splitlines()
     assert lines[1].startswith("• Sun 25 Oct 2015 — 🟠 Amber (Ray Cottam)")
     assert lines[2].startswith("• Mon 30 Mar 2015 — 🟢 Green (Ray Cottam)")
+
+
+def test_a_workstream_found_by_its_slug_is_the_sessions_own_and_saves_what_changes(demo):
+    from services import workstreams
+    from storage.session import transaction
+
+    with transaction(demo) as session:
+        loaded = session.scalars(select(Workstream).where(Workstream.slug == "integrated-assets")).one()
+        assert workstreams.find(session, "INTEGRATED-ASSETS ") is loaded  # the one the session holds already
+    with transaction(demo) as session:
+        found = workstreams.find(session, "integrated-assets")
+        assert found in session and found is workstreams.find(session, "integrated-assets")
+        assert not session.dirty  # nothing to write for having found it
+        found.name = "Integrated assets, renamed"
+    with demo() as session:
+        assert session.scalars(
+            select(Workstream.name).where(Workstream.slug == "integrated-assets")
+        ).one() == ("Integrated assets, renamed")
