@@ -32,7 +32,7 @@ from bot.outbound import senders
 from bot.settings import Settings
 from bot.slack_api import web_client
 from services.clock import Clock
-from storage.session import answering_by
+from storage.session import answering_by, keeping_connections
 
 log = logging.getLogger("partnerbot.server")
 
@@ -105,8 +105,9 @@ def _signed_by_slack(verifier: SignatureVerifier, body: bytes, request: Request)
 
 def _dispatch(bolt: App, request: BoltRequest, answer_by: float) -> BoltResponse:
     """Bolt's work for one request, in a dispatch thread: no lock is waited for past
-    the moment the answer must leave to reach Slack in time."""
-    with answering_by(answer_by):
+    the moment the answer must leave to reach Slack in time, and the thread keeps
+    its database connection for its next request (storage.session.keeping_connections)."""
+    with answering_by(answer_by), keeping_connections():
         return bolt.dispatch(request)
 
 

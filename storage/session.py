@@ -14,6 +14,7 @@ pool is found by asking its socket, not the server (see `_postgres_checkout`).""
 
 from __future__ import annotations
 
+import logging
 import math
 import select
 import sqlite3
@@ -34,9 +35,14 @@ from storage.prepared import Prepared, driver_error
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
+log = logging.getLogger("partnerbot.storage")
+
 REQUEST_LOCK_WAIT = 2.0  # seconds: Slack shows a timeout after 3
 JOB_LOCK_WAIT = 30.0
 MIN_LOCK_WAIT = 0.05  # a request already late still gets one quick try
+# Connections of one database that threads keep (keeping_connections): as many
+# as serve has threads answering Slack (bot/server.py DISPATCH_THREADS).
+KEEP_AT_MOST = 4
 
 # The execution option, set on a transaction's connection, that says how long it may wait.
 _LOCK_WAIT = "partnerbot_lock_wait"
@@ -394,13 +400,13 @@ def _begin(
     once more on a fresh connection, and the caller never sees the dead one."""
     retried = False
     while True:
-        session = factory()
+        kept = _kept_connection(factory)
+        session = factory() if kept is None else factory(bind=kept)
         try:
             begun = session.begin()
             left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
-            options: dict[str, Any] = {_LOCK_WAIT: left}
-            if ask_first is not None:
-                options[_ASK_FIRST] = ask_first
+            # Both always set: a kept connection keeps its options from one transaction to the next.
+            options: dict[str, Any] = {_LOCK_WAIT: left, _ASK_FIRST: ask_first}
             connection = session.connection(execution_options=options)
             if ask_first is not None:
                 session.info[ANSWERED_FIRST] = (ask_first, _answer(connection, ask_first))
@@ -410,6 +416,113 @@ def _begin(
             if retried or not (isinstance(error, DBAPIError) and error.connection_invalidated):
                 raise
             retried = True
+
+
+class _Kept:
+    """A connection a thread keeps between its transactions (see
+    `keeping_connections`), given back to the pool when the thread ends."""
+
+    def __init__(self, engine: Engine, counted: _KeptCount) -> None:
+        self.connection = engine.connect()
+        self._counted: _KeptCount | None = counted
+
+    def usable(self) -> bool:
+        connection = self.connection
+        if connection.closed or connection.invalidated or connection.in_transaction():
+            return False
+        if connection.dialect.driver != "psycopg":
+            return True
+        try:  # as at a checkout from the pool: did the server hang up meanwhile?
+            _postgres_checkout(connection.connection.driver_connection, None, None)
+        except DisconnectionError:
+            connection.invalidate()
+            return False
+        return True
+
+    def close(self) -> None:
+        counted, self._counted = self._counted, None
+        if counted is not None:
+            counted.release()
+            try:
+                self.connection.close()
+            except Exception:  # a thread ending: nothing can be done about it here
+                log.debug("a kept connection failed to close", exc_info=True)
+
+    __del__ = close
+
+
+class _KeptCount:
+    """How many connections of an engine threads keep: at most KEEP_AT_MOST, so
+    that threads keeping them never take the pool's last (any more threads take
+    theirs from the pool for each transaction, as without keeping)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.kept = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.kept >= KEEP_AT_MOST:
+                return False
+            self.kept += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.kept -= 1
+
+
+class _ThreadKeeps(threading.local):
+    def __init__(self) -> None:
+        self.on = False
+        self.by_engine: dict[Engine, _Kept] = {}
+
+
+_keeps = _ThreadKeeps()
+_kept_counts: WeakKeyDictionary[Engine, _KeptCount] = WeakKeyDictionary()
+_kept_counts_lock = threading.Lock()
+
+
+@contextmanager
+def keeping_connections() -> Iterator[None]:
+    """Within this block, transactions opened in this thread with `transaction()`
+    keep one connection for each database between them, rather than taking one
+    from the pool and giving it back each time (and making a SQLAlchemy
+    Connection for it): for the threads that answer Slack, where that was a
+    third of what a command does that reads little (bench/README.md). The
+    connection stays with the thread after the block, for its next one, until
+    the thread ends; a connection found closed, lost or dropped by the server is
+    replaced before a transaction begins on it."""
+    was = _keeps.on
+    _keeps.on = True
+    try:
+        yield
+    finally:
+        _keeps.on = was
+
+
+def _kept_connection(factory: sessionmaker[Session]) -> Connection | None:
+    if not _keeps.on:
+        return None
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine):
+        return None
+    kept = _keeps.by_engine.get(engine)
+    if kept is not None and kept.usable():
+        return kept.connection
+    if kept is not None:
+        del _keeps.by_engine[engine]
+        kept.close()
+    with _kept_counts_lock:
+        counted = _kept_counts.setdefault(engine, _KeptCount())
+    if not counted.take():
+        return None
+    try:
+        kept = _keeps.by_engine[engine] = _Kept(engine, counted)
+    except BaseException:
+        counted.release()
+        raise
+    return kept.connection
 
 
 def _answer(connection: Connection, question: str) -> Any:

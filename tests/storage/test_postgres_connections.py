@@ -25,6 +25,7 @@ from storage.session import (
     REQUEST_LOCK_WAIT,
     Busy,
     answering_by,
+    keeping_connections,
     make_engine,
     make_session_factory,
     transaction,
@@ -246,24 +247,26 @@ def test_a_connection_that_dies_between_checkout_and_begin_is_replaced(
     assert not victims, "the pooled connection was not the one used"
 
 
+def action_list(sessions) -> str:
+    """What the clerk sees of `/action list` (asserting it worked)."""
+    reply = run(
+        COMMANDS["/action"], "list", sessions=sessions, clock=MovableClock(DEMO_NOW), person_key="clerk"
+    )
+    assert reply.ok, reply.text
+    return reply.text
+
+
 def test_the_next_command_after_a_restart_is_answered(
     postgres_engine, postgres_demo, pooled_engine, sessions
 ):
     postgres_demo.restore(postgres_engine)
-    clock = MovableClock(DEMO_NOW)
-
-    def action_list() -> str:
-        reply = run(COMMANDS["/action"], "list", sessions=sessions, clock=clock, person_key="clerk")
-        assert reply.ok, reply.text
-        return reply.text
-
-    assert "open actions" in action_list()
+    assert "open actions" in action_list(sessions)
     with pooled_engine.connect() as connection:
         pooled = connection.connection.driver_connection
         assert pooled is not None
         pid = pooled.info.backend_pid
     terminate(postgres_engine, pid)
-    assert "open actions" in action_list()
+    assert "open actions" in action_list(sessions)
 
 
 def test_a_commands_audit_entry_and_messages_go_with_its_commit(
@@ -301,3 +304,16 @@ def test_a_commands_audit_entry_and_messages_go_with_its_commit(
         ).scalars()
         assert list(waiting) == ["home", "channel"]
         assert session.scalar(text("SELECT count(*) FROM audit_entry WHERE what = 'update.post'")) == 2
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command(
+    postgres_engine, postgres_demo, pooled_engine, sessions
+):
+    postgres_demo.restore(postgres_engine)
+    with keeping_connections():
+        assert "open actions" in action_list(sessions)
+        killed = backend_of(sessions)
+        assert backend_of(sessions) == killed  # kept: the same connection each time
+        terminate(postgres_engine, killed)
+        assert "open actions" in action_list(sessions)
+        assert backend_of(sessions) != killed

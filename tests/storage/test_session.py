@@ -3,6 +3,7 @@ SQLite the write lock taken at the start."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
@@ -15,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from storage import migrate
 from storage.models import AuditEntry, Partnership
 from storage.session import (
+    KEEP_AT_MOST,
     REQUEST_LOCK_WAIT,
     Busy,
     at_commit,
+    keeping_connections,
     make_engine,
     make_session_factory,
     transaction,
@@ -143,3 +146,66 @@ def test_a_transaction_rolled_back_writes_nothing_it_left_for_the_commit(demo):
         session.rollback()
         session.commit()
     assert _actors(demo) == []
+
+
+def test_a_thread_keeping_connections_uses_one_and_gives_it_back_when_it_ends(engine):
+    sessions = make_session_factory(engine)
+    seen: list[object] = []
+
+    def answering() -> None:
+        with keeping_connections():
+            for _ in range(3):
+                with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                    session.execute(select(Partnership.id)).all()
+                    seen.append(session.connection().connection.driver_connection)
+            assert engine.pool.checkedout() >= 1  # kept between transactions
+
+    before = engine.pool.checkedout()
+    thread = threading.Thread(target=answering)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert len({id(c) for c in seen}) == 1
+    assert engine.pool.checkedout() == before
+
+
+def test_no_more_connections_are_kept_than_allowed_and_the_rest_still_work(engine):
+    sessions = make_session_factory(engine)
+    threads_at_once = KEEP_AT_MOST + 2
+    all_done, counted = threading.Barrier(threads_at_once), threading.Barrier(threads_at_once)
+    held: list[int] = []
+    failures: list[BaseException] = []
+
+    def answering() -> None:
+        try:
+            with keeping_connections():
+                with transaction(sessions, lock_wait=10) as session:
+                    session.execute(select(Partnership.id)).all()
+                if all_done.wait(timeout=10) == 0:  # each has had one, and holds what it keeps
+                    held.append(engine.pool.checkedout())
+                counted.wait(timeout=10)
+                with transaction(sessions, lock_wait=10) as session:
+                    session.execute(select(Partnership.id)).all()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=answering) for _ in range(threads_at_once)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gc.collect()
+    assert failures == []
+    assert held == [KEEP_AT_MOST]
+    assert engine.pool.checkedout() == 0
+
+
+def test_a_kept_connection_left_in_a_transaction_is_not_used_again(engine):
+    sessions = make_session_factory(engine)
+    with keeping_connections():
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            first = session.connection()
+        first.begin()  # as if a transaction had been left open on it
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            assert session.connection() is not first
+            session.execute(select(Partnership.id)).all()
