@@ -18,6 +18,7 @@ import logging
 import math
 import select
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -441,7 +442,7 @@ class _Kept:
 
     def close(self) -> None:
         counted, self._counted = self._counted, None
-        if counted is not None:
+        if counted is not None and not sys.is_finalizing():  # at exit the process lets it go
             counted.release()
             try:
                 self.connection.close()

@@ -31,6 +31,7 @@ from storage.session import (
     transaction,
 )
 from tests.conftest import DEMO_NOW, POSTGRES_URL
+from tests.storage.test_session import in_a_thread_of_its_own
 
 # Frontend messages the server answers: a simple query, or the Sync that ends an extended one.
 ROUND_TRIP = {"Query", "Sync"}
@@ -310,10 +311,14 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
     postgres_engine, postgres_demo, pooled_engine, sessions
 ):
     postgres_demo.restore(postgres_engine)
-    with keeping_connections():
-        assert "open actions" in action_list(sessions)
-        killed = backend_of(sessions)
-        assert backend_of(sessions) == killed  # kept: the same connection each time
-        terminate(postgres_engine, killed)
-        assert "open actions" in action_list(sessions)
-        assert backend_of(sessions) != killed
+
+    def answering() -> None:
+        with keeping_connections():
+            assert "open actions" in action_list(sessions)
+            killed = backend_of(sessions)
+            assert backend_of(sessions) == killed  # kept: the same connection each time
+            terminate(postgres_engine, killed)
+            assert "open actions" in action_list(sessions)
+            assert backend_of(sessions) != killed
+
+    in_a_thread_of_its_own(answering)

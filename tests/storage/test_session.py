@@ -202,10 +202,33 @@ def test_no_more_connections_are_kept_than_allowed_and_the_rest_still_work(engin
 
 def test_a_kept_connection_left_in_a_transaction_is_not_used_again(engine):
     sessions = make_session_factory(engine)
-    with keeping_connections():
-        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
-            first = session.connection()
-        first.begin()  # as if a transaction had been left open on it
-        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
-            assert session.connection() is not first
-            session.execute(select(Partnership.id)).all()
+
+    def answering() -> None:
+        with keeping_connections():
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                first = session.connection()
+            first.begin()  # as if a transaction had been left open on it
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                assert session.connection() is not first
+                session.execute(select(Partnership.id)).all()
+            first.rollback()
+
+    in_a_thread_of_its_own(answering)
+
+
+def in_a_thread_of_its_own(work) -> None:
+    """Run `work` in a thread that ends, so what it kept goes back to the pool."""
+    failures: list[BaseException] = []
+
+    def running() -> None:
+        try:
+            work()
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=running)
+    thread.start()
+    thread.join()
+    gc.collect()
+    if failures:
+        raise failures[0]
