@@ -83,7 +83,7 @@ class Directory:
         Each thread keeps copies of its own. A request takes the person into its
         session as it is (`Session.add`: no query, and no copy made as
         `Session.merge` makes one), so that rows it loads or adds that refer to
-        them find them there; the session's end lets them go again. The
+        the person find it there; the session's end lets it go again. The
         partnership, which no row refers to and a command only reads, stays out
         of every session once the one that loaded it has ended. A copy that a
         rollback expired is looked up afresh."""

@@ -490,7 +490,7 @@ def keeping_connections() -> Iterator[None]:
     keep one connection for each database between them, rather than taking one
     from the pool and giving it back each time (and making a SQLAlchemy
     Connection for it): for the threads that answer Slack, where that was a
-    third of what a command does that reads little (bench/README.md). The
+    fifth of what every command pays (bench/README.md). The
     connection stays with the thread after the block, for its next one, until
     the thread ends; a connection found closed, lost or dropped by the server is
     replaced before a transaction begins on it."""
