@@ -169,23 +169,25 @@ def next_to_read(session: Session, *, groups: list[Group], now: datetime) -> Upc
     """The first of `upcoming`, as an Upcoming with its group taken from `groups`."""
     if not groups:
         return None
-    ids = [g.id for g in groups]
-    row = _as_read(padded_size(len(ids)), next_only=True).first(
-        session.connection(), padded("group", ids) | {"now": now}
-    )
-    return _upcoming(row, groups) if row is not None else None
+    found = _read(session, groups, {"now": now}, next_only=True)
+    return _upcoming(found[0], groups) if found else None
 
 
 def _on_day_to_read(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) -> list[Upcoming]:
     """`on_day`, as Upcomings with their groups taken from `groups`."""
     if not groups:
         return []
+    rows = _read(session, groups, _on_the_day(groups, day, zone), next_only=False)
+    return [_upcoming(row, groups) for row in rows]
+
+
+def _read(
+    session: Session, groups: list[Group], parameters: dict[str, object], *, next_only: bool
+) -> list[Any]:
+    """`_as_read`'s rows for these groups (at least one)."""
     ids = [g.id for g in groups]
-    parameters = _on_the_day(groups, day, zone) | padded("group", ids)
-    return [
-        _upcoming(row, groups)
-        for row in _as_read(padded_size(len(ids)), next_only=False).rows(session.connection(), parameters)
-    ]
+    statement = _as_read(padded_size(len(ids)), next_only=next_only)
+    return statement.rows(session.connection(), parameters | padded("group", ids))
 
 
 def _on_the_day(groups: list[Group], day: date, zone: ZoneInfo) -> dict[str, object]:

@@ -68,7 +68,7 @@ def find(session: Session, text: str) -> Workstream:
 def _in_session(session: Session, row: Any) -> Workstream:
     """The Workstream of a row read as columns, in `session` as if the session had
     loaded it (the one it holds already, if it does): what loading it would give,
-    for a third of the cost."""
+    without the ORM's loading, which was a fifth of `/update` (bench/README.md)."""
     held = session.identity_map.get(identity_key(Workstream, row.id))
     if held is not None:
         return cast(Workstream, held)
