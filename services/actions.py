@@ -17,7 +17,7 @@ from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
 from services.text import clip
 from storage.models import Action, Group, Meeting, Partnership, Person, Workstream
-from storage.prepared import Prepared
+from storage.prepared import Prepared, read_together
 
 MAX_WHAT = 1000
 LIST_LIMIT = 50
@@ -151,7 +151,8 @@ def listing(
     limit: int = LIST_LIMIT,
 ) -> Listing:
     """Open actions, oldest due first, by owner, free-text owner, workstream or
-    overdue on a day (none given: all), with their count: two queries."""
+    overdue on a day (none given: all), with their count: two queries, sent
+    together."""
     given = {
         "owner": owner.id if owner is not None else None,
         "owner_text": owner_text.lower() if owner_text is not None else None,
@@ -160,9 +161,8 @@ def listing(
     }
     count, rows = _listing_statements(*(value is not None for value in given.values()))
     values = {name: value for name, value in given.items() if value is not None}
-    connection = session.connection()
-    total = count.scalar(connection, values) or 0
-    found = rows.rows(connection, values | {"limit": limit})
+    counted, found = read_together(session.connection(), (count, values), (rows, values | {"limit": limit}))
+    total = counted[0][0]
     if owner is not None:  # every row's owner is that person: no join
         return Listing(actions=[ListedAction(n, w, owner.name, *rest) for n, w, *rest in found], total=total)
     return Listing(actions=[ListedAction(*row) for row in found], total=total)

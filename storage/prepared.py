@@ -55,14 +55,7 @@ class Prepared:
     def rows(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, as named tuples (`row.id`, `row[0]`)."""
         compiled = self._compiled_for(connection.dialect)
-        raw = _run(connection, compiled, parameters or {}, fetch=True)
-        make, processors = compiled.make_row, compiled.result
-        if not any(processors):
-            return [make(row) for row in raw]
-        return [
-            make([value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
-            for row in raw
-        ]
+        return _made(compiled, _run(connection, compiled, parameters or {}, fetch=True))
 
     def first(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> Any | None:
         found = self.rows(connection, parameters)
@@ -82,6 +75,44 @@ class Prepared:
             with self._lock:
                 known = self._compiled.setdefault(dialect.name, _compile(self.statement, dialect))
         return known
+
+
+def read_together(connection: Connection, *reads: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
+    """The rows of each read (as `Prepared.rows`), for reads that do not wait on
+    each other's answers: on PostgreSQL (psycopg) all sent at once, in a
+    pipeline, and answered in one round trip; elsewhere run one after another."""
+    if connection.dialect.driver != "psycopg":
+        return [prepared.rows(connection, parameters) for prepared, parameters in reads]
+    compiled = [(prepared._compiled_for(connection.dialect), parameters) for prepared, parameters in reads]
+    dbapi_connection: Any = connection.connection.driver_connection
+    cursors: list[Any] = []
+    sql = ""
+    try:
+        with dbapi_connection.pipeline():
+            for each, parameters in compiled:
+                cursor = dbapi_connection.cursor()
+                cursors.append(cursor)
+                sql, sent = _announced(connection, cursor, each, parameters)
+                cursor.execute(sql, sent)
+        # Leaving the pipeline sent it and read every answer; fetching inside it
+        # would have cost a round trip of its own first.
+        raw = [cursor.fetchall() for cursor in cursors]
+    except connection.dialect.loaded_dbapi.Error as error:  # raised as the answers are read
+        raise driver_error(connection, error, sql) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return [_made(each, rows) for (each, _), rows in zip(compiled, raw, strict=True)]
+
+
+def _made(compiled: _Compiled, raw: list[tuple]) -> list[Any]:
+    make, processors = compiled.make_row, compiled.result
+    if not any(processors):
+        return [make(row) for row in raw]
+    return [
+        make([value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
+        for row in raw
+    ]
 
 
 def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled:
@@ -107,6 +138,24 @@ def _compile(statement: Select | Insert | Update, dialect: Dialect) -> _Compiled
 def _run(
     connection: Connection, compiled: _Compiled, parameters: Mapping[str, Any], *, fetch: bool
 ) -> list[tuple]:
+    dbapi_connection: Any = connection.connection.driver_connection
+    cursor = dbapi_connection.cursor()
+    sql = compiled.sql
+    try:
+        sql, sent = _announced(connection, cursor, compiled, parameters)
+        cursor.execute(sql, sent)
+        return cursor.fetchall() if fetch else []
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, error, sql) from error
+    finally:
+        cursor.close()
+
+
+def _announced(
+    connection: Connection, cursor: Any, compiled: _Compiled, parameters: Mapping[str, Any]
+) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+    """The SQL and the driver's parameters, converted, as the connection's
+    before_cursor_execute listeners leave them."""
     values = {**compiled.literals, **parameters} if compiled.literals else parameters
     try:
         converted = (
@@ -118,17 +167,9 @@ def _run(
     except KeyError as missing:
         raise ValueError(f"no value given for the parameter {missing}") from None
     sql = compiled.sql
-    dbapi_connection: Any = connection.connection.driver_connection
-    cursor = dbapi_connection.cursor()
-    try:
-        for listen in connection.dispatch.before_cursor_execute:
-            sql, sent = listen(connection, cursor, sql, sent, None, False)
-        cursor.execute(sql, sent)
-        return cursor.fetchall() if fetch else []
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise driver_error(connection, error, sql) from error
-    finally:
-        cursor.close()
+    for listen in connection.dispatch.before_cursor_execute:
+        sql, sent = listen(connection, cursor, sql, sent, None, False)
+    return sql, sent
 
 
 def driver_error(connection: Connection, error: Any, statement: str) -> StatementError:

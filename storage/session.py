@@ -5,12 +5,16 @@ a request (a person is waiting, and Slack gives up after 3 seconds) waits
 `REQUEST_LOCK_WAIT` and then fails with `Busy`; jobs and deliveries may wait
 longer. On SQLite a transaction opened by `transaction()` takes the write lock
 when it begins (`BEGIN IMMEDIATE`), so concurrent writers queue for it instead
-of colliding halfway through: whatever writes opens its transaction there.
+of colliding halfway through: whatever writes opens its transaction there. One
+that only reads says so (`read_only=True`): it takes no lock, and the database
+refuses it any write.
 
 On PostgreSQL (psycopg 3) a transaction costs the round trips of its own
 statements plus BEGIN and COMMIT, nothing more: its lock and statement timeouts
-ride in BEGIN's message, the writes left for the commit (`at_commit`) in COMMIT's, and a connection the server closed while it sat in the
-pool is found by asking its socket, not the server (see `_postgres_checkout`)."""
+ride in BEGIN's message, the writes left for the commit (`at_commit`) in
+COMMIT's, and a connection the server closed while it sat in the pool is found
+by asking its socket, not the server (see `_postgres_checkout`). One that only
+reads, on a connection a thread keeps, has no BEGIN or COMMIT at all."""
 
 from __future__ import annotations
 
@@ -51,8 +55,17 @@ _LOCK_WAIT = "partnerbot_lock_wait"
 # and where its answer waits, in the pooled connection's info, to be picked up.
 _ASK_FIRST = "partnerbot_ask_first"
 _ANSWER = "partnerbot_answer"
-# A pooled SQLite connection's info: whether its database is in WAL mode.
+# The execution options that say a transaction only reads, and that its connection
+# is one a thread keeps (see `keeping_connections`).
+_READ_ONLY = "partnerbot_read_only"
+_KEPT = "partnerbot_kept"
+# A pooled SQLite connection's info: whether its database is in WAL mode, and
+# whether it refuses writes (PRAGMA query_only) for a transaction that only reads.
 _WAL = "partnerbot_wal"
+_QUERY_ONLY = "partnerbot_query_only"
+# A PostgreSQL connection's info: it holds the settings of a read made outside a
+# transaction (see `_postgres_begin`), which the next transaction resets.
+_READING = "partnerbot_reading"
 # Where a session keeps the first question's answer: (question, answer).
 ANSWERED_FIRST = "partnerbot_answered_first"
 # PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
@@ -109,17 +122,28 @@ def _sqlite_begin(connection: Connection) -> None:
     # first (BEGIN IMMEDIATE), so writers queue. Plain sessions keep the driver's
     # own behaviour (reads outside a transaction, a deferred BEGIN before a write).
     # The driver is called directly: this runs on every request.
+    # A transaction that only reads (`transaction(read_only=True)`) begins
+    # deferred: in WAL mode it waits for no writer, and none waits for it; the
+    # connection refuses writes meanwhile (PRAGMA query_only, set and reset only
+    # when the next transaction wants otherwise).
     options = connection.get_execution_options()
-    if options.get("isolation_level") == "AUTOCOMMIT":
-        return  # SQLAlchemy has the driver commit each statement as it runs
-    wait = options.get(_LOCK_WAIT)
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
+    wait = options.get(_LOCK_WAIT)
+    read_only = wait is not None and bool(options.get(_READ_ONLY))
+    if info.get(_QUERY_ONLY, False) != read_only:
+        dbapi_connection.execute(f"PRAGMA query_only = {int(read_only)}")
+        info[_QUERY_ONLY] = read_only
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # SQLAlchemy has the driver commit each statement as it runs
     isolation_level = "" if wait is None else None
     if dbapi_connection.isolation_level != isolation_level:
         dbapi_connection.isolation_level = isolation_level
     try:
-        if wait is not None:
+        if wait is not None and read_only:
+            _busy_timeout(dbapi_connection, info, int(wait * 1000))  # a checkpoint may hold a reader back
+            dbapi_connection.execute("BEGIN")
+        elif wait is not None:
             # `transaction()` waits for the write lock itself, not through SQLite's busy handler.
             _busy_timeout(dbapi_connection, info, 0)
             _begin_immediate(dbapi_connection, deadline=time.monotonic() + wait)
@@ -192,15 +216,28 @@ def _postgres_begin(connection: Connection) -> None:
     # isolation level (AUTOCOMMIT for the calendar feeds) is left to the driver.
     from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
 
+    #
+    # A transaction that only reads, on a connection a thread keeps, is no
+    # transaction at all: its reads run one by one, each committing by itself,
+    # so it has no COMMIT to wait for. The connection is made read-only and given
+    # the timeouts for as long as it reads (SET, in the first message); the next
+    # transaction on it resets them in its own (see `_begin_statement`). A
+    # connection from the pool reads in a BEGIN READ ONLY transaction instead.
     options = connection.get_execution_options()
     dbapi_connection: Any = connection.connection.driver_connection
-    connection.connection.info.pop(_ANSWER, None)  # never an earlier transaction's
+    info = connection.connection.info
+    info.pop(_ANSWER, None)  # never an earlier transaction's
     if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
         _postgres_set_timeouts(connection)
         return
     if not dbapi_connection.autocommit:
         dbapi_connection.autocommit = True  # also after SQLAlchemy reset the feeds' AUTOCOMMIT
-    begin = _begin_statement(options.get(_LOCK_WAIT))
+    wait, read_only = options.get(_LOCK_WAIT), bool(options.get(_READ_ONLY))
+    if read_only and wait is not None and options.get(_KEPT):
+        begin = _reading_statement(wait)
+        info[_READING] = True
+    else:
+        begin = _begin_statement(wait, read_only=read_only, reset=info.pop(_READING, False))
     question = options.get(_ASK_FIRST)
     if question is None:
         connection.exec_driver_sql(begin, execution_options={"no_parameters": True})
@@ -217,11 +254,39 @@ def _postgres_begin(connection: Connection) -> None:
         cursor.close()
 
 
-def _begin_statement(wait: float | None) -> str:
-    if wait is None:
-        return "BEGIN"
+_READING_SETTINGS = ("default_transaction_read_only", "lock_timeout", "statement_timeout")
+
+
+def _begin_statement(wait: float | None, *, read_only: bool = False, reset: bool = False) -> str:
+    """BEGIN with the transaction's timeouts, after resetting what a connection
+    kept for reading outside a transaction (`reset`)."""
+    begin = "BEGIN READ ONLY" if read_only else "BEGIN"
+    if wait is not None:
+        milliseconds = int(wait * 1000)
+        begin += f"; SET LOCAL lock_timeout = {milliseconds}; SET LOCAL statement_timeout = {milliseconds}"
+    if not reset:
+        return begin
+    # Reset in a transaction of its own, committed before this one begins: a
+    # RESET in this one would be undone by its rollback, and this one would
+    # still begin read-only.
+    return "BEGIN; " + "".join(f"RESET {name}; " for name in _READING_SETTINGS) + "COMMIT; " + begin
+
+
+def _reading_statement(wait: float) -> str:
     milliseconds = int(wait * 1000)
-    return f"BEGIN; SET LOCAL lock_timeout = {milliseconds}; SET LOCAL statement_timeout = {milliseconds}"
+    values = ("on", milliseconds, milliseconds)
+    return "; ".join(f"SET {name} = {value}" for name, value in zip(_READING_SETTINGS, values, strict=True))
+
+
+def _reset_reading(connection: Connection) -> None:
+    """Back to the server's settings, for a kept connection that read outside a
+    transaction and now goes back to the pool (psycopg in autocommit mode: no
+    transaction is opened for this)."""
+    if connection.closed or connection.invalidated:
+        return
+    if connection.connection.info.pop(_READING, False):
+        dbapi_connection: Any = connection.connection.driver_connection
+        dbapi_connection.execute("; ".join(f"RESET {name}" for name in _READING_SETTINGS))
 
 
 def _postgres_set_timeouts(connection: Connection) -> None:
@@ -353,7 +418,11 @@ def answer_deadline() -> float | None:
 
 @contextmanager
 def transaction(
-    factory: sessionmaker[Session], *, lock_wait: float = JOB_LOCK_WAIT, ask_first: str | None = None
+    factory: sessionmaker[Session],
+    *,
+    lock_wait: float = JOB_LOCK_WAIT,
+    ask_first: str | None = None,
+    read_only: bool = False,
 ) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,
     rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
@@ -362,13 +431,19 @@ def transaction(
 
     `ask_first`, a query of one value and no parameters, is asked as the
     transaction begins (on PostgreSQL in BEGIN's own message: no round trip of
-    its own); its answer is `session.info[ANSWERED_FIRST]`, as (query, answer)."""
+    its own); its answer is `session.info[ANSWERED_FIRST]`, as (query, answer).
+
+    `read_only`: the transaction only reads, and the database refuses it any
+    write. It waits for no writer and holds none up: on SQLite it takes no write
+    lock; on PostgreSQL, on a connection a thread keeps, its reads run outside a
+    transaction, so there is no COMMIT to wait for (each read sees what was
+    committed when it ran, not all of them the same moment)."""
     deadline = time.monotonic() + lock_wait
     answer_by = _answer_by.get()
     if answer_by is not None and answer_by < deadline:
         deadline = answer_by
         lock_wait = max(deadline - time.monotonic(), MIN_LOCK_WAIT)
-    writers = _sqlite_writers(factory)
+    writers = None if read_only else _sqlite_writers(factory)
     if writers is not None:
         if writers.owner == threading.get_ident():
             raise RuntimeError(
@@ -379,7 +454,7 @@ def transaction(
             raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
         writers.owner = threading.get_ident()
     try:
-        session, begun = _begin(factory, deadline, ask_first)
+        session, begun = _begin(factory, deadline, ask_first, read_only=read_only)
         with session, begun:
             yield session
     except OperationalError as error:
@@ -393,7 +468,7 @@ def transaction(
 
 
 def _begin(
-    factory: sessionmaker[Session], deadline: float, ask_first: str | None
+    factory: sessionmaker[Session], deadline: float, ask_first: str | None, *, read_only: bool = False
 ) -> tuple[Session, SessionTransaction]:
     """A session and its transaction, begun on the database already. A pooled
     connection that died after its checkout check (see `_postgres_checkout`)
@@ -406,8 +481,13 @@ def _begin(
         try:
             begun = session.begin()
             left = max(math.ceil((deadline - time.monotonic()) * 10) / 10, 0.1)
-            # Both always set: a kept connection keeps its options from one transaction to the next.
-            options: dict[str, Any] = {_LOCK_WAIT: left, _ASK_FIRST: ask_first}
+            # All always set: a kept connection keeps its options from one transaction to the next.
+            options: dict[str, Any] = {
+                _LOCK_WAIT: left,
+                _ASK_FIRST: ask_first,
+                _READ_ONLY: read_only,
+                _KEPT: kept is not None,
+            }
             connection = session.connection(execution_options=options)
             if ask_first is not None:
                 session.info[ANSWERED_FIRST] = (ask_first, _answer(connection, ask_first))
@@ -444,6 +524,11 @@ class _Kept:
         counted, self._counted = self._counted, None
         if counted is not None and not sys.is_finalizing():  # at exit the process lets it go
             counted.release()
+            try:
+                _reset_reading(self.connection)
+            except Exception:
+                log.debug("a kept connection failed to reset; it is dropped", exc_info=True)
+                self.connection.invalidate()  # not back into the pool as it is
             try:
                 self.connection.close()
             except Exception:  # a thread ending: nothing can be done about it here

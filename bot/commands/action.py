@@ -298,5 +298,5 @@ def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) 
     )
 
 
-COMMAND = Command(name="/action", help=HELP, handle=handle)
+COMMAND = Command(name="/action", help=HELP, handle=handle, reading=frozenset({"", "list", "ls"}))
 DUE = FormSpec(name=DUE_FORM, submit=submit_due)

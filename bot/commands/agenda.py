@@ -165,4 +165,4 @@ def _publish(context: Context) -> str:
     return f"Agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} published and {where}.{late}"
 
 
-COMMAND = Command(name="/agenda", help=HELP, handle=handle)
+COMMAND = Command(name="/agenda", help=HELP, handle=handle, reading=frozenset({"", "show"}))

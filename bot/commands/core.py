@@ -139,6 +139,14 @@ class Command:
     name: str  # "/action"
     help: str
     handle: Handler
+    # The first words (lower case; "" for none) with which the command only
+    # reads: it runs in a read-only transaction, which waits for no writer and
+    # which the database refuses any write (storage.session.transaction).
+    reading: frozenset[str] = frozenset()
+
+    def only_reads(self, text: str) -> bool:
+        """Whether `text` starts with a word of `reading` (as the handlers split it)."""
+        return text.strip().partition(" ")[0].lower() in self.reading
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,7 @@ def run(
         channel_id=channel_id,
         once_key=once_key,
         site=site,
+        read_only=once_key is None and command.only_reads(text),
     )
 
 
@@ -269,14 +278,18 @@ def execute(
     channel_id: str | None = None,
     once_key: str | None = None,
     site: Site | None = None,
+    read_only: bool = False,
 ) -> Reply:
     """The one path to a committed change: `act` runs in one transaction with the
     posts it queues. A UserError rolls everything back and becomes the reply;
     anything unexpected is logged with a reference that the reply shows too.
     With `once_key` (a button press), it acts the first time the key is seen only,
-    recorded in the same transaction, so a refused press can be pressed again."""
+    recorded in the same transaction, so a refused press can be pressed again.
+    `read_only`: `act` only reads (see `Command.reading`)."""
     try:
-        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=directory.LATEST_LOAD) as session:
+        with transaction(
+            sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=directory.LATEST_LOAD, read_only=read_only
+        ) as session:
             now = clock.now()
             partnership, person = directory.lookup(
                 session, slack_user_id=slack_user_id, person_key=person_key

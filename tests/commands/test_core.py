@@ -67,3 +67,25 @@ def test_a_crash_shows_a_reference_that_is_also_logged_and_changes_nothing(demo,
 def test_help_needs_no_partnership_and_no_database_work(db, clock):
     command = audit_then(lambda text: "never")
     assert run(command, "help", sessions=db, clock=clock).text == command.help
+
+
+def test_a_command_s_reading_words_run_it_read_only_and_any_write_there_is_refused(demo, clock):
+    """A word wrongly listed as only reading cannot change anything: the database
+    refuses the write, the reply says something went wrong, nothing is stored.
+    The same command's other words write as before."""
+    writes = audit_then(lambda text: "done")
+    command = Command(name="/test", help=writes.help, handle=writes.handle, reading=frozenset({"show", ""}))
+    assert [command.only_reads(text) for text in ("SHOW all", "  show", "", "add x", "showing")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    before = count_rows(demo)
+    for text in ("show", ""):
+        reply = run(command, text, sessions=demo, clock=clock, person_key="clerk")
+        assert not reply.ok and "Something went wrong" in reply.text
+    assert count_rows(demo) == before
+    assert run(command, "add x", sessions=demo, clock=clock, person_key="clerk").ok
+    assert count_rows(demo)["audit_entry"] == before["audit_entry"] + 1

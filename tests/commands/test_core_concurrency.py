@@ -107,3 +107,15 @@ def test_sixteen_members_adding_actions_at_once_all_get_their_own_ref(demo, cloc
         ).all()
     assert sorted(what for what, _ in added) == sorted(f"Same-instant action {i}" for i in range(16))
     assert len({number for _, number in added}) == 16
+
+
+def test_what_only_reads_is_answered_while_another_connection_writes(engine, demo, type_command):
+    """`/meeting next`, `/action list` and `/agenda` wait for no writer."""
+    with write_lock_held_elsewhere(engine):
+        started = time.monotonic()
+        replies = [
+            type_command(line) for line in ("/meeting next", "/action list", "/agenda", "/meeting list")
+        ]
+        waited = time.monotonic() - started
+    assert [reply.text for reply in replies if not reply.ok] == []
+    assert waited < 1.0

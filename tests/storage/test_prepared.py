@@ -3,17 +3,21 @@ the same rows, the same types, the same errors, seen by the same events."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from storage.models import Action, Meeting
-from storage.prepared import Prepared, in_padded, padded, padded_size
-from storage.session import transaction
+from storage.prepared import Prepared, in_padded, padded, padded_size, read_together
+from storage.session import make_engine, transaction
+from tests.conftest import POSTGRES_URL
+from tests.faults.proxy import Proxy
 from tests.statements import counting
 
 _MEETINGS = (
@@ -60,6 +64,51 @@ def test_an_error_comes_out_as_sqlalchemy_raises_it(demo):
     with pytest.raises(DBAPIError) as raised, transaction(demo) as session:
         broken.rows(session.connection())
     assert "no_such_column" in str(raised.value.statement) and raised.value.orig is not None
+
+
+_OPEN_ACTIONS = Prepared(select(func.count()).select_from(Action).where(Action.status == "open"))
+
+
+def test_reads_together_bring_what_each_brings_alone_and_are_each_seen(engine, demo):
+    after = {"after": datetime(2015, 1, 1, tzinfo=UTC)}
+    prepared = Prepared(_MEETINGS)
+    with transaction(demo) as session:
+        connection = session.connection()
+        alone = [_OPEN_ACTIONS.rows(connection), prepared.rows(connection, after)]
+        with counting(engine) as statements:
+            together = read_together(connection, (_OPEN_ACTIONS, {}), (prepared, after))
+    assert together == alone and alone[0][0][0] > 0 and len(alone[1]) == 5
+    assert together[1][0].starts_at == alone[1][0].starts_at
+    assert len(statements) == 2
+
+
+def test_an_error_among_reads_together_comes_out_as_sqlalchemy_raises_it(demo):
+    broken = Prepared(select(text("no_such_column")).select_from(Meeting.__table__))
+    with pytest.raises(DBAPIError) as raised, transaction(demo) as session:
+        read_together(session.connection(), (_OPEN_ACTIONS, {}), (broken, {}))
+    assert "no_such_column" in str(raised.value.statement) and raised.value.orig is not None
+
+
+def test_reads_together_take_one_round_trip_on_postgres(postgres_engine):
+    """Through a network 50 ms each way, two reads one after the other take two
+    round trips (200 ms); together, one."""
+    url = make_url(POSTGRES_URL)
+    with Proxy((url.host or "127.0.0.1", url.port or 5432), latency=0.05) as proxy:
+        far = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        try:
+            reads = ((_OPEN_ACTIONS, {}), (Prepared(_MEETINGS), {"after": datetime(2015, 1, 1, tzinfo=UTC)}))
+            with far.connect() as connection:
+                read_together(connection, *reads)  # connected, and the transaction begun
+                started = time.monotonic()
+                for prepared, parameters in reads:
+                    prepared.rows(connection, parameters)
+                one_by_one = time.monotonic() - started
+                started = time.monotonic()
+                read_together(connection, *reads)
+                together = time.monotonic() - started
+        finally:
+            far.dispose()
+    assert one_by_one >= 0.2 and together < 0.18, (one_by_one, together)
 
 
 def test_a_statement_whose_sql_depends_on_its_values_is_refused(demo):
