@@ -194,5 +194,5 @@ def _choice_label(context: Context, meeting: Meeting) -> str:
     return f"{format_date(start.date())} {format_time(start)} — {meeting.group.name}"
 
 
-COMMAND = Command(name="/apologies", help=HELP, handle=handle)
+COMMAND = Command(name="/apologies", help=HELP, handle=handle, reading=frozenset({"list"}))
 FORM = FormSpec(name="apologies", submit=submit_form, open=open_form)

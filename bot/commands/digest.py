@@ -45,4 +45,4 @@ def handle(context: Context, text: str) -> str | Reply:
     return f"Posted this week's digest to the partnership channel, as below.\n\n{message.text}"
 
 
-COMMAND = Command(name="/digest", help=HELP, handle=handle)
+COMMAND = Command(name="/digest", help=HELP, handle=handle, reading=frozenset({""}))

@@ -110,12 +110,11 @@ def test_sixteen_members_adding_actions_at_once_all_get_their_own_ref(demo, cloc
 
 
 def test_what_only_reads_is_answered_while_another_connection_writes(engine, demo, type_command):
-    """`/meeting next`, `/action list` and `/agenda` wait for no writer."""
+    """`/meeting next`, `/action list`, `/agenda` and the rest that only read wait for no writer."""
+    reading = ("/meeting next", "/meeting list", "/action list", "/agenda", "/apologies list", "/digest")
     with write_lock_held_elsewhere(engine):
         started = time.monotonic()
-        replies = [
-            type_command(line) for line in ("/meeting next", "/action list", "/agenda", "/meeting list")
-        ]
+        replies = [type_command(line) for line in reading]
         waited = time.monotonic() - started
     assert [reply.text for reply in replies if not reply.ok] == []
     assert waited < 1.0
