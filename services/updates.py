@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from services import audit, workstreams
@@ -57,7 +57,7 @@ class Posted:
         return self.previous is not None and self.previous != self.rag
 
 
-_NEWEST = (  # built once: every update asks it
+_NEWEST = (  # built once
     select(Update)
     .where(Update.workstream_id == bindparam("workstream"))
     .order_by(Update.created_at.desc(), Update.id.desc())
@@ -94,14 +94,43 @@ def history(session: Session, workstream: Workstream, limit: int = HISTORY) -> l
     )
 
 
-def post(session: Session, *, now: datetime, actor: Person, workstream: Workstream, report: Report) -> Posted:
+@dataclass(frozen=True)
+class Before:
+    """What posting an update reads first: the status it follows (None for a
+    workstream's first), and whether its author leads or contributes to it."""
+
+    previous: str | None
+    member: bool
+
+
+def find_to_post(session: Session, text: str, *, actor: Person) -> tuple[Workstream, Before | None]:
+    """The workstream `text` names (as `workstreams.find`) and what posting to
+    it by `actor` reads first, asked with it (one round trip on PostgreSQL, where
+    each is about a tenth of `/update`); None for that when `text` was not its
+    whole slug."""
+    workstream, rows = workstreams.find_with(session, text, _BEFORE_BY_SLUG, {"person": actor.id})
+    return workstream, None if rows is None else Before(rows[0][0], bool(rows[0][1]))
+
+
+def post(
+    session: Session,
+    *,
+    now: datetime,
+    actor: Person,
+    workstream: Workstream,
+    report: Report,
+    before: Before | None = None,
+) -> Posted:
     """Save an update: checked, audited; the status carries over when not given
-    (green for a workstream's first)."""
+    (green for a workstream's first). `before`: as `find_to_post` read it, if it did."""
     # Plain statements: posting an update is a hot write, and an Update object
     # through the session's unit of work cost more than the statements.
     connection = session.connection()
-    previous, member = _BEFORE.rows(connection, {"workstream": workstream.id, "person": actor.id})[0]
-    workstreams.check_can_report(session, actor=actor, workstream=workstream, member=bool(member))
+    if before is None:
+        previous, member = _BEFORE.rows(connection, {"workstream": workstream.id, "person": actor.id})[0]
+        before = Before(previous, bool(member))
+    previous = before.previous
+    workstreams.check_can_report(session, actor=actor, workstream=workstream, member=before.member)
     workstreams.check_open(workstream)
     parts = {name: getattr(report, name).strip() for name, _ in PARTS}
     if not any(parts.values()):
@@ -135,14 +164,19 @@ def post(session: Session, *, now: datetime, actor: Person, workstream: Workstre
     return Posted(id=update_id, rag=rag, parts=saved, previous=previous)
 
 
-# Before an update is posted, in one question: the status it follows, and
-# whether its author leads or contributes to the workstream.
-_BEFORE = Prepared(
-    select(
-        _NEWEST.with_only_columns(Update.rag).scalar_subquery(),
-        exists().where(*workstreams.IS_MEMBER),
+def _before(workstream: ColumnElement[int]) -> Select:
+    """`Before`, in one question about `workstream` (its id, or `ID_BY_SLUG`)."""
+    newest = (
+        select(Update.rag)
+        .where(Update.workstream_id == workstream)
+        .order_by(Update.created_at.desc(), Update.id.desc())
+        .limit(1)
     )
-)
+    return select(newest.scalar_subquery(), exists().where(*workstreams.is_member(workstream)))
+
+
+_BEFORE = Prepared(_before(bindparam("workstream")))
+_BEFORE_BY_SLUG = Prepared(_before(workstreams.ID_BY_SLUG))
 _INSERT = Prepared(
     insert(Update)
     .values(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -16,18 +17,23 @@ from services import groups as groups_service
 from services.errors import NotFound, PermissionDenied, UserError
 from services.text import clip
 from storage.models import Group, Person, Workstream, WorkstreamMember
-from storage.prepared import Prepared
+from storage.prepared import Prepared, read_together
 
 MAX_SLUG_TYPED = 64
 
 
 # Built once: every update asks them.
 _BY_SLUG = Prepared(select(*Workstream.__table__.columns).where(Workstream.slug == bindparam("slug")))
-IS_MEMBER = (  # whether person leads or contributes to workstream
-    WorkstreamMember.workstream_id == bindparam("workstream"),
-    WorkstreamMember.person_id == bindparam("person"),
-)
-_MEMBER = select(WorkstreamMember.id).where(*IS_MEMBER)
+# The id of the workstream whose slug is :slug, for a question asked with `find_with`.
+ID_BY_SLUG = select(Workstream.id).where(Workstream.slug == bindparam("slug")).scalar_subquery()
+
+
+def is_member(workstream: ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """Whether :person leads or contributes to `workstream` (its id, or `ID_BY_SLUG`)."""
+    return (WorkstreamMember.workstream_id == workstream, WorkstreamMember.person_id == bindparam("person"))
+
+
+_MEMBER = select(WorkstreamMember.id).where(*is_member(bindparam("workstream")))
 
 
 def every(session: Session) -> list[Workstream]:
@@ -48,6 +54,27 @@ def find(session: Session, text: str) -> Workstream:
         exact = _BY_SLUG.first(session.connection(), {"slug": needle[:MAX_SLUG_TYPED]})
         if exact is not None:
             return _in_session(session, exact)
+    return _found(session, text)
+
+
+def find_with(
+    session: Session, text: str, question: Prepared, parameters: Mapping[str, Any]
+) -> tuple[Workstream, list[Any] | None]:
+    """`find`, and the rows of `question` about the workstream (it names it by
+    `ID_BY_SLUG`), asked with it: on PostgreSQL in the same round trip. The rows
+    are None when `text` is not a whole slug (found by its start instead)."""
+    slug = text.strip().lower()[:MAX_SLUG_TYPED]
+    if slug:
+        exact, rows = read_together(
+            session.connection(), (_BY_SLUG, {"slug": slug}), (question, {**parameters, "slug": slug})
+        )
+        if exact:
+            return _in_session(session, exact[0]), rows
+    return _found(session, text), None
+
+
+def _found(session: Session, text: str) -> Workstream:
+    """The one workstream whose slug starts with `text`, else a refusal."""
     workstreams = every(session)
     found = _matching(workstreams, text)
     if len(found) == 1:

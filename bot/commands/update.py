@@ -82,6 +82,10 @@ def handle(context: Context, text: str) -> str | Reply:
     session = context.session
     if isinstance(intent, Choose):
         return choose_form(context)
+    if isinstance(intent, Quick) and context.person is not None:
+        # The workstream and what posting to it reads first, asked together.
+        found, before = updates.find_to_post(session, intent.workstream, actor=context.person)
+        return post(context, found, updates.Report(rag=intent.rag, progress=intent.text), before=before)
     workstream = workstreams.find(session, intent.workstream)
     match intent:
         case OpenForm():
@@ -172,10 +176,12 @@ def submit_highlight(context: Context, values: dict[str, str], state: dict[str, 
 # -- saving and posting -------------------------------------------------------------------
 
 
-def post(context: Context, workstream: Workstream, report: updates.Report) -> str:
+def post(
+    context: Context, workstream: Workstream, report: updates.Report, before: updates.Before | None = None
+) -> str:
     person = context.require_person()
     posted = updates.post(
-        context.session, now=context.now, actor=person, workstream=workstream, report=report
+        context.session, now=context.now, actor=person, workstream=workstream, report=report, before=before
     )
     group = workstreams.reporting_group(context.session, workstream)
     channel = (group.channel if group else None) or context.partnership.channel

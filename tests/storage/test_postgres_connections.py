@@ -59,6 +59,11 @@ def sent(engine, work: Callable[[], object]) -> list[tuple[str, str]]:
     with engine.connect() as connection:  # no statement: nothing is sent
         driver = connection.connection.driver_connection
     assert driver is not None
+    return traced(driver, work)
+
+
+def traced(driver, work: Callable[[], object]) -> list[tuple[str, str]]:
+    """What `driver` (a psycopg connection) sent the server while `work` ran."""
     with tempfile.TemporaryFile("w+") as trace:
         driver.pgconn.trace(trace.fileno())
         driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
@@ -289,7 +294,9 @@ def test_a_commands_audit_entry_and_messages_go_with_its_commit(
         session.execute(text("UPDATE delivery SET status = 'sent'"))
     messages = sent(pooled_engine, lambda: update("joint-commissioning amber Pooled budget delayed"))
     trips = round_trips(messages)
-    assert len(trips) == 5, trips  # BEGIN with its question, the workstream, its state, the update, the rest
+    assert len(trips) == 4, (
+        trips
+    )  # BEGIN with its question, the workstream with its state, the update, the rest
     syncs = [i for i, (kind, _) in enumerate(messages) if kind == "Sync"]
     last = messages[syncs[-2] + 1 : syncs[-1]]  # what the last round trip sent
     parsed = [re.findall(r"[A-Za-z_]+", statement)[:3] for kind, statement in last if kind == "Parse"]
@@ -322,3 +329,44 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
             assert backend_of(sessions) != killed
 
     in_a_thread_of_its_own(answering)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The first message sets the connection to read and asks which load is the
+        # latest; then the count and the rows of the actions, together.
+        ("/action list", 2),
+        ("/meeting next", 3),  # the meeting, its apologies
+        ("/agenda", 4),  # the meeting, those around it, its items
+        # BEGIN with its question, the workstream with its state, the update, the rest with COMMIT.
+        ("/update joint-commissioning amber Pooled budget delayed", 4),
+    ],
+)
+def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
+    postgres_engine, postgres_demo, sessions, line, expected
+):
+    """As serve's threads answer Slack: what only reads has no BEGIN and no
+    COMMIT, and reads that do not wait on each other go together."""
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+    name, _, text_ = line.partition(" ")
+    messages: list[tuple[str, str]] = []
+
+    def command() -> None:
+        reply = run(COMMANDS[name], text_, sessions=sessions, clock=clock, slack_user_id="U0FIRE001")
+        assert reply.ok, reply.text
+
+    def answering() -> None:
+        with keeping_connections():
+            command()  # this thread's copies of the directory fill
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                driver = session.connection().connection.driver_connection
+            messages.extend(traced(driver, command))
+
+    in_a_thread_of_its_own(answering)
+    trips = round_trips(messages)
+    assert len(trips) == expected, trips
+    reads_only = COMMANDS[name].only_reads(text_)
+    assert trips[0].startswith('"SET default_transaction_read_only = on;' if reads_only else '"BEGIN;'), trips
+    assert reads_only == all("COMMIT" not in sent_ for _, sent_ in messages), messages
