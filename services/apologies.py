@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from services import audit
+from services import audit, meetings
 from services import groups as groups_service
 from services.dates import format_date
 from services.errors import PermissionDenied, UserError
-from services.meetings import Scheduled, local_date
+from services.meetings import Scheduled, Upcoming, local_date
 from services.partnership import zone as zone_of
-from storage.models import Apology, Meeting, Partnership, Person
+from storage.models import Apology, Group, Meeting, Partnership, Person
 from storage.prepared import Prepared
 
 MAX_REASON = 1000
@@ -27,6 +29,31 @@ class Sent:
     updated: bool  # True when this replaced an earlier apology's reason
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """A person's apology to a meeting as sending another reads it first (`row`:
+    its id and when it was withdrawn; None if they have sent none)."""
+
+    row: Any | None
+
+
+def find_to_send(
+    session: Session, *, person: Person, groups: list[Group], day: date | None, now: datetime, zone: ZoneInfo
+) -> tuple[Upcoming, Earlier]:
+    """The meeting apologies are for (as `meetings.find_to_read`) and the
+    person's earlier apology to it, asked with it: one round trip on PostgreSQL."""
+    meeting, rows = meetings.find_to_read_with(
+        session,
+        groups=groups,
+        day=day,
+        now=now,
+        zone=zone,
+        about=_of_person_in,
+        parameters={"person": person.id},
+    )
+    return meeting, Earlier(next((row for row in rows if row.meeting_id == meeting.id), None))
+
+
 def send(
     session: Session,
     *,
@@ -36,7 +63,10 @@ def send(
     meeting: Scheduled,
     reason: str | None,
     substitute: str | None = None,
+    earlier: Earlier | None = None,
 ) -> Sent:
+    """Send (or update) `person`'s apologies to `meeting`; `earlier`: their
+    apology to it as `find_to_send` read it, if it did."""
     _check_can_send(session, person=person, meeting=meeting, now=now, partnership=partnership)
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
@@ -51,13 +81,13 @@ def send(
     # through the session's unit of work cost more than the statements.
     connection = session.connection()
     given = {"meeting": meeting.id, "person": person.id}
-    earlier = _OF_PERSON.first(connection, given)
-    updated = earlier is not None and earlier.withdrawn_at is None
+    found = _OF_PERSON.first(connection, given) if earlier is None else earlier.row
+    updated = found is not None and found.withdrawn_at is None
     values = {"reason": reason, "substitute": substitute, "withdrawn_at": None, "updated_at": now}
-    if earlier is None:
+    if found is None:
         _INSERT.execute(connection, given | values | {"created_at": now})
     else:
-        _UPDATE.execute(connection, {"apology": earlier.id} | values)
+        _UPDATE.execute(connection, {"apology": found.id} | values)
     # Reasons are private: the audit trail records that one was given, not what it said.
     audit.record(
         session,
@@ -75,6 +105,15 @@ _OF_PERSON = Prepared(
         Apology.meeting_id == bindparam("meeting"), Apology.person_id == bindparam("person")
     )
 )
+
+
+def _of_person_in(meeting_ids: Select) -> Select:
+    """:person's apologies to these meetings (see `meetings.read_with`)."""
+    return select(Apology.meeting_id, Apology.id, Apology.withdrawn_at).where(
+        Apology.meeting_id.in_(meeting_ids), Apology.person_id == bindparam("person")
+    )
+
+
 _INSERT = Prepared(
     insert(Apology).values(
         meeting_id=bindparam("meeting"),
@@ -104,14 +143,6 @@ _FOR_MEETING = (  # built once: `/apologies list` and the minutes read it
 )
 
 
-_NAMES_FOR_MEETING = Prepared(
-    select(Person.name, Apology.substitute)
-    .join(Person, Person.id == Apology.person_id)
-    .where(Apology.meeting_id == bindparam("meeting"), Apology.withdrawn_at.is_(None))
-    .order_by(Person.name)
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Received:
     """An apology as `/meeting next` lists it: who, and their substitute."""
@@ -120,10 +151,26 @@ class Received:
     substitute: str | None
 
 
-def received_for(session: Session, meeting_id: int) -> list[Received]:
-    """Who has sent apologies to the meeting (none withdrawn), by name, as plain rows."""
-    rows = _NAMES_FOR_MEETING.rows(session.connection(), {"meeting": meeting_id})
-    return [Received(name, substitute) for name, substitute in rows]
+def next_with_received(
+    session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo
+) -> tuple[Upcoming | None, list[Received]]:
+    """The next meeting of these groups (as `meetings.next_to_read`) and who has
+    sent apologies to it, none withdrawn, by name, as plain rows; asked
+    together: one round trip on PostgreSQL."""
+    found, rows = meetings.read_with(
+        session, groups=groups, day=None, now=now, zone=zone, about=_names_in, parameters={}
+    )
+    return (found[0] if found else None), [Received(row.name, row.substitute) for row in rows]
+
+
+def _names_in(meeting_ids: Select) -> Select:
+    """Who has sent apologies to these meetings, none withdrawn, by name."""
+    return (
+        select(Person.name, Apology.substitute)
+        .join(Person, Person.id == Apology.person_id)
+        .where(Apology.meeting_id.in_(meeting_ids), Apology.withdrawn_at.is_(None))
+        .order_by(Person.name)
+    )
 
 
 def for_meeting(session: Session, meeting: Scheduled) -> list[Apology]:

@@ -67,9 +67,15 @@ def handle(context: Context, text: str) -> str | Reply:
     if intent == Send(day=None, reason=""):
         return Reply(text="", form=open_form(context))
     scope = groups.in_scope_to_read(context.session, person=person, channel_id=context.channel_id)
-    meeting = meetings.find_to_read(
-        context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
-    )
+    earlier = None
+    if isinstance(intent, Send):  # the meeting and the person's earlier apology to it, together
+        meeting, earlier = apologies.find_to_send(
+            context.session, person=person, groups=scope, day=intent.day, now=context.now, zone=context.zone
+        )
+    else:
+        meeting = meetings.find_to_read(
+            context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
+        )
     where = group_meeting(meeting, context.zone)
     match intent:
         case Send():
@@ -80,6 +86,7 @@ def handle(context: Context, text: str) -> str | Reply:
                 person=person,
                 meeting=meeting,
                 reason=intent.reason,
+                earlier=earlier,
             )
             first = (
                 f"Your apologies for {where} were already in: your reason is updated."

@@ -57,7 +57,9 @@ def _next(context: Context) -> str:
     session = context.session
     scope = groups.in_scope_to_read(session, person=context.person, channel_id=context.channel_id)
     scope = scope or groups.every_to_read(session)
-    meeting = meetings.next_to_read(session, groups=scope, now=context.now)
+    meeting, received = apologies.next_with_received(
+        session, groups=scope, now=context.now, zone=context.zone
+    )
     if meeting is None:
         return f"No upcoming meetings for {_names(scope)}."
     deadlines = meetings.Deadlines.of(meeting, context.zone)
@@ -66,7 +68,7 @@ def _next(context: Context) -> str:
         f"When: {meeting_when(meeting, context.zone)}",
         f"Where: {meeting_where(meeting)}",
         "Agenda: " + _agenda_state(context, meeting, deadlines),
-        "Apologies so far: " + _apologies(context, meeting),
+        "Apologies so far: " + _apologies(received),
     ]
     return "\n".join(lines)
 
@@ -85,8 +87,7 @@ def _agenda_state(context: Context, meeting: meetings.Upcoming, deadlines: meeti
     )
 
 
-def _apologies(context: Context, meeting: meetings.Upcoming) -> str:
-    received = apologies.received_for(context.session, meeting.id)
+def _apologies(received: list[apologies.Received]) -> str:
     if not received:
         return "none"
     names = [f"{a.name} (substitute: {a.substitute})" if a.substitute else a.name for a in received]

@@ -6,7 +6,9 @@ import time
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
+from storage.models import Group, Meeting
 from tests.conftest import LONDON
 
 
@@ -44,6 +46,23 @@ def test_next_meeting_names_the_apologies_so_far(type_command):
     type_command("/apologies 21 Apr Conference", person="fire")
     text = type_command("/meeting next", channel="CBOARD001").text
     assert "Apologies so far: 1 — Ray Cottam" in text and "Conference" not in text
+
+
+def test_next_meeting_names_only_its_own_apologies_not_withdrawn(type_command, demo, clock):
+    with demo() as session:
+        board = session.scalar(select(Group.id).where(Group.channel == "CBOARD001"))
+        days = session.scalars(
+            select(Meeting.starts_at)
+            .where(Meeting.group_id == board, Meeting.status == "scheduled", Meeting.starts_at > clock.now())
+            .order_by(Meeting.starts_at)
+            .limit(2)
+        ).all()
+    following = days[1].astimezone(LONDON).strftime("%d/%m/%Y")
+    assert type_command(f"/apologies {following} Away", person="fire", channel="CBOARD001").ok
+    assert type_command("/apologies 21 Apr Conference", person="ccg", channel="CBOARD001").ok
+    assert type_command("/apologies withdraw 21 Apr", person="ccg", channel="CBOARD001").ok
+    text = type_command("/meeting next", channel="CBOARD001").text
+    assert "Tue 21 Apr 2015" in text and "Apologies so far: none" in text
 
 
 def test_list_shows_the_person_s_groups_soonest_first(type_command):

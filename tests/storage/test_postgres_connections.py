@@ -337,10 +337,12 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
         # The first message sets the connection to read and asks which load is the
         # latest; then the count and the rows of the actions, together.
         ("/action list", 2),
-        ("/meeting next", 3),  # the meeting, its apologies
-        ("/agenda", 4),  # the meeting, those around it, its items
+        ("/meeting next", 2),  # then the meeting and its apologies, together
+        ("/agenda", 4),  # then the meeting, those around it, its items
         # BEGIN with its question, the workstream with its state, the update, the rest with COMMIT.
         ("/update joint-commissioning amber Pooled budget delayed", 4),
+        # BEGIN with its question, the meeting with an apology sent before, the apology, the rest.
+        ("/apologies 21/04/2015 On leave", 4),
     ],
 )
 def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
