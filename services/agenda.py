@@ -15,6 +15,7 @@ from services import audit, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import PermissionDenied, UserError
 from storage.models import AgendaItem, Meeting, Person
+from storage.prepared import Prepared, read_together
 
 MAX_TITLE = 300
 MAX_PURPOSE = 2000
@@ -51,7 +52,7 @@ def items(session: Session, meeting: Meeting) -> list[AgendaItem]:
 
 # The submitted items as the agenda shows them, with whoever presents each (or
 # submitted it), read as plain rows: `/agenda` shows them on every request.
-_ITEMS_TO_SHOW = (
+_ITEMS_TO_SHOW = Prepared(
     select(
         AgendaItem.title,
         AgendaItem.purpose,
@@ -68,7 +69,11 @@ _ITEMS_TO_SHOW = (
 def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, officer: bool) -> list[Line]:
     """The agenda as the board's packs show it; restricted items masked unless `officer`."""
     session.flush()  # what follows reads rows, not the session's objects
-    around = meetings.around(session, meeting)
+    # The meetings around this one and its items, asked together (one round trip on PostgreSQL).
+    (around_row,), items = read_together(
+        session.connection(), meetings.around_asked(meeting), (_ITEMS_TO_SHOW, {"meeting": meeting.id})
+    )
+    around = meetings.Around(*around_row)
     last = around.previous_held
     minutes = (
         f"To confirm the minutes of the {meeting.group.name} held on "
@@ -82,7 +87,7 @@ def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, offi
         Line("2a", "Matters arising"),
     ]
     number = FIRST_SUBMITTED
-    for item in session.connection().execute(_ITEMS_TO_SHOW, {"meeting": meeting.id}):
+    for item in items:
         if item.restricted:
             label = restricted_label(item.restricted_paragraph, officer=officer)
             title = f"{item.title} ({label})" if officer else label

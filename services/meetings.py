@@ -572,11 +572,10 @@ class Around:
     next_scheduled: datetime | None
 
 
-def around(session: Session, meeting: Scheduled) -> Around:
-    """The meetings around this one, in one statement."""
-    row = _AROUND.first(session.connection(), {"group": meeting.group.id, "starts": meeting.starts_at})
-    assert row is not None  # a select of two subqueries has one row
-    return Around(row.previous_held, row.next_scheduled)
+def around_asked(meeting: Scheduled) -> tuple[Prepared, dict[str, object]]:
+    """The question of the meetings around this one, to ask with others
+    (`read_together`): one row, an `Around`'s fields (a select of two subqueries)."""
+    return _AROUND, {"group": meeting.group.id, "starts": meeting.starts_at}
 
 
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:

@@ -338,7 +338,7 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
         # latest; then the count and the rows of the actions, together.
         ("/action list", 2),
         ("/meeting next", 2),  # then the meeting and its apologies, together
-        ("/agenda", 4),  # then the meeting, those around it, its items
+        ("/agenda", 3),  # then the meeting; those around it and its items, together
         # BEGIN with its question, the workstream with its state, the update, the rest with COMMIT.
         ("/update joint-commissioning amber Pooled budget delayed", 4),
         # BEGIN with its question, the meeting with an apology sent before, the apology, the rest.
