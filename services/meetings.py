@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -18,7 +18,7 @@ from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.groups import require_officer
 from storage.models import AgendaItem, Apology, Group, Meeting, Person
-from storage.prepared import Prepared, in_padded, padded, padded_size, read_together
+from storage.prepared import Prepared, in_padded, padded, padded_size, pipelines, read_together
 
 UPCOMING_LIMIT = 10
 
@@ -106,6 +106,12 @@ About = Callable[[Select], Select]
 @cache
 def _asked(about: About, groups: int, *, next_only: bool) -> Prepared:
     return Prepared(about(_looked_among(select(Meeting.id), groups, next_only=next_only)))
+
+
+@cache
+def _asked_of_one(about: About) -> Prepared:
+    """`about` the meeting whose id is :meeting."""
+    return Prepared(about(select(bindparam("meeting", type_=Integer))))
 
 
 MAX_LOCATION = 300
@@ -217,18 +223,26 @@ def read_with(
 ) -> tuple[list[Upcoming], list[Any]]:
     """The next meeting of these groups not started (`day` None) or those on a
     day, as `find_to_read` looks for them; and the rows of `about` (asked with
-    `parameters`) about those same meetings, asked with them: on PostgreSQL in
-    the same round trip, where each is a fifth of a command."""
+    `parameters`) about the one found. On PostgreSQL both go in one round trip
+    (each is a fifth of a command), the question asked about the meetings
+    looked among; elsewhere the question is asked about the meeting found, by
+    its id, and not at all unless one was."""
     if not groups:
         return [], []
     ids = [g.id for g in groups]
     size, next_only = padded_size(len(ids)), day is None
     given = ({"now": now} if day is None else _on_the_day(groups, day, zone)) | padded("group", ids)
-    rows, asked = read_together(
-        session.connection(),
-        (_as_read(size, next_only=next_only), given),
-        (_asked(about, size, next_only=next_only), given | dict(parameters)),
-    )
+    connection = session.connection()
+    if pipelines(connection):
+        rows, asked = read_together(
+            connection,
+            (_as_read(size, next_only=next_only), given),
+            (_asked(about, size, next_only=next_only), given | dict(parameters)),
+        )
+    else:
+        rows = _as_read(size, next_only=next_only).rows(connection, given)
+        one = {**parameters, "meeting": rows[0].id} if len(rows) == 1 else None
+        asked = [] if one is None else _asked_of_one(about).rows(connection, one)
     return [_upcoming(row, groups) for row in rows], asked
 
 

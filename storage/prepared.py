@@ -77,11 +77,17 @@ class Prepared:
         return known
 
 
+def pipelines(connection: Connection) -> bool:
+    """Whether reads sent together save round trips here (`read_together`): on
+    PostgreSQL through psycopg; SQLite, in the process, has none to save."""
+    return connection.dialect.driver == "psycopg"
+
+
 def read_together(connection: Connection, *reads: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
     """The rows of each read (as `Prepared.rows`), for reads that do not wait on
     each other's answers: on PostgreSQL (psycopg) all sent at once, in a
     pipeline, and answered in one round trip; elsewhere run one after another."""
-    if connection.dialect.driver != "psycopg":
+    if not pipelines(connection):
         return [prepared.rows(connection, parameters) for prepared, parameters in reads]
     compiled = [(prepared._compiled_for(connection.dialect), parameters) for prepared, parameters in reads]
     dbapi_connection: Any = connection.connection.driver_connection
