@@ -99,7 +99,8 @@ def _looked_among(columns: Select, groups: int, *, next_only: bool) -> Select:
 
 
 # A question about the meetings a read looks among, given the SELECT of their ids
-# (see `read_with`): e.g. `lambda ids: select(...).where(Apology.meeting_id.in_(ids))`.
+# (see `read_with`), as `select(...).where(Apology.meeting_id.in_(ids))`: a
+# function of a module, each built into statements once and kept (never a lambda).
 About = Callable[[Select], Select]
 
 
