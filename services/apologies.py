@@ -18,6 +18,7 @@ from services.meetings import Scheduled, Upcoming, local_date
 from services.partnership import zone as zone_of
 from storage.models import Apology, Group, Meeting, Partnership, Person
 from storage.prepared import Prepared
+from storage.session import at_commit
 
 MAX_REASON = 1000
 MAX_SUBSTITUTE = 200
@@ -78,16 +79,17 @@ def send(
             f"A substitute's name can be at most {MAX_SUBSTITUTE} characters. Nothing was changed."
         )
     # Plain statements: sending apologies is a hot write, and an Apology object
-    # through the session's unit of work cost more than the statements.
-    connection = session.connection()
+    # through the session's unit of work cost more than the statements. Nothing
+    # after reads the apology back, so it is written as the transaction commits
+    # (on PostgreSQL in COMMIT's round trip).
     given = {"meeting": meeting.id, "person": person.id}
-    found = _OF_PERSON.first(connection, given) if earlier is None else earlier.row
+    found = _OF_PERSON.first(session.connection(), given) if earlier is None else earlier.row
     updated = found is not None and found.withdrawn_at is None
     values = {"reason": reason, "substitute": substitute, "withdrawn_at": None, "updated_at": now}
     if found is None:
-        _INSERT.execute(connection, given | values | {"created_at": now})
+        at_commit(session, _INSERT, given | values | {"created_at": now})
     else:
-        _UPDATE.execute(connection, {"apology": found.id} | values)
+        at_commit(session, _UPDATE, {"apology": found.id} | values)
     # Reasons are private: the audit trail records that one was given, not what it said.
     audit.record(
         session,
