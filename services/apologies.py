@@ -156,7 +156,7 @@ class Received:
 def next_with_received(
     session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo
 ) -> tuple[Upcoming | None, list[Received]]:
-    """The next meeting of these groups (as `meetings.next_to_read`) and who has
+    """The next meeting of these groups (as `meetings.read_with` reads it) and who has
     sent apologies to it, none withdrawn, by name, as plain rows; asked
     together: one round trip on PostgreSQL."""
     found, rows = meetings.read_with(

@@ -187,31 +187,6 @@ def upcoming(
     return list(found)
 
 
-def next_to_read(session: Session, *, groups: list[Group], now: datetime) -> Upcoming | None:
-    """The first of `upcoming`, as an Upcoming with its group taken from `groups`."""
-    if not groups:
-        return None
-    found = _read(session, groups, {"now": now}, next_only=True)
-    return _upcoming(found[0], groups) if found else None
-
-
-def _on_day_to_read(session: Session, *, groups: list[Group], day: date, zone: ZoneInfo) -> list[Upcoming]:
-    """`on_day`, as Upcomings with their groups taken from `groups`."""
-    if not groups:
-        return []
-    rows = _read(session, groups, _on_the_day(groups, day, zone), next_only=False)
-    return [_upcoming(row, groups) for row in rows]
-
-
-def _read(
-    session: Session, groups: list[Group], parameters: dict[str, object], *, next_only: bool
-) -> list[Any]:
-    """`_as_read`'s rows for these groups (at least one)."""
-    ids = [g.id for g in groups]
-    statement = _as_read(padded_size(len(ids)), next_only=next_only)
-    return statement.rows(session.connection(), parameters | padded("group", ids))
-
-
 def read_with(
     session: Session,
     *,
@@ -219,31 +194,33 @@ def read_with(
     day: date | None,
     now: datetime,
     zone: ZoneInfo,
-    about: About,
-    parameters: Mapping[str, object],
+    about: About | None = None,
+    parameters: Mapping[str, object] | None = None,
 ) -> tuple[list[Upcoming], list[Any]]:
     """The next meeting of these groups not started (`day` None) or those on a
-    day, as `find_to_read` looks for them; and the rows of `about` (asked with
-    `parameters`) about the one found. On PostgreSQL both go in one round trip
-    (each is a fifth of a command), the question asked about the meetings
-    looked among; elsewhere the question is asked about the meeting found, by
-    its id, and not at all unless one was."""
+    day, as plain rows with their groups taken from `groups`; and the rows of
+    `about` (asked with `parameters`) about the one found, if it is given. On
+    PostgreSQL both go in one round trip (each is a fifth of a command), the
+    question asked about the meetings looked among; elsewhere the question is
+    asked about the meeting found, by its id, and not at all unless one was."""
     if not groups:
         return [], []
     ids = [g.id for g in groups]
     size, next_only = padded_size(len(ids)), day is None
     given = ({"now": now} if day is None else _on_the_day(groups, day, zone)) | padded("group", ids)
+    meetings = _as_read(size, next_only=next_only)
     connection = session.connection()
-    if pipelines(connection):
+    asked: list[Any] = []
+    if about is not None and pipelines(connection):
         rows, asked = read_together(
             connection,
-            (_as_read(size, next_only=next_only), given),
-            (_asked(about, size, next_only=next_only), given | dict(parameters)),
+            (meetings, given),
+            (_asked(about, size, next_only=next_only), given | dict(parameters or {})),
         )
     else:
-        rows = _as_read(size, next_only=next_only).rows(connection, given)
-        one = {**parameters, "meeting": rows[0].id} if len(rows) == 1 else None
-        asked = [] if one is None else _asked_of_one(about).rows(connection, one)
+        rows = meetings.rows(connection, given)
+        if about is not None and len(rows) == 1:
+            asked = _asked_of_one(about).rows(connection, {**(parameters or {}), "meeting": rows[0].id})
     return [_upcoming(row, groups) for row in rows], asked
 
 
@@ -305,12 +282,9 @@ def find_to_read(
     now: datetime,
     zone: ZoneInfo,
 ) -> Upcoming:
-    """`find`, as an Upcoming with its group from `groups` (see `next_to_read`)."""
-    if day is None:
-        meeting = next_to_read(session, groups=groups, now=now)
-        found = [meeting] if meeting is not None else []
-    else:
-        found = _on_day_to_read(session, groups=groups, day=day, zone=zone)
+    """`find`, as an Upcoming with its group from `groups`, read as a plain row
+    (see `Upcoming`)."""
+    found, _ = read_with(session, groups=groups, day=day, now=now, zone=zone)
     return _the_one(session, found, groups=groups, day=day, now=now, zone=zone)
 
 

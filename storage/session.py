@@ -214,8 +214,6 @@ def _postgres_begin(connection: Connection) -> None:
     # a connection that turns out dead fails here, before any of the caller's
     # work, where `transaction()` can try another. A transaction that names an
     # isolation level (AUTOCOMMIT for the calendar feeds) is left to the driver.
-    from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
-
     #
     # A transaction that only reads, on a connection a thread keeps, is no
     # transaction at all: its reads run one by one, each committing by itself,
@@ -223,6 +221,8 @@ def _postgres_begin(connection: Connection) -> None:
     # the timeouts for as long as it reads (SET, in the first message); the next
     # transaction on it resets them in its own (see `_begin_statement`). A
     # connection from the pool reads in a BEGIN READ ONLY transaction instead.
+    from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
+
     options = connection.get_execution_options()
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
