@@ -48,6 +48,16 @@ def test_a_signed_action_add_is_stored_and_answered(server, demo, slack_signing_
     assert f"*{newest.ref}*" in reply["text"]
 
 
+def test_an_answer_is_json_in_utf_8_with_what_was_typed_escaped_once(server, slack_signing_secret):
+    what = "Tell <!channel> & the café"
+    response = post_command(
+        server, slack_signing_secret, "/action", f"add {what} | <@U0FIRE001|ray> | 17.02.15"
+    )
+    assert response.headers["content-type"] == "application/json;charset=utf-8"
+    assert "Tell &lt;!channel&gt; &amp; the café — Ray Cottam".encode() in response.content
+    assert response.json()["response_type"] == "ephemeral"
+
+
 def test_an_unsigned_request_gets_401_and_stores_nothing(server, demo):
     before = count_rows(demo)
     response = post_command(server, "", "/action", f"add {ADD}", signed=False)

@@ -142,14 +142,17 @@ def _section_blocks(section: Section, counter: _Counter) -> list[Block]:
 
 
 def _button(button: Button, index: int) -> Block:
-    element: Block = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": clip_escaped(button.label, MAX_BUTTON_LABEL), "emoji": True},
-    }
+    label = {"type": "plain_text", "text": clip_escaped(button.label, MAX_BUTTON_LABEL), "emoji": True}
+    element: Block
     if button.url:
-        element |= {"action_id": f"{LINK_PREFIX}{index}", "url": button.url}
+        element = {"type": "button", "text": label, "action_id": f"{LINK_PREFIX}{index}", "url": button.url}
     else:
-        element |= {"action_id": f"{PRESS_PREFIX}{index}", "value": button_value(button)}
+        element = {
+            "type": "button",
+            "text": label,
+            "action_id": f"{PRESS_PREFIX}{index}",
+            "value": button_value(button),
+        }
     if button.style:
         element["style"] = button.style
     return element
@@ -158,6 +161,9 @@ def _button(button: Button, index: int) -> Block:
 def _text_blocks(text: str) -> list[Block]:
     """Text as section blocks of at most MAX_SECTION_TEXT escaped characters each,
     split at line ends where possible and never inside an entity like &amp;."""
+    whole = escape(text)
+    if len(whole) <= MAX_SECTION_TEXT:  # nearly always: one block, no splitting
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": whole}}] if whole.strip() else []
     chunks: list[str] = []
     current: list[str] = []
     size = -1
