@@ -80,13 +80,12 @@ class Directory:
         """The partnership (UserError if none is loaded) and the person with this
         Slack user id or person id (None if nobody is), in `session`.
 
-        Each thread keeps copies of its own. A request takes the person into its
-        session as it is (`Session.add`: no query, and no copy made as
-        `Session.merge` makes one), so that rows it loads or adds that refer to
-        the person find it there; the session's end lets it go again. The
-        partnership, which no row refers to and a command only reads, stays out
-        of every session once the one that loaded it has ended. A copy that a
-        rollback expired is looked up afresh."""
+        Each thread keeps copies of its own, out of every session once the one
+        that loaded them has ended: a command reads them, and what it writes
+        refers to them by id. (Taking the person into each request's session,
+        `Session.add` cascading to its organisation, cost a sixth of what every
+        command pays.) A row loaded that refers to the person gets a copy of its
+        own. A copy that a rollback expired is looked up afresh."""
         version = _latest_load(session)
         session.info[VERSION_READ] = version
         with self._lock:
@@ -96,7 +95,7 @@ class Directory:
         if version != mine.version:
             mine.version, mine.partnership, mine.people = version, None, {}
 
-        partnership = _taken(session, mine.partnership, attach=False)
+        partnership = _taken(session, mine.partnership)
         if partnership is None:
             partnership = mine.partnership = partnership_service.get(session)
 
@@ -149,20 +148,16 @@ def _latest_load(session: Session) -> str | None:
     return ask(session.connection(), LATEST_LOAD)
 
 
-def _taken(session: Session, row: _Row | None, *, attach: bool = True) -> _Row | None:
-    """A thread's copy, in `session` (or left out of every session, `attach=False`,
-    for a row that no other row refers to and that is only read); None if there
-    is none to take, or it was expired (a rollback expires whatever its session
-    held) or is in another session still open (a caller holding two at once)."""
+def _taken(session: Session, row: _Row | None) -> _Row | None:
+    """A thread's copy, to use in `session` as it is; None if there is none to
+    take, or it was expired (a rollback expires whatever its session held) or is
+    in another session still open (a caller holding two at once)."""
     if row is None:
         return None
     state = instance_state(row)
     if state.expired_attributes or state.expired:
         return None
-    if state.session_id is None:
-        if attach:
-            session.add(row)
-    elif state.session_id != session.hash_key:
+    if state.session_id is not None and state.session_id != session.hash_key:
         return None
     return row
 
