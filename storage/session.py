@@ -455,8 +455,15 @@ def transaction(
         writers.owner = threading.get_ident()
     try:
         session, begun = _begin(factory, deadline, ask_first, read_only=read_only)
-        with session, begun:
-            yield session
+        if read_only:
+            # Nothing to commit: closing the session ends the reading, without the
+            # commit's flush and events (some 60,000 instructions of a reading command's million).
+            with session:
+                yield session
+                _refuse_what_is_left(session)
+        else:
+            with session, begun:
+                yield session
     except OperationalError as error:
         if is_busy(error):
             raise Busy(str(error.orig)) from error
@@ -465,6 +472,13 @@ def transaction(
         if writers is not None:
             writers.owner = None
             writers.lock.release()
+
+
+def _refuse_what_is_left(session: Session) -> None:
+    """A transaction that only reads has nothing left to write: the database
+    refuses a statement that writes, and this what the session would write."""
+    if session.new or session.dirty or session.deleted or session.info.get(_AT_COMMIT):
+        raise RuntimeError("a transaction that only reads was given something to write")
 
 
 def _begin(
