@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import orjson
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -85,6 +86,8 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = No
     opened for a moment); a pool smaller than the threads using it opens and
     closes connections all the time."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if connections is not None and parsed.database not in (None, "", ":memory:"):
         kwargs.setdefault("pool_size", connections)
         kwargs.setdefault("max_overflow", connections)
@@ -103,6 +106,13 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = No
     event.listen(engine, "checkout", _postgres_checkout)
     event.listen(engine, "begin", _postgres_begin)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value (a queued message, an audit entry's before and after)
+    as orjson writes it: the JSON json.dumps writes, but for characters beyond
+    ASCII, kept as they are, and in a tenth of the time."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_connection, record) -> None:
