@@ -80,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
 def _serve_bare(port: int) -> int:
     """A Bolt app whose commands do nothing but acknowledge, on the same web stack as `partnerbot serve`."""
     import uvicorn
+
+    uvicorn.run(bare_web_app(os.environ["SLACK_API_URL"]), host="127.0.0.1", port=port, log_level="warning")
+    return 0
+
+
+def bare_web_app(slack_api_url: str):
+    """The bare app's Starlette app: `partnerbot serve`'s web stack, with a Bolt app
+    whose commands only acknowledge."""
     from slack_bolt import App
     from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
@@ -88,7 +96,7 @@ def _serve_bare(port: int) -> int:
     from storage.session import make_engine, make_session_factory
 
     bolt = App(
-        client=WebClient(base_url=os.environ["SLACK_API_URL"]),
+        client=WebClient(base_url=slack_api_url),
         signing_secret=SECRET,
         process_before_response=True,
         authorize=lambda enterprise_id, team_id: AuthorizeResult(
@@ -102,11 +110,7 @@ def _serve_bare(port: int) -> int:
     for name in COMMANDS:
         bolt.command(name)(command)
 
-    sessions = make_session_factory(make_engine("sqlite://"))
-    uvicorn.run(
-        create_web_app(bolt=bolt, sessions=sessions), host="127.0.0.1", port=port, log_level="warning"
-    )
-    return 0
+    return create_web_app(bolt=bolt, sessions=make_session_factory(make_engine("sqlite://")))
 
 
 def _wait_until_sent(url: str, timeout: float = 120) -> None:
@@ -218,7 +222,8 @@ def _probes(url: str) -> list[Probe]:
     ]
 
 
-def _signed_request(port: int, command: str, text: str) -> bytes:
+def signed(command: str, text: str) -> tuple[bytes, dict[str, str]]:
+    """A slash command's body as Slack sends it, typed by the clerk, and the headers that sign it."""
     body = urlencode(
         {
             "token": "deprecated",
@@ -238,13 +243,20 @@ def _signed_request(port: int, command: str, text: str) -> bytes:
     ).encode()
     timestamp = str(int(time.time()))
     signature = hmac.new(SECRET.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
-    head = (
-        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\nX-Slack-Request-Timestamp: {timestamp}\r\n"
-        f"X-Slack-Signature: v0={signature.hexdigest()}\r\n\r\n"
+    return body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Length": str(len(body)),
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={signature.hexdigest()}",
+    }
+
+
+def _signed_request(port: int, command: str, text: str) -> bytes:
+    body, headers = signed(command, text)
+    head = f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
     )
-    return head.encode() + body
+    return (head + "\r\n").encode() + body
 
 
 async def _client(port: int, requests: list[bytes], times: list[float], check: bytes) -> None:
