@@ -83,7 +83,7 @@ class Directory:
         Each thread keeps copies of its own, out of every session once the one
         that loaded them has ended: a command reads them, and what it writes
         refers to them by id. (Taking the person into each request's session,
-        `Session.add` cascading to its organisation, cost a sixth of what every
+        `Session.add` cascading to its organisation, cost a fifth of what every
         command pays.) A row loaded that refers to the person gets a copy of its
         own. A copy that a rollback expired is looked up afresh."""
         version = _latest_load(session)

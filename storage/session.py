@@ -485,8 +485,9 @@ def transaction(
 
 
 def _refuse_what_is_left(session: Session) -> None:
-    """A transaction that only reads has nothing left to write: the database
-    refuses a statement that writes, and this what the session would write."""
+    """A transaction that only reads has nothing left to write at its end: the
+    database refuses a statement that writes, and this refuses what the session
+    would have written as it committed."""
     if session.new or session.dirty or session.deleted or session.info.get(_AT_COMMIT):
         raise RuntimeError("a transaction that only reads was given something to write")
 
