@@ -16,10 +16,11 @@ transaction, who is typing). Needs valgrind (Debian: `apt-get install valgrind`)
 It counts whole requests too, as bench/ack.py's one client sends them, beside the
 bare Bolt app's: signed slash commands through `serve`'s Starlette app (Bolt,
 the command, the answer's JSON), called in the process as uvicorn would call it
-(uvicorn and the network, the same for both, are left out, so the ratio is a
-little above the one bench/ack.py measures). Not a budget: SPEC 9's are in
-milliseconds, measured by bench/ack.py; but a ratio of instructions no load can
-move shows where a command stands against issue 16's 2x."""
+(uvicorn and the network, the same for both, are left out). Not a budget: SPEC
+9's are in milliseconds, measured by bench/ack.py, which counts what this does
+not (a larger program's cache misses, the processes beside it); but a ratio of
+instructions no load can move shows what the code itself costs against issue
+16's 2x."""
 
 from __future__ import annotations
 
@@ -222,9 +223,8 @@ async def _asgi_post(app, body: bytes, headers: dict[str, str]) -> int:
 def _count(commands: dict[str, Callable[[int], object]], me: str, count: int) -> None:
     """Each command warmed up, then `count` runs counted, dumped under its name.
     What is alive when counting starts is frozen, as `serve` freezes what it has
-    built (bot.server.settle): otherwise the garbage collector's full passes walk
-    everything every earlier command left, and each command counts more than the
-    one before, the bare app's too."""
+    built (bot.server.settle), so the garbage collector walks only what the
+    counted runs make."""
     done = 0
     for label, command in commands.items():
         for _ in range(WARM_UP):
