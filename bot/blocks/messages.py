@@ -69,10 +69,12 @@ def button_value(button: Button) -> str:
     written as json.dumps(..., separators=(",", ":")) would write them, with
     json's own C escaper for the strings (a list of actions has three buttons
     an action, and an encoder built for each cost more than the rest)."""
-    carried = [f'"command":{encode_basestring_ascii(button.command)}'] if button.command else []
-    if button.form:
+    if not button.form:  # nearly every button: a command alone
+        value = '{"command":' + encode_basestring_ascii(button.command) + "}" if button.command else "{}"
+    else:
+        carried = [f'"command":{encode_basestring_ascii(button.command)}'] if button.command else []
         carried.append(f'"form":{encode_basestring_ascii(button.form)}')
-    value = "{" + ",".join(carried) + "}"
+        value = "{" + ",".join(carried) + "}"
     if len(value) > MAX_BUTTON_VALUE:
         raise ValueError(
             f"a button's command can be at most {MAX_BUTTON_VALUE} characters: {button.command[:40]!r}..."
@@ -118,10 +120,6 @@ class _Counter:
         self.buttons = 0
         self.blocks = 0
 
-    def next_button(self) -> int:
-        self.buttons += 1
-        return self.buttons - 1
-
     def next_block(self) -> str:
         self.blocks += 1
         return f"actions:{self.blocks - 1}"
@@ -134,7 +132,9 @@ def _section_blocks(section: Section, counter: _Counter) -> list[Block]:
     blocks = _text_blocks(section.text) if section.text.strip() else []
     if section.buttons:
         shown = section.buttons if len(section.buttons) <= MAX_BUTTONS else section.buttons[: MAX_BUTTONS - 1]
-        elements = [_button(button, counter.next_button()) for button in shown]
+        first = counter.buttons
+        elements = [_button(button, index) for index, button in enumerate(shown, first)]
+        counter.buttons = first + len(shown)
         blocks.append({"type": "actions", "block_id": counter.next_block(), "elements": elements})
         if len(shown) < len(section.buttons):
             blocks.append(_more(len(section.buttons) - len(shown), "more buttons: type the commands instead"))
@@ -142,15 +142,18 @@ def _section_blocks(section: Section, counter: _Counter) -> list[Block]:
 
 
 def _button(button: Button, index: int) -> Block:
-    label = {"type": "plain_text", "text": clip_escaped(button.label, MAX_BUTTON_LABEL), "emoji": True}
+    text = escape(button.label)
+    if len(text) > MAX_BUTTON_LABEL:
+        text = clip_escaped(button.label, MAX_BUTTON_LABEL)
+    label = {"type": "plain_text", "text": text, "emoji": True}
     element: Block
     if button.url:
-        element = {"type": "button", "text": label, "action_id": f"{LINK_PREFIX}{index}", "url": button.url}
+        element = {"type": "button", "text": label, "action_id": LINK_PREFIX + str(index), "url": button.url}
     else:
         element = {
             "type": "button",
             "text": label,
-            "action_id": f"{PRESS_PREFIX}{index}",
+            "action_id": PRESS_PREFIX + str(index),
             "value": button_value(button),
         }
     if button.style:
