@@ -15,7 +15,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, fallback_text, reply_payload
+from bot.blocks.messages import LINK_PREFIX, PRESS_PREFIX, reply_payload
 from bot.commands import COMMANDS, home
 from bot.commands.core import Command, Site, run
 from bot.commands.shapes import Message
@@ -110,22 +110,21 @@ def _listener(
             channel_id=body.get("channel_id"),
             site=site,
         )
-        answer = None
+        answer: Message | None = reply.message
         if reply.form is not None:
             problem = open_view(
                 client, trigger_id=body.get("trigger_id"), form=reply.form, channel_id=body.get("channel_id")
             )
             if problem:
-                ack(response_type="ephemeral", text=fallback_text(form_not_opened(problem, command.name)))
-            elif reply.text:
-                answer = ephemeral(reply.message)
-            else:
-                ack()
-        else:
-            answer = ephemeral(reply.message)
+                answer = Message(form_not_opened(problem, command.name))
+            elif not reply.text:
+                answer = None  # the form opened says it all
         if reply.posts:
             on_queued()
-        return answer  # Bolt answers with a BoltResponse its listener returns
+        if answer is None:
+            ack()
+            return None
+        return ephemeral(answer)  # Bolt answers with a BoltResponse its listener returns
 
     listener.__name__ = f"command_{command.name.strip('/')}"
     return listener
