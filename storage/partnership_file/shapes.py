@@ -341,7 +341,7 @@ class Workstream(Entry):
     group: GroupSlug | None = None
     leads: list[PersonId] | None = None  # None: leads left as they are
     contributors: list[PersonId] | None = None
-    open: Flag = True
+    open: Flag | None = None  # None: open when new, else left as `/update WS close` left it
 
 
 class Meeting(Entry):

@@ -284,8 +284,9 @@ class Writer:
                 "name": stream.name,
                 "description": stream.description,
                 "group_id": group.id if group else None,
-                "is_open": stream.open,
             }
+            if stream.open is not None or stream.slug not in found:
+                wanted["is_open"] = True if stream.open is None else stream.open
             found[stream.slug] = self.put(
                 "workstream", stream.slug, found.get(stream.slug), Workstream, wanted
             )

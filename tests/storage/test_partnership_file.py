@@ -338,6 +338,35 @@ def test_meetings_and_actions_keep_what_the_bot_changed_when_the_file_is_silent(
     assert (meeting.status, a2.status) == ("cancelled", "done")
 
 
+def test_a_workstream_closed_in_slack_stays_closed_unless_the_file_says_open(session, db, clock):
+    load(session, spec_example(), now=clock.now())
+    workstream = session.scalars(select(Workstream)).one()
+    workstream.is_open = False  # `/update joint-commissioning close`
+    session.commit()
+
+    with db() as again:
+        assert load(again, spec_example(), now=clock.now()).changed is False
+        again.commit()
+    session.expire_all()
+    assert workstream.is_open is False
+
+    data = spec_example()
+    data["workstreams"][0]["open"] = True
+    with db() as again:
+        assert load(again, data, now=clock.now()).updated == {"workstream": 1}
+        again.commit()
+    session.expire_all()
+    assert workstream.is_open is True
+
+    data["workstreams"][0]["open"] = False
+    data["workstreams"].append({"slug": "estates", "name": "Estates", "group": "board"})
+    with db() as again:
+        load(again, data, now=clock.now())
+        again.commit()
+    opened = dict(session.execute(select(Workstream.slug, Workstream.is_open)).all())
+    assert opened == {"joint-commissioning": False, "estates": True}
+
+
 def test_actions_are_matched_by_ref_and_new_ones_numbered_after_the_highest(session, db, clock):
     data = spec_example()
     data["actions"] = [
