@@ -35,7 +35,17 @@ from sqlalchemy.orm import Session
 
 from services import partnership as partnership_service
 from services.text import clip
-from storage.models import Action, AgendaItem, FeedToken, Group, Meeting, Membership, Partnership, Person
+from storage.models import (
+    Action,
+    AgendaItem,
+    FeedToken,
+    Group,
+    Meeting,
+    Membership,
+    Partnership,
+    PartnershipLoad,
+    Person,
+)
 
 PRODID = "-//partnerbot//Partnership meetings//EN"
 REFRESH = timedelta(hours=1)
@@ -391,8 +401,9 @@ class Validator:
 
 def validator(session: Session, token: FeedToken) -> Validator:
     """One statement: one-row summaries of each table a feed shows (how many
-    rows, and the latest change), side by side (each aggregate is one row). A group's name or place edited
-    in the partnership file shows at the meeting's next change."""
+    rows, and the latest change), side by side (each aggregate is one row). The
+    latest load of the partnership file that changed something is one of them:
+    a group's name or place, or a person's name, edited there, shows at once."""
     shape = (token.person_id is not None, token.person_id is not None and token.with_actions)
     row = session.execute(
         _validator_statement(*shape), {"person": token.person_id, "group": token.group_id}
@@ -490,6 +501,10 @@ def _validator_statement(of_person: bool, with_actions: bool) -> Select:
         .where(in_groups)
         .subquery(),
         select(Partnership.timezone, Partnership.name).limit(1).subquery(),
+        select(PartnershipLoad.version.label("load"), PartnershipLoad.loaded_at.label("loaded_at"))
+        .order_by(PartnershipLoad.id.desc())
+        .limit(1)
+        .subquery(),
         select(func.count().label("items"), func.max(AgendaItem.created_at).label("items_added"))
         .where(AgendaItem.meeting_id.in_(select(Meeting.id).where(in_groups)))
         .subquery(),

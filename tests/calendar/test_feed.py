@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from services import calendar
 from storage.models import AgendaItem, Group, Meeting, Person
+from storage.partnership_file import load, read_file
 from tests.calendar.conftest import change_meeting, events, feed_path, fetch
 from tests.conftest import LONDON
 from tests.statements import counting
@@ -18,6 +20,7 @@ from tests.statements import counting
 BOARD = "Chorley Public Service Reform Board"
 APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
 FEBRUARY = datetime(2015, 2, 10, 16, 0, tzinfo=LONDON)
+DEMO = Path(__file__).parents[2] / "storage" / "examples" / "chorley.yaml"
 
 
 @pytest.fixture
@@ -201,6 +204,28 @@ def test_joining_a_group_changes_the_personal_feed(web, type_calendar, demo, clo
         session.add(Membership(group_id=executive.id, person_id=chair.id, role="member"))
         session.add(PartnershipLoad(version="chair-joined", loaded_at=clock.now()))  # as a load does
     assert fetch(web, path, **{"If-None-Match": etag}).status_code == 200
+
+
+def test_a_group_renamed_in_the_partnership_file_shows_at_once(web, my_feed, demo, clock):
+    first = fetch(web, my_feed)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    data = read_file(DEMO)
+    board = next(group for group in data["groups"] if group["slug"] == "board")
+    board["name"] = "Chorley Reform Board"
+    clock.set(datetime(2015, 4, 14, 10, 0, tzinfo=LONDON))
+    with demo() as session, session.begin():
+        assert load(session, data, now=clock.now()).updated == {"group": 1}
+
+    changed = fetch(web, my_feed, **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert "Chorley Reform Board 2015-04-21 16:00" in events(changed.content)
+    assert changed.headers["last-modified"] == "Tue, 14 Apr 2015 09:00:00 GMT"
+    assert fetch(web, my_feed, **{"If-Modified-Since": modified}).status_code == 200
+    assert fetch(web, my_feed, **{"If-None-Match": changed.headers["etag"]}).status_code == 304
+
+    with demo() as session, session.begin():  # the same file again changes nothing
+        assert not load(session, data, now=clock.now()).changed
+    assert fetch(web, my_feed, **{"If-None-Match": changed.headers["etag"]}).status_code == 304
 
 
 def test_the_feed_is_never_gzip_encoded(web, my_feed):
