@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -77,11 +77,16 @@ def reset(
     now: datetime,
     actor: Person | None,
 ) -> Issued:
-    """Revoke the live token (its link stops working at once) and issue a new one."""
-    row = _live(session, person=person, group=group)
-    if row is not None:
+    """Revoke the live token (its link stops working at once) and issue a new one.
+
+    Every live token is revoked, not only the newest: two `/calendar` typed at
+    the same moment on PostgreSQL can each issue one, and a reset must stop
+    every link that was shown."""
+    live = list(session.scalars(_live_statement(person=person, group=group)))
+    for row in live:
         _revoke(session, row, now=now, actor=actor, why="reset")
-    return _issue(session, person=person, group=group, secret=secret, now=now, actor=actor, old=row)
+    old = live[0] if live else None
+    return _issue(session, person=person, group=group, secret=secret, now=now, actor=actor, old=old)
 
 
 def set_with_actions(
@@ -118,15 +123,18 @@ def find(session: Session, token: str) -> FeedToken | None:
 
 
 def _live(session: Session, *, person: Person | None, group: Group | None) -> FeedToken | None:
+    return session.scalar(_live_statement(person=person, group=group).limit(1))
+
+
+def _live_statement(*, person: Person | None, group: Group | None) -> Select[FeedToken]:
+    """A person's or group's live tokens, the newest first."""
     if person is not None:
         owner = FeedToken.person_id == person.id
     elif group is not None:
         owner = FeedToken.group_id == group.id
     else:
         raise ValueError("a feed token belongs to a person or to a group")
-    return session.scalar(
-        select(FeedToken).where(owner, FeedToken.revoked_at.is_(None)).order_by(FeedToken.id.desc()).limit(1)
-    )
+    return select(FeedToken).where(owner, FeedToken.revoked_at.is_(None)).order_by(FeedToken.id.desc())
 
 
 def _issue(

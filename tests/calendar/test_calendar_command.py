@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.commands.calendar import invite_or_link
 from bot.commands.core import Context, Site
-from services import partnership
+from services import feed_tokens, partnership
 from storage.models import AuditEntry, Delivery, FeedToken, Meeting, Membership, PartnershipLoad, Person
 from tests.calendar.conftest import BASE_URL, SECRET, feed_path, fetch
 from tests.conftest import LONDON, count_rows
@@ -136,6 +136,27 @@ def test_a_member_may_not_replace_the_group_link(type_calendar, demo):
         "calendar link. Nothing was changed."
     )
     assert count_rows(demo) == before
+
+
+def test_reset_stops_every_link_two_racing_first_requests_issued(type_calendar, web, demo, clock):
+    first = feed_path(type_calendar("/calendar").text)
+    # What a second `/calendar` typed in the same instant issues on PostgreSQL:
+    # each transaction saw no live token, so each issued one.
+    with demo() as session, session.begin():
+        clerk = session.scalar(select(Person).where(Person.key == "clerk"))
+        racing = feed_tokens._issue(
+            session, person=clerk, group=None, secret=SECRET, now=clock.now(), actor=clerk
+        )
+        second = f"/calendar/{racing.token}.ics"
+    assert fetch(web, first).status_code == 200 and fetch(web, second).status_code == 200
+
+    new = feed_path(type_calendar("/calendar reset").text)
+    assert fetch(web, first).status_code == 404
+    assert fetch(web, second).status_code == 404
+    assert fetch(web, new).status_code == 200
+    with demo() as session:
+        live = session.scalars(select(FeedToken).where(FeedToken.revoked_at.is_(None))).all()
+    assert len(live) == 1
 
 
 def test_group_reset_outside_a_channel_asks_for_the_channel(type_calendar, demo):
