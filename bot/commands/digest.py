@@ -32,7 +32,7 @@ def handle(context: Context, text: str) -> str | Reply:
         )
     message = digest_job.render(digest_job.build_now(context.session, context.partnership, context.now))
     if word == "":
-        return Reply(text=message.text)
+        return Reply(text=message.text, sections=message.sections)
     channel = context.partnership.channel
     if not channel:
         raise UserError(
@@ -42,7 +42,10 @@ def handle(context: Context, text: str) -> str | Reply:
     moment = context.local(context.now).strftime("%Y-%m-%dT%H:%M")
     context.post(channel, message.text, key=f"digest-post:{moment}", sections=message.sections)
     audit.record(context.session, actor=person, what="digest.post", subject="digest", at=context.now)
-    return f"Posted this week's digest to the partnership channel, as below.\n\n{message.text}"
+    return Reply(
+        text=f"Posted this week's digest to the partnership channel, as below.\n\n{message.text}",
+        sections=message.sections,
+    )
 
 
 COMMAND = Command(name="/digest", help=HELP, handle=handle, reading=frozenset({""}))

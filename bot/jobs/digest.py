@@ -75,8 +75,9 @@ def render(digest: Digest) -> Message:
     headline = f"*Weekly digest*, {format_date(digest.today)}"
     if not sections:
         sections = [Section("Nothing to report this week: no meetings, due or overdue actions, or updates.")]
-    text = "\n\n".join([headline, *(s.text for s in sections)])
-    return Message(text, tuple(sections))
+    # The headline alone is the message's text: Slack shows the text above the
+    # sections, and uses it alone for the notification.
+    return Message(headline, tuple(sections))
 
 
 def _section(header: str, lines: list[str], more: int = 0) -> Section | None:

@@ -66,5 +66,6 @@ def compose(notices: list[Notice], run: Run) -> Message:
     sections = [n.section() for n in ordered[:MAX_SECTIONS]]
     if len(ordered) > MAX_SECTIONS:
         sections.append(Section(f"…and {len(ordered) - MAX_SECTIONS} more: `/action list` shows them all."))
-    text = "\n".join([headline, *("• " + s.text.replace("\n", " — ") for s in sections)])
-    return Message(text, tuple(sections))
+    # The headline alone is the message's text: Slack shows the text above the
+    # sections, and uses it alone for the notification.
+    return Message(headline, tuple(sections))

@@ -43,7 +43,7 @@ class Runner:
         self.clock.set(moment)
         run_due(sessions=self.db, clock=self.clock, sender=self.sender)
         posts = self.slack_api.posts()
-        new = [Arrival(moment, p["channel"], p["text"]) for p in posts[self._seen :]]
+        new = [Arrival(moment, p["channel"], seen(p)) for p in posts[self._seen :]]
         self._seen = len(posts)
         self.arrivals.extend(new)
         return new
@@ -54,6 +54,20 @@ class Runner:
 
     def to(self, channel: str) -> list[Arrival]:
         return [a for a in self.arrivals if a.channel == channel]
+
+
+def seen(post: dict) -> str:
+    """What people see of a post in Slack: its blocks' text where it has blocks
+    (the text is then only the notification), else its text."""
+    if not post.get("blocks"):
+        return post["text"]
+    return "\n".join(
+        text
+        for block in post["blocks"]
+        for text in [block.get("text", {}).get("text", "")]
+        + [e.get("text", "") for e in block.get("elements", ()) if block["type"] == "context"]
+        if text
+    )
 
 
 @pytest.fixture

@@ -24,6 +24,11 @@ def build(db, now: datetime = MONDAY):
         return digest_job.render(digest_job.build_now(session, partnership, now))
 
 
+def shown(message) -> str:
+    """The whole digest as people read it: the headline, then each section."""
+    return "\n\n".join([message.text, *(section.text for section in message.sections)])
+
+
 def grow(db, factor: int) -> None:
     """A busier partnership: `factor` times the demo's actions, updates, apologies
     and meetings, spread around the digest's week."""
@@ -89,7 +94,7 @@ def test_the_digest_is_built_in_a_bounded_number_of_statements(engine, demo):
     grow(demo, 10)
     with counting(engine) as large:
         large_digest = build(demo)
-    assert len(large_digest.text) > len(small_digest.text)  # the data did grow
+    assert len(shown(large_digest)) > len(shown(small_digest))  # the data did grow
     assert len(small) == len(large) <= 20
 
 
@@ -126,7 +131,7 @@ def test_the_digest_reads_at_a_glance(demo):
         action = session.scalar(select(Action).where(Action.number == 11))
         action.status, action.done_at = "done", MONDAY - timedelta(days=1)
     message = build(demo)
-    text = message.text
+    text = shown(message)
     assert text.startswith("*Weekly digest*, Mon 20 Apr 2015")
     assert (
         "• *Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00, Committee Room 1. "
@@ -160,7 +165,8 @@ def test_the_digest_reads_at_a_glance(demo):
 def test_a_digest_at_any_size_stays_within_slacks_limits(demo):
     grow(demo, 60)
     message = build(demo)
-    assert len(message.text) <= 40_000
+    assert message.text == "*Weekly digest*, Mon 20 Apr 2015"  # the notification: the sections follow it
+    assert len(shown(message)) <= 40_000
     assert len(message.sections) + 1 <= 50
     assert all(len(section.text) <= 3000 for section in message.sections)
     assert all(len(line) <= 200 for section in message.sections for line in section.text.split("\n"))
@@ -174,7 +180,7 @@ def test_a_quiet_week_says_so(demo):
         for workstream in session.scalars(select(Workstream)):
             workstream.is_open = False
     message = build(demo, datetime(2015, 7, 20, 9, tzinfo=LONDON))
-    assert message.text == (
+    assert shown(message) == (
         "*Weekly digest*, Mon 20 Jul 2015\n\nNothing to report this week: no meetings, due or overdue actions, or updates."
     )
 
@@ -225,3 +231,15 @@ def test_the_digest_flags_a_member_who_missed_two_meetings_in_a_row(demo):
         f"• *{name}* (" in text
         and "2 meetings missed in a row (apologies, absent): an explanation may be asked" in text
     )
+
+
+def test_the_posted_digest_shows_each_section_once_under_its_headline(demo, runner):
+    runner.run(MONDAY.date())
+    [post] = [p for p in runner.slack_api.posts() if p["channel"] == "CPARTNER1"]
+    assert post["text"] == "*Weekly digest*, Mon 20 Apr 2015"  # what the notification says
+    texts = [block["text"]["text"] for block in post["blocks"]]
+    assert texts[0] == post["text"]
+    assert [text.split("\n")[0] for text in texts[1:]] == [
+        section.text.split("\n")[0] for section in build(demo).sections
+    ]
+    assert sum(text.count("*Overdue (") for text in texts) == 1

@@ -4,6 +4,7 @@ rules, and never repeated however often or on how many processes it runs."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -130,6 +131,14 @@ def test_many_late_actions_make_one_message_within_slacks_limits(demo, clock, ru
         {"label": "Snooze a week", "command": "/action snooze A11"},
         {"label": "New due date", "command": "/action due A11"},
     ]
+    # In Slack: the headline, then each action once with its buttons, then "and 41 more".
+    [post] = [p for p in runner.slack_api.posts() if p["channel"] == "DU0FIRE001"]
+    assert post["text"] == "*Actions to chase*, Mon 13 Apr 2015: 61 overdue."
+    texts = [block["text"]["text"] for block in post["blocks"] if block["type"] == "section"]
+    assert texts[0] == post["text"] and texts[-1].startswith("…and 41 more")
+    assert len(texts) == 1 + nudges.MAX_SECTIONS + 1
+    assert all(re.match(r"\*A\d+\* ", text) for text in texts[1:-1])
+    assert sum(block["type"] == "actions" for block in post["blocks"]) == nudges.MAX_SECTIONS
 
 
 @pytest.mark.parametrize(
