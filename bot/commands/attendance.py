@@ -25,7 +25,7 @@ GRAMMAR = (
 
 
 def handle(context: Context, text: str) -> str | Reply:
-    meeting, rest = meeting_on(context, text, "attendance")
+    meeting, rest = meeting_on(context, text, "attendance", held_too=True)
     if not rest:
         return Reply(text="", form=attendance_form(context, meeting))
     word, _, who = rest.partition(" ")

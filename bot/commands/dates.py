@@ -11,6 +11,9 @@ Choices worth knowing (the spec left them open):
 * A date with no year is the next such date on or after today, looking only at this
   year and next: "29 Feb" in a year where neither has one is refused rather than
   silently jumping up to four years ahead.
+* A command about a meeting that may have been held already (its minutes, its
+  attendance, an interest in one of its items) also looks at the year before:
+  `YearImplied`, and bot/commands/meeting_changes.py `meeting_on`.
 * A numeric date without a year needs "/" ("21/4"): "16.00" is a time and "2-3" a
   range far more often than they are dates.
 * After a month name the year must be four digits starting 19-22, so
@@ -131,6 +134,19 @@ def _norm(word: str) -> str:
     return word.lower().rstrip(".,:;")
 
 
+class YearImplied(date):
+    """A date typed without its year ("10 Feb"): the next such date on or after
+    today, as a plain date is; and it says so, for a command that may mean the
+    one before (`the_year_before`)."""
+
+    def the_year_before(self) -> date | None:
+        """The same day a year earlier (None for a 29 February)."""
+        try:
+            return date(self.year - 1, self.month, self.day)
+        except ValueError:
+            return None
+
+
 def _in_range(d: date) -> date:
     if not MIN_YEAR <= d.year <= MAX_YEAR:
         raise _Bad(f"I only handle years {MIN_YEAR} to {MAX_YEAR}")
@@ -156,7 +172,7 @@ def _next(day: int, month: int, today: date) -> date:
         raise _Bad(f"there is no {day} {name}")
     for year in (today.year, today.year + 1):
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
-            return _in_range(date(year, month, day))
+            return YearImplied(*_in_range(date(year, month, day)).timetuple()[:3])
     raise _Bad(f"there is no {day} {name} in the coming year, so please give the year")
 
 

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import calendar
 from bot.commands.core import Context
-from bot.commands.dates import parse_time, take_date, take_time
+from bot.commands.dates import YearImplied, parse_time, take_date, take_time
 from services import groups, meetings
 from services.dates import format_date, format_time
-from services.errors import UserError
+from services.errors import NotFound, UserError
 from services.text import clip
 from storage.models import Group, Meeting
 
@@ -198,16 +198,32 @@ def cancel(context: Context, text: str) -> str:
     return " ".join(filter(None, [told, calendar_line]))
 
 
-def meeting_on(context: Context, text: str, verb: str) -> tuple[Meeting, str]:
-    """The meeting on the leading DATE of text (in scope), and the rest of the text."""
+def meeting_on(context: Context, text: str, verb: str, *, held_too: bool = False) -> tuple[Meeting, str]:
+    """The meeting on the leading DATE of text (in scope), and the rest of the text.
+
+    `held_too`, for a command about a meeting that may be over (its minutes):
+    a DATE typed without its year is the nearer of the next such day and the
+    one a year before that has a meeting, so "10 Feb" typed in April is the
+    meeting two months ago, not a day ten months ahead with none."""
     day, rest = take_date(text.strip(), today=context.today)
     if day is None:
         raise UserError(
             f"Which meeting? Type `/meeting {verb} DATE ...`, e.g. `/meeting {verb} 21/04/2015`. Nothing was changed."
         )
     scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
-    meeting = meetings.find(context.session, groups=scope, day=day, now=context.now, zone=context.zone)
-    return meeting, rest
+    days = [day]
+    if held_too and isinstance(day, YearImplied) and (before := day.the_year_before()) is not None:
+        days = sorted([date(day.year, day.month, day.day), before], key=lambda d: abs(d - context.today))
+    refused: NotFound | None = None
+    for each in days:
+        try:
+            return meetings.find(
+                context.session, groups=scope, day=each, now=context.now, zone=context.zone
+            ), rest
+        except NotFound as error:
+            refused = refused or error  # the nearer day's refusal, which lists the upcoming meetings
+    assert refused is not None
+    raise refused
 
 
 def _meeting_on(context: Context, text: str, verb: str) -> Meeting:

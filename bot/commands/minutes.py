@@ -13,7 +13,7 @@ from storage.models import Meeting
 
 def interest(context: Context, text: str) -> str:
     person = context.require_person()
-    meeting, rest = meeting_on(context, text, "interest")
+    meeting, rest = meeting_on(context, text, "interest", held_too=True)
     number, _, nature = rest.partition(" ")
     if not number:
         raise UserError(
@@ -31,7 +31,7 @@ def interest(context: Context, text: str) -> str:
 
 def draft(context: Context, text: str) -> str:
     context.require_person()  # who came and who sent apologies: not for anyone outside the partnership
-    meeting, rest = meeting_on(context, text, "minutes")
+    meeting, rest = meeting_on(context, text, "minutes", held_too=True)
     if rest:
         raise UserError(
             "Type `/meeting minutes DATE`, e.g. `/meeting minutes 21/04/2015`. Nothing was changed."

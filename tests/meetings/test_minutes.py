@@ -106,3 +106,22 @@ def test_a_substitute_shows_in_the_minutes_apologies(type_command, demo, clock):
     text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
     assert "*Apologies:* Peter Kenyon (substitute: Dr Kim Lee)" in text
     assert "_Attendance not recorded yet" in text and "Leave" not in text
+
+
+def test_a_date_without_its_year_finds_the_meeting_held_before_as_well(type_command, demo, clock):
+    clock.set(datetime(2015, 4, 13, 9, tzinfo=LONDON))  # the board met on 10 Feb, and meets on 21 Apr
+    february = type_command("/meeting minutes 10 Feb", channel=BOARD)
+    assert february.ok
+    assert february.text.startswith("*Draft minutes: Chorley Public Service Reform Board, Tue 10 Feb 2015,")
+    april = type_command("/meeting minutes 21 Apr", channel=BOARD)
+    assert april.text.startswith("*Draft minutes: Chorley Public Service Reform Board, Tue 21 Apr 2015,")
+
+    recorded = type_command("/meeting attendance 10 Feb absent police", channel=BOARD)
+    assert recorded.ok and "Sarah Mellor" in recorded.text and "Tue 10 Feb 2015" in recorded.text
+
+    # Where the command is about what is to come, "10 Feb" is still the next one: none that day.
+    cancel = type_command("/meeting cancel 10 Feb", channel=BOARD)
+    assert not cancel.ok and "no meeting on Wed 10 Feb 2016" in cancel.text
+    nowhere = type_command("/meeting minutes 11 Feb", channel=BOARD)
+    assert not nowhere.ok and "no meeting on Wed 10 Feb 2016" not in nowhere.text
+    assert "no meeting on Wed 11 Feb 2015" in nowhere.text  # the nearer of the two days
