@@ -263,8 +263,7 @@ def _reschedule(context: Context, intent: Reschedule) -> Reply:
 def _about(context: Context, action: Action, said: str) -> Reply:
     """What a change says, with the action as it now stands and its buttons, so a
     pressed button's message shows the new state."""
-    section = action_section(action, context.today)
-    return Reply(text=f"{said}\n{section.text}", sections=(section,))
+    return Reply(text=said, sections=(action_section(action, context.today),))
 
 
 def _due_form(context: Context, ref: str) -> Reply:

@@ -248,3 +248,16 @@ def test_hostile_text_is_refused_and_echoed_short(type_command, demo, line):
     reply = type_command(line)
     assert not reply.ok and "Nothing was changed" in reply.text and len(reply.text) < 600
     assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/action done {ref}", "/action drop {ref}", "/action due {ref} 1 May", "/action snooze {ref}"],
+)
+def test_a_change_says_what_happened_then_shows_the_action_once(type_command, demo, line):
+    action = stored(demo, "Send station and estates data for the asset register")
+    reply = type_command(line.format(ref=action.ref), person="fire")
+    assert reply.ok and reply.text.startswith(f"{action.ref} is ")
+    [section] = reply.sections
+    assert section.text.startswith(f"*{action.ref}* Send station and estates data")
+    assert action.what not in reply.text  # in Slack the text is shown above the section
