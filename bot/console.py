@@ -32,6 +32,7 @@ CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/acti
   form NAME            open a form a button names (forms otherwise open from their command)
   quit                 leave"""
 
+CANCEL = "cancel"  # typed at any question of a form: leave it, as a Slack form's Cancel button does
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 _SHIFT = re.compile(r"^\+(\d{1,4})\s*([dhwm])$")
 _UNITS = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
@@ -82,6 +83,10 @@ class ConsolePrinter:
             raise GiveUp(f"the console does not send {delivery.kind}")
         body = message_text(Message.from_payload(delivery.payload)).replace("\n", "\n    ")
         self._out.write(f"  ▸ {where}\n    {body}\n")
+
+
+class _Cancelled(Exception):
+    """`cancel` typed at a form's question."""
 
 
 class Console:
@@ -191,12 +196,19 @@ class Console:
         if spec is None:
             self.say(f"partnerbot does not know the form '{form.name}'. Nothing was saved.")
             return
-        self.say(f"{form.title}: answer each question; a blank answer keeps what is in [brackets].")
+        self.say(
+            f"{form.title}: answer each question; a blank answer keeps what is in [brackets], "
+            f"and `{CANCEL}` leaves the form."
+        )
         presets = {f.name: f.preset or "" for f in form.fields}
         asking = list(form.fields)
         while True:
             for question in asking:
-                answer = self._ask(question, presets[question.name])
+                try:
+                    answer = self._ask(question, presets[question.name])
+                except _Cancelled:
+                    self.say("Form cancelled: nothing was saved.")
+                    return
                 if answer is None:
                     self.say("Form left unfinished: nothing was saved.")
                     return
@@ -219,7 +231,8 @@ class Console:
             asking = [f for f in form.fields if f.name in reply.errors] or list(form.fields)
 
     def _ask(self, question: Field, preset: str) -> str | None:
-        """One field's answer as the form handler takes it; None at the end of input."""
+        """One field's answer as the form handler takes it; None at the end of
+        input. `cancel` (a Slack form's Cancel button) raises _Cancelled."""
         if question.kind == "choice":
             for number, choice in enumerate(question.choices, start=1):
                 self.say(f"  {number}. {plain(choice.label)}")
@@ -239,6 +252,8 @@ class Console:
                 self.out.write(f"{typed}\n")
             if not typed:
                 return preset
+            if typed.lower() == CANCEL:
+                raise _Cancelled
             if question.kind == "long_text":
                 return self._more_lines(line)
             try:

@@ -68,7 +68,10 @@ def test_a_form_is_asked_one_field_at_a_time_and_a_blank_keeps_the_preset(demo, 
     from storage.models import Apology
 
     text = session_log(demo, clock, "as fire\n/apologies\n\nAt a conference\n\nKim Lee\n")
-    assert "Send apologies: answer each question; a blank answer keeps what is in [brackets]." in text
+    assert (
+        "Send apologies: answer each question; a blank answer keeps what is in [brackets], "
+        "and `cancel` leaves the form." in text
+    )
     assert "  1. Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board" in text
     assert "Meeting [Tue 21 Apr 2015 16:00 — Chorley Public Service Reform Board]: \n" in text
     assert "Reason (optional) (end with a blank line) []: At a conference" in text
@@ -86,6 +89,16 @@ def test_a_wrong_choice_is_asked_again_and_an_unfinished_form_saves_nothing(demo
     text = session_log(demo, clock, "as fire\n/apologies\n99\nthe board\n2\n")
     assert "Type a number from 1 to 10, or a blank line to keep the preset." in text
     assert "Form left unfinished: nothing was saved." in text
+    assert count_rows(demo) == before
+
+
+def test_cancel_at_any_question_leaves_the_form_and_the_console_goes_on(demo, clock):
+    from tests.conftest import count_rows
+
+    before = count_rows(demo)
+    text = session_log(demo, clock, "as fire\n/apologies\n\ncancel\n/meeting next\n")
+    assert "Form cancelled: nothing was saved." in text
+    assert "Next meeting: Chorley Public Service Reform Board" in text.split("Form cancelled")[1]
     assert count_rows(demo) == before
 
 
