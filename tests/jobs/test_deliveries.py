@@ -151,6 +151,20 @@ def test_a_message_that_could_not_go_for_a_week_is_failed_with_the_reason(db, cl
     assert expired.status == "failed" and expired.last_error.startswith("expired")
 
 
+def test_a_home_tab_publish_waits_out_an_outage_longer_than_a_week(db, clock, slack_api, sender):
+    # A Home tab is built as it is published: however late, it shows the tab as it
+    # is then, so it is never given up (and at most one waits for each person).
+    slack_api.reply("views.publish", status=503)
+    queue(db, clock, key="home:U0FIRE001:1", kind="home", target="U0FIRE001", text="Your open actions")
+    assert send_due(db, clock, sender).retrying == 1
+    clock.advance(timedelta(days=8))
+    slack_api.reset()
+    send_due(db, clock, sender)
+    assert delivery(db, "home:U0FIRE001:1").status == "sent"
+    published = [call for call in slack_api.calls("views.publish") if call.ok]
+    assert [call.params["user_id"] for call in published] == ["U0FIRE001"]
+
+
 def test_a_channel_that_does_not_exist_fails_at_once_with_the_reason(db, clock, slack_api, sender):
     slack_api.reply("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
     queue(db, clock)
