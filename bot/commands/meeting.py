@@ -103,8 +103,8 @@ def _list(context: Context) -> str:
     lines = []
     for meeting in found:
         line = f"• {meeting_line(meeting, context.zone)}"
-        if counts.get(meeting.id):
-            line += f" — {counts[meeting.id]} apologies"
+        if count := counts.get(meeting.id):
+            line += f" — {count} {'apology' if count == 1 else 'apologies'}"
         lines.append(line)
     return f"Upcoming meetings of {_names(scope)}:\n" + "\n".join(lines)
 

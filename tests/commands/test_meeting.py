@@ -80,6 +80,16 @@ def test_list_shows_the_person_s_groups_soonest_first(type_command):
     assert days == sorted(days) and len(days) == 10
 
 
+def test_list_counts_each_meeting_s_apologies(type_command):
+    assert type_command("/apologies 21 Apr Leave", person="fire", channel="CBOARD001").ok
+    lines = type_command("/meeting list", channel="CBOARD001").text.splitlines()
+    assert lines[1].endswith("Committee Room 1 — 1 apology")
+    assert type_command("/apologies 21 Apr Conference", person="ccg", channel="CBOARD001").ok
+    lines = type_command("/meeting list", channel="CBOARD001").text.splitlines()
+    assert lines[1].endswith("Committee Room 1 — 2 apologies")
+    assert "apolog" not in lines[2]
+
+
 def test_an_online_meeting_shows_its_link(type_command, clock):
     clock.set(datetime(2015, 7, 1, 9, 0, tzinfo=LONDON))
     text = type_command("/meeting next", channel="CIMPL0001").text
