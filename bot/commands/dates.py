@@ -12,8 +12,8 @@ Choices worth knowing (the spec left them open):
   year and next: "29 Feb" in a year where neither has one is refused rather than
   silently jumping up to four years ahead.
 * A command about a meeting that may have been held already (its minutes, its
-  attendance, an interest in one of its items) also looks at the year before:
-  `YearImplied`, and bot/commands/meeting_changes.py `meeting_on`.
+  attendance, an interest in one of its items) may also mean the year before
+  (`take_meeting_date`).
 * A numeric date without a year needs "/" ("21/4"): "16.00" is a time and "2-3" a
   range far more often than they are dates.
 * After a month name the year must be four digits starting 19-22, so
@@ -134,17 +134,13 @@ def _norm(word: str) -> str:
     return word.lower().rstrip(".,:;")
 
 
-class YearImplied(date):
-    """A date typed without its year ("10 Feb"): the next such date on or after
-    today, as a plain date is; and it says so, for a command that may mean the
-    one before (`the_year_before`)."""
+class _YearImplied(date):
+    """A date read without its year ("10 Feb"), as the next such date: inside this
+    module only (`take_meeting_date`); what leaves it is a plain date."""
 
-    def the_year_before(self) -> date | None:
-        """The same day a year earlier (None for a 29 February)."""
-        try:
-            return date(self.year - 1, self.month, self.day)
-        except ValueError:
-            return None
+
+def _plain(found: date) -> date:
+    return date(found.year, found.month, found.day) if type(found) is not date else found
 
 
 def _in_range(d: date) -> date:
@@ -172,7 +168,8 @@ def _next(day: int, month: int, today: date) -> date:
         raise _Bad(f"there is no {day} {name}")
     for year in (today.year, today.year + 1):
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
-            return YearImplied(*_in_range(date(year, month, day)).timetuple()[:3])
+            found = _in_range(date(year, month, day))
+            return _YearImplied(found.year, found.month, found.day)
     raise _Bad(f"there is no {day} {name} in the coming year, so please give the year")
 
 
@@ -284,7 +281,7 @@ def parse_date(text: str, *, today: date) -> date:
         raise _error(text, "date", ACCEPTED_DATES, bad.reason) from None
     if found is None:
         raise _error(text, "date", ACCEPTED_DATES)
-    return found
+    return _plain(found)
 
 
 def parse_time(text: str) -> time:
@@ -321,7 +318,27 @@ def take_date(text: str, *, today: date) -> tuple[date | None, str]:
     Returns (None, text stripped) when the text does not start with a date; raises
     UserError when it starts with something plainly meant as a date that cannot be.
     """
-    return _take(text, _MAX_DATE_WORDS, lambda w: _read(w, today), "date", ACCEPTED_DATES)
+    found, rest = _take(text, _MAX_DATE_WORDS, lambda w: _read(w, today), "date", ACCEPTED_DATES)
+    return (None if found is None else _plain(found)), rest
+
+
+def take_meeting_date(text: str, *, today: date) -> tuple[tuple[date, ...], str]:
+    """`take_date` for a meeting that may be over (its minutes, its attendance):
+    the days the leading date may mean, the nearer to today first. A date typed
+    without its year is the next such day or the one a year before ("10 Feb"
+    typed in April: February's, two months ago); any other, the one day. None
+    when the text does not start with a date."""
+    found, rest = _take(text, _MAX_DATE_WORDS, lambda w: _read(w, today), "date", ACCEPTED_DATES)
+    if found is None:
+        return (), rest
+    day = _plain(found)
+    if not isinstance(found, _YearImplied):
+        return (day,), rest
+    try:
+        before = date(day.year - 1, day.month, day.day)
+    except ValueError:  # 29 February
+        return (day,), rest
+    return tuple(sorted((day, before), key=lambda d: abs(d - today))), rest
 
 
 def take_time(text: str) -> tuple[time | None, str]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import calendar
 from bot.commands.core import Context
-from bot.commands.dates import YearImplied, parse_time, take_date, take_time
+from bot.commands.dates import parse_time, take_date, take_meeting_date, take_time
 from services import groups, meetings
 from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
@@ -205,15 +205,16 @@ def meeting_on(context: Context, text: str, verb: str, *, held_too: bool = False
     a DATE typed without its year is the nearer of the next such day and the
     one a year before that has a meeting, so "10 Feb" typed in April is the
     meeting two months ago, not a day ten months ahead with none."""
-    day, rest = take_date(text.strip(), today=context.today)
-    if day is None:
+    if held_too:
+        days, rest = take_meeting_date(text.strip(), today=context.today)
+    else:
+        day, rest = take_date(text.strip(), today=context.today)
+        days = () if day is None else (day,)
+    if not days:
         raise UserError(
             f"Which meeting? Type `/meeting {verb} DATE ...`, e.g. `/meeting {verb} 21/04/2015`. Nothing was changed."
         )
     scope = groups.in_scope(context.session, person=context.person, channel_id=context.channel_id)
-    days = [day]
-    if held_too and isinstance(day, YearImplied) and (before := day.the_year_before()) is not None:
-        days = sorted([date(day.year, day.month, day.day), before], key=lambda d: abs(d - context.today))
     refused: NotFound | None = None
     for each in days:
         try:

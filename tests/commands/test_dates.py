@@ -16,6 +16,7 @@ from bot.commands.dates import (
     parse_date,
     parse_time,
     take_date,
+    take_meeting_date,
     take_time,
 )
 from services.dates import format_date, format_time, format_when
@@ -576,3 +577,25 @@ def test_take_and_parse_time_only_ever_raise_user_error(text: str) -> None:
             call(text)
         except UserError:
             pass
+
+
+@pytest.mark.parametrize(
+    "text, days",
+    [
+        ("10 Feb", (date(2015, 2, 10), date(2016, 2, 10))),  # two months ago is nearer
+        ("21 Apr", (date(2015, 4, 21), date(2014, 4, 21))),  # eight days ahead is nearer
+        ("13/4", (date(2015, 4, 13), date(2014, 4, 13))),  # today
+        ("10 Feb 2016", (date(2016, 2, 10),)),  # a year typed is the one meant
+        ("tomorrow", (date(2015, 4, 14),)),
+        ("29 Feb", (date(2016, 2, 29),)),  # no 29 February in 2015
+    ],
+)
+def test_a_meeting_date_without_its_year_may_be_the_one_a_year_before(text, days):
+    assert take_meeting_date(f"{text} rest", today=date(2015, 4, 13)) == (days, "rest")
+    assert all(type(day) is date for day in days)
+
+
+def test_a_date_read_without_its_year_leaves_as_a_plain_date():
+    # Written to JSON (an audit entry's before and after) and to the database as itself.
+    assert type(parse_date("21 Apr", today=date(2015, 4, 13))) is date
+    assert type(take_date("21 Apr Leave", today=date(2015, 4, 13))[0]) is date
