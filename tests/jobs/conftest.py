@@ -61,13 +61,13 @@ def seen(post: dict) -> str:
     (the text is then only the notification), else its text."""
     if not post.get("blocks"):
         return post["text"]
-    return "\n".join(
-        text
-        for block in post["blocks"]
-        for text in [block.get("text", {}).get("text", "")]
-        + [e.get("text", "") for e in block.get("elements", ()) if block["type"] == "context"]
-        if text
-    )
+    texts = []
+    for block in post["blocks"]:
+        if "text" in block:  # a section
+            texts.append(block["text"]["text"])
+        if block["type"] == "context":
+            texts += [element.get("text", "") for element in block["elements"]]
+    return "\n".join(text for text in texts if text)
 
 
 @pytest.fixture

@@ -123,5 +123,4 @@ def test_a_date_without_its_year_finds_the_meeting_held_before_as_well(type_comm
     cancel = type_command("/meeting cancel 10 Feb", channel=BOARD)
     assert not cancel.ok and "no meeting on Wed 10 Feb 2016" in cancel.text
     nowhere = type_command("/meeting minutes 11 Feb", channel=BOARD)
-    assert not nowhere.ok and "no meeting on Wed 10 Feb 2016" not in nowhere.text
-    assert "no meeting on Wed 11 Feb 2015" in nowhere.text  # the nearer of the two days
+    assert not nowhere.ok and "no meeting on Wed 11 Feb 2015" in nowhere.text  # the nearer day
