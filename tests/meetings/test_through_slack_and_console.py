@@ -137,7 +137,7 @@ def test_the_clerk_runs_a_meeting_from_the_console(demo, clock):
         "in board\n/meeting add 14 Jul 2015\n/meeting attendance 21 Apr\n" + "\n" * 13 + "3\n" + "\n" * 4,
     )
     assert "▸ #board\n    Meeting added: Chorley Public Service Reform Board, Tue 14 Jul 2015" in text
-    assert "Attendance: answer each question; a blank answer keeps what is in [brackets]." in text
+    assert "Attendance: answer each question; a blank answer keeps what is in [brackets]," in text
     assert "Priya Raman (observer) [present]: " in text
     assert (
         "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: 17 present, 1 absent."
