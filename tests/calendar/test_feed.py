@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import icalendar
 import pytest
@@ -14,13 +13,12 @@ from services import calendar
 from storage.models import AgendaItem, Group, Meeting, Person
 from storage.partnership_file import load, read_file
 from tests.calendar.conftest import change_meeting, events, feed_path, fetch
-from tests.conftest import LONDON
+from tests.conftest import DEMO_FILE, LONDON
 from tests.statements import counting
 
 BOARD = "Chorley Public Service Reform Board"
 APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
 FEBRUARY = datetime(2015, 2, 10, 16, 0, tzinfo=LONDON)
-DEMO = Path(__file__).parents[2] / "storage" / "examples" / "chorley.yaml"
 
 
 @pytest.fixture
@@ -209,7 +207,7 @@ def test_joining_a_group_changes_the_personal_feed(web, type_calendar, demo, clo
 def test_a_group_renamed_in_the_partnership_file_shows_at_once(web, my_feed, demo, clock):
     first = fetch(web, my_feed)
     etag, modified = first.headers["etag"], first.headers["last-modified"]
-    data = read_file(DEMO)
+    data = read_file(DEMO_FILE)
     board = next(group for group in data["groups"] if group["slug"] == "board")
     board["name"] = "Chorley Reform Board"
     clock.set(datetime(2015, 4, 14, 10, 0, tzinfo=LONDON))
