@@ -64,9 +64,9 @@ _KEPT = "partnerbot_kept"
 # whether it refuses writes (PRAGMA query_only) for a transaction that only reads.
 _WAL = "partnerbot_wal"
 _QUERY_ONLY = "partnerbot_query_only"
-# A PostgreSQL connection's info: it holds the settings of a read made outside a
-# transaction (see `_postgres_begin`), which the next transaction resets.
-_READING = "partnerbot_reading"
+# A PostgreSQL connection's info, on a connection a thread keeps: the lock and
+# statement timeouts (ms) its session holds, read-only by default (see `_kept_statement`).
+_HELD = "partnerbot_held"
 # Where a session keeps the first question's answer: (question, answer).
 ANSWERED_FIRST = "partnerbot_answered_first"
 # PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout).
@@ -225,12 +225,12 @@ def _postgres_begin(connection: Connection) -> None:
     # work, where `transaction()` can try another. A transaction that names an
     # isolation level (AUTOCOMMIT for the calendar feeds) is left to the driver.
     #
-    # A transaction that only reads, on a connection a thread keeps, is no
-    # transaction at all: its reads run one by one, each committing by itself,
-    # so it has no COMMIT to wait for. The connection is made read-only and given
-    # the timeouts for as long as it reads (SET, in the first message); the next
-    # transaction on it resets them in its own (see `_begin_statement`). A
-    # connection from the pool reads in a BEGIN READ ONLY transaction instead.
+    # A connection a thread keeps holds its settings from one transaction to
+    # the next instead (see `_kept_statement`): read-only by default, so what
+    # only reads is no transaction at all (its reads run one by one, each
+    # committing by itself: no COMMIT to wait for), and what writes begins
+    # READ WRITE. A connection from the pool reads in a BEGIN READ ONLY
+    # transaction instead.
     from psycopg.pq import TransactionStatus  # imported here: psycopg is needed on PostgreSQL only
 
     options = connection.get_execution_options()
@@ -243,33 +243,60 @@ def _postgres_begin(connection: Connection) -> None:
     if not dbapi_connection.autocommit:
         dbapi_connection.autocommit = True  # also after SQLAlchemy reset the feeds' AUTOCOMMIT
     wait, read_only = options.get(_LOCK_WAIT), bool(options.get(_READ_ONLY))
-    if read_only and wait is not None and options.get(_KEPT):
-        begin = _reading_statement(wait)
-        info[_READING] = True
+    if wait is not None and options.get(_KEPT):
+        begin = _kept_statement(info, wait, read_only=read_only)
     else:
-        begin = _begin_statement(wait, read_only=read_only, reset=info.pop(_READING, False))
+        begin = _begin_statement(wait, read_only=read_only, reset=info.pop(_HELD, None) is not None)
     question = options.get(_ASK_FIRST)
-    if question is None:
-        connection.exec_driver_sql(begin, execution_options={"no_parameters": True})
-        return
-    # The question rides in the same message: psycopg sends a query without
-    # parameters as one simple query, and hands back each statement's result in turn.
-    cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"{begin}; {question}")
-        while cursor.nextset():
-            pass
-        connection.connection.info[_ANSWER] = _one_value(cursor)
-    finally:
-        cursor.close()
+        if question is None:
+            if begin:
+                connection.exec_driver_sql(begin, execution_options={"no_parameters": True})
+            return
+        # The question rides in the same message: psycopg sends a query without
+        # parameters as one simple query, and hands back each statement's result in turn.
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"{begin}; {question}" if begin else question)
+            while cursor.nextset():
+                pass
+            connection.connection.info[_ANSWER] = _one_value(cursor)
+        finally:
+            cursor.close()
+    except BaseException:
+        if _HELD in info:
+            info[_HELD] = _UNKNOWN  # set or not: set again next time, and reset before the pool has it
+        raise
 
 
-_READING_SETTINGS = ("default_transaction_read_only", "lock_timeout", "statement_timeout")
+_HELD_SETTINGS = ("default_transaction_read_only", "lock_timeout", "statement_timeout")
+# What a kept connection's info says its session settings are (see `_kept_statement`),
+# when a message that set them failed: perhaps set, perhaps not.
+_UNKNOWN = -1
+
+
+def _kept_statement(info: dict, wait: float, *, read_only: bool) -> str:
+    """What begins a transaction on a connection a thread keeps: the settings it
+    holds for its session (read-only by default, waiting at most `wait` for a
+    lock or a statement), set only when they are not already (a SET costs the
+    server as much as a small read, and every request would send three); then,
+    for what writes, BEGIN READ WRITE. What only reads needs nothing more: its
+    reads run outside a transaction, refused any write by the default."""
+    milliseconds = int(wait * 1000)
+    begin = "" if read_only else "BEGIN READ WRITE"
+    if info.get(_HELD) == milliseconds:
+        return begin
+    info[_HELD] = milliseconds
+    values = ("on", milliseconds, milliseconds)
+    sets = "; ".join(f"SET {name} = {value}" for name, value in zip(_HELD_SETTINGS, values, strict=True))
+    # Set in a transaction of its own, committed before this one begins: in one
+    # message with BEGIN they would be part of its transaction, undone by its rollback.
+    return sets if read_only else f"BEGIN; {sets}; COMMIT; {begin}"
 
 
 def _begin_statement(wait: float | None, *, read_only: bool = False, reset: bool = False) -> str:
     """BEGIN with the transaction's timeouts, after resetting what a connection
-    kept for reading outside a transaction (`reset`)."""
+    kept for its session (`reset`)."""
     begin = "BEGIN READ ONLY" if read_only else "BEGIN"
     if wait is not None:
         milliseconds = int(wait * 1000)
@@ -279,24 +306,17 @@ def _begin_statement(wait: float | None, *, read_only: bool = False, reset: bool
     # Reset in a transaction of its own, committed before this one begins: a
     # RESET in this one would be undone by its rollback, and this one would
     # still begin read-only.
-    return "BEGIN; " + "".join(f"RESET {name}; " for name in _READING_SETTINGS) + "COMMIT; " + begin
+    return "BEGIN; " + "".join(f"RESET {name}; " for name in _HELD_SETTINGS) + "COMMIT; " + begin
 
 
-def _reading_statement(wait: float) -> str:
-    milliseconds = int(wait * 1000)
-    values = ("on", milliseconds, milliseconds)
-    return "; ".join(f"SET {name} = {value}" for name, value in zip(_READING_SETTINGS, values, strict=True))
-
-
-def _reset_reading(connection: Connection) -> None:
-    """Back to the server's settings, for a kept connection that read outside a
-    transaction and now goes back to the pool (psycopg in autocommit mode: no
-    transaction is opened for this)."""
+def _reset_held(connection: Connection) -> None:
+    """Back to the server's settings, for a kept connection going back to the
+    pool (psycopg in autocommit mode: no transaction is opened for this)."""
     if connection.closed or connection.invalidated:
         return
-    if connection.connection.info.pop(_READING, False):
+    if connection.connection.info.pop(_HELD, None) is not None:
         dbapi_connection: Any = connection.connection.driver_connection
-        dbapi_connection.execute("; ".join(f"RESET {name}" for name in _READING_SETTINGS))
+        dbapi_connection.execute("; ".join(f"RESET {name}" for name in _HELD_SETTINGS))
 
 
 def _postgres_set_timeouts(connection: Connection) -> None:
@@ -550,7 +570,7 @@ class _Kept:
         if counted is not None and not sys.is_finalizing():  # at exit the process lets it go
             counted.release()
             try:
-                _reset_reading(self.connection)
+                _reset_held(self.connection)
             except Exception:
                 log.debug("a kept connection failed to reset; it is dropped", exc_info=True)
                 self.connection.invalidate()  # not back into the pool as it is

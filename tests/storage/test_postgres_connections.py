@@ -371,5 +371,47 @@ def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
     trips = round_trips(messages)
     assert len(trips) == expected, trips
     reads_only = COMMANDS[name].only_reads(text_)
-    assert trips[0].startswith('"SET default_transaction_read_only = on;' if reads_only else '"BEGIN;'), trips
+    # The connection holds its settings from the transaction before: nothing set again.
+    assert trips[0].startswith('"SELECT version' if reads_only else '"BEGIN READ WRITE;'), trips
     assert reads_only == all("COMMIT" not in sent_ for _, sent_ in messages), messages
+
+
+def test_a_kept_connection_is_given_its_settings_once_and_keeps_them_through_a_rollback(
+    postgres_engine, postgres_demo, sessions
+):
+    """A SET costs the server as much as a small read: a kept connection is set
+    read-only with the request's timeouts once, and then each read sends only
+    its own statements and each write BEGIN READ WRITE; a write rolled back
+    leaves the next read still refused any write and still bounded in time."""
+    postgres_demo.restore(postgres_engine)
+    firsts: list[list[str]] = []
+
+    def read() -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT, read_only=True) as session:
+            assert session.scalar(text("SHOW transaction_read_only")) == "on"
+            assert session.scalar(text("SHOW lock_timeout")) == "2s"
+            assert session.scalar(text("SHOW statement_timeout")) == "2s"
+
+    def write(fail: bool) -> None:
+        with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+            assert session.scalar(text("SHOW transaction_read_only")) == "off"
+            assert session.scalar(text("SHOW lock_timeout")) == "2s"
+            if fail:
+                raise RuntimeError("the change failed")
+
+    def answering() -> None:
+        with keeping_connections():
+            read()
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT, read_only=True) as session:
+                driver = session.connection().connection.driver_connection
+            for work in (read, lambda: write(False), read, lambda: pytest.raises(RuntimeError, write, True)):
+                firsts.append(round_trips(traced(driver, work))[:1])
+            read()
+
+    in_a_thread_of_its_own(answering)
+    assert firsts == [
+        ['"SHOW transaction_read_only"'],
+        ['"BEGIN READ WRITE"'],
+        ['"SHOW transaction_read_only"'],
+        ['"BEGIN READ WRITE"'],
+    ], firsts
