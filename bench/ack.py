@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="processes of `partnerbot serve` (the bare app stays one)"
     )
     parser.add_argument("--bare", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the bare app's process
+    parser.add_argument("--slack", action="store_true", help=argparse.SUPPRESS)  # the Slack stand-in's
     args = parser.parse_args(argv)
     if args.bare:
         return _serve_bare(args.bare)
+    if args.slack:
+        return _serve_slack()
     return _run(args)
 
 
@@ -111,6 +115,42 @@ def bare_web_app(slack_api_url: str):
         bolt.command(name)(command)
 
     return create_web_app(bolt=bolt, sessions=make_session_factory(make_engine("sqlite://")))
+
+
+def _serve_slack() -> int:
+    """The Slack stand-in (tests/slack/fake_api.py), in a process of its own: its
+    address on the first line out, then serving until its input closes. In the
+    bench's own process it took the interpreter from the clients timing each
+    answer whenever serve's sending process posted (`/update`'s posts, the Home
+    tab every write publishes)."""
+    from tests.slack.fake_api import FakeSlackAPI
+
+    with FakeSlackAPI() as slack:
+        print(slack.url, flush=True)
+        sys.stdin.read()
+    return 0
+
+
+@contextlib.contextmanager
+def _slack_stand_in() -> Iterator[str]:
+    """Start the Slack stand-in's process: its address, until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.ack", "--slack"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        address = process.stdout.readline().strip()
+        if not address:
+            raise SystemExit("bench: the Slack stand-in did not start")
+        yield address
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(10)
 
 
 def _wait_until_sent(url: str, timeout: float = 120) -> None:
@@ -335,8 +375,6 @@ def measure(
 ) -> tuple[list[Figure], dict]:
     """Start both servers on a freshly generated partnership and measure every
     probe: the figures, and the raw percentiles by command, load and side."""
-    from tests.slack.fake_api import FakeSlackAPI
-
     url = database_url(url)
     engine, generated = fresh(url, scale=scale)
     engine.dispose()
@@ -345,8 +383,8 @@ def measure(
     env = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     servers: list[subprocess.Popen] = []
     results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    with FakeSlackAPI() as slack:
-        env |= {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url}
+    with _slack_stand_in() as slack_url:
+        env |= {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url}
         ports = {"partnerbot": _free_port(), "bare Bolt": _free_port()}
         logs = {side: work / f"{side.split()[0]}.log" for side in ports}
         try:
