@@ -147,6 +147,10 @@ def _console(args, settings: Settings) -> int:
     from bot.console import Console
     from storage.partnership_file import load, read_file
 
+    if "LOG_LEVEL" not in os.environ:
+        # The console shows what each post says as it goes; the delivery path's
+        # INFO lines would only repeat it, stamped with the real time, not the console's.
+        logs.configure("WARNING")
     sessions = _sessions(settings, upgrade=True)
     clock = MovableClock(DEMO_NOW if args.demo else SystemClock().now())
     if args.demo:

@@ -96,10 +96,11 @@ class Console:
         sessions: sessionmaker[Session],
         clock: MovableClock,
         person_key: str | None,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         site: Site | None = None,
     ) -> None:
-        self.sessions, self.clock, self.out = sessions, clock, out
+        # Standard output as it is when the console starts, not when this module was imported.
+        self.sessions, self.clock, self.out = sessions, clock, out or sys.stdout
         self.site = site or Site()
         self.person_key = person_key
         self.channel: str | None = None
@@ -109,8 +110,9 @@ class Console:
 
     # -- the loop ---------------------------------------------------------------
 
-    def loop(self, lines: TextIO = sys.stdin) -> None:
+    def loop(self, lines: TextIO | None = None) -> None:
         self.say(f"partnerbot console. {self._whoami()}. Clock: {self._now_text()}. Type `help`.")
+        lines = lines or sys.stdin
         self.lines = lines
         self.interactive = interactive = lines.isatty()
         while True:

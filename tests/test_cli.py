@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 import pytest
@@ -114,3 +115,13 @@ def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, s
     assert sorted(p["text"] for p in slack_api.posts()) == ["post:1", "post:2"]
     with db() as session:
         assert set(session.scalars(select(Delivery.status))) == {"sent"}
+
+
+def test_the_console_shows_a_post_once_without_the_delivery_path_s_log_lines(env, db, monkeypatch, capsys):
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("/update joint-commissioning amber Pooled budget delayed\n"))
+    assert main(["console", "--demo"]) == 0
+    shown = capsys.readouterr()
+    posted = shown.out.split("▸ #board", 1)[1]  # what the console shows the channel received
+    assert [line.strip() for line in posted.splitlines()].count("Pooled budget delayed") == 1
+    assert "deliveries sent" not in shown.err, shown.err
