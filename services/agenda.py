@@ -210,11 +210,16 @@ def remove(
 def by_number(session: Session, meeting: Meeting, number: str) -> AgendaItem:
     submitted = items(session, meeting)
     last = FIRST_SUBMITTED + len(submitted) - 1
-    shown = f"{FIRST_SUBMITTED} to {last}" if submitted else "none yet"
     text = number.strip()
     if not text.isdigit() or not FIRST_SUBMITTED <= int(text) <= last:
+        if not submitted:
+            which = "it has none yet"
+        elif last == FIRST_SUBMITTED:
+            which = f"the only one is item {last}"
+        else:
+            which = f"those are items {FIRST_SUBMITTED} to {last}"
         raise UserError(
-            f"'{text[:20]}' is not a submitted item of the agenda: those are numbered {shown} "
+            f"'{text[:20]}' is not a submitted item of the agenda: {which} "
             "(`/agenda` shows them). Nothing was changed."
         )
     return submitted[int(text) - FIRST_SUBMITTED]

@@ -131,7 +131,7 @@ def test_restricted_items_are_masked_for_all_but_the_officers(type_command, boar
         ("add", "What is the item called?"),
         ("add -- for decision", "What is the item called?"),
         ("add " + "x" * 400, "at most 300 characters"),
-        ("remove 9", "'9' is not a submitted item of the agenda: those are numbered none yet"),
+        ("remove 9", "'9' is not a submitted item of the agenda: it has none yet"),
         ("remove 1", "is not a submitted item"),
         ("publish now", "takes nothing after it"),
         ("frobnicate", "I don't know `/agenda frobnicate`"),
@@ -149,6 +149,10 @@ def test_removing_items_and_who_may(type_command, demo, clock):
     type_command("/agenda add Fire safety", person="fire", channel=BOARD)
     type_command("/agenda add Health inequalities", person="health", channel=BOARD)
     before = count_rows(demo)
+    beyond = type_command("/agenda remove 5", channel=BOARD)
+    assert (
+        not beyond.ok and "'5' is not a submitted item of the agenda: those are items 3 to 4" in beyond.text
+    )
     refused = type_command("/agenda remove 4", person="fire", channel=BOARD)
     assert not refused.ok and "Only the officers and the chair" in refused.text
     assert count_rows(demo) == before

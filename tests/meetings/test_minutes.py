@@ -40,7 +40,7 @@ def test_a_member_declares_an_interest_in_an_item_by_its_number(type_command, de
         (
             "21/04/2015 7 Works there",
             "fire",
-            "'7' is not a submitted item of the agenda: those are numbered 3 to 3",
+            "'7' is not a submitted item of the agenda: the only one is item 3",
         ),
         ("21/04/2015 3", "fire", "What is the nature of the interest?"),
         ("21/04/2015", "fire", "Which item?"),
