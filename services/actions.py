@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -127,6 +128,8 @@ class ListedAction:
     due: date | None
     status: str
     snoozed_until: date | None
+    owner_id: int | None = None
+    group_id: int | None = None  # of the meeting that agreed it, if one did
 
     @property
     def ref(self) -> str:
@@ -183,7 +186,14 @@ def _listing_statements(
     if overdue:
         criteria.append(Action.due < bindparam("overdue_on"))
     count = select(func.count()).select_from(Action).where(*criteria)
-    rest = (Action.owner_text, Action.due, Action.status, Action.snoozed_until)
+    rest = (
+        Action.owner_text,
+        Action.due,
+        Action.status,
+        Action.snoozed_until,
+        Action.owner_id,
+        select(Meeting.group_id).where(Meeting.id == Action.meeting_id).scalar_subquery(),
+    )
     rows: Select
     if owner:  # its name is the owner's, known already: no join
         rows = select(Action.number, Action.what, *rest)
@@ -260,6 +270,18 @@ def snooze(session: Session, *, now: datetime, today: date, actor: Person | None
         after={"snoozed_until": until},
     )
     return True
+
+
+def changeable_by(session: Session, person: Person) -> Callable[[ListedAction], bool]:
+    """Whether `person` may change a listed action, as `check_can_change` judges:
+    its owner, or an officer or the chair of the group whose meeting agreed it
+    (of any group, for an action no meeting agreed)."""
+    roles = groups_service.roles_of(session, person)
+    officer_of = {group for group, role in roles.items() if role in groups_service.OFFICER_ROLES}
+    return lambda action: (
+        action.owner_id == person.id
+        or (action.group_id in officer_of if action.group_id is not None else bool(officer_of))
+    )
 
 
 def check_can_change(session: Session, *, actor: Person | None, action: Action, verb: str) -> None:

@@ -189,7 +189,11 @@ def _list(context: Context, scope: str) -> str | Reply:
         found, title = _list_for(context, scope)
     if not found.total:
         return f"{title}: none."
-    sections = action_sections(found.actions, today, total=found.total, more_hint=MORE_HINT)
+    # Buttons on the actions this person may change: their own, or those of the groups they are an officer of.
+    may_change = None if scope == "mine" else actions.changeable_by(session, person)
+    sections = action_sections(
+        found.actions, today, total=found.total, more_hint=MORE_HINT, buttons_for=may_change
+    )
     return Reply(text=f"{title} ({found.total}):", sections=sections)
 
 

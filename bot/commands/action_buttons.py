@@ -5,8 +5,9 @@ audited the same way)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TypeVar
 
 from bot.commands.lines import action_line
 from bot.commands.shapes import Button, Section
@@ -18,6 +19,8 @@ from services.dates import format_date
 # an "and N more" line besides.
 MESSAGE_ACTIONS = 20
 HOME_ACTIONS = 40
+
+A = TypeVar("A", bound=actions.Shown)
 
 
 def action_buttons(action: actions.Shown) -> tuple[Button, ...]:
@@ -31,25 +34,28 @@ def action_buttons(action: actions.Shown) -> tuple[Button, ...]:
     )
 
 
-def action_section(action: actions.Shown, today: date) -> Section:
-    """One action, as a line with its buttons."""
+def action_section(action: actions.Shown, today: date, *, buttons: bool = True) -> Section:
+    """One action, as a line with its buttons (`buttons`: for someone who may change it)."""
     text = action_line(action, today)
     if action.status == "open" and action.snoozed_until and actions.is_snoozed(action, today):
         text += f" — reminders snoozed until {format_date(action.snoozed_until)}"
-    return Section(text, buttons=action_buttons(action))
+    return Section(text, buttons=action_buttons(action) if buttons else ())
 
 
 def action_sections(
-    listed: Sequence[actions.Shown],
+    listed: Sequence[A],
     today: date,
     *,
     total: int,
     limit: int = MESSAGE_ACTIONS,
     more_hint: str = "",
+    buttons_for: Callable[[A], bool] | None = None,
 ) -> tuple[Section, ...]:
-    """Up to `limit` actions with their buttons, then "and N more" for the rest of `total`."""
+    """Up to `limit` actions with their buttons (those `buttons_for` allows, if
+    given: a button its reader may not press is only a refusal), then "and N
+    more" for the rest of `total`."""
     shown = listed[:limit]
-    sections = tuple(action_section(a, today) for a in shown)
+    sections = tuple(action_section(a, today, buttons=buttons_for is None or buttons_for(a)) for a in shown)
     if total > len(shown):
         hint = f": {more_hint}" if more_hint else ""
         sections += (Section(f"…and {total - len(shown)} more{hint}"),)

@@ -40,6 +40,31 @@ def test_my_actions_carry_done_snooze_and_new_due_date(type_command, demo):
     ]
 
 
+def _buttoned(reply) -> dict[str, bool]:
+    """Each listed action's ref, and whether it carries buttons."""
+    return {s.text.split("*")[1]: bool(s.buttons) for s in reply.sections if s.text.startswith("*A")}
+
+
+def test_a_list_carries_buttons_only_on_the_actions_its_reader_may_change(type_command, demo):
+    def ref(what: str) -> str:
+        return action(demo, what).ref
+
+    youth = ref("Consult the Youth Council on wellbeing priorities")
+    joint = ref("Circulate joint commissioning scoping paper")  # agreed by the Board
+    nominate = ref("Nominate a contact for the single front door pilot")  # the Board's; a free-text owner
+    timetable = ref("Share Universal Credit roll-out timetable for Chorley")  # agreed at no meeting
+    by_member = _buttoned(type_command("/action list all", person="youth"))
+    assert by_member.pop(youth) is True
+    assert by_member and not any(by_member.values()), by_member  # a member: their own only
+    # The Implementation Group's officer: its meetings' actions, and those no meeting agreed.
+    by_officer = _buttoned(type_command("/action list all", person="programme"))
+    assert by_officer[ref(ESTATES)] is True
+    assert by_officer[timetable] is True
+    assert by_officer[joint] is False
+    assert by_officer[nominate] is False
+    assert all(_buttoned(type_command("/action list all", person="clerk")).values())  # officer of every group
+
+
 def test_done_pressed_twice_acts_once(type_command, demo):
     listed = type_command("/action list", person="fire")
     ref = action(demo).ref
