@@ -311,9 +311,14 @@ def _begin_statement(wait: float | None, *, read_only: bool = False, reset: bool
 
 def _reset_held(connection: Connection) -> None:
     """Back to the server's settings, for a kept connection going back to the
-    pool (psycopg in autocommit mode: no transaction is opened for this)."""
+    pool (psycopg in autocommit mode: no transaction is opened for this). A
+    transaction left open on it is rolled back first: a RESET inside it would be
+    undone as the pool rolls it back, and the pool would hand on a read-only
+    connection."""
     if connection.closed or connection.invalidated:
         return
+    if connection.in_transaction():
+        connection.rollback()
     if connection.connection.info.pop(_HELD, None) is not None:
         dbapi_connection: Any = connection.connection.driver_connection
         dbapi_connection.execute("; ".join(f"RESET {name}" for name in _HELD_SETTINGS))

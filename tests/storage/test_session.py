@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import migrate
@@ -202,6 +202,9 @@ def test_no_more_connections_are_kept_than_allowed_and_the_rest_still_work(engin
 
 def test_a_kept_connection_left_in_a_transaction_is_not_used_again(engine):
     sessions = make_session_factory(engine)
+    two = [engine.connect() for _ in range(2)]  # so the one dropped is not taken again at once
+    for connection in two:
+        connection.close()
 
     def answering() -> None:
         with keeping_connections():
@@ -214,6 +217,13 @@ def test_a_kept_connection_left_in_a_transaction_is_not_used_again(engine):
             first.rollback()
 
     in_a_thread_of_its_own(answering)
+    if engine.dialect.name == "postgresql":  # the pool has each back with the server's settings
+        held = [engine.connect() for _ in range(engine.pool.checkedin())]
+        try:
+            assert [c.scalar(text("SHOW default_transaction_read_only")) for c in held] == ["off"] * len(held)
+        finally:
+            for connection in held:
+                connection.close()
 
 
 def in_a_thread_of_its_own(work) -> None:
