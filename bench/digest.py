@@ -41,7 +41,7 @@ def measure(url: str | None = None, *, scales: tuple[float, ...] = (1, 10)) -> t
                 partnership = session.scalar(select(Partnership).limit(1))
                 assert partnership is not None
                 message = digest.render(digest.build_now(session, partnership, now))
-            return len(message.text)
+            return len(message.text) + sum(len(section.text) for section in message.sections)
 
         wall, cpu = timings_ms(build, RUNS)
         with counting(engine) as statements:
