@@ -50,6 +50,18 @@ def recorded(session: Session, meeting: Meeting) -> dict[int, str]:
     return {person_id: status for person_id, status in rows}
 
 
+def check_recordable(meeting: Meeting, *, now: datetime) -> None:
+    """Attendance is recorded at or after a meeting that was held: refused, and why, otherwise."""
+    if meeting.status == "cancelled":
+        raise UserError(
+            "That meeting was cancelled, so there is no attendance to record. Nothing was changed."
+        )
+    if meeting.starts_at > now:
+        raise UserError(
+            "That meeting has not started yet: attendance is recorded at or after it. Nothing was changed."
+        )
+
+
 def record(
     session: Session,
     *,
@@ -61,14 +73,7 @@ def record(
     """Record statuses by person id (insert or update); the meeting is then held.
     Returns what changed, by person id."""
     groups.require_officer(session, actor, meeting.group, "record attendance")
-    if meeting.status == "cancelled":
-        raise UserError(
-            "That meeting was cancelled, so there is no attendance to record. Nothing was changed."
-        )
-    if meeting.starts_at > now:
-        raise UserError(
-            "That meeting has not started yet: attendance is recorded at or after it. Nothing was changed."
-        )
+    check_recordable(meeting, now=now)
     bad = sorted({s for s in statuses.values() if s not in ATTENDANCE_STATUSES})
     if bad:
         raise UserError(

@@ -55,11 +55,7 @@ def handle(context: Context, text: str) -> str | Reply:
 
 def attendance_form(context: Context, meeting: Meeting) -> Form:
     groups.require_officer(context.session, context.person, meeting.group, "record attendance")
-    if meeting.status == "cancelled" or meeting.starts_at > context.now:
-        raise UserError(
-            f"{_meeting_name(context, meeting)} is cancelled or has not started: attendance is recorded at or "
-            "after a meeting. Nothing was changed."
-        )
+    attendance.check_recordable(meeting, now=context.now)
     members = _members(context, meeting)
     recorded = attendance.recorded(context.session, meeting)
     sent = {a.person_id for a in apologies.for_meeting(context.session, meeting)}

@@ -170,7 +170,7 @@ def test_a_bad_attendance_form_is_refused_field_by_field_and_nothing_is_stored(t
         ),
         ("21 Apr", "fire", "Only the officers and the chair"),
         ("16 Jun absent fire", "clerk", "has not started yet"),
-        ("16 Jun", "clerk", "has not started"),
+        ("16 Jun", "clerk", "That meeting has not started yet: attendance is recorded at or after it."),
         ("21 Apr asleep fire", "clerk", "'asleep' is not an attendance"),
         ("21 Apr absent", "clerk", "Who?"),
         ("21 Apr absent nobody at all", "clerk", "'nobody at all' is not a person in the partnership"),
@@ -190,6 +190,17 @@ def test_attendance_that_cannot_be_recorded_is_refused(type_command, demo, clock
     before = count_rows(demo)
     reply = type_command(f"/meeting attendance {line}", person=person, channel=BOARD)
     assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize("line", ["16 Jun", "16 Jun present chair"], ids=["form", "typed"])
+def test_a_cancelled_meeting_has_no_attendance_to_record(type_command, demo, clock, line):
+    assert type_command("/meeting cancel 16 Jun", channel=BOARD).ok
+    clock.set(datetime(2015, 6, 17, 9, tzinfo=LONDON))
+    before = count_rows(demo)
+    reply = type_command(f"/meeting attendance {line}", channel=BOARD)
+    assert not reply.ok and reply.form is None
+    assert "That meeting was cancelled, so there is no attendance to record." in reply.text, reply.text
     assert count_rows(demo) == before
 
 
