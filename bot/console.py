@@ -12,7 +12,7 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import COMMANDS, FORMS
+from bot.commands import COMMANDS, FORMS, home
 from bot.commands.core import Reply, Site, open_form, run, submit
 from bot.commands.dates import parse_date, parse_time
 from bot.commands.shapes import Button, Field, Form, Message
@@ -29,6 +29,7 @@ CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/acti
   in GROUP             type as if in a group's channel (`in board`); `in` alone leaves it
   clock                show the clock; `clock 21/04/2015 16:00`, `clock +2d`, `clock +3h` move it
   people               who you can be
+  home                 your Home tab, as Slack shows it
   form NAME            open a form a button names (forms otherwise open from their command)
   quit                 leave"""
 
@@ -151,6 +152,8 @@ class Console:
                 self._clock(rest)
             elif word == "people":
                 self._people()
+            elif word == "home":
+                self._home()
             elif word == "form":
                 self._named_form(rest)
             else:
@@ -378,6 +381,18 @@ class Console:
         with self.sessions() as session:
             people = session.scalars(select(Person).order_by(Person.key)).all()
             self.say("\n".join(f"{p.key:<14} {p.name} — {p.title or ''}" for p in people))
+
+    def _home(self) -> None:
+        """The Home tab as the outbox publishes it (bot/commands/home.py), read now."""
+        with self.sessions() as session:
+            person = session.scalar(select(Person).where(Person.key == (self.person_key or "")))
+            if person is None:
+                raise UserError("The Home tab is a person's own: be someone first (`as PERSON`).")
+            partnership = partnership_service.get(session)
+            tab = home.view(
+                session, person=person, now=self.clock.now(), zone=partnership_service.zone(partnership)
+            )
+            self.say(message_text(tab))
 
     def _zone(self):
         with self.sessions() as session:

@@ -8,7 +8,7 @@ from bot.console import Console
 from services import outbox
 
 
-def session_log(demo, clock, lines: str, person: str = "clerk") -> str:
+def session_log(demo, clock, lines: str, person: str | None = "clerk") -> str:
     out = io.StringIO()
     Console(sessions=demo, clock=clock, person_key=person, out=out).loop(io.StringIO(lines))
     return out.getvalue()
@@ -207,3 +207,18 @@ def test_action_buttons_are_shown_as_commands_and_snooze_works_in_the_console(de
     )
     assert "A11 is snoozed: no reminders about it until Mon 20 Apr 2015" in text
     assert "A11 is already snoozed until Mon 20 Apr 2015: nothing changed." in text
+
+
+def test_home_shows_the_home_tab_as_slack_does_with_its_buttons_as_commands(demo, clock):
+    text = session_log(demo, clock, "/apologies 21/04/2015 On leave\nhome\n", person="fire")
+    tab = text.split("fire › home", 1)[1]
+    assert "partnerbot for Ray Cottam" in tab
+    assert "Your open actions (2), oldest due first" in tab
+    assert "Chorley Public Service Reform Board: Tue 21 Apr 2015" in tab
+    assert "— you have sent apologies\n  [Withdraw apologies: /apologies withdraw 21/04/2015]" in tab
+    assert "Joint Commissioning (lead) — no updates yet" in tab
+
+
+def test_home_needs_someone_to_be(demo, clock):
+    text = session_log(demo, clock, "home\n", person=None)
+    assert "The Home tab is a person's own: be someone first (`as PERSON`)." in text
