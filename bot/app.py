@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import secrets
@@ -9,8 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 import orjson
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +48,30 @@ _bolt_log.setLevel(logging.WARNING)
 _bolt_log.addFilter(_TokenFromClient())
 
 
+class _App(App):
+    """Bolt's App, giving each request a copy of the app's Web API client where
+    Bolt builds a new one: `WebClient()` reads the environment for a proxy and
+    makes its user agent afresh, a twentieth of a whole `/action list` request
+    (bench/README.md). A request's client is still its own: authorization sets the
+    token on it, and nothing else in it changes (the copy's default parameters are
+    its own dict)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._request_logger = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
+
+    def _init_context(self, req: BoltRequest) -> None:
+        client = copy.copy(self._client)
+        client.token = self._token
+        client.default_params = dict(client.default_params)
+        if req.context.team_id is not None:
+            client.default_params["team_id"] = req.context.team_id
+        req.context["logger"] = self._request_logger
+        req.context["token"] = self._token
+        req.context["client"] = client
+        req.context["listener_runner"] = self.listener_runner
+
+
 def create_app(
     *,
     client: WebClient,
@@ -60,7 +86,7 @@ def create_app(
     responding, with the reply already computed: nothing slow happens there,
     since posts go to the outbox (`on_queued` wakes its worker), and no Web API
     call stands in the way (`authorize` answers without one, see bot/identity.py)."""
-    app = App(
+    app = _App(
         logger=_bolt_log,
         client=client,
         signing_secret=signing_secret or "",  # Socket Mode: no HTTP requests to verify

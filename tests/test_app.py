@@ -1,0 +1,42 @@
+"""The Bolt app's wiring: what each request is given to work with."""
+
+from __future__ import annotations
+
+from slack_bolt import BoltRequest
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.app import create_app
+from tests.slack.signing import TEAM_ID, slash_command_body
+
+
+def test_each_request_has_a_web_api_client_of_its_own_with_the_token_authorize_gave(demo, clock):
+    app_client = WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/")
+    app = create_app(
+        client=app_client,
+        signing_secret=None,
+        sessions=demo,
+        clock=clock,
+        authorize=lambda **_: AuthorizeResult(enterprise_id=None, team_id=TEAM_ID, bot_token="xoxb-request"),
+    )
+    seen: list[WebClient] = []
+
+    @app.middleware
+    def remember_the_client(context, next):
+        seen.append(context.client)
+        return next()
+
+    for _ in range(2):
+        body = slash_command_body("/meeting", "help", user_id="U0CLERK01")
+        response = app.dispatch(
+            BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"]})
+        )
+        assert response.status == 200, response.body
+
+    first, second = seen
+    assert first is not second and app_client not in seen
+    assert (first.token, second.token) == ("xoxb-request", "xoxb-request")
+    assert first.base_url == app_client.base_url
+    assert first.default_params == {"team_id": TEAM_ID}
+    # Authorization set the request's token and team on the request's client only.
+    assert app_client.token == "xoxb-app" and app_client.default_params == {}
