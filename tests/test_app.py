@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import BoltRequest
+from slack_bolt import App, BoltRequest
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
@@ -40,3 +40,38 @@ def test_each_request_has_a_web_api_client_of_its_own_with_the_token_authorize_g
     assert first.default_params == {"team_id": TEAM_ID}
     # Authorization set the request's token and team on the request's client only.
     assert app_client.token == "xoxb-app" and app_client.default_params == {}
+
+
+def test_a_request_s_context_starts_as_bolt_s_own_would(demo, clock):
+    """bot.app._App sets up a request's context in place of Bolt's `_init_context`:
+    a Bolt that sets more there fails this, rather than requests quietly lacking it."""
+    app = create_app(
+        client=WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/"),
+        signing_secret=None,
+        sessions=demo,
+        clock=clock,
+        authorize=lambda **_: AuthorizeResult(enterprise_id=None, team_id=TEAM_ID, bot_token="xoxb-request"),
+    )
+    body = slash_command_body("/meeting", "help", user_id="U0CLERK01")
+    ours, bolts = (
+        BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"]})
+        for _ in range(2)
+    )
+    app._init_context(ours)
+    App._init_context(app, bolts)
+
+    assert set(ours.context) == set(bolts.context)
+    for key in ours.context:
+        if key != "client":
+            assert ours.context[key] is bolts.context[key] or ours.context[key] == bolts.context[key], key
+    for attribute in (
+        "token",
+        "base_url",
+        "timeout",
+        "ssl",
+        "proxy",
+        "headers",
+        "default_params",
+        "retry_handlers",
+    ):
+        assert getattr(ours.context.client, attribute) == getattr(bolts.context.client, attribute), attribute
