@@ -10,15 +10,20 @@ from bot.app import create_app
 from tests.slack.signing import TEAM_ID, slash_command_body
 
 
-def test_each_request_has_a_web_api_client_of_its_own_with_the_token_authorize_gave(demo, clock):
-    app_client = WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/")
-    app = create_app(
-        client=app_client,
+def app_with(client: WebClient, sessions, clock) -> App:
+    """The app as `serve` makes it, whose `authorize` gives every request the token xoxb-request."""
+    return create_app(
+        client=client,
         signing_secret=None,
-        sessions=demo,
+        sessions=sessions,
         clock=clock,
         authorize=lambda **_: AuthorizeResult(enterprise_id=None, team_id=TEAM_ID, bot_token="xoxb-request"),
     )
+
+
+def test_each_request_has_a_web_api_client_of_its_own_with_the_token_authorize_gave(demo, clock):
+    app_client = WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/")
+    app = app_with(app_client, demo, clock)
     seen: list[WebClient] = []
 
     @app.middleware
@@ -45,13 +50,7 @@ def test_each_request_has_a_web_api_client_of_its_own_with_the_token_authorize_g
 def test_a_request_s_context_starts_as_bolt_s_own_would(demo, clock):
     """bot.app._App sets up a request's context in place of Bolt's `_init_context`:
     a Bolt that sets more there fails this, rather than requests quietly lacking it."""
-    app = create_app(
-        client=WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/"),
-        signing_secret=None,
-        sessions=demo,
-        clock=clock,
-        authorize=lambda **_: AuthorizeResult(enterprise_id=None, team_id=TEAM_ID, bot_token="xoxb-request"),
-    )
+    app = app_with(WebClient(token="xoxb-app", base_url="http://127.0.0.1:9/api/"), demo, clock)
     body = slash_command_body("/meeting", "help", user_id="U0CLERK01")
     ours, bolts = (
         BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"]})
