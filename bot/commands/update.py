@@ -45,6 +45,16 @@ class Quick:
 
 
 @dataclass(frozen=True)
+class Misspelt:
+    """A quick update whose first word looks like a status typed wrong (`ambr`):
+    refused, not posted to a channel with the status unchanged and the typo in it."""
+
+    workstream: str
+    typed: str
+    meant: str
+
+
+@dataclass(frozen=True)
 class History:
     workstream: str
 
@@ -54,7 +64,7 @@ class Close:
     workstream: str
 
 
-Intent = Choose | OpenForm | Quick | History | Close
+Intent = Choose | OpenForm | Quick | Misspelt | History | Close
 
 
 def parse(text: str) -> Intent:
@@ -74,7 +84,48 @@ def parse(text: str) -> Intent:
         return Close(name)
     if keyword in RAG_STATUSES:
         return Quick(name, keyword, after.strip())
+    meant = misspelt_status(keyword)
+    if meant is not None:
+        return Misspelt(name, word.rstrip(":,.-"), meant)
     return Quick(name, None, rest)
+
+
+# Words one letter from a status that people mean as words, or as names.
+_NOT_TYPOS = frozenset({"ember", "umber", "camber", "greed", "greet", "greek", "greer", "greens", "preen"})
+
+
+def misspelt_status(word: str) -> str | None:
+    """The status `word` (lower case) is a slip of the keyboard for, if it is one:
+    amber or green with one letter missing, extra, wrong or swapped with the
+    next (`ambr`, `gren`, `grene`); red only with one missing, doubled or
+    swapped (`rd`, `redd`, `rde`), since one letter changed or added makes
+    words and names (`read`, `reed`, `Fred`, `bed`). Else None."""
+    if word in _NOT_TYPOS:
+        return None
+    for status in ("amber", "green"):
+        if _one_slip(word, status):
+            return status
+    slips = {"rd", "rdd", "rrd", "redd", "rred", "rde", "erd", "dre"}
+    return "red" if word in slips else None
+
+
+def _one_slip(word: str, meant: str) -> bool:
+    """Whether `word` is `meant` with one letter left out, added, changed, or
+    swapped with its neighbour (and not `meant` itself)."""
+    if word == meant or abs(len(word) - len(meant)) > 1:
+        return False
+    if len(word) == len(meant):
+        differ = [i for i, (a, b) in enumerate(zip(word, meant, strict=True)) if a != b]
+        if len(differ) == 1:
+            return True
+        return (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and word[differ[0]] == meant[differ[1]]
+            and word[differ[1]] == meant[differ[0]]
+        )
+    shorter, longer = sorted((word, meant), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
 def handle(context: Context, text: str) -> str | Reply:
@@ -88,6 +139,13 @@ def handle(context: Context, text: str) -> str | Reply:
         return post(context, found, updates.Report(rag=intent.rag, progress=intent.text), before=before)
     workstream = workstreams.find(session, intent.workstream)
     match intent:
+        case Misspelt():
+            raise UserError(
+                f"'{intent.typed}' is not a status: did you mean {intent.meant}? Type "
+                f"`/update {workstream.slug} {intent.meant} TEXT`. An update that begins with the word "
+                f"'{intent.typed}' needs its status first: `/update {workstream.slug} green {intent.typed} …`. "
+                "Nothing was changed."
+            )
         case OpenForm():
             return highlight_form(context, workstream)
         case History():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands.update import Choose, Close, History, OpenForm, Quick, parse
+from bot.commands.update import Choose, Close, History, Misspelt, OpenForm, Quick, misspelt_status, parse
 from storage.models import AuditEntry, Delivery, Update, Workstream
 from tests.conftest import count_rows
 
@@ -44,10 +44,36 @@ def posts(sessions) -> list[Delivery]:
         ("joint history of the pooled budget", Quick("joint", None, "history of the pooled budget")),
         ("joint close", Close("joint")),
         ("joint close the gap on referrals", Quick("joint", None, "close the gap on referrals")),
+        ("joint ambr Pooled budget delayed", Misspelt("joint", "ambr", "amber")),
+        ("joint Gren: on track", Misspelt("joint", "Gren", "green")),
+        ("joint rd", Misspelt("joint", "rd", "red")),
+        ("joint Read the pooled budget paper", Quick("joint", None, "Read the pooled budget paper")),
+        ("joint green Gree to chair", Quick("joint", "green", "Gree to chair")),
     ],
 )
 def test_the_grammar_reads_each_form(text, intent):
     assert parse(text) == intent
+
+
+@pytest.mark.parametrize(
+    ("word", "meant"),
+    [
+        *[(w, "amber") for w in ("ambr", "amer", "mber", "ambre", "ambar", "amberr", "anber", "abmer")],
+        *[(w, "green") for w in ("gren", "gree", "geen", "grean", "grene", "rgeen", "greeen")],
+        *[(w, "red") for w in ("rd", "redd", "rred", "rde", "erd")],
+        # words and names a letter from a status, and words further off: an update's own first word
+        *[
+            (w, None)
+            for w in (
+                *("read", "reed", "reid", "redo", "reds", "fred", "bed", "rod", "re", "ed"),
+                *("ember", "umber", "greed", "greet", "greek", "greer", "greens", "preen"),
+                *("amble", "agreed", "grey", "grn", "am", "referrals", "amber", "green", "red", ""),
+            )
+        ],
+    ],
+)
+def test_a_status_one_slip_off_is_told_from_words_and_names(word, meant):
+    assert misspelt_status(word) == meant
 
 
 # -- quick updates, end to end through the command core ---------------------------------------
@@ -158,6 +184,13 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
         ("/update in On track", "fire", "'in' could be integrated-assets, intelligence-sharing"),
         ("/update joint amber", "fire", "Say what has happened"),
         (
+            "/update joint ambr Pooled budget delayed to Q3",
+            "fire",
+            "'ambr' is not a status: did you mean amber? Type "
+            "`/update joint-commissioning amber TEXT`. An update that begins with the word 'ambr' "
+            "needs its status first: `/update joint-commissioning green ambr …`.",
+        ),
+        (
             "/update joint green On track",
             "college",
             "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam), its contributing "
@@ -179,6 +212,7 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
         "unknown",
         "ambiguous prefix",
         "status without text",
+        "misspelt status",
         "not a lead, contributor or officer",
         "not in the partnership",
         "only officers close",
