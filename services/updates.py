@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from services import audit, workstreams
 from services.errors import UserError
 from storage.models import RAG_STATUSES, Person, Update, Workstream
-from storage.prepared import Prepared
+from storage.prepared import Prepared, next_id
+from storage.session import at_commit
 
 HISTORY = 5
 MAX_PART = 3000  # each part of a highlight report; a Slack section holds 3,000 characters
@@ -97,10 +98,12 @@ def history(session: Session, workstream: Workstream, limit: int = HISTORY) -> l
 @dataclass(frozen=True)
 class Before:
     """What posting an update reads first: the status it follows (None for a
-    workstream's first), and whether its author leads or contributes to it."""
+    workstream's first), whether its author leads or contributes to it, and on
+    PostgreSQL the id the update will have (None: given as it is written)."""
 
     previous: str | None
     member: bool
+    next_id: int | None = None
 
 
 def find_to_post(session: Session, text: str, *, actor: Person) -> tuple[Workstream, Before | None]:
@@ -109,7 +112,7 @@ def find_to_post(session: Session, text: str, *, actor: Person) -> tuple[Workstr
     each is about a tenth of `/update`); None for that when `text` was not its
     whole slug."""
     workstream, rows = workstreams.find_with(session, text, _BEFORE_BY_SLUG, {"person": actor.id})
-    return workstream, None if rows is None else Before(rows[0][0], bool(rows[0][1]))
+    return workstream, None if rows is None else Before(rows[0][0], bool(rows[0][1]), rows[0][2])
 
 
 def post(
@@ -148,10 +151,12 @@ def post(
         raise UserError(f"The status is green, amber or red, not '{report.rag}'. Nothing was changed.")
     rag = report.rag or previous or "green"
     saved = {name: value or None for name, value in parts.items()}
-    update_id = _INSERT.scalar(
-        connection,
-        {"workstream_id": workstream.id, "author_id": actor.id, "rag": rag, "created_at": now} | saved,
-    )
+    values = {"workstream_id": workstream.id, "author_id": actor.id, "rag": rag, "created_at": now} | saved
+    if before.next_id is None:
+        update_id = _INSERT.scalar(connection, values)
+    else:  # its id drawn with the first reads: nothing waits on the row, so it goes with the COMMIT
+        update_id = before.next_id
+        at_commit(session, _INSERT_WITH_ID, values | {"id": update_id})
     audit.record(
         session,
         actor=actor,
@@ -164,26 +169,26 @@ def post(
     return Posted(id=update_id, rag=rag, parts=saved, previous=previous)
 
 
-def _before(workstream: ColumnElement[int]) -> Select:
-    """`Before`, in one question about `workstream` (its id, or `ID_BY_SLUG`)."""
+def _before(workstream: ColumnElement[int], *, drawing_id: bool = False) -> Select:
+    """`Before`, in one question about `workstream` (its id, or `ID_BY_SLUG`);
+    `drawing_id`: with the next update's id (`next_id`)."""
     newest = (
         select(Update.rag)
         .where(Update.workstream_id == workstream)
         .order_by(Update.created_at.desc(), Update.id.desc())
         .limit(1)
     )
-    return select(newest.scalar_subquery(), exists().where(*workstreams.is_member(workstream)))
+    member = exists().where(*workstreams.is_member(workstream))
+    if drawing_id:
+        return select(newest.scalar_subquery(), member, next_id(Update.__table__))
+    return select(newest.scalar_subquery(), member)
 
 
 _BEFORE = Prepared(_before(bindparam("workstream")))
-_BEFORE_BY_SLUG = Prepared(_before(workstreams.ID_BY_SLUG))
-_INSERT = Prepared(
-    insert(Update)
-    .values(
-        {name: bindparam(name) for name in ("workstream_id", "author_id", "rag", "created_at", *dict(PARTS))}
-    )
-    .returning(Update.id)
-)
+_BEFORE_BY_SLUG = Prepared(_before(workstreams.ID_BY_SLUG, drawing_id=True))
+_COLUMNS = ("workstream_id", "author_id", "rag", "created_at", *dict(PARTS))
+_INSERT = Prepared(insert(Update).values({name: bindparam(name) for name in _COLUMNS}).returning(Update.id))
+_INSERT_WITH_ID = Prepared(insert(Update).values({name: bindparam(name) for name in ("id", *_COLUMNS)}))
 
 
 def authors(session: Session, updates: list[Update]) -> dict[int, Person]:

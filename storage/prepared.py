@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Insert, Select, Update, bindparam
+from sqlalchemy import ColumnElement, Connection, FromClause, Insert, Integer, Select, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 _Processor = Callable[[Any], Any] | None
 
@@ -216,3 +219,34 @@ def padded(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
     statements."""
     slots = _slots(prefix, padded_size(len(values)))
     return {name: values[min(i, len(values) - 1)] for i, name in enumerate(slots)}
+
+
+class next_id(FunctionElement[int]):  # noqa: N801 (used as a SQL function is)
+    """The id the next row of `table` will get, drawn now, as a column of a read
+    (on PostgreSQL, from the sequence behind its `id`; the value is that row's
+    whether or not it is ever written). Elsewhere NULL: SQLite gives an id only as
+    a row is written. A write that needs its row's id before the commit (for the
+    rows that name it) can then be left for the commit too, one round trip fewer
+    (see storage.session.at_commit)."""
+
+    type = Integer()
+    inherit_cache = True
+
+    def __init__(self, table: FromClause) -> None:
+        super().__init__(table.c.id)  # its one argument: what the statement's cache key tells apart
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        return []  # it reads the sequence, not the table
+
+
+@compiles(next_id)
+def _next_id_unknown(element: next_id, compiler: SQLCompiler, **kw: Any) -> str:
+    return "NULL"
+
+
+@compiles(next_id, "postgresql")
+def _next_id_postgresql(element: next_id, compiler: SQLCompiler, **kw: Any) -> str:
+    [id_column] = element.clauses
+    table = id_column.table.name.replace('"', '""').replace("'", "''")
+    return f"nextval(pg_get_serial_sequence('\"{table}\"', 'id'))"

@@ -279,9 +279,10 @@ def test_the_next_command_after_a_restart_is_answered(
 def test_a_commands_audit_entry_and_messages_go_with_its_commit(
     postgres_engine, postgres_demo, pooled_engine, sessions
 ):
-    """What a change writes that nothing in it reads back (its audit entry, its
-    Home tab publish, its post) is sent with the COMMIT: one round trip for all
-    four (storage.session.at_commit)."""
+    """What a change writes that nothing in it reads back (the update itself, its
+    audit entry, its Home tab publish, its post) is sent with the COMMIT: one
+    round trip for all five (storage.session.at_commit); the update's id was
+    drawn with the first reads, and everything written names it."""
     postgres_demo.restore(postgres_engine)
     clock = MovableClock(DEMO_NOW)
     command = COMMANDS["/update"]
@@ -295,13 +296,13 @@ def test_a_commands_audit_entry_and_messages_go_with_its_commit(
         session.execute(text("UPDATE delivery SET status = 'sent'"))
     messages = sent(pooled_engine, lambda: update("joint-commissioning amber Pooled budget delayed"))
     trips = round_trips(messages)
-    assert len(trips) == 4, (
-        trips
-    )  # BEGIN with its question, the workstream with its state, the update, the rest
+    # BEGIN with its question; the workstream with its state and the update's id; the rest
+    assert len(trips) == 3, trips
     syncs = [i for i, (kind, _) in enumerate(messages) if kind == "Sync"]
     last = messages[syncs[-2] + 1 : syncs[-1]]  # what the last round trip sent
     parsed = [re.findall(r"[A-Za-z_]+", statement)[:3] for kind, statement in last if kind == "Parse"]
     assert parsed == [
+        ["INSERT", "INTO", "update"],
         ["INSERT", "INTO", "audit_entry"],
         ["INSERT", "INTO", "delivery"],
         ["INSERT", "INTO", "delivery"],
@@ -313,6 +314,10 @@ def test_a_commands_audit_entry_and_messages_go_with_its_commit(
         ).scalars()
         assert list(waiting) == ["home", "channel"]
         assert session.scalar(text("SELECT count(*) FROM audit_entry WHERE what = 'update.post'")) == 2
+        newest = session.scalar(text('SELECT max(id) FROM "update"'))
+        assert session.scalar(text("SELECT key FROM delivery WHERE kind = 'channel'")) == f"update:{newest}"
+        audited = session.scalar(text("SELECT after FROM audit_entry ORDER BY id DESC LIMIT 1"))
+        assert audited["update"] == newest
 
 
 def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command(
@@ -340,8 +345,9 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
         ("/action list", 2),
         ("/meeting next", 2),  # then the meeting and its apologies, together
         ("/agenda", 3),  # then the meeting; those around it and its items, together
-        # BEGIN with its question, the workstream with its state, the update, the rest with COMMIT.
-        ("/update joint-commissioning amber Pooled budget delayed", 4),
+        # BEGIN with its question, the workstream with its state and the update's id, the rest
+        # (the update too) with COMMIT.
+        ("/update joint-commissioning amber Pooled budget delayed", 3),
         # BEGIN with its question, the meeting with an apology sent before, the rest with COMMIT.
         ("/apologies 21/04/2015 On leave", 3),
     ],
