@@ -167,12 +167,12 @@ def _announced(
     before_cursor_execute listeners leave them."""
     values = {**compiled.literals, **parameters} if compiled.literals else parameters
     try:
-        converted = (
-            (name, values[name] if p is None else p(values[name])) for name, p in compiled.parameters
-        )
-        sent: Sequence[Any] | Mapping[str, Any] = (
-            tuple(value for _, value in converted) if compiled.positional else dict(converted)
-        )
+        if compiled.positional:
+            sent: Sequence[Any] | Mapping[str, Any] = [
+                values[name] if p is None else p(values[name]) for name, p in compiled.parameters
+            ]
+        else:
+            sent = {name: values[name] if p is None else p(values[name]) for name, p in compiled.parameters}
     except KeyError as missing:
         raise ValueError(f"no value given for the parameter {missing}") from None
     sql = compiled.sql
