@@ -142,9 +142,8 @@ def handle(context: Context, text: str) -> str | Reply:
         case Misspelt():
             raise UserError(
                 f"'{intent.typed}' is not a status: did you mean {intent.meant}? Type "
-                f"`/update {workstream.slug} {intent.meant} TEXT`. An update that begins with the word "
-                f"'{intent.typed}' needs its status first: `/update {workstream.slug} green {intent.typed} …`. "
-                "Nothing was changed."
+                f"`/update {workstream.slug} {intent.meant} TEXT`. To begin an update with the word "
+                f"'{intent.typed}', give its status (green, amber or red) before it. Nothing was changed."
             )
         case OpenForm():
             return highlight_form(context, workstream)

@@ -187,8 +187,8 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
             "/update joint ambr Pooled budget delayed to Q3",
             "fire",
             "'ambr' is not a status: did you mean amber? Type "
-            "`/update joint-commissioning amber TEXT`. An update that begins with the word 'ambr' "
-            "needs its status first: `/update joint-commissioning green ambr …`.",
+            "`/update joint-commissioning amber TEXT`. To begin an update with the word 'ambr', "
+            "give its status (green, amber or red) before it.",
         ),
         (
             "/update joint green On track",
