@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
+from sqlalchemy.orm import Session, aliased
 
 from services import audit, groups, meetings
 from services.dates import format_date, format_time
@@ -66,14 +67,70 @@ _ITEMS_TO_SHOW = Prepared(
 )
 
 
-def draft(session: Session, *, meeting: meetings.Scheduled, zone: ZoneInfo, officer: bool) -> list[Line]:
-    """The agenda as the board's packs show it; restricted items masked unless `officer`."""
-    session.flush()  # what follows reads rows, not the session's objects
-    # The meetings around this one and its items, asked together (one round trip on PostgreSQL).
-    (around_row,), items = read_together(
-        session.connection(), meetings.around_asked(meeting), (_ITEMS_TO_SHOW, {"meeting": meeting.id})
+def drafted(meeting_ids: Select) -> Select:
+    """What `draft` reads, about each of these meetings, in one question that
+    `meetings.read_with` can ask with the meeting itself (`/agenda`: one round
+    trip fewer on PostgreSQL): when the group's meetings around it began, and
+    its items as `_ITEMS_TO_SHOW` reads them, a row each (one row of NULLs for
+    none), the meeting's id first."""
+    this, other = aliased(Meeting), aliased(Meeting)
+    one = literal_column("1", Integer)  # written into the SQL: see meetings._looked_among
+    previous_held = (
+        select(other.starts_at)
+        .where(other.group_id == this.group_id, other.starts_at < this.starts_at, other.status != "cancelled")
+        .order_by(other.starts_at.desc())
+        .limit(one)
+        .scalar_subquery()
     )
-    around = meetings.Around(*around_row)
+    next_scheduled = (
+        select(other.starts_at)
+        .where(other.group_id == this.group_id, other.starts_at > this.starts_at, other.status == "scheduled")
+        .order_by(other.starts_at)
+        .limit(one)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            this.id.label("meeting_id"),
+            previous_held.label("previous_held"),
+            next_scheduled.label("next_scheduled"),
+            AgendaItem.title,
+            AgendaItem.purpose,
+            AgendaItem.restricted,
+            AgendaItem.restricted_paragraph,
+            Person.name.label("presenter"),
+        )
+        .select_from(this)
+        .outerjoin(AgendaItem, AgendaItem.meeting_id == this.id)
+        .outerjoin(Person, Person.id == func.coalesce(AgendaItem.presenter_id, AgendaItem.submitted_by_id))
+        .where(this.id.in_(meeting_ids))
+        .order_by(this.id, AgendaItem.position, AgendaItem.id)
+    )
+
+
+def draft(
+    session: Session,
+    *,
+    meeting: meetings.Scheduled,
+    zone: ZoneInfo,
+    officer: bool,
+    read: list[Any] | None = None,
+) -> list[Line]:
+    """The agenda as the board's packs show it; restricted items masked unless
+    `officer`. `read`: the rows of `drafted` asked with the meeting, if they were
+    (read afresh if they hold none of it: on PostgreSQL two reads outside a
+    transaction may each see a meeting added or moved between them)."""
+    mine = [row for row in read if row.meeting_id == meeting.id] if read else []
+    if mine:
+        around = meetings.Around(mine[0].previous_held, mine[0].next_scheduled)
+        items = [row for row in mine if row.title is not None]
+    else:
+        session.flush()  # what follows reads rows, not the session's objects
+        # The meetings around this one and its items, asked together (one round trip on PostgreSQL).
+        (around_row,), items = read_together(
+            session.connection(), meetings.around_asked(meeting), (_ITEMS_TO_SHOW, {"meeting": meeting.id})
+        )
+        around = meetings.Around(*around_row)
     last = around.previous_held
     minutes = (
         f"To confirm the minutes of the {meeting.group.name} held on "

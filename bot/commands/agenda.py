@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.commands.core import Command, Context
 from bot.commands.meeting_changes import describe
@@ -27,7 +28,7 @@ def handle(context: Context, text: str) -> str:
     verb, _, rest = text.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "show"):
-        return _show(context, _meeting_to_show(context))
+        return _show(context, *_meeting_to_show(context))
     if verb == "add":
         return _add(context, rest)
     if verb == "remove":
@@ -48,15 +49,26 @@ def _meeting(context: Context) -> Meeting:
     return meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
 
 
-def _meeting_to_show(context: Context) -> meetings.Upcoming:
-    """`_meeting` as a plain row, for `/agenda` itself, which only shows it."""
+def _meeting_to_show(context: Context) -> tuple[meetings.Upcoming, list[Any]]:
+    """`_meeting` as a plain row, for `/agenda` itself, which only shows it; and
+    what its agenda reads (`agenda.drafted`), asked with it."""
     person = context.require_person()
     scope = groups.in_scope_to_read(context.session, person=person, channel_id=context.channel_id)
-    return meetings.find_to_read(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
+    return meetings.find_to_read_with(
+        context.session,
+        groups=scope,
+        day=None,
+        now=context.now,
+        zone=context.zone,
+        about=agenda.drafted,
+        parameters={},
+    )
 
 
-def render(context: Context, meeting: meetings.Scheduled, *, officer: bool) -> str:
-    lines = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
+def render(
+    context: Context, meeting: meetings.Scheduled, *, officer: bool, read: list[Any] | None = None
+) -> str:
+    lines = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer, read=read)
     body = []
     for line in lines:
         row = f"{line.number}. {line.title}"
@@ -77,12 +89,12 @@ def deadlines_line(context: Context, meeting: meetings.Scheduled) -> str:
     return f"Items due by {due}; to be published by {publish}."
 
 
-def _show(context: Context, meeting: meetings.Scheduled) -> str:
+def _show(context: Context, meeting: meetings.Scheduled, read: list[Any] | None = None) -> str:
     officer = groups.is_officer(context.session, context.person, meeting.group)
     state = "Agenda" if meeting.agenda_published_at else "Draft agenda"
     return (
         f"*{state}: {meeting.group.name}, {describe(meeting, context.zone)}*\n"
-        f"{deadlines_line(context, meeting)}\n{render(context, meeting, officer=officer)}"
+        f"{deadlines_line(context, meeting)}\n{render(context, meeting, officer=officer, read=read)}"
     )
 
 

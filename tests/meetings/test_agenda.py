@@ -181,3 +181,33 @@ def test_only_officers_publish_and_publishing_records_the_time(type_command, dem
         meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))
         assert meeting.agenda_published_at == clock.now()
     assert "Published Mon 13 Apr 2015." in type_command("/agenda", person="fire", channel=BOARD).text
+
+
+def test_the_agenda_read_with_its_meeting_is_the_one_read_afresh(type_command, demo, clock):
+    """`/agenda` asks what the agenda shows with the meeting itself
+    (`agenda.drafted`); rows that hold none of the meeting (another's, as a read
+    outside a transaction may see) mean it is read afresh: the same lines."""
+    from services import agenda, meetings
+    from services.partnership import zone
+    from storage.models import Group, Partnership
+    from storage.session import transaction
+
+    type_command("/agenda add Locality plan -- for decision", channel=BOARD)
+    type_command("/agenda add restricted para 3 Asset disposal", channel=BOARD)
+    with transaction(demo) as session:
+        london = zone(session.scalars(select(Partnership)).one())
+        board = session.scalars(select(Group).where(Group.channel == BOARD)).one()
+        meeting, read = meetings.find_to_read_with(
+            session,
+            groups=[board],
+            day=None,
+            now=clock.now(),
+            zone=london,
+            about=agenda.drafted,
+            parameters={},
+        )
+        afresh = agenda.draft(session, meeting=meeting, zone=london, officer=True)
+        assert len(afresh) == 7
+        assert agenda.draft(session, meeting=meeting, zone=london, officer=True, read=read) == afresh
+        others = [row._replace(meeting_id=-1) for row in read]
+        assert agenda.draft(session, meeting=meeting, zone=london, officer=True, read=others) == afresh
