@@ -6,7 +6,11 @@ loaded again; looking them up afresh took a third of a command's time. A
 request now asks the database one cheap question (the version of the latest
 load that changed something) and takes the rest from memory: each thread's
 own copies, taken into the request's session without a query; a new version
-forgets everything remembered.
+forgets everything remembered. On PostgreSQL a request that only reads, on a
+connection its thread keeps, does not wait for the answer: it goes on the
+version its thread and the process last saw, and the question goes with its
+first reads; a different answer means the request runs again, on the new
+version (storage.session `expect_first`, bot/commands/core.py `execute`).
 The groups are taken from memory only in a transaction that asked that
 question (`lookup`): anywhere else, `groups()` is None and they are read afresh.
 
@@ -26,7 +30,7 @@ from sqlalchemy.orm.base import instance_state
 
 from services import partnership as partnership_service
 from storage.models import VERSION_READ, Group, Membership, Partnership, Person
-from storage.session import ANSWERED_FIRST, ask
+from storage.session import ANSWERED_FIRST, ask, expect_first, first_answer, first_pending
 
 MAX_PEOPLE = 2000  # Slack users remembered, known or not, before starting afresh
 
@@ -60,6 +64,7 @@ class _Mine(threading.local):
     for one version of the partnership file."""
 
     version: str | None = None
+    seen = False  # whether `version` was read (None is a version too: no load yet)
     partnership: Partnership | None = None
     people: dict[tuple[str, str], Person | None]
 
@@ -71,6 +76,7 @@ class Directory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
+        self._seen = False  # as _Mine.seen, for the process
         self._groups: Groups | None = None
         self._mine = _Mine()
 
@@ -86,14 +92,14 @@ class Directory:
         `Session.add` cascading to its organisation, cost a fifth of what every
         command pays.) A row loaded that refers to the person gets a copy of its
         own. A copy that a rollback expired is looked up afresh."""
-        version = _latest_load(session)
+        mine = self._mine
+        version = self._latest_load(session)
         session.info[VERSION_READ] = version
         with self._lock:
-            if version != self._version:
-                self._version, self._groups = version, None
-        mine = self._mine
-        if version != mine.version:
-            mine.version, mine.partnership, mine.people = version, None, {}
+            if version != self._version or not self._seen:
+                self._version, self._groups, self._seen = version, None, True
+        if version != mine.version or not mine.seen:
+            mine.version, mine.partnership, mine.people, mine.seen = version, None, {}, True
 
         partnership = _taken(session, mine.partnership)
         if partnership is None:
@@ -115,6 +121,24 @@ class Directory:
             mine.people.clear()
         mine.people[who] = person
         return partnership, person
+
+    def _latest_load(self, session: Session) -> str | None:
+        """The version of the latest load: as the transaction's first question
+        answered it; or, where that question waits to go with the first reads
+        (PostgreSQL, a transaction that only reads), the version this thread and
+        the process last saw, if both saw the same, to be checked with those
+        reads (a load since, and the command runs again: bot/commands/core.py)."""
+        asked = session.info.get(ANSWERED_FIRST)
+        if asked is not None and asked[0] == LATEST_LOAD:
+            return asked[1]
+        if first_pending(session):
+            with self._lock:
+                seen, known = self._seen, self._version
+            if seen and self._mine.seen and self._mine.version == known:
+                expect_first(session, known)
+                return known
+            return first_answer(session)
+        return ask(session.connection(), LATEST_LOAD)
 
     def groups(self, session: Session) -> Groups | None:
         """The groups, if this transaction read the version they are remembered for."""
@@ -139,13 +163,6 @@ class Directory:
                 if version == self._version:
                     self._groups = known
         return known
-
-
-def _latest_load(session: Session) -> str | None:
-    asked = session.info.get(ANSWERED_FIRST)
-    if asked is not None and asked[0] == LATEST_LOAD:
-        return asked[1]
-    return ask(session.connection(), LATEST_LOAD)
 
 
 def _taken(session: Session, row: _Row | None) -> _Row | None:

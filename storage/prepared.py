@@ -33,6 +33,24 @@ from sqlalchemy.sql.functions import FunctionElement
 
 _Processor = Callable[[Any], Any] | None
 
+# A kept PostgreSQL connection's info (see storage.session.transaction's
+# `answer_later`): the transaction's first question, still to be asked, to go
+# with its first reads; and the answer it is expected to give, as a 1-tuple.
+PENDING_FIRST = "partnerbot_pending_first"
+EXPECTED_FIRST = "partnerbot_expected_first"
+
+
+class FirstAnswerChanged(Exception):
+    """The transaction's first question, asked late, did not answer as expected
+    (storage.session.expect_first): what was done on that answer is to be done again."""
+
+
+def check_first_answer(info: dict, answer: Any) -> None:
+    """The late first answer against the one expected, if one was."""
+    expected = info.pop(EXPECTED_FIRST, None)
+    if expected is not None and expected[0] != answer:
+        raise FirstAnswerChanged(f"expected {expected[0]!r}, answered {answer!r}")
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -57,6 +75,8 @@ class Prepared:
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, as named tuples (`row.id`, `row[0]`)."""
+        if PENDING_FIRST in connection.connection.info:  # with the first question, in one round trip
+            return read_together(connection, (self, parameters or {}))[0]
         compiled = self._compiled_for(connection.dialect)
         return _made(compiled, _run(connection, compiled, parameters or {}, fetch=True))
 
@@ -89,15 +109,23 @@ def pipelines(connection: Connection) -> bool:
 def read_together(connection: Connection, *reads: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
     """The rows of each read (as `Prepared.rows`), for reads that do not wait on
     each other's answers: on PostgreSQL (psycopg) all sent at once, in a
-    pipeline, and answered in one round trip; elsewhere run one after another."""
+    pipeline, and answered in one round trip; elsewhere run one after another.
+    A first question still to be asked (`PENDING_FIRST`) goes first in the same
+    pipeline, and its answer is checked before any rows are given."""
     if not pipelines(connection):
         return [prepared.rows(connection, parameters) for prepared, parameters in reads]
     compiled = [(prepared._compiled_for(connection.dialect), parameters) for prepared, parameters in reads]
+    info = connection.connection.info
+    first = info.pop(PENDING_FIRST, None)
     dbapi_connection: Any = connection.connection.driver_connection
     cursors: list[Any] = []
     sql = ""
     try:
         with dbapi_connection.pipeline():
+            if first is not None:
+                cursors.append(dbapi_connection.cursor())
+                sql = first
+                cursors[0].execute(first)
             for each, parameters in compiled:
                 cursor = dbapi_connection.cursor()
                 cursors.append(cursor)
@@ -107,10 +135,14 @@ def read_together(connection: Connection, *reads: tuple[Prepared, Mapping[str, A
         # would have cost a round trip of its own first.
         raw = [cursor.fetchall() for cursor in cursors]
     except connection.dialect.loaded_dbapi.Error as error:  # raised as the answers are read
+        info.pop(EXPECTED_FIRST, None)
         raise driver_error(connection, error, sql) from error
     finally:
         for cursor in cursors:
             cursor.close()
+    if first is not None:
+        answered = raw.pop(0)
+        check_first_answer(info, answered[0][0] if answered else None)
     return [_made(each, rows) for (each, _), rows in zip(compiled, raw, strict=True)]
 
 

@@ -14,7 +14,8 @@ statements plus BEGIN and COMMIT, nothing more: its lock and statement timeouts
 ride in BEGIN's message, the writes left for the commit (`at_commit`) in
 COMMIT's, and a connection the server closed while it sat in the pool is found
 by asking its socket, not the server (see `_postgres_checkout`). One that only
-reads, on a connection a thread keeps, has no BEGIN or COMMIT at all."""
+reads, on a connection a thread keeps, has no BEGIN or COMMIT at all, and its
+first question may wait to go with its first reads (`answer_later`)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from storage.prepared import Prepared, driver_error
+from storage.prepared import (
+    EXPECTED_FIRST,
+    PENDING_FIRST,
+    FirstAnswerChanged,
+    Prepared,
+    check_first_answer,
+    driver_error,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///partnerbot.db"
 
@@ -60,6 +68,8 @@ _ANSWER = "partnerbot_answer"
 # is one a thread keeps (see `keeping_connections`).
 _READ_ONLY = "partnerbot_read_only"
 _KEPT = "partnerbot_kept"
+# The execution option that lets the first question wait for the first reads.
+_ANSWER_LATER = "partnerbot_answer_later"
 # A pooled SQLite connection's info: whether its database is in WAL mode, and
 # whether it refuses writes (PRAGMA query_only) for a transaction that only reads.
 _WAL = "partnerbot_wal"
@@ -105,6 +115,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, connections: int | None = No
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _postgres_checkout)
     event.listen(engine, "begin", _postgres_begin)
+    event.listen(engine, "before_cursor_execute", _ask_first_before)
     return engine
 
 
@@ -236,7 +247,8 @@ def _postgres_begin(connection: Connection) -> None:
     options = connection.get_execution_options()
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
-    info.pop(_ANSWER, None)  # never an earlier transaction's
+    for earlier in (_ANSWER, PENDING_FIRST, EXPECTED_FIRST):  # never an earlier transaction's
+        info.pop(earlier, None)
     if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
         _postgres_set_timeouts(connection)
         return
@@ -248,6 +260,10 @@ def _postgres_begin(connection: Connection) -> None:
     else:
         begin = _begin_statement(wait, read_only=read_only, reset=info.pop(_HELD, None) is not None)
     question = options.get(_ASK_FIRST)
+    if question is not None and not begin and options.get(_ANSWER_LATER):
+        # Nothing to send yet: the question waits to go with the first reads.
+        info[PENDING_FIRST] = question
+        return
     try:
         if question is None:
             if begin:
@@ -267,6 +283,26 @@ def _postgres_begin(connection: Connection) -> None:
         if _HELD in info:
             info[_HELD] = _UNKNOWN  # set or not: set again next time, and reset before the pool has it
         raise
+
+
+def _ask_first_before(connection: Connection, *_: Any) -> None:
+    # A statement not sent with the first reads: the question that waited for
+    # them is asked first (a round trip, as it would have cost at the BEGIN).
+    if PENDING_FIRST in connection.connection.info:
+        _ask_pending(connection)
+
+
+def _ask_pending(connection: Connection) -> Any:
+    """The first question that waited, asked now, and its answer checked."""
+    info = connection.connection.info
+    question = info.pop(PENDING_FIRST)
+    try:
+        answer = ask(connection, question)
+    except connection.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
+        info.pop(EXPECTED_FIRST, None)
+        raise driver_error(connection, error, question) from error
+    check_first_answer(info, answer)
+    return answer
 
 
 _HELD_SETTINGS = ("default_transaction_read_only", "lock_timeout", "statement_timeout")
@@ -458,6 +494,7 @@ def transaction(
     lock_wait: float = JOB_LOCK_WAIT,
     ask_first: str | None = None,
     read_only: bool = False,
+    answer_later: bool = False,
 ) -> Iterator[Session]:
     """One transaction, opened at the edge: committed if the block finishes,
     rolled back whole if it raises. Waiting for a lock longer than `lock_wait`
@@ -472,7 +509,14 @@ def transaction(
     write. It waits for no writer and holds none up: on SQLite it takes no write
     lock; on PostgreSQL, on a connection a thread keeps, its reads run outside a
     transaction, so there is no COMMIT to wait for (each read sees what was
-    committed when it ran, not all of them the same moment)."""
+    committed when it ran, not all of them the same moment).
+
+    `answer_later` (with `ask_first` and `read_only`): where nothing else need
+    be sent as the transaction begins (PostgreSQL, a connection a thread keeps
+    with its settings held), the first question waits and goes with the first
+    reads, one round trip for both: `ANSWERED_FIRST` is then not set, and the
+    caller uses `first_answer` or, going on as if it knew the answer,
+    `expect_first` (see services/directory.py)."""
     deadline = time.monotonic() + lock_wait
     answer_by = _answer_by.get()
     if answer_by is not None and answer_by < deadline:
@@ -489,12 +533,19 @@ def transaction(
             raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
         writers.owner = threading.get_ident()
     try:
-        session, begun = _begin(factory, deadline, ask_first, read_only=read_only)
+        session, begun = _begin(
+            factory, deadline, ask_first, read_only=read_only, answer_later=answer_later and read_only
+        )
         if read_only:
             # Nothing to commit: closing the session ends the reading, without the
             # commit's flush and events (some 60,000 instructions of a reading command's million).
             with session:
-                yield session
+                try:
+                    yield session
+                except BaseException as error:
+                    _settle_first(session, error)
+                    raise
+                _settle_first(session, None)
                 _refuse_what_is_left(session)
         else:
             with session, begun:
@@ -518,7 +569,12 @@ def _refuse_what_is_left(session: Session) -> None:
 
 
 def _begin(
-    factory: sessionmaker[Session], deadline: float, ask_first: str | None, *, read_only: bool = False
+    factory: sessionmaker[Session],
+    deadline: float,
+    ask_first: str | None,
+    *,
+    read_only: bool = False,
+    answer_later: bool = False,
 ) -> tuple[Session, SessionTransaction]:
     """A session and its transaction, begun on the database already. A pooled
     connection that died after its checkout check (see `_postgres_checkout`)
@@ -537,9 +593,10 @@ def _begin(
                 _ASK_FIRST: ask_first,
                 _READ_ONLY: read_only,
                 _KEPT: kept is not None,
+                _ANSWER_LATER: answer_later,
             }
             connection = session.connection(execution_options=options)
-            if ask_first is not None:
+            if ask_first is not None and PENDING_FIRST not in connection.connection.info:
                 session.info[ANSWERED_FIRST] = (ask_first, _answer(connection, ask_first))
             return session, begun
         except BaseException as error:
@@ -679,6 +736,63 @@ def ask(connection: Connection, question: str) -> Any:
         return _one_value(cursor)
     finally:
         cursor.close()
+
+
+def first_pending(session: Session) -> bool:
+    """Whether the transaction's first question waits to be asked with its first
+    reads (`transaction(answer_later=True)`)."""
+    bind = session.bind
+    return (
+        ANSWERED_FIRST not in session.info
+        and isinstance(bind, Connection)
+        and not bind.closed
+        and not bind.invalidated
+        and PENDING_FIRST in bind.connection.info
+    )
+
+
+def expect_first(session: Session, answer: Any) -> None:
+    """Go on as if the first question, still to be asked, had answered `answer`.
+    It is asked with the first reads (or before any other statement, or as the
+    transaction ends), and a different answer raises FirstAnswerChanged: the
+    transaction is then rolled back, and whatever it did is to be done again."""
+    session.connection().connection.info[EXPECTED_FIRST] = (answer,)
+
+
+def first_answer(session: Session) -> Any:
+    """The first question's answer, asked now if it still waits."""
+    asked = session.info.get(ANSWERED_FIRST)
+    if asked is not None:
+        return asked[1]
+    connection = session.connection()
+    question = connection.connection.info[PENDING_FIRST]
+    answer = _ask_pending(connection)
+    session.info[ANSWERED_FIRST] = (question, answer)
+    return answer
+
+
+def _settle_first(session: Session, error: BaseException | None) -> None:
+    """As a transaction that let its first question wait ends: the question, if
+    no statement took it, asked now. What the transaction did on the answer it
+    expected stands only if that was the answer: otherwise FirstAnswerChanged,
+    raised from `error` if the transaction was ending on one (a refusal made on
+    what it expected, say)."""
+    if not first_pending(session):
+        return
+    connection = session.bind
+    assert isinstance(connection, Connection)
+    if error is None:
+        _ask_pending(connection)
+        return
+    try:
+        _ask_pending(connection)
+    except FirstAnswerChanged as changed:
+        raise changed from error
+    except Exception:  # the error that ended it says more
+        log.debug("the first question could not be asked as a transaction failed", exc_info=True)
+    finally:
+        connection.connection.info.pop(PENDING_FIRST, None)
+        connection.connection.info.pop(EXPECTED_FIRST, None)
 
 
 def _one_value(cursor: Any) -> Any:

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from services import partnership as partnership_service
 from services.clock import Clock
 from services.errors import FieldErrors, UserError
 from storage.models import Partnership, Person
+from storage.prepared import FirstAnswerChanged
 from storage.session import REQUEST_LOCK_WAIT, Busy, is_unreachable, transaction
 
 log = logging.getLogger("partnerbot.commands")
@@ -285,10 +287,49 @@ def execute(
     anything unexpected is logged with a reference that the reply shows too.
     With `once_key` (a button press), it acts the first time the key is seen only,
     recorded in the same transaction, so a refused press can be pressed again.
-    `read_only`: `act` only reads (see `Command.reading`)."""
+    `read_only`: `act` only reads (see `Command.reading`); it then goes on the
+    partnership and person this thread remembers, checked with its first reads,
+    and runs once more if the partnership file was loaded meanwhile."""
+    attempt = partial(
+        _attempt,
+        act,
+        label=label,
+        sessions=sessions,
+        clock=clock,
+        slack_user_id=slack_user_id,
+        person_key=person_key,
+        channel_id=channel_id,
+        once_key=once_key,
+        site=site,
+        read_only=read_only,
+    )
+    try:
+        return attempt(answer_later=read_only)
+    except FirstAnswerChanged:  # loaded meanwhile: once more, on what the file says now
+        return attempt(answer_later=False)
+
+
+def _attempt(
+    act: Callable[[Context], str | Reply],
+    *,
+    label: str,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    slack_user_id: str | None,
+    person_key: str | None,
+    channel_id: str | None,
+    once_key: str | None,
+    site: Site | None,
+    read_only: bool,
+    answer_later: bool,
+) -> Reply:
     try:
         with transaction(
-            sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=directory.LATEST_LOAD, read_only=read_only
+            sessions,
+            lock_wait=REQUEST_LOCK_WAIT,
+            ask_first=directory.LATEST_LOAD,
+            read_only=read_only,
+            answer_later=answer_later,
         ) as session:
             now = clock.now()
             partnership, person = directory.lookup(
@@ -329,6 +370,8 @@ def execute(
     except Busy:
         log.warning("command refused: database busy", extra={"command": label})
         return Reply(text=BUSY, ok=False)
+    except FirstAnswerChanged:
+        raise
     except Exception as error:
         if is_unreachable(error):
             log.warning("command refused: the database is unreachable", extra={"command": label})

@@ -20,6 +20,7 @@ from bot.commands.core import run
 from services.clock import MovableClock
 from services.directory import LATEST_LOAD
 from storage.models import Partnership
+from storage.partnership_file import load, read_file
 from storage.session import (
     ANSWERED_FIRST,
     REQUEST_LOCK_WAIT,
@@ -30,7 +31,7 @@ from storage.session import (
     make_session_factory,
     transaction,
 )
-from tests.conftest import DEMO_NOW, POSTGRES_URL
+from tests.conftest import DEMO_FILE, DEMO_NOW, POSTGRES_URL
 from tests.storage.test_session import in_a_thread_of_its_own
 
 # Frontend messages the server answers: a simple query, or the Sync that ends an extended one.
@@ -341,11 +342,10 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        # The first message sets the connection to read and asks which load is the
-        # latest; then the count and the rows of the actions, together.
-        ("/action list", 2),
-        ("/meeting next", 2),  # then the meeting and its apologies, together
-        ("/agenda", 2),  # then the meeting, with those around it and its items
+        # Which load is the latest, asked with the count and the rows of the actions.
+        ("/action list", 1),
+        ("/meeting next", 1),  # with the meeting and its apologies
+        ("/agenda", 1),  # with the meeting, those around it and its items
         # BEGIN with its question, the workstream with its state and the update's id, the rest
         # (the update too) with COMMIT.
         ("/update joint-commissioning amber Pooled budget delayed", 3),
@@ -357,7 +357,8 @@ def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
     postgres_engine, postgres_demo, sessions, line, expected
 ):
     """As serve's threads answer Slack: what only reads has no BEGIN and no
-    COMMIT, and reads that do not wait on each other go together."""
+    COMMIT, reads that do not wait on each other go together, and the question of
+    which load is the latest goes with the first of them (services/directory.py)."""
     postgres_demo.restore(postgres_engine)
     clock = MovableClock(DEMO_NOW)
     name, _, text_ = line.partition(" ")
@@ -379,8 +380,64 @@ def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
     assert len(trips) == expected, trips
     reads_only = COMMANDS[name].only_reads(text_)
     # The connection holds its settings from the transaction before: nothing set again.
-    assert trips[0].startswith('"SELECT version' if reads_only else '"BEGIN READ WRITE;'), trips
+    if reads_only:
+        first = messages[: next(i for i, (kind, _) in enumerate(messages) if kind in ROUND_TRIP)]
+        asked = [sent_ for kind, sent_ in first if kind == "Parse"]
+        assert "partnership_load" in asked[0] and len(asked) > 1, first
+    else:
+        assert trips[0].startswith('"BEGIN READ WRITE;'), trips
     assert reads_only == all("COMMIT" not in sent_ for _, sent_ in messages), messages
+
+
+def reload_clerk(engine, clock, **changes) -> None:
+    """The demo file loaded again with the clerk changed, as `partnerbot load`
+    would from another process (a connection of its own)."""
+    data = read_file(DEMO_FILE)
+    next(person for person in data["people"] if person["id"] == "clerk").update(changes)
+    with transaction(make_session_factory(engine)) as session:
+        load(session, data, now=clock.now())
+
+
+@pytest.mark.parametrize(
+    ("typist", "changes", "seen"),
+    [
+        ("U0CLERK01", {"name": "Jess Marland-Evans"}, "Jess Marland-Evans"),  # the reply read afresh
+        ("U0CLERK02", {"slack": "U0CLERK02"}, "open actions"),  # refused on what was remembered
+    ],
+    ids=["renamed", "slack account changed"],
+)
+def test_a_load_since_a_threads_last_command_is_seen_by_its_next(
+    postgres_engine, postgres_demo, sessions, typist, changes, seen
+):
+    """What only reads goes on the partnership and person the thread remembers,
+    asking which load is the latest with its first reads (or, refused before any,
+    as it ends); a load since means the command runs again, on what the file says
+    now."""
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+    replies: list[str] = []
+    messages: list[tuple[str, str]] = []
+
+    def action_list() -> None:
+        reply = run(COMMANDS["/action"], "list", sessions=sessions, clock=clock, slack_user_id=typist)
+        replies.append("\n".join([reply.text, *(section.text for section in reply.sections)]))
+
+    def answering() -> None:
+        with keeping_connections():
+            action_list()
+            action_list()  # remembered: the thread's copies, checked with the reads
+            assert "not in the partnership file" in replies[-1] or "Jess Marland" in replies[-1]
+            reload_clerk(postgres_engine, clock, **changes)
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                driver = session.connection().connection.driver_connection
+            messages.extend(traced(driver, action_list))
+
+    in_a_thread_of_its_own(answering)
+    assert seen in replies[-1], replies[-1]
+    trips = round_trips(messages)
+    # The try on what was remembered, found out of date; then the question alone,
+    # the partnership and the person read afresh, and the reads.
+    assert len(trips) == 5 and trips[1] == f'"{LATEST_LOAD}"', trips
 
 
 def test_a_kept_connection_is_given_its_settings_once_and_keeps_them_through_a_rollback(
