@@ -98,12 +98,9 @@ def _in_session(session: Session, row: Any) -> Workstream:
     """The Workstream of a row read as columns, in `session` as if the session had
     loaded it (the one it holds already, if it does): what loading it would give,
     without the ORM's loading, which was a fifth of `/update` (bench/README.md)."""
-    held = session.identity_map.get(identity_key(Workstream, row.id))
-    if held is not None:
-        return cast(Workstream, held)
-    workstream = Workstream(**row._asdict())
-    make_transient_to_detached(workstream)  # as loaded: nothing to write, its members not yet read
-    session.add(workstream)
+    workstream = _to_read(session, row)
+    if workstream not in session:
+        session.add(workstream)  # as loaded: nothing to write, its members not yet read
     return workstream
 
 

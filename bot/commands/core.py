@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -281,6 +280,7 @@ def execute(
     once_key: str | None = None,
     site: Site | None = None,
     read_only: bool = False,
+    answer_later: bool = True,
 ) -> Reply:
     """The one path to a committed change: `act` runs in one transaction with the
     posts it queues. A UserError rolls everything back and becomes the reply;
@@ -289,47 +289,15 @@ def execute(
     recorded in the same transaction, so a refused press can be pressed again.
     `read_only`: `act` only reads (see `Command.reading`); it then goes on the
     partnership and person this thread remembers, checked with its first reads,
-    and runs once more if the partnership file was loaded meanwhile."""
-    attempt = partial(
-        _attempt,
-        act,
-        label=label,
-        sessions=sessions,
-        clock=clock,
-        slack_user_id=slack_user_id,
-        person_key=person_key,
-        channel_id=channel_id,
-        once_key=once_key,
-        site=site,
-        read_only=read_only,
-    )
-    try:
-        return attempt(answer_later=read_only)
-    except FirstAnswerChanged:  # loaded meanwhile: once more, on what the file says now
-        return attempt(answer_later=False)
-
-
-def _attempt(
-    act: Callable[[Context], str | Reply],
-    *,
-    label: str,
-    sessions: sessionmaker[Session],
-    clock: Clock,
-    slack_user_id: str | None,
-    person_key: str | None,
-    channel_id: str | None,
-    once_key: str | None,
-    site: Site | None,
-    read_only: bool,
-    answer_later: bool,
-) -> Reply:
+    and runs once more, asking first (`answer_later` False), if the partnership
+    file was loaded meanwhile."""
     try:
         with transaction(
             sessions,
             lock_wait=REQUEST_LOCK_WAIT,
             ask_first=directory.LATEST_LOAD,
             read_only=read_only,
-            answer_later=answer_later,
+            answer_later=read_only and answer_later,
         ) as session:
             now = clock.now()
             partnership, person = directory.lookup(
@@ -370,8 +338,20 @@ def _attempt(
     except Busy:
         log.warning("command refused: database busy", extra={"command": label})
         return Reply(text=BUSY, ok=False)
-    except FirstAnswerChanged:
-        raise
+    except FirstAnswerChanged:  # loaded meanwhile: once more, on what the file says now
+        return execute(
+            act,
+            label=label,
+            sessions=sessions,
+            clock=clock,
+            slack_user_id=slack_user_id,
+            person_key=person_key,
+            channel_id=channel_id,
+            once_key=once_key,
+            site=site,
+            read_only=read_only,
+            answer_later=False,
+        )
     except Exception as error:
         if is_unreachable(error):
             log.warning("command refused: the database is unreachable", extra={"command": label})
