@@ -3,6 +3,15 @@
 
 from __future__ import annotations
 
+import http.client
+import io
+import select
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +37,93 @@ HISTORY_LOOKBACK = 100  # messages looked through for one whose sending was in d
 
 def web_client(token: Secret | str | None, base_url: str) -> WebClient:
     revealed = token.reveal() if isinstance(token, Secret) else token
-    return WebClient(token=revealed, base_url=base_url, timeout=10)
+    return KeptAliveClient(token=revealed, base_url=base_url, timeout=10)
+
+
+class KeptAliveClient(WebClient):
+    """slack_sdk's WebClient on one HTTP connection per thread, kept open from one
+    call to the next. slack_sdk calls through urllib, which opens a connection for
+    each call and closes it after: a TCP (and, to Slack, a TLS) handshake for
+    every message the outbox sends. The sending process spent a sixth of its time
+    connecting to the local Slack stand-in alone (bench/README.md).
+
+    Only the transport changes: slack_sdk still builds each request and reads
+    each answer, a status of 400 or more reaches it as urllib's HTTPError, and a
+    proxy, if configured, goes through urllib as before. A kept connection is
+    used again only while it is fresh and the server has not closed it (a closed
+    one is readable, as `storage.session` checks a database connection); a call
+    that fails drops its connection, since nobody knows what state it is in, and
+    is not tried again here: the outbox tries later, and looks first whether the
+    post went through (SlackSender)."""
+
+    IDLE_AT_MOST = 30.0  # seconds: a connection idle longer is not trusted again
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept = threading.local()
+
+    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        if self.proxy is not None:
+            return super()._perform_urllib_http_request_internal(url, req)
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return super()._perform_urllib_http_request_internal(url, req)
+        connection = self._connection(parts)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("POST", path or "/", body=req.data, headers=dict(req.header_items()))
+            response = connection.getresponse()
+            body = response.read()
+        except BaseException:
+            self._drop()
+            raise
+        if response.will_close:
+            self._drop()
+        else:
+            self._kept.used = time.monotonic()
+        if response.status >= 400:  # as urllib's HTTPErrorProcessor: slack_sdk reads it from there
+            raise urllib.error.HTTPError(
+                url, response.status, response.reason, response.msg, io.BytesIO(body)
+            )
+        if response.msg.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": response.msg, "body": body}
+        charset = response.msg.get_content_charset() or "utf-8"
+        return {"status": response.status, "headers": response.msg, "body": body.decode(charset)}
+
+    def _connection(self, parts: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+        kept: http.client.HTTPConnection | None = getattr(self._kept, "connection", None)
+        where = (parts.scheme, parts.hostname, parts.port)
+        if kept is not None:
+            idle = time.monotonic() - self._kept.used
+            if self._kept.where == where and idle < self.IDLE_AT_MOST and not _closed_by_server(kept):
+                return kept
+            self._drop()
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = self.ssl or ssl.create_default_context()
+            connection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout, context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout)
+        self._kept.connection, self._kept.where, self._kept.used = connection, where, time.monotonic()
+        return connection
+
+    def _drop(self) -> None:
+        connection = getattr(self._kept, "connection", None)
+        self._kept.connection = None
+        if connection is not None:
+            connection.close()
+
+
+def _closed_by_server(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server hung up on a connection idle between calls: its socket
+    is readable then (the end of the stream, or bytes nobody asked for)."""
+    if connection.sock is None:
+        return False  # not connected yet, or closed here: request() connects
+    poller = select.poll()
+    poller.register(connection.sock, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 class SlackSender:

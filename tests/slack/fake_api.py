@@ -79,6 +79,7 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     remaining: int | None = None  # scripted replies only; None: never used up
+    hang_up: bool = False  # close the connection after answering, without saying so first
 
 
 class FakeSlackAPI:
@@ -111,6 +112,7 @@ class FakeSlackAPI:
         self.unexpected: list[Call] = []
         self.errors: list[str] = []  # exceptions inside the fake (e.g. a malformed body)
         self.users: dict[str, Params] = {}
+        self.connections = 0  # TCP connections accepted: HTTP/1.1 keeps one open between calls
 
     def start(self) -> FakeSlackAPI:
         if self._server is not None:
@@ -160,19 +162,22 @@ class FakeSlackAPI:
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         times: int | None = None,
+        hang_up: bool = False,
     ) -> None:
         """Script the answer to the next ``times`` calls of ``method`` (None: all of them).
 
         Replies queue in order; a ``times=None`` reply is never used up, so one
         queued after it is never reached. ``body=None`` means the usual answer
         for a 200 and a Slack-like error body otherwise. ``delay`` sleeps on the
-        server before answering, standing for slow Slack.
+        server before answering, standing for slow Slack. ``hang_up`` closes the
+        connection after the answer, which had said it would stay open (HTTP/1.1
+        keep-alive), as a server does with one idle too long.
         """
         if times is not None and times < 1:
             raise ValueError("times must be None or at least 1")
         with self._lock:
             self._replies.setdefault(method, deque()).append(
-                _Reply(status, body, dict(headers or {}), delay, times)
+                _Reply(status, body, dict(headers or {}), delay, times, hang_up)
             )
 
     def recover(self) -> None:
@@ -267,7 +272,7 @@ class FakeSlackAPI:
                 }
             elif body is None:
                 body = self._default(method, call.params)
-            return _Reply(scripted.status, body, scripted.headers, scripted.delay)
+            return _Reply(scripted.status, body, scripted.headers, scripted.delay, hang_up=scripted.hang_up)
         if method != RESPONSE_URL and method not in self._handlers:
             return _Reply(200, _UNKNOWN_METHOD)
         return _Reply(200, self._default(method, call.params))
@@ -412,6 +417,15 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     api: FakeSlackAPI  # set on the per-server subclass made in start()
+    protocol_version = "HTTP/1.1"  # as Slack: a connection stays open for the next call
+    # The head and the body go out in two writes: with Nagle's algorithm the body
+    # waited for the client's delayed ACK of the head, 40 ms a call.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        with self.api._lock:
+            self.api.connections += 1
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -436,7 +450,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up, e.g. its timeout is shorter than a scripted delay
+            self.close_connection = True  # the client gave up, e.g. its timeout is shorter than a delay
+        if reply.hang_up:
+            self.close_connection = True
 
     do_GET = do_POST  # Slack also takes GET with a query string
 
