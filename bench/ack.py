@@ -31,11 +31,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -69,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="processes of `partnerbot serve` (the bare app stays one)"
     )
     parser.add_argument("--bare", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the bare app's process
+    parser.add_argument("--floor", metavar="URL", help=argparse.SUPPRESS)  # ... doing the least with URL
     parser.add_argument("--slack", action="store_true", help=argparse.SUPPRESS)  # the Slack stand-in's
     args = parser.parse_args(argv)
     if args.bare:
-        return _serve_bare(args.bare)
+        return _serve_bare(args.bare, floor=args.floor)
     if args.slack:
         return _serve_slack()
     return _run(args)
@@ -81,17 +84,71 @@ def main(argv: list[str] | None = None) -> int:
 # -- the two servers ---------------------------------------------------------
 
 
-def _serve_bare(port: int) -> int:
-    """A Bolt app whose commands do nothing but acknowledge, on the same web stack as `partnerbot serve`."""
+def _serve_bare(port: int, *, floor: str | None = None) -> int:
+    """A Bolt app whose commands do nothing but acknowledge, on the same web stack as
+    `partnerbot serve`; with `floor`, a database URL, each does the least a command
+    of its kind must do with the database first (`Floor`)."""
     import uvicorn
 
-    uvicorn.run(bare_web_app(os.environ["SLACK_API_URL"]), host="127.0.0.1", port=port, log_level="warning")
+    app = bare_web_app(os.environ["SLACK_API_URL"], floor=Floor(floor) if floor else None)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return 0
 
 
-def bare_web_app(slack_api_url: str):
+WRITES = ("/apologies", "/update")  # the commands of the probes that write
+FLOOR = "bare Bolt + database"  # the side of the bare app doing the least (`Floor`)
+
+
+class Floor:
+    """The least a command can do with the database before it answers: one that
+    reads, one round trip (`SELECT 1`); one that writes, a row inserted and
+    committed as durably as partnerbot commits (PostgreSQL flushes its log to
+    disk; SQLite in WAL mode with synchronous=NORMAL, as storage/session.py sets
+    it), one round trip too. Through the driver itself, on a connection each
+    thread keeps: no SQLAlchemy, no transaction of more than one statement. What
+    a bare Bolt app doing this answers in is as fast as any command of partnerbot
+    could answer, however it were written."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self._url = make_url(url)
+        self._postgres = self._url.get_backend_name() == "postgresql"
+        self._mine = threading.local()
+        key = "BIGSERIAL PRIMARY KEY" if self._postgres else "INTEGER PRIMARY KEY"
+        self._connection().execute(f"CREATE TABLE IF NOT EXISTS bench_floor (id {key}, said TEXT NOT NULL)")
+        self._insert = f"INSERT INTO bench_floor (said) VALUES ({'%s' if self._postgres else '?'})"
+
+    def read(self) -> None:
+        self._connection().execute("SELECT 1").fetchall()
+
+    def write(self, said: str) -> None:
+        self._connection().execute(self._insert, (said,))
+
+    def _connection(self) -> Any:
+        connection = getattr(self._mine, "connection", None)
+        if connection is None:
+            connection = self._mine.connection = self._connect()
+        return connection
+
+    def _connect(self) -> Any:
+        if self._postgres:
+            import psycopg
+
+            dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+            return psycopg.connect(dsn, autocommit=True)
+        import sqlite3
+
+        connection = sqlite3.connect(self._url.database or "", isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=2000")  # serve's sending process writes too
+        return connection
+
+
+def bare_web_app(slack_api_url: str, *, floor: Floor | None = None):
     """The bare app's Starlette app: `partnerbot serve`'s web stack, with a Bolt app
-    whose commands only acknowledge."""
+    whose commands only acknowledge (with `floor`, after reading or writing once)."""
     from slack_bolt import App
     from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
@@ -111,8 +168,16 @@ def bare_web_app(slack_api_url: str):
     def command(ack) -> None:
         ack(response_type="ephemeral", text="ok")
 
+    def command_with_database(ack, body) -> None:
+        assert floor is not None
+        if body["command"] in WRITES:
+            floor.write(body.get("text", ""))
+        else:
+            floor.read()
+        ack(response_type="ephemeral", text="ok")
+
     for name in COMMANDS:
-        bolt.command(name)(command)
+        bolt.command(name)(command if floor is None else command_with_database)
 
     return create_web_app(bolt=bolt, sessions=make_session_factory(make_engine("sqlite://")))
 
@@ -385,8 +450,8 @@ def measure(
     results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     with _slack_stand_in() as slack_url:
         env |= {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url}
-        ports = {"partnerbot": _free_port(), "bare Bolt": _free_port()}
-        logs = {side: work / f"{side.split()[0]}.log" for side in ports}
+        ports = {"partnerbot": _free_port(), "bare Bolt": _free_port(), FLOOR: _free_port()}
+        logs = {side: work / f"{side.replace(' ', '-')}.log" for side in ports}
         try:
             serve = ["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(ports["partnerbot"])]
             # As the Procfile runs it: reminders are the worker's (bench/run_due.py
@@ -394,13 +459,9 @@ def measure(
             # sent) took the CPU from the first command measured: 1.9 -> 3.6 ms.
             serve += ["--workers", str(workers), "--no-scheduler"]
             servers.append(_start([sys.executable, "-m", *serve], env, logs["partnerbot"]))
-            servers.append(
-                _start(
-                    [sys.executable, "-m", "bench.ack", "--bare", str(ports["bare Bolt"])],
-                    env,
-                    logs["bare Bolt"],
-                )
-            )
+            for side, floor in (("bare Bolt", []), (FLOOR, ["--floor", url])):
+                bare = [sys.executable, "-m", "bench.ack", "--bare", str(ports[side]), *floor]
+                servers.append(_start(bare, env, logs[side]))
             for (side, port), process in zip(ports.items(), servers, strict=True):
                 _wait_healthy(port, process, logs[side])
             pss_started, _ = tree_memory(servers[0].pid)
@@ -429,10 +490,13 @@ def measure(
                 ):
                     # The sides take turns in short rounds, so that whatever else the
                     # machine is doing slows both alike.
-                    times: dict[str, list[float]] = {side: [] for side in ports}
+                    # The floor is measured one client at a time: it is what a single
+                    # request cannot beat.
+                    sides = {side: port for side, port in ports.items() if many == 1 or side != FLOOR}
+                    times: dict[str, list[float]] = {side: [] for side in sides}
                     per_round = many * 10
                     for _ in range(max(total // per_round, 1)):
-                        for side, port in ports.items():
+                        for side, port in sides.items():
                             times[side] += asyncio.run(
                                 _load(port, many, requests(side, probe, per_round), check(side, probe))
                             )
@@ -477,7 +541,8 @@ def _figures(results: dict, clients: int) -> list[Figure]:
     figures = []
     for label, loads in results.items():
         one, many = loads["1 client"], loads[f"{clients} clients"]
-        ours, bare = one["partnerbot"]["p50_ms"], one["bare Bolt"]["p50_ms"]
+        ours, bare, floor = (one[side]["p50_ms"] for side in ("partnerbot", "bare Bolt", FLOOR))
+        least = "write" if label.split()[0] in WRITES else "read"
         figures.append(
             Figure(
                 "ack",
@@ -486,7 +551,8 @@ def _figures(results: dict, clients: int) -> list[Figure]:
                 "ms",
                 f"under {P50_BUDGET_MS:.0f} ms and {P50_RATIO_BUDGET:.0f}x bare",
                 ours < P50_BUDGET_MS and ours <= P50_RATIO_BUDGET * bare,
-                f"bare {bare:.2f} ms ({ours / bare:.1f}x)",
+                f"bare {bare:.2f} ms ({ours / bare:.1f}x); bare + one {least} {floor:.2f} ms "
+                f"({floor / bare:.1f}x)",
             )
         )
         p99, bare99 = many["partnerbot"]["p99_ms"], many["bare Bolt"]["p99_ms"]
