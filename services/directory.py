@@ -6,11 +6,11 @@ loaded again; looking them up afresh took a third of a command's time. A
 request now asks the database one cheap question (the version of the latest
 load that changed something) and takes the rest from memory: each thread's
 own copies, taken into the request's session without a query; a new version
-forgets everything remembered. On PostgreSQL a request that only reads, on a
-connection its thread keeps, does not wait for the answer: it goes on the
-version its thread and the process last saw, and the question goes with its
-first reads; a different answer means the request runs again, on the new
-version (storage.session `expect_first`, bot/commands/core.py `execute`).
+forgets everything remembered. On PostgreSQL a request on a connection its
+thread keeps does not wait for the answer: it goes on the version its thread
+and the process last saw, and the question goes with its first reads (before
+anything it writes); a different answer means the request runs again, on the
+new version (storage.session `expect_first`, bot/commands/core.py `execute`).
 The groups are taken from memory only in a transaction that asked that
 question (`lookup`): anywhere else, `groups()` is None and they are read afresh.
 

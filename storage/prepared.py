@@ -38,6 +38,8 @@ _Processor = Callable[[Any], Any] | None
 # with its first reads; and the answer it is expected to give, as a 1-tuple.
 PENDING_FIRST = "partnerbot_pending_first"
 EXPECTED_FIRST = "partnerbot_expected_first"
+# ... and, for a transaction that writes, the BEGIN that goes before the question.
+PENDING_BEGIN = "partnerbot_pending_begin"
 
 
 class FirstAnswerChanged(Exception):
@@ -111,17 +113,22 @@ def read_together(connection: Connection, *reads: tuple[Prepared, Mapping[str, A
     each other's answers: on PostgreSQL (psycopg) all sent at once, in a
     pipeline, and answered in one round trip; elsewhere run one after another.
     A first question still to be asked (`PENDING_FIRST`) goes first in the same
-    pipeline, and its answer is checked before any rows are given."""
+    pipeline, after the BEGIN of a transaction that writes (`PENDING_BEGIN`),
+    and its answer is checked before any rows are given."""
     if not pipelines(connection):
         return [prepared.rows(connection, parameters) for prepared, parameters in reads]
     compiled = [(prepared._compiled_for(connection.dialect), parameters) for prepared, parameters in reads]
     info = connection.connection.info
     first = info.pop(PENDING_FIRST, None)
+    begin = info.pop(PENDING_BEGIN, None) if first is not None else None
     dbapi_connection: Any = connection.connection.driver_connection
     cursors: list[Any] = []
     sql = ""
     try:
         with dbapi_connection.pipeline():
+            if begin is not None:
+                sql = begin
+                dbapi_connection.execute(begin)
             if first is not None:
                 cursors.append(dbapi_connection.cursor())
                 sql = first

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from storage.prepared import (
     EXPECTED_FIRST,
+    PENDING_BEGIN,
     PENDING_FIRST,
     FirstAnswerChanged,
     Prepared,
@@ -247,7 +248,7 @@ def _postgres_begin(connection: Connection) -> None:
     options = connection.get_execution_options()
     dbapi_connection: Any = connection.connection.driver_connection
     info = connection.connection.info
-    for earlier in (_ANSWER, PENDING_FIRST, EXPECTED_FIRST):  # never an earlier transaction's
+    for earlier in (_ANSWER, PENDING_FIRST, PENDING_BEGIN, EXPECTED_FIRST):  # never an earlier one's
         info.pop(earlier, None)
     if "isolation_level" in options or dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
         _postgres_set_timeouts(connection)
@@ -260,9 +261,12 @@ def _postgres_begin(connection: Connection) -> None:
     else:
         begin = _begin_statement(wait, read_only=read_only, reset=info.pop(_HELD, None) is not None)
     question = options.get(_ASK_FIRST)
-    if question is not None and not begin and options.get(_ANSWER_LATER):
-        # Nothing to send yet: the question waits to go with the first reads.
+    if question is not None and begin in ("", _BEGIN_WRITE) and options.get(_ANSWER_LATER):
+        # Nothing to send yet: the question, and the BEGIN of what writes, wait
+        # to go with the first reads.
         info[PENDING_FIRST] = question
+        if begin:
+            info[PENDING_BEGIN] = begin
         return
     try:
         if question is None:
@@ -296,8 +300,9 @@ def _ask_pending(connection: Connection) -> Any:
     """The first question that waited, asked now, and its answer checked."""
     info = connection.connection.info
     question = info.pop(PENDING_FIRST)
+    begin = info.pop(PENDING_BEGIN, None)
     try:
-        answer = ask(connection, question)
+        answer = ask(connection, question, after=begin)
     except connection.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
         info.pop(EXPECTED_FIRST, None)
         raise driver_error(connection, error, question) from error
@@ -306,6 +311,7 @@ def _ask_pending(connection: Connection) -> Any:
 
 
 _HELD_SETTINGS = ("default_transaction_read_only", "lock_timeout", "statement_timeout")
+_BEGIN_WRITE = "BEGIN READ WRITE"  # on a kept connection, read-only by default
 # What a kept connection's info says its session settings are (see `_kept_statement`),
 # when a message that set them failed: perhaps set, perhaps not.
 _UNKNOWN = -1
@@ -319,7 +325,7 @@ def _kept_statement(info: dict, wait: float, *, read_only: bool) -> str:
     for what writes, BEGIN READ WRITE. What only reads needs nothing more: its
     reads run outside a transaction, refused any write by the default."""
     milliseconds = int(wait * 1000)
-    begin = "" if read_only else "BEGIN READ WRITE"
+    begin = "" if read_only else _BEGIN_WRITE
     if info.get(_HELD) == milliseconds:
         return begin
     info[_HELD] = milliseconds
@@ -511,12 +517,15 @@ def transaction(
     transaction, so there is no COMMIT to wait for (each read sees what was
     committed when it ran, not all of them the same moment).
 
-    `answer_later` (with `ask_first` and `read_only`): where nothing else need
-    be sent as the transaction begins (PostgreSQL, a connection a thread keeps
-    with its settings held), the first question waits and goes with the first
-    reads, one round trip for both: `ANSWERED_FIRST` is then not set, and the
+    `answer_later` (with `ask_first`): where nothing else need be sent as the
+    transaction begins (PostgreSQL, a connection a thread keeps with its
+    settings held), the first question waits and goes with the first reads,
+    one round trip for both, and for a transaction that writes its BEGIN goes
+    first in the same round trip: `ANSWERED_FIRST` is then not set, and the
     caller uses `first_answer` or, going on as if it knew the answer,
-    `expect_first` (see services/directory.py)."""
+    `expect_first` (see services/directory.py). Nothing is written before the
+    answer is checked: a statement that is not one of the first reads sends
+    the question (and BEGIN) first."""
     deadline = time.monotonic() + lock_wait
     answer_by = _answer_by.get()
     if answer_by is not None and answer_by < deadline:
@@ -533,9 +542,7 @@ def transaction(
             raise Busy(f"waited {lock_wait:g} s for another transaction in this process")
         writers.owner = threading.get_ident()
     try:
-        session, begun = _begin(
-            factory, deadline, ask_first, read_only=read_only, answer_later=answer_later and read_only
-        )
+        session, begun = _begin(factory, deadline, ask_first, read_only=read_only, answer_later=answer_later)
         if read_only:
             # Nothing to commit: closing the session ends the reading, without the
             # commit's flush and events (some 60,000 instructions of a reading command's million).
@@ -549,7 +556,12 @@ def transaction(
                 _refuse_what_is_left(session)
         else:
             with session, begun:
-                yield session
+                try:
+                    yield session
+                except BaseException as error:
+                    _settle_first(session, error)
+                    raise
+                _settle_first(session, None)  # before COMMIT, if nothing was sent to take it
     except OperationalError as error:
         if is_busy(error):
             raise Busy(str(error.orig)) from error
@@ -726,16 +738,33 @@ def _answer(connection: Connection, question: str) -> Any:
     return ask(connection, question)
 
 
-def ask(connection: Connection, question: str) -> Any:
+def ask(connection: Connection, question: str, *, after: str | None = None) -> Any:
     """The one value a query without parameters answers (None if no row), straight
     from the driver: for a question asked on every request, SQLAlchemy's statement
-    machinery costs more than the query."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    machinery costs more than the query. `after`: a statement without parameters
+    to run first (a BEGIN), sent in the same message where the driver can (psycopg
+    outside a pipeline, where a query without parameters goes as a simple query)."""
+    dbapi_connection: Any = connection.connection.driver_connection
+    cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(question)
+        if after is None:
+            cursor.execute(question)
+        elif _in_pipeline(dbapi_connection):
+            cursor.execute(after)
+            cursor.execute(question)
+        else:
+            cursor.execute(f"{after}; {question}")
+            while cursor.nextset():
+                pass
         return _one_value(cursor)
     finally:
         cursor.close()
+
+
+def _in_pipeline(dbapi_connection: Any) -> bool:
+    from psycopg import pq  # only a psycopg connection has anything pending to send first
+
+    return dbapi_connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 def first_pending(session: Session) -> bool:

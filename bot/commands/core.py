@@ -287,17 +287,18 @@ def execute(
     anything unexpected is logged with a reference that the reply shows too.
     With `once_key` (a button press), it acts the first time the key is seen only,
     recorded in the same transaction, so a refused press can be pressed again.
-    `read_only`: `act` only reads (see `Command.reading`); it then goes on the
-    partnership and person this thread remembers, checked with its first reads,
-    and runs once more, asking first (`answer_later` False), if the partnership
-    file was loaded meanwhile."""
+    `read_only`: `act` only reads (see `Command.reading`). Where it can, it goes
+    on the partnership and person this thread remembers, checked with its first
+    reads (a write with them too, before anything is written), and runs once
+    more, asking first (`answer_later` False), if the partnership file was
+    loaded meanwhile."""
     try:
         with transaction(
             sessions,
             lock_wait=REQUEST_LOCK_WAIT,
             ask_first=directory.LATEST_LOAD,
             read_only=read_only,
-            answer_later=read_only and answer_later,
+            answer_later=answer_later,
         ) as session:
             now = clock.now()
             partnership, person = directory.lookup(

@@ -21,11 +21,14 @@ from services.clock import MovableClock
 from services.directory import LATEST_LOAD
 from storage.models import Partnership
 from storage.partnership_file import load, read_file
+from storage.prepared import FirstAnswerChanged
 from storage.session import (
     ANSWERED_FIRST,
     REQUEST_LOCK_WAIT,
     Busy,
     answering_by,
+    expect_first,
+    first_pending,
     keeping_connections,
     make_engine,
     make_session_factory,
@@ -346,11 +349,12 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_command
         ("/action list", 1),
         ("/meeting next", 1),  # with the meeting and its apologies
         ("/agenda", 1),  # with the meeting, those around it and its items
-        # BEGIN with its question, the workstream with its state and the update's id, the rest
-        # (the update too) with COMMIT.
-        ("/update joint-commissioning amber Pooled budget delayed", 3),
-        # BEGIN with its question, the meeting with an apology sent before, the rest with COMMIT.
-        ("/apologies 21/04/2015 On leave", 3),
+        # BEGIN and the question with the workstream, its state and the update's id; the
+        # rest (the update too) with COMMIT.
+        ("/update joint-commissioning amber Pooled budget delayed", 2),
+        # BEGIN and the question with the meeting and an apology sent before; the rest
+        # with COMMIT.
+        ("/apologies 21/04/2015 On leave", 2),
     ],
 )
 def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
@@ -380,12 +384,12 @@ def test_a_command_s_round_trips_on_a_connection_its_thread_keeps(
     assert len(trips) == expected, trips
     reads_only = COMMANDS[name].only_reads(text_)
     # The connection holds its settings from the transaction before: nothing set again.
+    first = messages[: next(i for i, (kind, _) in enumerate(messages) if kind in ROUND_TRIP)]
+    asked = [sent_ for kind, sent_ in first if kind == "Parse"]
     if reads_only:
-        first = messages[: next(i for i, (kind, _) in enumerate(messages) if kind in ROUND_TRIP)]
-        asked = [sent_ for kind, sent_ in first if kind == "Parse"]
         assert "partnership_load" in asked[0] and len(asked) > 1, first
-    else:
-        assert trips[0].startswith('"BEGIN READ WRITE;'), trips
+    else:  # nothing read before BEGIN, nothing before the question
+        assert "BEGIN READ WRITE" in asked[0] and "partnership_load" in asked[1] and len(asked) > 2, first
     assert reads_only == all("COMMIT" not in sent_ for _, sent_ in messages), messages
 
 
@@ -438,6 +442,103 @@ def test_a_load_since_a_threads_last_command_is_seen_by_its_next(
     # The try on what was remembered, found out of date; then the question alone,
     # the partnership and the person read afresh, and the reads.
     assert len(trips) == 5 and trips[1] == f'"{LATEST_LOAD}"', trips
+
+
+@pytest.mark.parametrize(
+    ("typist", "changes", "seen"),
+    [
+        ("U0CLERK01", {"name": "Jess Marland-Evans"}, "Jess Marland-Evans"),  # audited afresh
+        ("U0CLERK02", {"slack": "U0CLERK02"}, "Jess Marland"),  # refused on what was remembered
+    ],
+    ids=["renamed", "slack account changed"],
+)
+def test_a_load_since_a_threads_last_change_is_seen_by_its_next(
+    postgres_engine, postgres_demo, sessions, typist, changes, seen
+):
+    """A change goes on what the thread remembers too: its BEGIN and the question
+    go with its first reads (or, refused before any, as it ends), and a load
+    since means it is rolled back before anything is written, and made again on
+    what the file says now."""
+    postgres_demo.restore(postgres_engine)
+    clock = MovableClock(DEMO_NOW)
+    replies: list[str] = []
+    messages: list[tuple[str, str]] = []
+
+    def apologise(n: int) -> None:
+        reply = run(
+            COMMANDS["/apologies"],
+            f"21/04/2015 On leave, try {n}",
+            sessions=sessions,
+            clock=clock,
+            slack_user_id=typist,
+        )
+        replies.append(reply.text)
+
+    def answering() -> None:
+        with keeping_connections():
+            apologise(1)
+            apologise(2)  # remembered: the thread's copies, checked with the first reads
+            reload_clerk(postgres_engine, clock, **changes)
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT) as session:
+                driver = session.connection().connection.driver_connection
+            messages.extend(traced(driver, lambda: apologise(3)))
+
+    in_a_thread_of_its_own(answering)
+    assert "pologies" in replies[-1] and "not in the partnership file" not in replies[-1], replies
+    with transaction(sessions) as session:
+        said = session.execute(
+            text("SELECT actor, after->>'reason' FROM audit_entry WHERE what LIKE 'apology.%' ORDER BY id")
+        ).all()
+        reason = session.scalar(text("SELECT reason FROM apology ORDER BY updated_at DESC LIMIT 1"))
+    assert said[-1][0].startswith(seen), said
+    assert reason == "On leave, try 3"
+    if typist == "U0CLERK02":  # refused twice before the load, on what the file said then
+        assert ["not in the partnership file" in reply for reply in replies] == [True, True, False]
+        assert len(said) == 1
+    trips = round_trips(messages)
+    # The try on what was remembered, found out of date and rolled back; then BEGIN
+    # with the question alone, the partnership and the person read afresh, the
+    # reads, and the rest with COMMIT.
+    assert trips[1] == '"ROLLBACK"' and LATEST_LOAD in trips[2], trips
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["writing", "refused before any statement"])
+def test_a_change_made_on_an_answer_expected_is_undone_if_the_answer_differs(
+    postgres_engine, postgres_demo, sessions, refused
+):
+    """A transaction that writes, going on the answer it expects to its first
+    question (`expect_first`), is stopped with FirstAnswerChanged before any
+    statement of its own is sent when the answer differs; one that ends on an
+    error before sending any has the question asked as it ends, and its error
+    becomes the cause (a refusal made on what was expected is made again)."""
+    postgres_demo.restore(postgres_engine)
+    stopped: list[FirstAnswerChanged] = []
+
+    def answering() -> None:
+        with keeping_connections():
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
+                pass  # the kept connection's settings are held from now on
+            try:
+                with transaction(
+                    sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD, answer_later=True
+                ) as session:
+                    assert first_pending(session)
+                    expect_first(session, "not the latest load")
+                    if refused:
+                        raise Refused("refused on what was expected")
+                    session.execute(text("UPDATE partnership SET name = 'Changed on an old answer'"))
+            except FirstAnswerChanged as changed:
+                stopped.append(changed)
+
+    in_a_thread_of_its_own(answering)
+    assert len(stopped) == 1
+    assert isinstance(stopped[0].__cause__, Refused) == refused
+    with transaction(sessions) as session:
+        assert session.scalar(text("SELECT name FROM partnership")) != "Changed on an old answer"
 
 
 def test_a_kept_connection_is_given_its_settings_once_and_keeps_them_through_a_rollback(
