@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import select
 import ssl
 import threading
@@ -92,7 +93,8 @@ class KeptAliveClient(WebClient):
 
     def _connection(self, parts: urllib.parse.SplitResult) -> http.client.HTTPConnection:
         kept: http.client.HTTPConnection | None = getattr(self._kept, "connection", None)
-        where = (parts.scheme, parts.hostname, parts.port)
+        # A process forked from this one has the thread's connection too: it is the parent's.
+        where = (parts.scheme, parts.hostname, parts.port, os.getpid())
         if kept is not None:
             idle = time.monotonic() - self._kept.used
             if self._kept.where == where and idle < self.IDLE_AT_MOST and not _closed_by_server(kept):

@@ -4,6 +4,7 @@ stand-in, which keeps connections open as Slack does (HTTP/1.1)."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -93,4 +94,22 @@ def test_a_call_that_times_out_leaves_its_connection_behind(slack_api: FakeSlack
     # The late answer to "slow" would come on the old connection: it is not read as this one's.
     answer = client.chat_postMessage(channel="C1", text="third")
     assert answer["ok"] and answer["message"]["text"] == "third"
+    assert slack_api.connections == 2
+
+
+def test_a_process_forked_after_a_call_opens_a_connection_of_its_own(slack_api: FakeSlackAPI, client) -> None:
+    client.chat_postMessage(channel="C1", text="from the parent")
+    child = os.fork()
+    if child == 0:  # serve forks its workers: the parent's connection is not the child's to use
+        try:
+            client.chat_postMessage(channel="C1", text="from the child")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    client.chat_postMessage(channel="C1", text="from the parent again")
+    assert [p["text"] for p in slack_api.posts()] == [
+        "from the parent",
+        "from the child",
+        "from the parent again",
+    ]
     assert slack_api.connections == 2
