@@ -749,8 +749,8 @@ def ask(connection: Connection, question: str, *, after: str | None = None) -> A
     try:
         if after is None:
             cursor.execute(question)
-        elif _in_pipeline(dbapi_connection):
-            cursor.execute(after)
+        elif _in_pipeline(dbapi_connection):  # one statement a query there
+            dbapi_connection.execute(after)
             cursor.execute(question)
         else:
             cursor.execute(f"{after}; {question}")

@@ -287,11 +287,11 @@ def execute(
     anything unexpected is logged with a reference that the reply shows too.
     With `once_key` (a button press), it acts the first time the key is seen only,
     recorded in the same transaction, so a refused press can be pressed again.
-    `read_only`: `act` only reads (see `Command.reading`). Where it can, it goes
-    on the partnership and person this thread remembers, checked with its first
-    reads (a write with them too, before anything is written), and runs once
-    more, asking first (`answer_later` False), if the partnership file was
-    loaded meanwhile."""
+    `read_only`: `act` only reads (see `Command.reading`). Where it can
+    (PostgreSQL, a connection its thread keeps), a command goes on the
+    partnership and person this thread remembers, checked with its first reads
+    and before anything is written, and runs once more, asking first
+    (`answer_later` False), if the partnership file was loaded meanwhile."""
     try:
         with transaction(
             sessions,

@@ -28,6 +28,7 @@ from storage.session import (
     Busy,
     answering_by,
     expect_first,
+    first_answer,
     first_pending,
     keeping_connections,
     make_engine,
@@ -539,6 +540,33 @@ def test_a_change_made_on_an_answer_expected_is_undone_if_the_answer_differs(
     assert isinstance(stopped[0].__cause__, Refused) == refused
     with transaction(sessions) as session:
         assert session.scalar(text("SELECT name FROM partnership")) != "Changed on an old answer"
+
+
+def test_a_first_question_waiting_with_begin_is_asked_inside_a_pipeline_too(
+    postgres_engine, postgres_demo, sessions
+):
+    """A pipeline takes one statement a query: the BEGIN and the question that
+    waited for a change's first reads go as two when asked inside one."""
+    postgres_demo.restore(postgres_engine)
+    found: list[object] = []
+
+    def answering() -> None:
+        with keeping_connections():
+            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
+                pass  # the kept connection's settings are held from now on
+            with transaction(
+                sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD, answer_later=True
+            ) as session:
+                assert first_pending(session)
+                driver = session.connection().connection.driver_connection
+                with driver.pipeline():
+                    found.append(first_answer(session))
+                found.append(session.scalar(text("SHOW transaction_read_only")))
+
+    in_a_thread_of_its_own(answering)
+    with transaction(sessions) as session:
+        latest = session.scalar(text(LATEST_LOAD))
+    assert found == [latest, "off"]
 
 
 def test_a_kept_connection_is_given_its_settings_once_and_keeps_them_through_a_rollback(
