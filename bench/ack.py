@@ -8,11 +8,13 @@ Both sides run as real processes on the same stack (uvicorn, Starlette, Bolt wit
 process_before_response=True): `partnerbot serve --no-scheduler`, as the Procfile's
 `web` runs it, on the county-scale partnership
 (bench/data.py, generated afresh into the database given, which is emptied first),
-pointed at a local Slack stand-in; and a bare Bolt app whose commands do nothing.
-Each gets signed requests as the clerk for `/action list`, `/meeting next`,
-`/apologies DATE REASON` (a write), `/update WS TEXT` (a write that posts) and
-`/agenda`: first from one client at a time, then from 16 concurrent clients, the
-two sides taking turns in short rounds. Then it reads `serve`'s resident memory.
+pointed at a local Slack stand-in; a bare Bolt app whose commands do nothing;
+and, one client at a time only, the floor: the bare app doing first the least a
+command of its kind must do with the database (`Floor`). Each gets signed
+requests as the clerk for `/action list`, `/meeting next`, `/apologies DATE
+REASON` (a write), `/update WS TEXT` (a write that posts) and `/agenda`: first
+from one client at a time, then from 16 concurrent clients, the sides taking
+turns in short rounds. Then it reads `serve`'s resident memory.
 The table shows each figure beside its budget; the figures are written as JSON
 to bench/results/.
 """
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
-# -- the two servers ---------------------------------------------------------
+# -- the servers -------------------------------------------------------------
 
 
 def _serve_bare(port: int, *, floor: str | None = None) -> int:
