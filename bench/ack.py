@@ -127,6 +127,12 @@ class Floor:
     def write(self, said: str) -> None:
         self._connection().execute(self._insert, (said,))
 
+    def close(self) -> None:
+        """Close this thread's connection (the next call opens another)."""
+        connection, self._mine.connection = getattr(self._mine, "connection", None), None
+        if connection is not None:
+            connection.close()
+
     def _connection(self) -> Any:
         connection = getattr(self._mine, "connection", None)
         if connection is None:
