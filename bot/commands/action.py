@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.commands import action_import
-from bot.commands.action_buttons import action_section, action_sections
+from bot.commands.action_buttons import MESSAGE_ACTIONS, action_section, action_sections
 from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import parse_date
 from bot.commands.lines import action_line
@@ -180,11 +180,11 @@ def _list(context: Context, scope: str) -> str | Reply:
     # Actions name people and what they owe: for the partnership's people only.
     person = context.require_person()
     if scope == "mine":
-        found, title = actions.listing(session, owner=person), "Your open actions"
+        found, title = actions.listing(session, owner=person, limit=MESSAGE_ACTIONS), "Your open actions"
     elif scope == "all":
-        found, title = actions.listing(session), "All open actions"
+        found, title = actions.listing(session, limit=MESSAGE_ACTIONS), "All open actions"
     elif scope == "overdue":
-        found, title = actions.listing(session, overdue_on=today), "Overdue actions"
+        found, title = actions.listing(session, overdue_on=today, limit=MESSAGE_ACTIONS), "Overdue actions"
     else:
         found, title = _list_for(context, scope)
     if not found.total:
@@ -204,12 +204,16 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
     session = context.session
     workstream = workstreams.match(session, scope)
     if workstream is not None:
-        return actions.listing(session, workstream=workstream), f"Open actions of {workstream.name}"
+        return actions.listing(
+            session, workstream=workstream, limit=MESSAGE_ACTIONS
+        ), f"Open actions of {workstream.name}"
     who = people.resolve(session, scope)
     if who.person is not None:
-        return actions.listing(session, owner=who.person), f"Open actions of {who.person.name}"
+        return actions.listing(
+            session, owner=who.person, limit=MESSAGE_ACTIONS
+        ), f"Open actions of {who.person.name}"
     text = who.text or ""
-    return actions.listing(session, owner_text=text), f"Open actions of '{text}'"
+    return actions.listing(session, owner_text=text, limit=MESSAGE_ACTIONS), f"Open actions of '{text}'"
 
 
 STATUS_CHANGES = {

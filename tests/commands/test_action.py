@@ -178,6 +178,18 @@ def test_my_open_actions_are_listed_oldest_due_first(type_command):
     assert "Bring options for a joint early help commission" in lines[1]
 
 
+def test_a_long_list_shows_the_twenty_due_first_and_says_how_many_more(type_command):
+    for day in range(30, 0, -1):  # added latest due first: the list puts them in due order
+        reply = type_command(f"/action add Check return {day:02d} | clerk | {day}/5/2015")
+        assert reply.ok, reply.text
+    reply = type_command("/action list clerk")
+    assert reply.text == "Open actions of Jess Marland (32):"  # the demo's two, and these
+    lines = shown(reply).splitlines()[1:]
+    assert len(lines) == 21 and lines[-1].startswith("…and 12 more")
+    returns = [line.split("Check return ")[1][:2] for line in lines if "Check return" in line]
+    assert returns == [f"{day:02d}" for day in range(1, len(returns) + 1)] and len(returns) >= 18
+
+
 def test_list_overdue_and_by_free_text_owner(type_command):
     overdue = shown(type_command("/action list overdue"))
     assert "Circulate Away Day outcomes" in overdue
