@@ -449,7 +449,7 @@ def test_a_load_since_a_threads_last_command_is_seen_by_its_next(
     ("typist", "changes", "seen"),
     [
         ("U0CLERK01", {"name": "Jess Marland-Evans"}, "Jess Marland-Evans"),  # audited afresh
-        ("U0CLERK02", {"slack": "U0CLERK02"}, "Jess Marland"),  # refused on what was remembered
+        ("U0CLERK02", {"slack": "U0CLERK02"}, "Jess Marland"),  # a stranger until the load
     ],
     ids=["renamed", "slack account changed"],
 )
@@ -457,9 +457,9 @@ def test_a_load_since_a_threads_last_change_is_seen_by_its_next(
     postgres_engine, postgres_demo, sessions, typist, changes, seen
 ):
     """A change goes on what the thread remembers too: its BEGIN and the question
-    go with its first reads (or, refused before any, as it ends), and a load
-    since means it is rolled back before anything is written, and made again on
-    what the file says now."""
+    go with its first reads, or before its first statement of another kind, and
+    a load since means it is rolled back before anything is written, and made
+    again on what the file says now."""
     postgres_demo.restore(postgres_engine)
     clock = MovableClock(DEMO_NOW)
     replies: list[str] = []
