@@ -292,75 +292,68 @@ def execute(
     partnership and person this thread remembers, checked with its first reads
     and before anything is written, and runs once more, asking first
     (`answer_later` False), if the partnership file was loaded meanwhile."""
-    try:
-        with transaction(
-            sessions,
-            lock_wait=REQUEST_LOCK_WAIT,
-            ask_first=directory.LATEST_LOAD,
-            read_only=read_only,
-            answer_later=answer_later,
-        ) as session:
-            now = clock.now()
-            partnership, person = directory.lookup(
-                session, slack_user_id=slack_user_id, person_key=person_key
-            )
-            context = Context(
-                session=session,
-                now=now,
-                partnership=partnership,
-                zone=partnership_service.zone(partnership),
-                person=person,
-                slack_user_id=slack_user_id,
-                channel_id=channel_id,
-                site=site or Site(),
-            )
-            if once_key and not inbox.first_time(session, key=once_key, now=now):
-                return Reply(text=ALREADY_PRESSED, ok=False)
-            answer = act(context)
-            if person is not None and person.slack_user_id and audit.changed(session):
-                # Whatever a person changes shows on their Home tab, published like any post.
-                home.changed(session, slack_user_id=person.slack_user_id, now=now)
-            for post in context.posts:
-                outbox.enqueue_at_commit(
-                    session,
-                    key=post.key,
-                    kind=post.kind,
-                    target=post.target,
-                    payload=post.message.to_payload(),
-                    due_at=now,
-                    now=now,
+    # The second time (only if the first went on what this thread remembered) asks first.
+    for later in (True, False) if answer_later else (False,):
+        try:
+            with transaction(
+                sessions,
+                lock_wait=REQUEST_LOCK_WAIT,
+                ask_first=directory.LATEST_LOAD,
+                read_only=read_only,
+                answer_later=later,
+            ) as session:
+                now = clock.now()
+                partnership, person = directory.lookup(
+                    session, slack_user_id=slack_user_id, person_key=person_key
                 )
-            reply = answer if isinstance(answer, Reply) else Reply(text=answer)
-            return replace(reply, posts=tuple(context.posts))
-    except FieldErrors as error:
-        return Reply(text=error.message, ok=False, errors=error.errors)
-    except UserError as error:
-        return Reply(text=error.message, ok=False)
-    except Busy:
-        log.warning("command refused: database busy", extra={"command": label})
-        return Reply(text=BUSY, ok=False)
-    except FirstAnswerChanged:  # loaded meanwhile: once more, on what the file says now
-        return execute(
-            act,
-            label=label,
-            sessions=sessions,
-            clock=clock,
-            slack_user_id=slack_user_id,
-            person_key=person_key,
-            channel_id=channel_id,
-            once_key=once_key,
-            site=site,
-            read_only=read_only,
-            answer_later=False,
-        )
-    except Exception as error:
-        if is_unreachable(error):
-            log.warning("command refused: the database is unreachable", extra={"command": label})
-            return Reply(text=DATABASE_UNREACHABLE, ok=False)
-        reference = secrets.token_hex(4)
-        log.exception("command failed", extra={"reference": reference, "command": label})
-        return Reply(
-            text=f"Something went wrong on partnerbot's side, and nothing was changed. "
-            f"If it happens again, tell the engineer who runs it: reference {reference}.",
-            ok=False,
-        )
+                context = Context(
+                    session=session,
+                    now=now,
+                    partnership=partnership,
+                    zone=partnership_service.zone(partnership),
+                    person=person,
+                    slack_user_id=slack_user_id,
+                    channel_id=channel_id,
+                    site=site or Site(),
+                )
+                if once_key and not inbox.first_time(session, key=once_key, now=now):
+                    return Reply(text=ALREADY_PRESSED, ok=False)
+                answer = act(context)
+                if person is not None and person.slack_user_id and audit.changed(session):
+                    # Whatever a person changes shows on their Home tab, published like any post.
+                    home.changed(session, slack_user_id=person.slack_user_id, now=now)
+                for post in context.posts:
+                    outbox.enqueue_at_commit(
+                        session,
+                        key=post.key,
+                        kind=post.kind,
+                        target=post.target,
+                        payload=post.message.to_payload(),
+                        due_at=now,
+                        now=now,
+                    )
+                reply = answer if isinstance(answer, Reply) else Reply(text=answer)
+                return replace(reply, posts=tuple(context.posts))
+        except FieldErrors as error:
+            return Reply(text=error.message, ok=False, errors=error.errors)
+        except UserError as error:
+            return Reply(text=error.message, ok=False)
+        except Busy:
+            log.warning("command refused: database busy", extra={"command": label})
+            return Reply(text=BUSY, ok=False)
+        except FirstAnswerChanged:  # loaded meanwhile: once more, asking first, on what the file says now
+            continue
+        except Exception as error:
+            if is_unreachable(error):
+                log.warning("command refused: the database is unreachable", extra={"command": label})
+                return Reply(text=DATABASE_UNREACHABLE, ok=False)
+            reference = secrets.token_hex(4)
+            log.exception("command failed", extra={"reference": reference, "command": label})
+            return Reply(
+                text=f"Something went wrong on partnerbot's side, and nothing was changed. "
+                f"If it happens again, tell the engineer who runs it: reference {reference}.",
+                ok=False,
+            )
+    raise AssertionError(
+        "a command that asked first was told to run again"
+    )  # asking first, nothing is expected

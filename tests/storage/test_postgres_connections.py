@@ -9,11 +9,13 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from psycopg import pq
 from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from bot.commands import COMMANDS
 from bot.commands.core import run
@@ -503,6 +505,19 @@ def test_a_load_since_a_threads_last_change_is_seen_by_its_next(
     assert trips[1] == '"ROLLBACK"' and LATEST_LOAD in trips[2], trips
 
 
+@contextmanager
+def a_change_waiting_for_its_question(sessions) -> Iterator[Session]:
+    """A transaction that writes, on a connection this thread keeps (its settings
+    held already), whose BEGIN and first question wait to go with its first reads."""
+    with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
+        pass  # the kept connection's settings are held from now on
+    with transaction(
+        sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD, answer_later=True
+    ) as session:
+        assert first_pending(session)
+        yield session
+
+
 class Refused(Exception):
     pass
 
@@ -521,13 +536,8 @@ def test_a_change_made_on_an_answer_expected_is_undone_if_the_answer_differs(
 
     def answering() -> None:
         with keeping_connections():
-            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
-                pass  # the kept connection's settings are held from now on
             try:
-                with transaction(
-                    sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD, answer_later=True
-                ) as session:
-                    assert first_pending(session)
+                with a_change_waiting_for_its_question(sessions) as session:
                     expect_first(session, "not the latest load")
                     if refused:
                         raise Refused("refused on what was expected")
@@ -551,17 +561,11 @@ def test_a_first_question_waiting_with_begin_is_asked_inside_a_pipeline_too(
     found: list[object] = []
 
     def answering() -> None:
-        with keeping_connections():
-            with transaction(sessions, lock_wait=REQUEST_LOCK_WAIT):
-                pass  # the kept connection's settings are held from now on
-            with transaction(
-                sessions, lock_wait=REQUEST_LOCK_WAIT, ask_first=LATEST_LOAD, answer_later=True
-            ) as session:
-                assert first_pending(session)
-                driver = session.connection().connection.driver_connection
-                with driver.pipeline():
-                    found.append(first_answer(session))
-                found.append(session.scalar(text("SHOW transaction_read_only")))
+        with keeping_connections(), a_change_waiting_for_its_question(sessions) as session:
+            driver = session.connection().connection.driver_connection
+            with driver.pipeline():
+                found.append(first_answer(session))
+            found.append(session.scalar(text("SHOW transaction_read_only")))
 
     in_a_thread_of_its_own(answering)
     with transaction(sessions) as session:
