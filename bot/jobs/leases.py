@@ -19,9 +19,11 @@ from sqlalchemy import (
     Connection,
     CursorResult,
     Engine,
+    Executable,
     Row,
     Select,
     Update,
+    and_,
     bindparam,
     or_,
     select,
@@ -127,18 +129,20 @@ class Pass:
     writes each outcome, committed before the next message is sent, so a process
     killed mid-pass leaves at most the message it was sending in doubt.
 
-    From its first outcome on, the pass keeps one connection, in autocommit,
-    with the lock bound of a job's transaction set on it while held: an outcome
-    is one UPDATE, committed as it runs. The connection is idle in between: no
-    transaction is open while a message is sent.
+    The pass keeps one connection, in autocommit, with the lock bound of a job's
+    transaction set on it while held: an outcome is one UPDATE, committed as it
+    runs. The connection is idle in between: no transaction is open while a
+    message is sent. On PostgreSQL it is taken at the first outcome; on SQLite
+    at the first claim.
 
     On PostgreSQL every statement is a round trip, and a transaction of its own
     for each outcome cost three (BEGIN with its lock bound, the UPDATE, COMMIT),
     for each claim four; a claim is one statement there too (`_claim_at_once`).
-    On SQLite an outcome written so holds the database's one write lock only
-    while SQLite runs the UPDATE, not from BEGIN through this process's Python to
-    COMMIT, where a niced sending process could be descheduled holding it while
-    a command waited (bench/README.md); a claim there is a transaction of its own.
+    On SQLite an outcome or a claim written so holds the database's one write
+    lock only while SQLite runs the UPDATE, not from BEGIN through this process's
+    Python to COMMIT, where a niced sending process could be descheduled holding
+    it while a command waited (bench/README.md); a claim there is a read and then
+    an UPDATE of the rows read (`_claim_seen`).
     If the connection is lost (the database restarted), the rest of the pass goes
     through the pool: each claim and each outcome a transaction of its own.
     """
@@ -157,9 +161,11 @@ class Pass:
 
     def claim(self, *, now: datetime, limit: int) -> list[Claimed]:
         """As `claim`."""
-        if self._connection is None or self._connection.dialect.name != "postgresql":
-            # No connection is held until there is an outcome to write: most passes
-            # find nothing due, and one short transaction says so.
+        if self._engine is not None and self._engine.dialect.name == "sqlite":
+            return self._claim_sqlite(now, limit)
+        if self._connection is None:
+            # On PostgreSQL no connection is held until there is an outcome to
+            # write: most passes find nothing due, and one short transaction says so.
             return claim(self._sessions, now=now, limit=limit)
         token = secrets.token_hex(16)
         result = self._run(_claim_at_once(now, limit, token))
@@ -169,12 +175,32 @@ class Pass:
         abandoned = {row.id for row in rows if row.held_by is not None}
         return _leased(rows, abandoned, now=now, token=token, record=self.record)
 
+    def _claim_sqlite(self, now: datetime, limit: int) -> list[Claimed]:
+        """`claim` on SQLite as two statements, each committed as it runs: the due
+        rows read (which takes no lock), then the lease written on those still
+        free (`_claim_seen`). The database's write lock is held only while SQLite
+        runs the UPDATE, never while this niced process's Python runs."""
+        seen = self._run(_due(now, limit))
+        if seen is None:
+            return claim(self._sessions, now=now, limit=limit)
+        candidates = seen.all()
+        if not candidates:
+            return []
+        token = secrets.token_hex(16)
+        result = self._run(_claim_seen(candidates, now, token))
+        if result is None:
+            return claim(self._sessions, now=now, limit=limit)
+        abandoned = {row.id for row in candidates if row.claim_token is not None}
+        return _leased(result.all(), abandoned, now=now, token=token, record=self.record)
+
     def record(self, delivery_id: int, token: str, **values: Any) -> None:
         """As `record`."""
         if self._run(*_outcome(delivery_id, token, values)) is None:
             record(self._sessions, delivery_id, token, **values)
 
-    def _run(self, statement: Update, parameters: dict[str, Any] | None = None) -> CursorResult[Any] | None:
+    def _run(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> CursorResult[Any] | None:
         """Run one statement on the pass's connection, committed as it runs; None
         where there is none (sessions bound to no engine) or it was lost."""
         connection = self._held()
@@ -231,6 +257,27 @@ def _claim_at_once(now: datetime, limit: int, token: str) -> Update:
         .where(Delivery.id == due.c.id)
         .values(claimed_until=now + LEASE, claim_token=token)
         .returning(*_CLAIMED, due.c.claim_token.label("held_by"))
+    )
+
+
+def _claim_seen(seen: Sequence[Row[Any]], now: datetime, token: str) -> Update:
+    """Lease the rows of `seen` (as `_due` read them) that are still due and free.
+    A row read as never held is taken only if it still is, so a message that
+    another pass took meanwhile and left in doubt is never sent as if it were new;
+    one read as left in doubt is taken while it is free, and checked for first."""
+    unheld = [row.id for row in seen if row.claim_token is None]
+    abandoned = [row.id for row in seen if row.claim_token is not None]
+    return (
+        update(Delivery)
+        .where(
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            _free(now),
+            or_(and_(Delivery.id.in_(unheld), Delivery.claim_token.is_(None)), Delivery.id.in_(abandoned)),
+        )
+        .values(claimed_until=now + LEASE, claim_token=token)
+        .returning(*_CLAIMED)
+        .execution_options(synchronize_session=False)
     )
 
 

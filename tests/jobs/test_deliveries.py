@@ -432,16 +432,50 @@ def test_a_pass_whose_connection_is_lost_sends_the_rest_through_the_pool_once(po
     assert {delivery(make_session_factory(postgres_engine), key).status for key in keys} == {"sent"}
 
 
-def test_on_sqlite_each_outcome_is_one_update_that_commits_as_it_runs(engine, db, clock):
-    """No transaction is begun for an outcome: SQLite holds its one write lock
-    while it runs the UPDATE, not from BEGIN through the sending process's
-    Python to COMMIT, where commands would wait behind it (bench/README.md)."""
+def test_on_sqlite_each_claim_and_outcome_is_one_update_that_commits_as_it_runs(engine, db, clock):
+    """No transaction is begun for a claim or an outcome: SQLite holds its one
+    write lock while it runs the UPDATE, not from BEGIN through the sending
+    process's Python to COMMIT, where commands would wait behind it (bench/README.md)."""
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL's pass is pinned above")
     queue_many(db, clock, 25)
     statements, begun = a_pass_of(engine, db, clock, sending=25)
     outcomes = [s for s in statements if s.startswith("UPDATE delivery SET status")]
-    assert len(outcomes) == 25
-    # The three claims (10, 10, 5), each a transaction; the outcomes on one
-    # connection in autocommit.
-    assert sorted(map(str, begun)) == ["AUTOCOMMIT", "None", "None", "None"], begun
+    leases = [s for s in statements if s.startswith("UPDATE delivery SET claimed_until")]
+    reads = [s for s in statements if s.startswith("SELECT delivery.id, delivery.claim_token")]
+    # Three claims (10, 10, 5), each a read and an UPDATE of what it found; all
+    # on one connection in autocommit.
+    assert (len(outcomes), len(leases), len(reads)) == (25, 3, 3)
+    assert begun == ["AUTOCOMMIT"]
+
+
+def test_on_sqlite_a_message_taken_by_another_pass_between_a_claims_read_and_its_lease_is_left_in_doubt(
+    engine, db, clock, slack_api, sender
+):
+    """Between the read and the UPDATE of a claim (`_claim_seen`) another pass
+    takes the row, reaches Slack, and is killed; were its lease over already, this
+    claim, having read the row as never held, must not send it as if it were new."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL claims in one statement")
+    queue(db, clock)
+
+    meanwhile: list[str] = []
+
+    def another_pass_took_it(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("UPDATE delivery SET claimed_until") and not meanwhile:
+            meanwhile.append(statement)  # once: the other pass's own claim runs through here too
+            (taken,) = claim(db, now=clock.now(), limit=1)
+            sender.send(taken)
+            with db() as session, session.begin():  # its lease over by now
+                session.execute(update(Delivery).values(claimed_until=clock.now()))
+
+    event.listen(engine, "before_cursor_execute", another_pass_took_it)
+    try:
+        assert send_due(db, clock, sender).sent == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", another_pass_took_it)
+    outcome = send_due(db, clock, sender)  # the next pass finds it in doubt, and checks first
+    assert outcome.sent == 1
+    assert len(slack_api.posts()) == 1
+    assert slack_api.last("conversations.history").params["channel"] == "CBOARD001"
+    assert delivery(db).status == "sent"
