@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import make_url
 
-from bot.jobs.deliveries import Claimed, Route, backoff, send_due
+from bot.jobs.deliveries import Claimed, Outcome, Route, backoff, send_due
 from bot.jobs.leases import LEASE, claim
 from bot.slack_api import SlackSender, web_client
 from services import outbox
@@ -447,6 +447,21 @@ def test_on_sqlite_each_claim_and_outcome_is_one_update_that_commits_as_it_runs(
     # on one connection in autocommit.
     assert (len(outcomes), len(leases), len(reads)) == (25, 3, 3)
     assert begun == ["AUTOCOMMIT"]
+
+
+def test_on_sqlite_a_pass_that_finds_nothing_due_does_not_wait_for_the_write_lock(engine, db, clock):
+    """Most passes find nothing due: they read, and leave the one write lock to
+    the commands (a claim that began a transaction waited for it, then gave up)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    queue(db, clock, due_at=clock.now() + timedelta(hours=1))
+    writer = sqlite3.connect(engine.url.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a command, writing
+    try:
+        assert send_due(db, clock, Recorder()) == Outcome()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def test_on_sqlite_a_message_taken_by_another_pass_between_a_claims_read_and_its_lease_is_left_in_doubt(
