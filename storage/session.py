@@ -754,8 +754,7 @@ def ask(connection: Connection, question: str, *, after: str | None = None) -> A
             cursor.execute(question)
         else:
             cursor.execute(f"{after}; {question}")
-            while cursor.nextset():
-                pass
+            cursor.nextset()  # past `after`'s empty result, to the question's
         return _one_value(cursor)
     finally:
         cursor.close()
