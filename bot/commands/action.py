@@ -305,5 +305,11 @@ def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) 
     )
 
 
-COMMAND = Command(name="/action", help=HELP, handle=handle, reading=frozenset({"", "list", "ls"}))
+COMMAND = Command(
+    name="/action",
+    help=HELP,
+    handle=handle,
+    reading=frozenset({"", "list", "ls"}),
+    changing=frozenset({"add", "done", "reopen", "drop", "snooze", "due", "import"}),
+)
 DUE = FormSpec(name=DUE_FORM, submit=submit_due)

@@ -177,4 +177,10 @@ def _publish(context: Context) -> str:
     return f"Agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} published and {where}.{late}"
 
 
-COMMAND = Command(name="/agenda", help=HELP, handle=handle, reading=frozenset({"", "show"}))
+COMMAND = Command(
+    name="/agenda",
+    help=HELP,
+    handle=handle,
+    reading=frozenset({"", "show"}),
+    changing=frozenset({"add", "remove", "publish"}),
+)

@@ -144,10 +144,16 @@ class Command:
     # reads: it runs in a read-only transaction, which waits for no writer and
     # which the database refuses any write (storage.session.transaction).
     reading: frozenset[str] = frozenset()
+    # Where given, the only first words with which the command may change
+    # anything: any other (a typo, a word it does not know) is refused in a
+    # read-only transaction too, so it waits for no writer to say so.
+    changing: frozenset[str] | None = None
 
     def only_reads(self, text: str) -> bool:
-        """Whether `text` starts with a word of `reading` (as the handlers split it)."""
-        return text.strip().partition(" ")[0].lower() in self.reading
+        """Whether `text` starts with a word of `reading`, or with none of
+        `changing` where that is given (as the handlers split it)."""
+        first = text.strip().partition(" ")[0].lower()
+        return first in self.reading or (self.changing is not None and first not in self.changing)
 
 
 @dataclass(frozen=True)

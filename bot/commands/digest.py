@@ -48,4 +48,6 @@ def handle(context: Context, text: str) -> str | Reply:
     )
 
 
-COMMAND = Command(name="/digest", help=HELP, handle=handle, reading=frozenset({""}))
+COMMAND = Command(
+    name="/digest", help=HELP, handle=handle, reading=frozenset({""}), changing=frozenset({"post"})
+)

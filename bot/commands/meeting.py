@@ -113,4 +113,10 @@ def _names(scope: list[Group]) -> str:
     return ", ".join(g.name for g in scope) or "any group"
 
 
-COMMAND = Command(name="/meeting", help=HELP, handle=handle, reading=frozenset({"", "next", "list"}))
+COMMAND = Command(
+    name="/meeting",
+    help=HELP,
+    handle=handle,
+    reading=frozenset({"", "next", "list"}),
+    changing=frozenset(VERBS),
+)

@@ -112,3 +112,15 @@ def test_a_command_s_reading_words_run_it_read_only_and_any_write_there_is_refus
     with demo() as session:
         changed = session.scalar(select(func.count()).where(Action.what == "Changed"))
     assert count_rows(demo) != before or changed
+
+
+def test_a_command_that_knows_its_verbs_only_reads_with_any_other_first_word():
+    command = Command(
+        name="/test",
+        help="*/test* e.g. `/test x`",
+        handle=lambda context, text: "done",
+        reading=frozenset({"show"}),
+        changing=frozenset({"add"}),
+    )
+    texts = ("show", "ADD x", "add", "adds x", "sohw", "", "A12")
+    assert [command.only_reads(text) for text in texts] == [True, False, False, True, True, True, True]

@@ -94,6 +94,25 @@ def test_reads_are_answered_while_another_connection_holds_the_write_lock(
         assert "went wrong" not in reply, reply
 
 
+def test_a_mistyped_verb_is_answered_as_such_while_another_connection_holds_the_write_lock(
+    server, engine, demo, slack_signing_secret
+):
+    # Each of these commands knows its verbs: a word it does not know changes
+    # nothing, so its answer waits for no writer (before, SQLite's said "busy").
+    typos = [
+        ("U0CLERK01", "/action", "lsit"),
+        ("U0FIRE001", "/meeting", "nxet week"),
+        ("U0CLERK01", "/agenda", "pubilsh"),
+        ("U0CLERK01", "/digest", "psot"),
+    ]
+    with write_lock_held(engine, HELD_FOR):
+        replies = send_all(server, slack_signing_secret, typos)
+    for (status, reply, seconds), (_, name, text_) in zip(replies, typos, strict=True):
+        assert status == 200 and seconds < BUDGET, f"{name}: {status} after {seconds:.2f}s"
+        assert text_.split()[0] in reply and reply.endswith("Nothing was changed."), reply
+        assert "busy" not in reply, reply
+
+
 def test_every_command_is_acknowledged_within_3s_while_the_write_lock_is_held_for_10s(
     server, engine, demo, slack_signing_secret
 ):
