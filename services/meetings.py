@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Protocol
 from uuid import uuid4
@@ -428,10 +428,10 @@ def add(
         twice = sorted({d for d in days if days.count(d) > 1})
         raise UserError(f"{', '.join(format_date(d) for d in twice)} is given twice. Nothing was changed.")
     start_time = at or group.start_time
-    starts = [datetime.combine(day, start_time, zone) for day in days]
-    past = [s for s in starts if s <= now]
+    starts = [_starting(day, start_time, zone) for day in days]
+    past = [day for day, s in zip(days, starts, strict=True) if s <= now]
     if past:
-        listed = ", ".join(format_date(s.date()) for s in past)
+        listed = ", ".join(format_date(day) for day in past)
         raise UserError(
             f"{listed} {'is' if len(past) == 1 else 'are'} in the past: meetings are added ahead. Nothing was changed."
         )
@@ -485,6 +485,21 @@ def add(
     return added
 
 
+def _starting(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`at` on `day` as the board's clocks show it, as a UTC instant: a meeting's
+    length is then added in real minutes, whatever the clocks do meanwhile. A time
+    the clocks skip is refused; one they show twice (the night they go back) is
+    the first of the two, as the partnership file takes it."""
+    local = datetime.combine(day, at, zone)
+    start = local.astimezone(UTC)
+    if start.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise UserError(
+            f"There is no {format_time(at)} on {format_date(day)} in {zone.key}: the clocks go forward "
+            "an hour that night. Choose another time. Nothing was changed."
+        )
+    return start
+
+
 def move(
     session: Session,
     *,
@@ -500,9 +515,12 @@ def move(
     require_officer(session, person, group, "move meetings")
     _check_changeable(meeting, now, zone, "moved")
     old_start = meeting.starts_at.astimezone(zone)
-    start = datetime.combine(day, at or old_start.time(), zone)
+    start_time = at or old_start.time()
+    start = _starting(day, start_time, zone)
     if start <= now:
-        raise UserError(f"{format_date(day)} at {format_time(start)} is in the past. Nothing was changed.")
+        raise UserError(
+            f"{format_date(day)} at {format_time(start_time)} is in the past. Nothing was changed."
+        )
     if start == old_start:
         raise UserError("That is when the meeting already is. Nothing was changed.")
     clash = [

@@ -197,3 +197,33 @@ def test_a_meeting_added_across_the_clock_change_keeps_its_local_time(type_comma
     zone = meetings_service.ZoneInfo("Europe/London")
     added = [m for m in board_meetings(demo) if m.starts_at.month in (10, 11) and m.starts_at.day in (27, 3)]
     assert [m.starts_at.astimezone(zone).time() for m in added] == [time(16, 0), time(16, 0)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/meeting add 27 Mar 2016 01:30", "/meeting move 16 Jun 2015 to 27 Mar 2016 01:30"],
+)
+def test_a_time_the_clocks_skip_is_refused_and_nothing_is_stored(type_command, demo, line):
+    # The clocks go forward from 01:00 to 02:00 on Sun 27 Mar 2016: 01:30 never happens.
+    before = count_rows(demo)
+    reply = type_command(line, channel=BOARD)
+    assert not reply.ok
+    assert reply.text == (
+        "There is no 01:30 on Sun 27 Mar 2016 in Europe/London: the clocks go forward an hour "
+        "that night. Choose another time. Nothing was changed."
+    )
+    assert count_rows(demo) == before
+
+
+def test_a_meeting_across_the_night_the_clocks_go_back_lasts_its_length(type_command, demo):
+    # 01:30 comes twice on Sun 25 Oct 2015: the meeting takes the first, in summer
+    # time, and ends 90 minutes later, at 02:00 winter time.
+    reply = type_command("/meeting add 25 Oct 2015 01:30", channel=BOARD)
+    assert reply.ok and "• Sun 25 Oct 2015, 01:30–02:00, Committee Room 1" in reply.text
+    added = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 25)
+    assert (added.starts_at.hour, added.starts_at.minute) == (0, 30)  # 01:30 BST
+    assert added.ends_at - added.starts_at == timedelta(minutes=90)
+    moved = type_command("/meeting move 25 Oct 2015 to 26 Oct 2015", channel=BOARD)
+    assert moved.ok and "to Mon 26 Oct 2015, 01:30–03:00" in moved.text
+    again = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 26)
+    assert again.ends_at - again.starts_at == timedelta(minutes=90)
