@@ -134,12 +134,27 @@ def _load(args, settings: Settings) -> int:
 
 
 def _summary(result) -> str:
+    """`created 23 people, 36 meetings; updated 1 meeting`: what a load changed."""
     if not result.changed:
         return "nothing changed"
-    parts = [f"{n} {kind} created" for kind, n in sorted(result.created.items()) if n]
-    parts += [f"{n} {kind} updated" for kind, n in sorted(result.updated.items()) if n]
-    parts += [f"{n} {kind} removed" for kind, n in sorted(result.removed.items()) if n]
-    return ", ".join(parts)
+    said = []
+    for done, counts in (
+        ("created", result.created),
+        ("updated", result.updated),
+        ("removed", result.removed),
+    ):
+        rows = [_rows(n, kind) for kind, n in sorted(counts.items()) if n]
+        if rows:
+            said.append(f"{done} {', '.join(rows)}")
+    return "; ".join(said)
+
+
+def _rows(n: int, kind: str) -> str:
+    """`1 person`, `23 people`, `21 workstream members`: a count of a table's rows."""
+    name = kind.replace("_", " ")
+    if n != 1:
+        name = "people" if name == "person" else f"{name}s"
+    return f"{n} {name}"
 
 
 def _console(args, settings: Settings) -> int:

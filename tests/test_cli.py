@@ -25,7 +25,8 @@ def test_loading_the_example_twice_leaves_the_database_as_it_was(env, db, capsys
     assert main(["db", "upgrade"]) == 0
     assert main(["load", str(DEMO_FILE)]) == 0
     first = capsys.readouterr().out
-    assert "person created" in first and "meeting created" in first
+    assert "created 16 actions, 3 groups, 36 meetings, " in first and ", 23 people, " in first
+    assert first.strip().endswith(", 21 workstream members")
     loaded = count_rows(db)
     assert loaded["person"] > 20 and loaded["meeting"] > 30
     assert main(["load", str(DEMO_FILE)]) == 0
@@ -82,7 +83,7 @@ def test_a_changed_file_reports_what_it_changed(env, db, tmp_path, capsys):
     changed.write_text(text.replace("{person: fire, role: member}", "{person: fire, role: observer}", 1))
     assert "{person: fire, role: observer}" in changed.read_text()
     assert main(["load", str(changed)]) == 0
-    assert capsys.readouterr().out.strip().endswith("1 membership updated")
+    assert capsys.readouterr().out.strip().endswith(": updated 1 membership")
 
 
 def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, slack_api, capsys):
