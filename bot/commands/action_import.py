@@ -3,6 +3,8 @@ then saved whole with one press of Save."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.commands.action_table import Row, read_table
 from bot.commands.core import Context, FormSpec, Reply
 from bot.commands.lines import action_line, group_meeting
@@ -100,8 +102,13 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
             text=f"This table was saved already, for {where}: nothing more to do. "
             f"`/action list all` shows the actions.",
         )
-    lines = [_row_line(number, imported) for number, (_, imported, _) in enumerate(read, 1) if imported]
+    lines = [
+        _row_line(number, imported, context.today)
+        for number, (_, imported, _) in enumerate(read, 1)
+        if imported
+    ]
     header = " (the header row was skipped)" if table.header else ""
+    header += _overdue(rows, context.today)
     save = Button(
         f"Save {len(rows)} action{'s' if len(rows) != 1 else ''}",
         command=f"/action import save {draft.key}",
@@ -116,11 +123,22 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     )
 
 
-def _row_line(number: int, imported: ImportRow) -> str:
+def _overdue(rows: list[ImportRow], today: date) -> str:
+    """How many of the rows read are overdue already, said after the count."""
+    overdue = sum(row.due < today for row in rows)
+    if not overdue:
+        return ""
+    if overdue == len(rows):
+        return ": it is already overdue" if overdue == 1 else ": all of them are already overdue"
+    return f": {overdue} of them {'is' if overdue == 1 else 'are'} already overdue"
+
+
+def _row_line(number: int, imported: ImportRow, today: date) -> str:
     owner = imported.owner.name
     if imported.owner.person is None:
         owner += " (free text: not a person in the partnership)"
-    return f"{number}. {imported.what} — {owner}, due {format_date(imported.due)}"
+    overdue = " (already overdue)" if imported.due < today else ""
+    return f"{number}. {imported.what} — {owner}, due {format_date(imported.due)}{overdue}"
 
 
 def _sections(lines: list[str]) -> tuple[Section, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from bot.commands.action_table import read_table
 from bot.commands.core import Command, run
 from services.errors import UserError
 from storage.models import Action, AuditEntry, Group, Meeting, Organisation, Person
-from tests.conftest import count_rows
+from tests.conftest import LONDON, count_rows
 from tests.statements import counting
 
 MINUTES = (Path(__file__).parent / "data" / "minutes-2015-02-actions.tsv").read_text(encoding="utf-8")
@@ -186,14 +186,16 @@ def test_the_clerk_imports_the_february_table_and_saves_it_once(board, clock):
     assert shown.ok
     assert shown.text.startswith(
         "I read 9 actions for the Chorley Public Service Reform Board meeting on Tue 10 Feb 2015 at 16:00 "
-        "(the header row was skipped). Nothing is saved until you press Save."
+        "(the header row was skipped): all of them are already overdue. Nothing is saved until you press Save."
     )
     lines = "\n".join(s.text for s in shown.sections).splitlines()
-    assert lines[0] == "1. Circulate Away Day outcomes — Hannah Hurst, due Tue 17 Feb 2015"
-    assert lines[3] == "4. Data Share Activity and Operational Group — Teresa O'Grady, due Fri 20 Mar 2015"
+    assert lines[0] == "1. Circulate Away Day outcomes — Hannah Hurst, due Tue 17 Feb 2015 (already overdue)"
+    assert lines[3] == (
+        "4. Data Share Activity and Operational Group — Teresa O'Grady, due Fri 20 Mar 2015 (already overdue)"
+    )
     assert lines[8] == (
         "9. Working Group Updates at CPSRB — Group Leads (free text: not a person in the partnership), "
-        "due Fri 10 Apr 2015"
+        "due Fri 10 Apr 2015 (already overdue)"
     )
     assert "Deborah Grant (free text" in lines[2]  # not in the partnership file
     assert count_rows(sessions) == before | {"action_import": 1}  # read, not saved
@@ -215,6 +217,14 @@ def test_the_clerk_imports_the_february_table_and_saves_it_once(board, clock):
     again = press(shown, board, clock)
     assert again.ok and "saved already" in again.text and f"{actions[0].ref}–{actions[-1].ref}" in again.text
     assert count_rows(sessions) == after
+
+
+def test_the_rows_already_overdue_are_counted_and_marked(board, clock):
+    clock.set(datetime(2015, 2, 19, 9, 0, tzinfo=LONDON))  # after the board, before most are due
+    shown = submit(board, clock, MINUTES)
+    assert shown.ok and "(the header row was skipped): 1 of them is already overdue. Nothing" in shown.text
+    lines = "\n".join(s.text for s in shown.sections).splitlines()
+    assert [line.endswith("(already overdue)") for line in lines] == [True] + [False] * 8
 
 
 def test_reading_the_same_table_twice_is_one_import(board, clock):
