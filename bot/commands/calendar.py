@@ -229,4 +229,9 @@ def _secret(context: Context) -> bytes:
     return context.site.feed_secret
 
 
-COMMAND = Command(name="/calendar", help=HELP, handle=handle)
+COMMAND = Command(
+    name="/calendar",
+    help=HELP,
+    handle=handle,
+    changing=frozenset({"", "actions", "meetings", "no", "reset", "group"}),  # a link is issued as it is read
+)

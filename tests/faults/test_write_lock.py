@@ -104,6 +104,7 @@ def test_a_mistyped_verb_is_answered_as_such_while_another_connection_holds_the_
         ("U0FIRE001", "/meeting", "nxet week"),
         ("U0CLERK01", "/agenda", "pubilsh"),
         ("U0CLERK01", "/digest", "psot"),
+        ("U0CLERK01", "/calendar", "rest"),
     ]
     with write_lock_held(engine, HELD_FOR):
         replies = send_all(server, slack_signing_secret, typos)
