@@ -521,7 +521,7 @@ def move(
         raise UserError(
             f"{format_date(day)} at {format_time(start_time)} is in the past. Nothing was changed."
         )
-    if start == old_start:
+    if start == meeting.starts_at:  # as instants: a local time the clocks show twice equals no other zone's
         raise UserError("That is when the meeting already is. Nothing was changed.")
     clash = [
         m

@@ -223,6 +223,8 @@ def test_a_meeting_across_the_night_the_clocks_go_back_lasts_its_length(type_com
     added = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 25)
     assert (added.starts_at.hour, added.starts_at.minute) == (0, 30)  # 01:30 BST
     assert added.ends_at - added.starts_at == timedelta(minutes=90)
+    same = type_command("/meeting move 25 Oct 2015 to 25 Oct 2015", channel=BOARD)
+    assert same.text == "That is when the meeting already is. Nothing was changed."
     moved = type_command("/meeting move 25 Oct 2015 to 26 Oct 2015", channel=BOARD)
     assert moved.ok and "to Mon 26 Oct 2015, 01:30–03:00" in moved.text
     again = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 26)
