@@ -213,7 +213,15 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
             session, owner=who.person, limit=MESSAGE_ACTIONS
         ), f"Open actions of {who.person.name}"
     text = who.text or ""
-    return actions.listing(session, owner_text=text, limit=MESSAGE_ACTIONS), f"Open actions of '{text}'"
+    found = actions.listing(session, owner_text=text, limit=MESSAGE_ACTIONS)
+    if not found.total:  # as likely a name mistyped as an owner written so
+        slugs = ", ".join(w.slug for w in workstreams.every(session))
+        raise UserError(
+            f"No open action is owed by '{clip(text, 60)}', and no one and no workstream in the "
+            "partnership goes by that name. Name a person (an @mention, their id or part of their "
+            f"name), a workstream ({slugs}), or say `all` or `overdue`. Nothing was changed."
+        )
+    return found, f"Open actions of '{text}'"
 
 
 STATUS_CHANGES = {

@@ -247,6 +247,23 @@ def test_list_by_workstream_slug_or_its_prefix(type_command):
         assert "Bring options for a joint early help commission" in text
 
 
+def test_list_by_an_owner_written_as_free_text(type_command):
+    text = shown(type_command("/action list all partners"))
+    assert text.startswith("Open actions of 'all partners' (1):")
+    assert "Nominate a contact for the single front door pilot" in text
+
+
+def test_list_by_a_name_nobody_goes_by_says_what_would_be_understood(type_command):
+    reply = type_command("/action list Ray Cotam")
+    assert not reply.ok
+    assert reply.text == (
+        "No open action is owed by 'Ray Cotam', and no one and no workstream in the partnership goes "
+        "by that name. Name a person (an @mention, their id or part of their name), a workstream "
+        "(integrated-assets, intelligence-sharing, joint-commissioning, wellbeing-and-resilience), "
+        "or say `all` or `overdue`. Nothing was changed."
+    )
+
+
 @pytest.mark.parametrize(
     "line",
     [
