@@ -292,12 +292,11 @@ def check_can_change(session: Session, *, actor: Person | None, action: Action, 
     if groups_service.is_officer(session, actor, group):
         return
     officers = groups_service.officers_of(session, group) if group else groups_service.all_officers(session)
-    who = f"its owner ({action.owner.name})" if action.owner else "an officer"
+    who = f"its owner ({action.owner.name}), an officer" if action.owner else "an officer"
+    doing = re.sub(r"\bit\b", action.ref, re.sub(r"\bits\b", f"{action.ref}'s", verb))  # "drop it": "drop A3"
     ask = ", ".join(o.name for o in officers[:4])
     raise PermissionDenied(
-        f"Only {who}, an officer or the chair can {verb} for {action.ref}"
-        + (f": ask {ask}" if ask else "")
-        + ". Nothing was changed."
+        f"Only {who} or the chair can {doing}" + (f": ask {ask}" if ask else "") + ". Nothing was changed."
     )
 
 

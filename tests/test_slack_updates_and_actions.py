@@ -278,7 +278,7 @@ def test_a_presser_who_may_not_is_refused_with_who_may(server, demo, slack_signi
     slack_api.wait_for("response_url")
     said = slack_api.responses()[0]
     assert said["replace_original"] is False
-    assert f"Only its owner (Ray Cottam), an officer or the chair can snooze it for {ref}" in said["text"]
+    assert f"Only its owner (Ray Cottam), an officer or the chair can snooze {ref}:" in said["text"]
     with demo() as session:
         assert session.scalar(select(Action.snoozed_until).where(Action.number == int(ref[1:]))) is None
     assert count_rows(demo)["audit_entry"] == listed_before["audit_entry"]

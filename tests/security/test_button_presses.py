@@ -61,7 +61,11 @@ def test_new_due_date_opens_its_form_and_changes_it_for_the_owner_and_an_officer
 
 @pytest.mark.parametrize(
     ("label", "verb"),
-    [("Done", "mark it done"), ("Snooze a week", "snooze it"), ("New due date", "change its due date")],
+    [
+        ("Done", "mark {ref} done"),
+        ("Snooze a week", "snooze {ref}"),
+        ("New due date", "change {ref}'s due date"),
+    ],
 )
 def test_a_member_who_is_neither_owner_nor_officer_is_told_who_may(
     server, demo, slack_signing_secret, slack_api, label, verb
@@ -72,7 +76,7 @@ def test_a_member_who_is_neither_owner_nor_officer_is_told_who_may(
     slack_api.wait_for("response_url")
     [said] = slack_api.responses()
     assert said["replace_original"] is False
-    assert f"Only its owner (Ray Cottam), an officer or the chair can {verb} for {ref}" in said["text"]
+    assert f"Only its owner (Ray Cottam), an officer or the chair can {verb.format(ref=ref)}:" in said["text"]
     assert "Nothing was changed" in said["text"]
     assert not slack_api.calls("views.open")
     assert stored(demo, ref) == as_it_was
@@ -144,5 +148,5 @@ def test_done_on_a_nudge_forwarded_to_someone_else_is_refused(
     press_on(server, slack_signing_secret, slack_api, nudge, "Done", ref=ref, presser=NEITHER)
     slack_api.wait_for("response_url")
     [said] = slack_api.responses()
-    assert f"Only its owner (Ray Cottam), an officer or the chair can mark it done for {ref}" in said["text"]
+    assert f"Only its owner (Ray Cottam), an officer or the chair can mark {ref} done:" in said["text"]
     assert stored(demo, ref) == as_it_was
