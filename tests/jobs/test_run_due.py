@@ -52,6 +52,18 @@ def test_after_a_week_of_downtime_what_fell_due_in_it_is_caught_up_once(runner, 
     assert sent_keys(demo) == before
 
 
+def test_an_agenda_unpublished_at_its_deadline_is_said_to_be_late_when_caught_up_the_day_after(runner):
+    # The Board of Tue 16 Jun: its agenda must go out by Thu 11 Jun; down over that morning.
+    runner.run(d(10, 6))
+    caught_up = runner.run(d(12, 6), time(10, 0))
+    [said] = [a.text for a in caught_up if a.channel == "DU0CHAIR01" and "The agenda is" in a.text]
+    assert said == (
+        "*The agenda is late* for the Chorley Public Service Reform Board, Tue 16 Jun 2015, 16:00: "
+        "Thu 11 Jun 2015 was the last day to circulate it (5 days before the meeting, as the terms "
+        "of reference ask). `/agenda publish` sends it now, marked as late."
+    )
+
+
 def test_the_digest_is_caught_up_within_twelve_hours_and_not_after(runner):
     assert [a.channel for a in runner.run(d(13, 4), time(20, 59)) if a.channel == "CPARTNER1"] == [
         "CPARTNER1"
