@@ -207,19 +207,19 @@ def _listing_statements(
 
 
 def mark_done(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:
-    return _change_status(session, now=now, actor=actor, action=action, status="done", verb="mark it done")
+    return _change_status(session, now=now, actor=actor, action=action, status="done", verb="mark {ref} done")
 
 
 def reopen(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:
-    return _change_status(session, now=now, actor=actor, action=action, status="open", verb="reopen it")
+    return _change_status(session, now=now, actor=actor, action=action, status="open", verb="reopen {ref}")
 
 
 def drop(session: Session, *, now: datetime, actor: Person | None, action: Action) -> Action:
-    return _change_status(session, now=now, actor=actor, action=action, status="dropped", verb="drop it")
+    return _change_status(session, now=now, actor=actor, action=action, status="dropped", verb="drop {ref}")
 
 
 def set_due(session: Session, *, now: datetime, actor: Person | None, action: Action, due: date) -> Action:
-    check_can_change(session, actor=actor, action=action, verb="change its due date")
+    check_can_change(session, actor=actor, action=action, verb="change {ref}'s due date")
     before = action.due
     if before == due:
         return action
@@ -249,7 +249,7 @@ def is_snoozed(action: Shown, today: date) -> bool:
 def snooze(session: Session, *, now: datetime, today: date, actor: Person | None, action: Action) -> bool:
     """Pause nudges about an open action for a week; its due date stays as the
     meeting agreed. False when it is already snoozed that long (a second press)."""
-    check_can_change(session, actor=actor, action=action, verb="snooze it")
+    check_can_change(session, actor=actor, action=action, verb="snooze {ref}")
     if action.status != "open":
         raise UserError(
             f"{action.ref} is {action.status}, so there is nothing to snooze. Nothing was changed."
@@ -285,7 +285,8 @@ def changeable_by(session: Session, person: Person) -> Callable[[ListedAction], 
 
 
 def check_can_change(session: Session, *, actor: Person | None, action: Action, verb: str) -> None:
-    """Owners and officers (or the chair) change an action; the refusal says who may."""
+    """Owners and officers (or the chair) change an action; the refusal says who
+    may `verb` it (`drop {ref}`: its ref goes in the braces)."""
     if actor is not None and action.owner_id == actor.id:
         return
     group = _group_of(session, action)
@@ -293,10 +294,11 @@ def check_can_change(session: Session, *, actor: Person | None, action: Action, 
         return
     officers = groups_service.officers_of(session, group) if group else groups_service.all_officers(session)
     who = f"its owner ({action.owner.name}), an officer" if action.owner else "an officer"
-    doing = re.sub(r"\bit\b", action.ref, re.sub(r"\bits\b", f"{action.ref}'s", verb))  # "drop it": "drop A3"
     ask = ", ".join(o.name for o in officers[:4])
     raise PermissionDenied(
-        f"Only {who} or the chair can {doing}" + (f": ask {ask}" if ask else "") + ". Nothing was changed."
+        f"Only {who} or the chair can {verb.format(ref=action.ref)}"
+        + (f": ask {ask}" if ask else "")
+        + ". Nothing was changed."
     )
 
 

@@ -219,7 +219,8 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
         raise UserError(
             f"No open action is owed by '{clip(text, 60)}', and no one and no workstream in the "
             "partnership goes by that name. Name a person (an @mention, their id or part of their "
-            f"name), a workstream ({slugs}), or say `all` or `overdue`. Nothing was changed."
+            f"name), {f'a workstream ({slugs}), ' if slugs else ''}or say `all` or `overdue`. "
+            "Nothing was changed."
         )
     return found, f"Open actions of '{text}'"
 
@@ -232,7 +233,7 @@ STATUS_CHANGES = {
 }
 
 
-CHECK_VERBS = {"done": "mark it done", "reopen": "reopen it", "drop": "drop it"}
+CHECK_VERBS = {"done": "mark {ref} done", "reopen": "reopen {ref}", "drop": "drop {ref}"}
 
 
 def _change(context: Context, intent: Change) -> Reply:
@@ -266,7 +267,9 @@ def _snooze(context: Context, ref: str) -> Reply:
 
 def _reschedule(context: Context, intent: Reschedule) -> Reply:
     action = actions.get(context.session, intent.ref, for_update=True)
-    actions.check_can_change(context.session, actor=context.person, action=action, verb="change its due date")
+    actions.check_can_change(
+        context.session, actor=context.person, action=action, verb="change {ref}'s due date"
+    )
     if action.due == intent.due:
         return _about(
             context, action, f"{action.ref} is already due {format_date(intent.due)}: nothing changed."
@@ -285,7 +288,9 @@ def _about(context: Context, action: Action, said: str) -> Reply:
 def _due_form(context: Context, ref: str) -> Reply:
     """`/action due A12` without a date (the New due date button): a small form."""
     action = actions.get(context.session, ref)
-    actions.check_can_change(context.session, actor=context.person, action=action, verb="change its due date")
+    actions.check_can_change(
+        context.session, actor=context.person, action=action, verb="change {ref}'s due date"
+    )
     return Reply(
         text=f"Give {action.ref} a new due date: `/action due {action.ref} DATE`.",
         form=Form(

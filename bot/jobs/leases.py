@@ -187,10 +187,10 @@ class Pass:
         if not candidates:
             return []
         token = secrets.token_hex(16)
-        result = self._run(_claim_seen(candidates, now, token))
+        abandoned = {row.id for row in candidates if row.claim_token is not None}
+        result = self._run(_claim_seen(candidates, abandoned, now, token))
         if result is None:
             return claim(self._sessions, now=now, limit=limit)
-        abandoned = {row.id for row in candidates if row.claim_token is not None}
         return _leased(result.all(), abandoned, now=now, token=token, record=self.record)
 
     def record(self, delivery_id: int, token: str, **values: Any) -> None:
@@ -260,20 +260,23 @@ def _claim_at_once(now: datetime, limit: int, token: str) -> Update:
     )
 
 
-def _claim_seen(seen: Sequence[Row[Any]], now: datetime, token: str) -> Update:
+def _claim_seen(seen: Sequence[Row[Any]], abandoned: set[int], now: datetime, token: str) -> Update:
     """Lease the rows of `seen` (as `_due` read them) that are still due and free.
     A row read as never held is taken only if it still is, so a message that
     another pass took meanwhile and left in doubt is never sent as if it were new;
-    one read as left in doubt is taken while it is free, and checked for first."""
-    unheld = [row.id for row in seen if row.claim_token is None]
-    abandoned = [row.id for row in seen if row.claim_token is not None]
+    one read as left in doubt (`abandoned`) is taken while it is free, and
+    checked for first."""
+    unheld = [row.id for row in seen if row.id not in abandoned]
     return (
         update(Delivery)
         .where(
             Delivery.status == "pending",
             Delivery.next_attempt_at <= now,
             _free(now),
-            or_(and_(Delivery.id.in_(unheld), Delivery.claim_token.is_(None)), Delivery.id.in_(abandoned)),
+            or_(
+                and_(Delivery.id.in_(unheld), Delivery.claim_token.is_(None)),
+                Delivery.id.in_(sorted(abandoned)),
+            ),
         )
         .values(claimed_until=now + LEASE, claim_token=token)
         .returning(*_CLAIMED)
