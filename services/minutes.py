@@ -3,15 +3,25 @@ through the year (YY.ABBR.N), and the meeting's actions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services import agenda, audit, groups
 from services.errors import PermissionDenied, UserError
-from storage.models import Action, AgendaItem, Declaration, Meeting, Person
+from storage.models import (
+    Action,
+    AgendaItem,
+    Attendance,
+    Declaration,
+    Meeting,
+    Membership,
+    Organisation,
+    Person,
+)
 
 MAX_NATURE = 1000
 STANDING_LINES = 5  # 1 welcome, 2 minutes, 2a matters arising, any other business, date of next meeting
@@ -40,6 +50,15 @@ def declare(
             f"The nature of an interest can be at most {MAX_NATURE} characters. Nothing was changed."
         )
     item = agenda.by_number(session, meeting, number)
+    said_before = session.scalars(
+        select(Declaration.nature).where(
+            Declaration.meeting_id == meeting.id,
+            Declaration.person_id == person.id,
+            Declaration.agenda_item_id == item.id,
+        )
+    )
+    if any(before.casefold() == nature.casefold() for before in said_before):
+        raise UserError(f"You have already declared that interest in item {number}. Nothing was changed.")
     declaration = Declaration(
         meeting_id=meeting.id, person_id=person.id, agenda_item_id=item.id, nature=nature, created_at=now
     )
@@ -65,6 +84,34 @@ def declarations(session: Session, meeting: Meeting) -> list[tuple[Declaration, 
             .order_by(Person.name, Declaration.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Someone whose attendance was recorded, as the minutes name them."""
+
+    person_id: int
+    name: str
+    organisation: str | None
+    role: str | None  # in the meeting's group: chair, officer, member, observer; None if not in it
+    status: str  # attendance.LABELS: present, apologies, absent, in_attendance
+
+
+def attendees(session: Session, meeting: Meeting) -> list[Attendee]:
+    """Everyone recorded for the meeting, the chair first, then in name order: one query."""
+    rows = session.execute(
+        select(Person.id, Person.name, Organisation.name, Membership.role, Attendance.status)
+        .join(Person, Person.id == Attendance.person_id)
+        .outerjoin(Organisation, Organisation.id == Person.organisation_id)
+        .outerjoin(
+            Membership,
+            and_(Membership.person_id == Person.id, Membership.group_id == meeting.group_id),
+        )
+        .where(Attendance.meeting_id == meeting.id)
+        .order_by(Person.name, Person.id)
+    )
+    found = [Attendee(*row) for row in rows]
+    return sorted(found, key=lambda a: a.role != "chair")  # stable: name order otherwise
 
 
 def first_number(session: Session, meeting: Meeting, zone: ZoneInfo) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.commands.core import Context
 from bot.commands.meeting_changes import describe, meeting_on
-from services import agenda, apologies, attendance, groups, minutes, people
+from services import agenda, apologies, attendance, groups, minutes
 from services.dates import format_date
 from services.errors import UserError
 from services.meetings import local_date
@@ -38,15 +38,17 @@ def draft(context: Context, text: str) -> str:
         )
     officer = groups.is_officer(context.session, context.person, meeting.group)
     group = meeting.group
-    recorded = attendance.recorded(context.session, meeting)
-    names = people.names(context.session, set(recorded))
-    by_status: dict[str, list[str]] = {value: [] for value in attendance.LABELS}
-    for person_id, status in recorded.items():
-        by_status[status].append(names.get(person_id, "?"))
-    received = apologies.for_meeting(context.session, meeting)
+    recorded = minutes.attendees(context.session, meeting)
+    by_status: dict[str, list[minutes.Attendee]] = {value: [] for value in attendance.LABELS}
+    for attendee in recorded:
+        by_status[attendee.status].append(attendee)
+    # Apologies received, unless the person came after all (or was recorded
+    # otherwise), and anyone recorded as having sent them by other means.
+    otherwise = {a.person_id for a in recorded if a.status != "apologies"}
+    received = [a for a in apologies.for_meeting(context.session, meeting) if a.person_id not in otherwise]
     apology_lines = sorted(
         {a.person.name + (f" (substitute: {a.substitute})" if a.substitute else "") for a in received}
-        | {name for name in by_status["apologies"] if name not in {a.person.name for a in received}}
+        | {a.name for a in by_status["apologies"] if a.person_id not in {r.person_id for r in received}}
     )
     lines = [f"*Draft minutes: {group.name}, {describe(meeting, context.zone)}*"]
     if not recorded:
@@ -54,10 +56,10 @@ def draft(context: Context, text: str) -> str:
             f"_Attendance not recorded yet: `/meeting attendance {format_date(local_date(meeting, context.zone))}`._"
         )
     lines += [
-        "*Present:* " + (", ".join(sorted(by_status["present"])) or "—"),
-        "*Also in attendance:* " + (", ".join(sorted(by_status["in_attendance"])) or "—"),
+        "*Present:* " + (", ".join(_named(a) for a in by_status["present"]) or "—"),
+        "*Also in attendance:* " + (", ".join(_named(a) for a in by_status["in_attendance"]) or "—"),
         "*Apologies:* " + (", ".join(apology_lines) or "—"),
-        "*Not present:* " + (", ".join(sorted(by_status["absent"])) or "—"),
+        "*Not present:* " + (", ".join(a.name for a in by_status["absent"]) or "—"),
     ]
     items = agenda.items(context.session, meeting)
     numbers = {item.id: str(agenda.FIRST_SUBMITTED + n) for n, item in enumerate(items)}
@@ -75,6 +77,12 @@ def draft(context: Context, text: str) -> str:
         lines.append(f"*{year}.{group.abbreviation}.{first + offset}* {line.title}{detail}")
     lines.append(_actions(context, meeting))
     return "\n".join(lines)
+
+
+def _named(attendee: minutes.Attendee) -> str:
+    """ "Rosalind Ashcroft (Chair, Chorley Council)", as minutes name those present."""
+    said = [part for part in ("Chair" if attendee.role == "chair" else None, attendee.organisation) if part]
+    return attendee.name + (f" ({', '.join(said)})" if said else "")
 
 
 def _actions(context: Context, meeting: Meeting) -> str:

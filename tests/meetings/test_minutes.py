@@ -76,8 +76,12 @@ def test_the_minutes_skeleton_numbers_on_through_the_year(type_command, demo, cl
         lines[0]
         == "*Draft minutes: Chorley Public Service Reform Board, Tue 21 Apr 2015, 16:00–17:30, Committee Room 1*"
     )
-    assert "*Present:* Andrew Sumner, Ray Cottam, Rosalind Ashcroft" in lines
-    assert "*Also in attendance:* Priya Raman" in lines
+    # The chair first, as minutes list them; then in name order, each with their organisation.
+    assert (
+        "*Present:* Rosalind Ashcroft (Chair, Chorley Council), Andrew Sumner (Runshaw College), "
+        "Ray Cottam (Lancashire Fire and Rescue Service)"
+    ) in lines
+    assert "*Also in attendance:* Priya Raman (Lancashire County Council)" in lines
     assert "*Apologies:* Peter Kenyon" in lines and "Hospital" not in text
     assert "*Not present:* Sarah Mellor" in lines
     assert "• Ray Cottam, item 3: Partner works for the provider" in lines
@@ -96,6 +100,31 @@ def test_the_minutes_skeleton_numbers_on_through_the_year(type_command, demo, cl
     ]
     member_view = type_command("/meeting minutes 21 Apr", person="fire", channel=BOARD).text
     assert "*15.CPSRB.11* Restricted item" in member_view and "Depot" not in member_view
+
+
+def test_the_same_interest_declared_twice_is_kept_once(type_command, demo):
+    type_command("/agenda add Locality plan", channel=BOARD)
+    type_command("/meeting interest 21/04/2015 3 Partner works for the provider", person="fire")
+    before = count_rows(demo)
+    again = type_command("/meeting interest 21/04/2015 3 partner works  for the provider", person="fire")
+    assert not again.ok
+    assert again.text == "You have already declared that interest in item 3. Nothing was changed."
+    assert count_rows(demo) == before
+    other = type_command("/meeting interest 21/04/2015 3 Trustee of the provider", person="fire")
+    assert other.ok
+    text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    assert "• Ray Cottam, item 3: Partner works for the provider" in text
+    assert "• Ray Cottam, item 3: Trustee of the provider" in text
+
+
+def test_someone_who_sent_apologies_and_came_after_all_is_minuted_as_present_only(type_command, clock):
+    type_command("/apologies 21 Apr Training course", person="fire")
+    type_command("/apologies 21 Apr Leave", person="health")
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    type_command("/meeting attendance 21 Apr present fire", channel=BOARD)
+    lines = type_command("/meeting minutes 21 Apr", channel=BOARD).text.splitlines()
+    assert "*Present:* Ray Cottam (Lancashire Fire and Rescue Service)" in lines
+    assert "*Apologies:* Peter Kenyon" in lines
 
 
 def test_a_substitute_shows_in_the_minutes_apologies(type_command, demo, clock):
