@@ -118,12 +118,19 @@ def _to_read(session: Session, row: Any) -> Workstream:
     return workstream
 
 
+_SMALL_WORDS = {"and", "of", "the", "for", "in", "to"}
+
+
 def _closest(needle: str, slugs: list[str]) -> str | None:
     """The slug most like what was typed, judged against the whole slug, its
-    start and each of its words, so a typo in a short form ("jont") still finds it."""
+    start, each of its words and its initials, so a typo in a short form
+    ("jont") or the initials people use ("jc", "wr") still find it."""
     best, best_score = None, 0.6
     for slug in slugs:
-        forms = [slug, slug[: len(needle)], *slug.split("-")]
+        words = slug.split("-")
+        initials = "".join(word[0] for word in words if word)
+        content = "".join(word[0] for word in words if word and word not in _SMALL_WORDS)
+        forms = [slug, slug[: len(needle)], *words, initials, content]
         score = max(difflib.SequenceMatcher(None, needle, form).ratio() for form in forms)
         if score > best_score:
             best, best_score = slug, score
@@ -206,10 +213,10 @@ def check_can_report(
     members = people_of(session, workstream)
     leads = ", ".join(p.name for p in members["lead"]) or "none named"
     officers = ", ".join(p.name for p in _officers(session, group)[:4])
-    of_group = f" of the {group.name}" if group else ""
+    officials = f"officers and chair of the {group.name}" if group else "officers and chairs"
     raise PermissionDenied(
         f"Only the leads of {workstream.name} ({leads}), its contributing partners and the "
-        f"officers{of_group}" + (f" ({officers})" if officers else "") + " can post its updates. "
+        f"{officials}" + (f" ({officers})" if officers else "") + " can post its updates. "
         "Ask one of them, or an officer to add you to the workstream. Nothing was changed."
     )
 

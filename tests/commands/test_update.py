@@ -180,6 +180,12 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
             "integrated-assets, intelligence-sharing, joint-commissioning, wellbeing-and-resilience.",
         ),
         ("/update joint-comissioning On track", "fire", "Did you mean joint-commissioning?"),
+        (
+            "/update jc green On track",
+            "fire",
+            "There is no workstream 'jc'. Did you mean joint-commissioning?",
+        ),
+        ("/update wr On track", "fire", "Did you mean wellbeing-and-resilience?"),
         ("/update zzzz On track", "fire", "There is no workstream 'zzzz'. Workstreams:"),
         ("/update in On track", "fire", "'in' could be integrated-assets, intelligence-sharing"),
         ("/update joint amber", "fire", "Say what has happened"),
@@ -194,7 +200,7 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
             "/update joint green On track",
             "college",
             "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam), its contributing "
-            "partners and the officers of the Chorley Public Service Reform Board",
+            "partners and the officers and chair of the Chorley Public Service Reform Board",
         ),
         ("/update joint green On track", None, "not in the partnership file"),
         (
@@ -209,6 +215,8 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
     ids=[
         "typo",
         "misspelt slug",
+        "initials",
+        "initials without 'and'",
         "unknown",
         "ambiguous prefix",
         "status without text",
