@@ -342,7 +342,7 @@ def _not_one(
     if not found:
         return NotFound(
             f"{_names(groups)} {_have(groups)} no meeting on {format_date(day)}. "
-            + _upcoming_line(session, groups=groups, now=now, zone=zone)
+            + _upcoming_line(session, groups=groups, now=now, zone=zone, near=day)
             + " Nothing was changed."
         )
     listed = "; ".join(f"{m.group.name}" for m in found)
@@ -367,12 +367,30 @@ def apology_counts(session: Session, meetings: list[Meeting]) -> dict[int, int]:
     return {meeting_id: count for meeting_id, count in rows}
 
 
-def _upcoming_line(session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo) -> str:
+NEAR_DAYS = 7  # a day asked for with no meeting: those from a week before it are shown
+
+
+def _upcoming_line(
+    session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo, near: date | None = None
+) -> str:
+    """The next few meetings; and, when the day asked for (`near`) is further
+    off than those, the meetings around it, which were most likely meant."""
     meetings = upcoming(session, groups=groups, now=now, limit=5)
     if not meetings:
         return "There are no upcoming meetings."
-    days = ", ".join(f"{format_date(local_date(m, zone))} ({m.group.abbreviation})" for m in meetings)
-    return f"Upcoming: {days}."
+    line = f"Upcoming: {_days(meetings, zone)}."
+    if near is not None and near > local_date(meetings[-1], zone):
+        since = datetime.combine(near - timedelta(days=NEAR_DAYS), time(0), zone)
+        around = [
+            m for m in upcoming(session, groups=groups, now=max(now, since), limit=3) if m not in meetings
+        ]
+        if around:
+            line += f" Near {format_date(near)}: {_days(around, zone)}."
+    return line
+
+
+def _days(meetings: list[Meeting], zone: ZoneInfo) -> str:
+    return ", ".join(f"{format_date(local_date(m, zone))} ({m.group.abbreviation})" for m in meetings)
 
 
 def _names(groups: list[Group]) -> str:

@@ -75,6 +75,18 @@ def test_a_date_with_no_meeting_is_refused_with_the_upcoming_ones(type_command, 
     assert not reply.ok
     assert "no meeting on Wed 22 Apr 2015" in reply.text
     assert "Upcoming: Tue 21 Apr 2015 (CPSRB)" in reply.text
+    assert "Near" not in reply.text  # the day is among the next few: they are enough
+    assert count_rows(demo) == before
+
+
+def test_a_date_further_off_than_the_next_few_meetings_is_answered_with_those_near_it(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/apologies 17/06/2015 Leave", person="fire")
+    assert not reply.ok
+    assert reply.text.endswith(
+        "Wed 10 Jun 2015 (CPSIG). Near Wed 17 Jun 2015: Tue 16 Jun 2015 (CPSRB), Thu 2 Jul 2015 (CPSRE). "
+        "Nothing was changed."
+    )
     assert count_rows(demo) == before
 
 
