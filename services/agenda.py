@@ -286,11 +286,16 @@ def by_number(session: Session, meeting: Meeting, number: str) -> AgendaItem:
 class Published:
     late: bool
     deadline_days: int
+    revision: int  # 0 the first time; then 1, 2, ... each time it is published again
+    first_published_at: datetime
 
 
 def publish(
     session: Session, *, person: Person, meeting: Meeting, now: datetime, zone: ZoneInfo
 ) -> Published:
+    """Publish the agenda; once published, publishing it again is a revision
+    (an item added or removed since): posted again, and judged against the
+    deadline by when it first went out, not by the revision."""
     group = meeting.group
     groups.require_officer(session, person, group, "publish agendas")
     if meeting.status != "scheduled" or meeting.starts_at <= now:
@@ -298,9 +303,13 @@ def publish(
             f"The {group.name} meeting on {_day(meeting, zone)} is not ahead. Nothing was changed."
         )
     deadlines = meetings.Deadlines.of(meeting, zone)
-    late = now.astimezone(zone).date() > deadlines.publish_by
-    before = meeting.agenda_published_at
-    meeting.agenda_published_at = now
+    first = meeting.agenda_published_at
+    if first is None:
+        late = now.astimezone(zone).date() > deadlines.publish_by
+        meeting.agenda_published_at = now
+    else:
+        late = first.astimezone(zone).date() > deadlines.publish_by
+        meeting.agenda_revision += 1
     meeting.updated_at = now
     session.flush()
     audit.record(
@@ -309,10 +318,19 @@ def publish(
         what="agenda.publish",
         subject=f"meeting {meeting.id}",
         at=now,
-        before={"published_at": before},
-        after={"published_at": now, "late": late},
+        before={"published_at": first},
+        after={
+            "published_at": meeting.agenda_published_at,
+            "late": late,
+            "revision": meeting.agenda_revision,
+        },
     )
-    return Published(late=late, deadline_days=group.publish_days)
+    return Published(
+        late=late,
+        deadline_days=group.publish_days,
+        revision=meeting.agenda_revision,
+        first_published_at=meeting.agenda_published_at or now,
+    )
 
 
 def days_in_words(days: int) -> str:

@@ -158,7 +158,8 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     uid: Mapped[str] = mapped_column(String(200), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    agenda_published_at: Mapped[datetime | None]
+    agenda_published_at: Mapped[datetime | None]  # first published: the deadline is judged by it
+    agenda_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # published again
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -137,7 +137,7 @@ def _add(context: Context, text: str) -> str:
     deadlines = meetings.Deadlines.of(meeting, context.zone)
     if context.today > deadlines.items_due:
         late = f" (after the item deadline of {format_date(deadlines.items_due)}: added as an officer)"
-    return f"Item {number} added to the {meeting.group.name} agenda for {when}: {shown}{late}."
+    return f"Item {number} added to the {meeting.group.name} agenda for {when}: {shown}{late}.{_after_publication(context, meeting)}"
 
 
 def _remove(context: Context, text: str) -> str:
@@ -152,7 +152,10 @@ def _remove(context: Context, text: str) -> str:
     )
     officer = groups.is_officer(context.session, context.person, meeting.group)
     title = item.title if not item.restricted or officer else "Restricted item"
-    return f"Item {text.strip()} ({title}) removed from the {meeting.group.name} agenda. Later items move up."
+    return (
+        f"Item {text.strip()} ({title}) removed from the {meeting.group.name} agenda. Later items move up."
+        + _after_publication(context, meeting)
+    )
 
 
 def _publish(context: Context) -> str:
@@ -160,21 +163,36 @@ def _publish(context: Context) -> str:
     published = agenda.publish(
         context.session, person=context.require_person(), meeting=meeting, now=context.now, zone=context.zone
     )
+    revised = published.revision > 0
     late = (
         f" Late: the terms of reference ask for {agenda.days_in_words(published.deadline_days)} days."
-        if published.late
+        if published.late and not revised
         else ""
     )
-    heading = f"*Agenda: {meeting.group.name}, {describe(meeting, context.zone)}*"
+    heading = f"*{'Revised agenda' if revised else 'Agenda'}: {meeting.group.name}, {describe(meeting, context.zone)}*"
     context.post(
         meeting.group.channel,
         f"{heading}\n{render(context, meeting, officer=False)}",
-        key=f"agenda-published:{meeting.id}:{context.now.isoformat()}",
+        key=f"agenda-published:{meeting.id}:{published.revision}",
     )
     where = (
         "posted to the group's channel" if meeting.group.channel else "recorded (the group has no channel)"
     )
-    return f"Agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} published and {where}.{late}"
+    when = format_date(meetings.local_date(meeting, context.zone))
+    if revised:
+        first = format_date(context.local(published.first_published_at).date())
+        return (
+            f"Revised agenda of the {meeting.group.name} meeting on {when} {where} (first published {first})."
+        )
+    return f"Agenda of the {meeting.group.name} meeting on {when} published and {where}.{late}"
+
+
+def _after_publication(context: Context, meeting: Meeting) -> str:
+    """What an item added or removed after the agenda went out leaves to do."""
+    if meeting.agenda_published_at is None:
+        return ""
+    published = format_date(context.local(meeting.agenda_published_at).date())
+    return f" The agenda was published on {published}: `/agenda publish` (officers) posts the revised one."
 
 
 COMMAND = Command(

@@ -7,10 +7,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.meetings import Deadlines
 from storage.models import AuditEntry, Meeting
+from storage.session import transaction
 from tests.conftest import count_rows
 
 LONDON = ZoneInfo("Europe/London")
@@ -100,6 +101,10 @@ def test_deadlines_are_local_days_across_clock_changes_and_months(
     on_time = type_command("/agenda publish", channel=BOARD)
     assert on_time.ok and "Late" not in on_time.text
     clock.set(datetime.combine(publish_by + timedelta(days=1), time(0, 1), LONDON))
+    revised = type_command("/agenda publish", channel=BOARD)  # judged by when it first went out
+    assert revised.ok and "Revised agenda" in revised.text and "Late" not in revised.text
+    with transaction(demo) as session:  # as if it had not gone out on time
+        session.execute(update(Meeting).values(agenda_published_at=None, agenda_revision=0))
     late = type_command("/agenda publish", channel=BOARD)
     assert late.ok and late.text.endswith("Late: the terms of reference ask for five days.")
 
@@ -181,6 +186,34 @@ def test_only_officers_publish_and_publishing_records_the_time(type_command, dem
         meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))
         assert meeting.agenda_published_at == clock.now()
     assert "Published Mon 13 Apr 2015." in type_command("/agenda", person="fire", channel=BOARD).text
+
+
+def test_publishing_again_posts_the_revised_agenda_and_keeps_when_it_first_went_out(
+    type_command, demo, clock, board_post_texts
+):
+    assert type_command("/agenda publish", channel=BOARD).ok
+    added = type_command("/agenda add Locality plan -- for decision", channel=BOARD)
+    assert added.text.endswith(
+        "The agenda was published on Mon 13 Apr 2015: `/agenda publish` (officers) posts the revised one."
+    )
+    clock.set(datetime(2015, 4, 17, 9, tzinfo=LONDON))  # after the publication deadline of Thu 16 Apr
+    reply = type_command("/agenda publish", channel=BOARD)
+    assert reply.text == (
+        "Revised agenda of the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 posted to the "
+        "group's channel (first published Mon 13 Apr 2015)."
+    )
+    posts = board_post_texts()
+    assert len(posts) == 2 and posts[0].startswith("*Agenda: Chorley")
+    assert posts[1].startswith("*Revised agenda: Chorley") and "3. Locality plan" in posts[1]
+    removed = type_command("/agenda remove 3", channel=BOARD)
+    assert removed.ok and "posts the revised one" in removed.text
+    assert type_command("/agenda publish", channel=BOARD).ok
+    assert len(board_post_texts()) == 3  # each revision posted, once
+    assert "Published Mon 13 Apr 2015." in type_command("/agenda", person="fire", channel=BOARD).text
+    with demo() as session:
+        meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))
+        assert meeting.agenda_revision == 2
+        assert meeting.agenda_published_at == datetime(2015, 4, 13, 9, tzinfo=LONDON)
 
 
 def test_the_agenda_read_with_its_meeting_is_the_one_read_afresh(type_command, demo, clock):
