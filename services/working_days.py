@@ -39,6 +39,17 @@ class WorkingDays:
             working = self._working[day] = day.weekday() < 5 and day not in self._holidays
         return working
 
+    def why_not_working(self, day: date) -> str | None:
+        """Why `day` is not a working day ("a Saturday", "a bank holiday: Boxing
+        Day (substitute day)"), or None if it is one."""
+        if day.weekday() >= 5:
+            return f"a {day.strftime('%A')}"
+        name = self._holidays.get(day)
+        if not name:
+            return None
+        # The library's "(observed)" is what GOV.UK calls a substitute day.
+        return "a bank holiday: " + str(name).replace("(observed)", "(substitute day)")
+
     def on_or_before(self, day: date) -> date:
         """The day itself if it is a working day, else the working day before it."""
         while not self.is_working(day):

@@ -15,6 +15,7 @@ from services import groups, meetings
 from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.text import clip
+from services.working_days import WorkingDays
 from storage.models import Group, Meeting
 
 ADD_GRAMMAR = (
@@ -124,6 +125,7 @@ def add(context: Context, text: str) -> str:
         now=context.now,
         zone=context.zone,
     )
+    days = WorkingDays(context.partnership.holidays)
     lines = []
     for meeting in added:
         calendar_line = meeting_changed(
@@ -133,9 +135,20 @@ def add(context: Context, text: str) -> str:
             "Send apologies with `/apologies` if you can't come.",
             key=f"meeting-added:{meeting.id}:{meeting.sequence}",
         )
-        lines.append(f"• {describe(meeting, context.zone)}" + (f" {calendar_line}" if calendar_line else ""))
+        lines.append(
+            f"• {describe(meeting, context.zone)}"
+            + _not_working(days, meeting, context.zone)
+            + (f" {calendar_line}" if calendar_line else "")
+        )
     plural = "s" if len(added) != 1 else ""
     return f"Added {len(added)} meeting{plural} of the {group.name}:\n" + "\n".join(lines)
+
+
+def _not_working(days: WorkingDays, meeting: Meeting, zone: ZoneInfo) -> str:
+    """What follows the meeting's time and place on a day off, e.g. " — a bank
+    holiday: Christmas Day": said, not refused, since a board may meet on a Saturday."""
+    why = days.why_not_working(meeting.starts_at.astimezone(zone).date())
+    return f" — {why}" if why else ""
 
 
 def meeting_changed(context: Context, meeting: Meeting, headline: str, *, key: str) -> str:
@@ -178,7 +191,11 @@ def move(context: Context, text: str) -> str:
         f"*Meeting moved*: the {meeting.group.name} meeting of {was} is now on {now_at}.",
         key=f"meeting-moved:{meeting.id}:{meeting.sequence}",
     )
-    told = f"Moved the {meeting.group.name} meeting from {was} to {now_at}. The group's channel is told."
+    told = (
+        f"Moved the {meeting.group.name} meeting from {was} to {now_at}"
+        f"{_not_working(WorkingDays(context.partnership.holidays), meeting, context.zone)}. "
+        "The group's channel is told."
+    )
     return " ".join(filter(None, [told, calendar_line]))
 
 

@@ -62,6 +62,20 @@ def test_the_board_agrees_its_year_of_dates_at_once(type_command, demo, board_po
     assert len(audits) == 3 and audits[0].actor == "Jess Marland"
 
 
+def test_a_meeting_on_a_weekend_or_a_bank_holiday_is_added_and_said_to_be(type_command, demo):
+    reply = type_command("/meeting add 28 Dec 2015, 29 Dec 2015, 2 Jan 2016 at Room 2", channel=BOARD)
+    assert reply.ok, reply.text
+    assert reply.text.splitlines()[1:] == [
+        "• Mon 28 Dec 2015, 16:00–17:30, Room 2 — a bank holiday: Boxing Day (substitute day)",
+        "• Tue 29 Dec 2015, 16:00–17:30, Room 2",
+        "• Sat 2 Jan 2016, 16:00–17:30, Room 2 — a Saturday",
+    ]
+    moved = type_command("/meeting move 29 Dec 2015 to 25 Dec 2015", channel=BOARD)
+    assert (
+        "to Fri 25 Dec 2015, 16:00–17:30, Room 2 — a bank holiday: Christmas Day. The group's" in moved.text
+    )
+
+
 def test_a_time_and_a_place_or_an_online_link_can_be_given(type_command, demo):
     assert type_command("/meeting add 7 Jul 2015 4.30 pm at Council Chamber", channel=BOARD).ok
     assert type_command("/meeting add 28 Jul 2015 at https://meet.example.org/board-july", channel=BOARD).ok
