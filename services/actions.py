@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from services import audit
 from services import groups as groups_service
+from services.dates import format_date
 from services.errors import NotFound, PermissionDenied, UserError
 from services.people import Who
 from services.text import clip
@@ -56,6 +57,7 @@ def add(
             "Only members of the partnership's groups can add actions, and you are in none: "
             "ask an officer to add you. Nothing was changed."
         )
+    _refuse_the_same_again(session, what=what, owner=owner, due=due)
     meeting = _recent_meeting(session, group=group, now=now) if group else None
     action = Action(
         number=next_number(session),
@@ -80,6 +82,22 @@ def add(
         after={"what": what, "owner": owner.name, "due": due, "meeting": action.meeting_id},
     )
     return Added(action=action, meeting=meeting, overdue=due is not None and due < today)
+
+
+def _refuse_the_same_again(session: Session, *, what: str, owner: Who, due: date | None) -> None:
+    """An open action that already says the same (what, owner and due date) is
+    not added twice: a command typed again, or a line of the minutes entered twice."""
+    owned = (
+        Action.owner_id == owner.person.id
+        if owner.person
+        else (Action.owner_id.is_(None) & (Action.owner_text == owner.text))
+    )
+    on = Action.due.is_(None) if due is None else Action.due == due
+    rows = session.execute(select(Action.number, Action.what).where(Action.status == "open", on, owned))
+    for number, said in rows:
+        if said.casefold() == what.casefold():
+            when = f", due {format_date(due)}" if due else ""
+            raise UserError(f"A{number} already says that: {said} — {owner.name}{when}. Nothing was changed.")
 
 
 def get(session: Session, ref: str, *, for_update: bool = False) -> Action:

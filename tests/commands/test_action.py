@@ -115,6 +115,25 @@ def test_an_owner_who_is_not_a_person_is_kept_as_free_text_and_told_so(type_comm
     assert action is not None
 
 
+def test_the_same_open_action_typed_again_is_not_added_twice(type_command, demo):
+    first = type_command("/action add Send the estates data | fire | 20/04/2015")
+    ref = stored(demo, "Send the estates data").ref
+    before = count_rows(demo)
+    again = type_command("/action add send the  estates data | <@U0FIRE001> | 20 Apr 2015")
+    assert first.ok and not again.ok
+    assert again.text == (
+        f"{ref} already says that: Send the estates data — Ray Cottam, due Mon 20 Apr 2015. Nothing was changed."
+    )
+    assert count_rows(demo) == before
+    free_text = "/action add Working Group updates at CPSRB | Group Leads | 10/4/15"  # the demo's A2
+    assert type_command(free_text).text.startswith("A2 already says that")
+    # Another due date, another owner, or once the first is done: a new action.
+    assert type_command("/action add Send the estates data | fire | 27/04/2015").ok
+    assert type_command("/action add Send the estates data | police | 20/04/2015").ok
+    assert type_command(f"/action done {ref}", person="fire").ok
+    assert type_command("/action add Send the estates data | fire | 20/04/2015").ok
+
+
 def test_part_of_a_name_finds_the_person(type_command, demo):
     type_command("/action add Send estates data | cottam | next friday")
     action = stored(demo, "Send estates data")
