@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Protocol
 
-from sqlalchemy import Select, bindparam, func, nulls_last, select
+from sqlalchemy import Select, bindparam, func, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -87,17 +87,44 @@ def add(
 def _refuse_the_same_again(session: Session, *, what: str, owner: Who, due: date | None) -> None:
     """An open action that already says the same (what, owner and due date) is
     not added twice: a command typed again, or a line of the minutes entered twice."""
-    owned = (
-        Action.owner_id == owner.person.id
-        if owner.person
-        else (Action.owner_id.is_(None) & (Action.owner_text == owner.text))
+    same = open_the_same(session, [(what, owner, due)])
+    if same:
+        number, said = same[0]
+        when = f", due {format_date(due)}" if due else ""
+        raise UserError(f"A{number} already says that: {said} — {owner.name}{when}. Nothing was changed.")
+
+
+def open_the_same(
+    session: Session, wanted: list[tuple[str, Who, date | None]]
+) -> dict[int, tuple[int, str]]:
+    """For each (what, owner, due) wanted, by its index, the open action that
+    already says the same, as (number, what): what compared without regard to
+    case or spacing. One query, on the open actions due on those days."""
+    if not wanted:
+        return {}
+    dues = {due for _, _, due in wanted}
+    on = [Action.due.in_([d for d in dues if d is not None])]
+    if None in dues:
+        on.append(Action.due.is_(None))
+    rows = session.execute(
+        select(Action.number, Action.what, Action.owner_id, Action.owner_text, Action.due).where(
+            Action.status == "open", or_(*on)
+        )
     )
-    on = Action.due.is_(None) if due is None else Action.due == due
-    rows = session.execute(select(Action.number, Action.what).where(Action.status == "open", on, owned))
-    for number, said in rows:
-        if said.casefold() == what.casefold():
-            when = f", due {format_date(due)}" if due else ""
-            raise UserError(f"A{number} already says that: {said} — {owner.name}{when}. Nothing was changed.")
+    existing: dict[tuple[str, int | None, str | None, date | None], tuple[int, str]] = {}
+    for number, said, owner_id, owner_text, due in rows:
+        existing.setdefault((_same(said), owner_id, None if owner_id else owner_text, due), (number, said))
+    found = {}
+    for index, (what, owner, due) in enumerate(wanted):
+        owner_id = owner.person.id if owner.person else None
+        match = existing.get((_same(what), owner_id, None if owner_id else owner.text, due))
+        if match:
+            found[index] = match
+    return found
+
+
+def _same(what: str) -> str:
+    return " ".join(what.split()).casefold()
 
 
 def get(session: Session, ref: str, *, for_update: bool = False) -> Action:

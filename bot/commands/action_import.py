@@ -9,7 +9,7 @@ from bot.commands.action_table import Row, read_table
 from bot.commands.core import Context, FormSpec, Reply
 from bot.commands.lines import action_line, group_meeting
 from bot.commands.shapes import Button, Choice, Field, Form, Section
-from services import action_imports, groups, people
+from services import action_imports, actions, groups, people
 from services.action_imports import ImportRow
 from services.dates import format_date
 from services.errors import FieldErrors, NotFound, UserError
@@ -95,7 +95,14 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
                 f"{shown}\nPut them right and read the table again."
             }
         )
-    rows = [imported for _, imported, _ in read if imported is not None]
+    every_row = [imported for _, imported, _ in read if imported is not None]
+    # Rows already open as actions (added in the channel as the meeting went on)
+    # are shown, and not saved again.
+    already = actions.open_the_same(context.session, [(r.what, r.owner, r.due) for r in every_row])
+    rows = [row for index, row in enumerate(every_row) if index not in already]
+    if not rows:
+        refs = ", ".join(f"A{number}" for number, _ in already.values())
+        return Reply(text=f"Every row of this table is an open action already ({refs}): nothing to save.")
     draft = action_imports.prepare(context.session, now=context.now, actor=person, meeting=meeting, rows=rows)
     if draft.saved_at is not None:
         return Reply(
@@ -103,12 +110,16 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
             f"`/action list all` shows the actions.",
         )
     lines = [
-        _row_line(number, imported, context.today)
-        for number, (_, imported, _) in enumerate(read, 1)
-        if imported
+        _row_line(number, imported, context.today, already.get(number - 1))
+        for number, imported in enumerate(every_row, 1)
     ]
     header = " (the header row was skipped)" if table.header else ""
-    header += _overdue(rows, context.today)
+    header += _overdue(every_row, context.today)
+    if already:
+        refs = ", ".join(f"A{number}" for number, _ in already.values())
+        header += (
+            f"; {len(already)} {'is' if len(already) == 1 else 'are'} open already ({refs}): not saved again"
+        )
     save = Button(
         f"Save {len(rows)} action{'s' if len(rows) != 1 else ''}",
         command=f"/action import save {draft.key}",
@@ -117,7 +128,7 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     sections = _sections(lines)
     sections = sections[:-1] + (Section(sections[-1].text, buttons=(save,)),)
     return Reply(
-        text=f"I read {len(rows)} action{'s' if len(rows) != 1 else ''} for {where}{header}. "
+        text=f"I read {len(every_row)} action{'s' if len(every_row) != 1 else ''} for {where}{header}. "
         "Nothing is saved until you press Save.",
         sections=sections,
     )
@@ -133,12 +144,14 @@ def _overdue(rows: list[ImportRow], today: date) -> str:
     return f": {overdue} of them {'is' if overdue == 1 else 'are'} already overdue"
 
 
-def _row_line(number: int, imported: ImportRow, today: date) -> str:
+def _row_line(number: int, imported: ImportRow, today: date, open_as: tuple[int, str] | None) -> str:
     owner = imported.owner.name
     if imported.owner.person is None:
         owner += " (free text: not a person in the partnership)"
-    overdue = " (already overdue)" if imported.due < today else ""
-    return f"{number}. {imported.what} — {owner}, due {format_date(imported.due)}{overdue}"
+    line = f"{number}. {imported.what} — {owner}, due {format_date(imported.due)}"
+    if open_as is not None:
+        return f"~{line}~ (open already as A{open_as[0]}: not saved again)"
+    return line + (" (already overdue)" if imported.due < today else "")
 
 
 def _sections(lines: list[str]) -> tuple[Section, ...]:

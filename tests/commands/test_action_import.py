@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.commands import action_import
 from bot.commands.action_table import read_table
@@ -149,6 +149,9 @@ def board(demo):
         meeting_id = session.scalar(
             select(Meeting.id).join(Group).where(Group.slug == "board").order_by(Meeting.starts_at).limit(1)
         )
+        # The demo's A2 is the minutes' last row, "Working Group updates at CPSRB"
+        # (an open action already is not imported again): done, so all nine are new.
+        session.execute(update(Action).where(Action.number == 2).values(status="done"))
     return demo, str(meeting_id)
 
 
@@ -237,7 +240,37 @@ def test_reading_the_same_table_twice_is_one_import(board, clock):
     press(second, board, clock)
     assert len(imported(board[0])) == 9
     third = submit(board, clock, MINUTES)
-    assert "saved already" in third.text and not any(s.buttons for s in third.sections)
+    assert "is an open action already" in third.text and not any(s.buttons for s in third.sections)
+
+
+def test_rows_open_already_as_actions_are_shown_and_not_saved_again(board, clock, type_command):
+    sessions, _ = board
+    type_command("/action reopen A2")  # "Working Group updates at CPSRB | Group Leads | 10.04.15"
+    type_command("/action add Circulate Away Day outcomes | Hannah Hurst | 17.02.15")  # during the meeting
+    shown = submit(board, clock, MINUTES)
+    assert shown.text.startswith(
+        "I read 9 actions for the Chorley Public Service Reform Board meeting on Tue 10 Feb 2015 at 16:00 "
+        "(the header row was skipped): all of them are already overdue; 2 are open already (A17, A2): "
+        "not saved again."
+    )
+    lines = "\n".join(s.text for s in shown.sections).splitlines()
+    assert lines[0] == (
+        "~1. Circulate Away Day outcomes — Hannah Hurst, due Tue 17 Feb 2015~ (open already as A17: not saved again)"
+    )
+    assert lines[8].startswith("~9. Working Group Updates at CPSRB") and lines[8].endswith(
+        "as A2: not saved again)"
+    )
+    assert [b.label for s in shown.sections for b in s.buttons] == ["Save 7 actions"]
+    assert press(shown, board, clock).text.startswith("Saved 7 actions")
+    assert [a.what for a in imported(sessions)] == [what for what, _, _ in EXPECTED[1:8]]
+
+    before = count_rows(sessions)
+    everything = submit(board, clock, MINUTES)
+    assert everything.text == (
+        "Every row of this table is an open action already (A17, A18, A19, A20, A21, A22, A23, A24, A2): "
+        "nothing to save."
+    )
+    assert count_rows(sessions) == before
 
 
 def test_a_rank_and_a_curly_apostrophe_find_the_person_in_an_added_action_too(board, clock, type_command):
