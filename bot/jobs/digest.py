@@ -103,11 +103,15 @@ def _meetings(digest: Digest) -> Section | None:
     for ahead in digest.meetings[: digest_service.LIMIT]:
         meeting = ahead.meeting
         local = meeting.starts_at.astimezone(digest.zone)
-        agenda = (
-            "agenda published"
-            if meeting.agenda_published_at
-            else f"agenda out by {format_date(ahead.deadlines.publish_by)}"
-        )
+        deadlines = ahead.deadlines
+        if meeting.agenda_published_at:
+            agenda = "agenda published"
+        elif deadlines.publish_by < digest.today:
+            agenda = f"agenda not yet published (due out by {format_date(deadlines.publish_by)})"
+        else:
+            agenda = f"agenda out by {format_date(deadlines.publish_by)}"
+        items_due = format_date(deadlines.items_due)
+        items = f"Items closed {items_due}" if deadlines.items_due < digest.today else f"Items by {items_due}"
         apologies = (
             "no apologies"
             if ahead.apologies == 0
@@ -116,7 +120,7 @@ def _meetings(digest: Digest) -> Section | None:
         lines.append(
             f"• *{meeting.group.name}*: {format_date(local.date())}, {format_time(local)}, "
             f"{meetings.place(meeting) or 'place to be confirmed'}. "
-            f"Items by {format_date(ahead.deadlines.items_due)}; {agenda}; {apologies}."
+            f"{items}; {agenda}; {apologies}."
         )
     return _section(
         "Meetings in the next 14 days", lines, max(len(digest.meetings) - digest_service.LIMIT, 0)

@@ -135,8 +135,13 @@ def test_the_digest_reads_at_a_glance(demo):
     assert text.startswith("*Weekly digest*, Mon 20 Apr 2015")
     assert (
         "• *Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00, Committee Room 1. "
-        "Items by Sat 11 Apr 2015; agenda out by Thu 16 Apr 2015; 1 apology." in text
+        "Items closed Sat 11 Apr 2015; agenda not yet published (due out by Thu 16 Apr 2015); 1 apology."
+        in text
     )
+    week_before = shown(build(demo, MONDAY - timedelta(days=7)))  # Mon 13 Apr: the agenda's deadline ahead
+    assert "Items closed Sat 11 Apr 2015; agenda out by Thu 16 Apr 2015; 1 apology." in week_before
+    earlier = shown(build(demo, MONDAY - timedelta(days=10)))  # Fri 10 Apr: both deadlines ahead
+    assert "Items by Sat 11 Apr 2015; agenda out by Thu 16 Apr 2015" in earlier
     assert (
         "*Due in the next 7 days*\n• *A9* Present NEET figures for 16-18 year olds to the Board "
         "(Andrew Sumner, due Tue 21 Apr 2015)" in text
