@@ -49,7 +49,7 @@ def handle(context: Context, text: str) -> str | Reply:
     noted = "" if changed else " (as already recorded)"
     return (
         f"Recorded {attendance.LABELS[status]} for {names} at {_meeting_name(context, meeting)}{noted}."
-        + watch(context, meeting)
+        + watch(context, meeting, changed=bool(changed))
     )
 
 
@@ -95,7 +95,7 @@ def submit_form(context: Context, values: dict[str, str], state: dict[str, str])
             statuses[person.id] = value
     if errors:
         raise FieldErrors(errors)
-    attendance.record(
+    changed = attendance.record(
         context.session, actor=context.person, meeting=meeting, statuses=statuses, now=context.now
     )
     counts = {
@@ -103,25 +103,40 @@ def submit_form(context: Context, values: dict[str, str], state: dict[str, str])
     }
     summary = ", ".join(f"{n} {label}" for label, n in counts.items() if n)
     return f"Attendance recorded for {_meeting_name(context, meeting)}: {summary or 'nobody'}." + watch(
-        context, meeting
+        context, meeting, changed=bool(changed)
     )
 
 
-def watch(context: Context, meeting: Meeting) -> str:
-    """After any recording: tell the chair and officers, by direct message, who has
-    now missed too many meetings in a row (once per person and meeting)."""
-    found = attendance.flags(context.session, group=meeting.group, up_to=meeting)
-    found = [f for f in found if f.latest.id == meeting.id]
+def watch(context: Context, meeting: Meeting, *, changed: bool = True) -> str:
+    """After a recording that changed something: tell the chair and officers, by
+    direct message, who has now missed too many meetings in a row, once per run
+    of misses and its length. An earlier meeting recorded late (the clerk
+    catching up) counts too: the run it completes ends at a later meeting."""
+    if not changed:
+        return ""
+    group = meeting.group
+    current = [
+        f
+        for f in attendance.flags(context.session, group=group)
+        if any(missed.id == meeting.id for missed, _ in f.missed)
+    ]
+    told = {f.person.id for f in current}
+    at_the_time = [
+        f
+        for f in attendance.flags(context.session, group=group, up_to=meeting)
+        if f.latest.id == meeting.id and f.person.id not in told
+    ]
+    found = current + at_the_time
     if not found:
         return ""
-    officers = groups.officers_of(context.session, meeting.group)
+    officers = groups.officers_of(context.session, group)
     for flag in found:
         text = flag_text(flag, context)
         for officer in officers:
             context.direct(
                 officer.slack_user_id,
                 text,
-                key=f"attendance-watch:{meeting.id}:{flag.person.key}:{officer.key}",
+                key=f"attendance-watch:{flag.latest.id}:{flag.person.key}:{len(flag.missed)}:{officer.key}",
             )
     names = ", ".join(f.person.name for f in found)
     return f"\nAttendance watch: {names} — the chair and officers are told by direct message."

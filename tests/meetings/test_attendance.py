@@ -65,9 +65,9 @@ def test_the_attendance_rule_over_six_meetings_with_a_cancelled_one_and_an_obser
     )
     assert "Priya Raman" not in " ".join(d.payload["text"] for d in sent)  # an observer is exempt
 
-    # Recording again for the same meeting tells nobody twice.
-    record_after(type_command, clock, datetime(2015, 4, 21, 19), "21 Apr 2015 apologies fire")
-    assert len(watch_messages(demo)) == 3
+    # Recording again for the same meeting tells nobody twice, and says nothing of it.
+    [again] = record_after(type_command, clock, datetime(2015, 4, 21, 19), "21 Apr 2015 apologies fire")
+    assert len(watch_messages(demo)) == 3 and "Attendance watch" not in again
 
     record_after(
         type_command,
@@ -114,6 +114,43 @@ def test_the_attendance_rule_over_six_meetings_with_a_cancelled_one_and_an_obser
         assert [(f.person.key, f.resign) for f in attendance.flags(session, group=board, up_to=june)] == [
             ("fire", True)
         ]
+
+
+def test_an_earlier_meeting_recorded_late_completes_a_run_and_is_told(type_command, demo, clock):
+    """The clerk records April first, then catches up with February: the run of
+    two (and then three) ends in April, and the chair and officers hear of it."""
+    [april] = record_after(type_command, clock, datetime(2015, 4, 21, 18), "21 Apr 2015 absent opposition")
+    assert "Attendance watch" not in april and watch_messages(demo) == []
+
+    [february] = record_after(type_command, clock, datetime(2015, 4, 22, 9), "10 Feb 2015 absent opposition")
+    assert "Attendance watch: Derek Pilling" in february
+    sent = watch_messages(demo)
+    assert {d.target for d in sent} == OFFICERS
+    assert (
+        "Derek Pilling has now missed 2 consecutive meetings of the Chorley Public Service Reform Board: "
+        "Tue 21 Apr 2015 (absent), Tue 10 Feb 2015 (absent)." in sent[0].payload["text"]
+    )
+
+    # A third, further back still (a January meeting, held), makes it three: told
+    # again, as the rule's second step.
+    with demo() as session, session.begin():
+        board = session.scalar(select(Group).where(Group.slug == "board"))
+        session.add(
+            Meeting(
+                group_id=board.id,
+                starts_at=datetime(2015, 1, 13, 16, tzinfo=LONDON),
+                ends_at=datetime(2015, 1, 13, 17, 30, tzinfo=LONDON),
+                status="held",
+                uid="jan-2015@partnerbot",
+                created_at=datetime(2015, 1, 1, tzinfo=LONDON),
+                updated_at=datetime(2015, 1, 1, tzinfo=LONDON),
+            )
+        )
+    record_after(type_command, clock, datetime(2015, 4, 22, 10), "13 Jan 2015 apologies opposition")
+    third = watch_messages(demo)[3:]
+    assert len(third) == 3
+    assert "Derek Pilling has now missed 3 consecutive meetings" in third[0].payload["text"]
+    assert "resignation" in third[0].payload["text"]
 
 
 def test_the_attendance_form_is_preset_from_the_apologies_received(type_command, demo, clock):
