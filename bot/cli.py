@@ -123,14 +123,28 @@ def _load(args, settings: Settings) -> int:
     try:
         data = read_file(args.file)
         with transaction(sessions) as session:
-            result = load(session, data, now=SystemClock().now())
+            now = SystemClock().now()
+            result = load(session, data, now=now)
+            links = _group_feeds(session, settings, now)
     except PartnershipFileError as error:
         print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print(f"partnerbot: loaded {args.file}: {_summary(result)}")
+    issued = f"; issued calendar links for {_rows(links, 'group')}" if links else ""
+    print(f"partnerbot: loaded {args.file}: {_summary(result)}{issued}")
     return 0
+
+
+def _group_feeds(session, settings: Settings, now) -> int:
+    """Calendar links for the groups that have none, where this installation
+    publishes feeds: `/meeting next` shows them, and only reads."""
+    from services import feed_tokens, groups
+
+    if not settings.public_base_url or not settings.feed_secret:
+        return 0
+    secret = settings.feed_secret.reveal().encode()
+    return feed_tokens.issue_for_groups(session, groups=groups.every(session), secret=secret, now=now)
 
 
 def _summary(result) -> str:
@@ -172,6 +186,7 @@ def _console(args, settings: Settings) -> int:
         demo = resources.files("storage") / "examples" / "chorley.yaml"
         with resources.as_file(demo) as path, transaction(sessions) as session:
             load(session, read_file(path), now=clock.now())
+            _group_feeds(session, settings, clock.now())
     person = args.person or ("clerk" if args.demo else None)
     Console(sessions=sessions, clock=clock, person_key=person, site=Site.from_settings(settings)).loop()
     return 0

@@ -94,9 +94,7 @@ def _refuse_the_same_again(session: Session, *, what: str, owner: Who, due: date
         raise UserError(f"A{number} already says that: {said} — {owner.name}{when}. Nothing was changed.")
 
 
-def open_the_same(
-    session: Session, wanted: list[tuple[str, Who, date | None]]
-) -> dict[int, tuple[int, str]]:
+def open_the_same(session: Session, wanted: list[tuple[str, Who, date | None]]) -> dict[int, tuple[int, str]]:
     """For each (what, owner, due) wanted, by its index, the open action that
     already says the same, as (number, what): what compared without regard to
     case or spacing. One query, on the open actions due on those days."""

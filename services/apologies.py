@@ -154,13 +154,13 @@ class Received:
 
 
 def next_with_received(
-    session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo
+    session: Session, *, groups: list[Group], now: datetime, zone: ZoneInfo, feed: bool = False
 ) -> tuple[Upcoming | None, list[Received]]:
-    """The next meeting of these groups (as `meetings.read_with` reads it) and who has
-    sent apologies to it, none withdrawn, by name, as plain rows; asked
-    together: one round trip on PostgreSQL."""
+    """The next meeting of these groups (as `meetings.read_with` reads it, with
+    its group's feed token if `feed`) and who has sent apologies to it, none
+    withdrawn, by name, as plain rows; asked together: one round trip on PostgreSQL."""
     found, rows = meetings.read_with(
-        session, groups=groups, day=None, now=now, zone=zone, about=_names_in, parameters={}
+        session, groups=groups, day=None, now=now, zone=zone, about=_names_in, parameters={}, feed=feed
     )
     return (found[0] if found else None), [Received(row.name, row.substitute) for row in rows]
 

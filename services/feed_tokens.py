@@ -39,6 +39,14 @@ def token_for(row: FeedToken, *, secret: bytes) -> str:
     return hmac.new(secret, row.nonce.encode(), hashlib.sha256).hexdigest()
 
 
+def token_from_stored(stored: str, *, secret: bytes) -> str | None:
+    """The token of a live row read as "nonce:hash", if this server's secret
+    still derives it (else its link would not work, and None)."""
+    nonce, _, token_hash = stored.partition(":")
+    token = hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
+    return token if hmac.compare_digest(hash_of(token), token_hash) else None
+
+
 def hash_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -106,6 +114,18 @@ def set_with_actions(
     )
     row.with_actions = on
     return True
+
+
+def issue_for_groups(session: Session, *, groups: list[Group], secret: bytes, now: datetime) -> int:
+    """Give every group a live feed token it lacks (or one this secret derives),
+    so that `/meeting next`, which only reads, can show the group's calendar
+    link from the start. Returns how many were issued."""
+    issued = 0
+    for group in groups:
+        had_one = _live(session, person=None, group=group) is not None
+        if current(session, group=group, secret=secret, now=now, actor=None).renewed or not had_one:
+            issued += 1
+    return issued
 
 
 def find(session: Session, token: str) -> FeedToken | None:

@@ -17,7 +17,7 @@ from services import audit
 from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.groups import require_officer
-from storage.models import AgendaItem, Apology, Group, Meeting, Person
+from storage.models import AgendaItem, Apology, FeedToken, Group, Meeting, Person
 from storage.prepared import Prepared, in_padded, padded, padded_size, pipelines, read_together
 
 UPCOMING_LIMIT = 10
@@ -80,11 +80,25 @@ _AS_READ = (
 )
 
 
+# The group's live calendar feed, as "nonce:hash" (see services/feed_tokens), for
+# the calendar link of `/meeting next`: read in the same statement as the meeting.
+_GROUP_FEED = (
+    select(FeedToken.nonce + ":" + FeedToken.token_hash)
+    .where(FeedToken.group_id == Meeting.group_id, FeedToken.revoked_at.is_(None))
+    .order_by(FeedToken.id.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("group_feed")
+)
+
+
 @cache
-def _as_read(groups: int, *, next_only: bool) -> Prepared:
+def _as_read(groups: int, *, next_only: bool, feed: bool = False) -> Prepared:
     """Meetings of the groups in this many slots (see `padded`), as read: the
-    next not started (`next_only`), or those on a day."""
-    return Prepared(_looked_among(select(*_AS_READ), groups, next_only=next_only))
+    next not started (`next_only`), or those on a day; with the group's feed
+    token (`feed`)."""
+    columns = (*_AS_READ, _GROUP_FEED) if feed else _AS_READ
+    return Prepared(_looked_among(select(*columns), groups, next_only=next_only))
 
 
 def _looked_among(columns: Select, groups: int, *, next_only: bool) -> Select:
@@ -164,6 +178,7 @@ class Upcoming:
     status: str
     agenda_published_at: datetime | None
     agenda_items: int  # submitted to its agenda so far
+    group_feed: str | None = None  # the group's live feed token as "nonce:hash", when asked for
 
 
 @dataclass(frozen=True)
@@ -203,9 +218,11 @@ def read_with(
     zone: ZoneInfo,
     about: About | None = None,
     parameters: Mapping[str, object] | None = None,
+    feed: bool = False,
 ) -> tuple[list[Upcoming], list[Any]]:
     """The next meeting of these groups not started (`day` None) or those on a
-    day, as plain rows with their groups taken from `groups`; and the rows of
+    day, as plain rows with their groups taken from `groups` (and, with `feed`,
+    each group's live feed token); and the rows of
     `about` (asked with `parameters`) about the one found, if it is given. On
     PostgreSQL both go in one round trip (each is a fifth of a command), the
     question asked about the meetings looked among; elsewhere the question is
@@ -215,7 +232,7 @@ def read_with(
     ids = [g.id for g in groups]
     size, next_only = padded_size(len(ids)), day is None
     given = ({"now": now} if day is None else _on_the_day(groups, day, zone)) | padded("group", ids)
-    meetings = _as_read(size, next_only=next_only)
+    meetings = _as_read(size, next_only=next_only, feed=feed)
     connection = session.connection()
     asked: list[Any] = []
     if about is not None and pipelines(connection):
@@ -252,6 +269,7 @@ def _upcoming(row: Any, groups: list[Group]) -> Upcoming:
         row.status,
         row.agenda_published_at,
         row.agenda_items,
+        getattr(row, "group_feed", None),
     )
 
 

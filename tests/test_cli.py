@@ -34,6 +34,20 @@ def test_loading_the_example_twice_leaves_the_database_as_it_was(env, db, capsys
     assert count_rows(db) == loaded
 
 
+def test_where_feeds_are_published_loading_issues_each_group_its_calendar_link_once(
+    env, db, monkeypatch, capsys
+):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://partnerbot.example.org")
+    monkeypatch.setenv("FEED_SECRET", "a-feed-secret-of-at-least-32-characters!")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["load", str(DEMO_FILE)]) == 0
+    assert capsys.readouterr().out.strip().endswith("; issued calendar links for 3 groups")
+    assert count_rows(db)["feed_token"] == 3
+    assert main(["load", str(DEMO_FILE)]) == 0
+    assert capsys.readouterr().out.strip().endswith("nothing changed")
+    assert count_rows(db)["feed_token"] == 3
+
+
 def test_a_bad_file_is_refused_whole_with_every_problem(env, db, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(

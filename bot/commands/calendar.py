@@ -57,6 +57,20 @@ def group_links(context: Context, group: Group) -> FeedLinks | None:
     return links_for(context, issued.token)
 
 
+def feeds_published(context: Context) -> bool:
+    return bool(context.site.public_base_url and context.site.feed_secret)
+
+
+def stored_group_links(context: Context, group_feed: str | None) -> FeedLinks | None:
+    """A group's feed links from its token as read with a meeting ("nonce:hash"),
+    without issuing one: for `/meeting next`, which only reads. None when there
+    is none yet, or the server's secret no longer derives it."""
+    if group_feed is None or not feeds_published(context) or context.site.feed_secret is None:
+        return None
+    token = feed_tokens.token_from_stored(group_feed, secret=context.site.feed_secret)
+    return links_for(context, token) if token else None
+
+
 def invite_or_link(context: Context, meeting: Meeting) -> str:
     """For the `meeting_changed` hook of /meeting add, move and cancel: with
     e-mail on, queue this version of the meeting to every member with an

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import attendance, meeting_changes, minutes
+from bot.commands import attendance, calendar, meeting_changes, minutes
 from bot.commands.core import Command, Context, Reply
 from bot.commands.lines import meeting_line, meeting_when, meeting_where
 from services import apologies, groups, meetings
@@ -57,8 +57,9 @@ def _next(context: Context) -> str:
     session = context.session
     scope = groups.in_scope_to_read(session, person=context.person, channel_id=context.channel_id)
     scope = scope or groups.every_to_read(session)
+    feeds = calendar.feeds_published(context)
     meeting, received = apologies.next_with_received(
-        session, groups=scope, now=context.now, zone=context.zone
+        session, groups=scope, now=context.now, zone=context.zone, feed=feeds
     )
     if meeting is None:
         return f"No upcoming meetings for {_names(scope)}."
@@ -70,6 +71,13 @@ def _next(context: Context) -> str:
         "Agenda: " + _agenda_state(context, meeting, deadlines),
         "Apologies so far: " + _apologies(received),
     ]
+    if feeds:
+        links = calendar.stored_group_links(context, meeting.group_feed)
+        lines.append(
+            f"Calendar: {links.https} (every {meeting.group.name} meeting)"
+            if links
+            else "Calendar: `/calendar` gives you a link to every meeting of your groups"
+        )
     return "\n".join(lines)
 
 

@@ -100,6 +100,26 @@ def test_the_group_feed_in_a_group_channel(type_calendar, web):
     assert feed_path(type_calendar("/calendar group", person="chair", channel="CBOARD001").text) == path
 
 
+def test_meeting_next_shows_the_group_calendar_link_once_the_group_has_one(type_calendar, web, demo):
+    before = count_rows(demo)
+    first = type_calendar("/meeting next", person="fire", channel="CBOARD001")
+    assert first.text.splitlines()[-1] == (
+        "Calendar: `/calendar` gives you a link to every meeting of your groups"
+    )
+    assert count_rows(demo) == before  # only reads: no link issued here
+    group = feed_path(type_calendar("/calendar group", person="fire", channel="CBOARD001").text)
+    shown = type_calendar("/meeting next", person="fire", channel="CBOARD001").text.splitlines()[-1]
+    assert shown == (f"Calendar: {BASE_URL}{group} (every Chorley Public Service Reform Board meeting)")
+    assert fetch(web, group).status_code == 200
+    # A link the server's secret no longer derives would not work: it is not shown.
+    rotated = Site(public_base_url=BASE_URL, feed_secret=b"another-secret-of-thirty-two-chars-or-more")
+    after = type_calendar("/meeting next", person="fire", channel="CBOARD001", site=rotated).text
+    assert after.splitlines()[-1].startswith("Calendar: `/calendar` gives you a link")
+    # Where no feeds are published, there is no calendar line at all.
+    bare = type_calendar("/meeting next", person="fire", channel="CBOARD001", site=Site()).text
+    assert "Calendar" not in bare
+
+
 def test_the_group_feeds_elsewhere_are_one_per_group_of_the_person(type_calendar):
     text = type_calendar("/calendar group", person="fire").text
     assert text.count("— its meetings only") == 3
