@@ -90,6 +90,15 @@ class _Cancelled(Exception):
     """`cancel` typed at a form's question."""
 
 
+class _Interrupted(Exception):
+    """A slash command typed at a form's question: the form is left, as closing
+    a Slack form leaves it, and the command runs."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class Console:
     def __init__(
         self,
@@ -214,6 +223,10 @@ class Console:
                 except _Cancelled:
                     self.say("Form cancelled: nothing was saved.")
                     return
+                except _Interrupted as typed:
+                    self.say("Form left for that command: nothing was saved.")
+                    self.handle(typed.line)
+                    return
                 if answer is None:
                     self.say("Form left unfinished: nothing was saved.")
                     return
@@ -237,7 +250,8 @@ class Console:
 
     def _ask(self, question: Field, preset: str) -> str | None:
         """One field's answer as the form handler takes it; None at the end of
-        input. `cancel` (a Slack form's Cancel button) raises _Cancelled."""
+        input. `cancel` (a Slack form's Cancel button) raises _Cancelled, and a
+        slash command _Interrupted."""
         if question.kind == "choice":
             for number, choice in enumerate(question.choices, start=1):
                 self.say(f"  {number}. {plain(choice.label)}")
@@ -259,6 +273,8 @@ class Console:
                 return preset
             if typed.lower() == CANCEL:
                 raise _Cancelled
+            if typed.split(" ", 1)[0].lower() in COMMANDS:
+                raise _Interrupted(typed)
             if question.kind == "long_text":
                 return self._more_lines(line)
             try:

@@ -92,6 +92,18 @@ def test_a_wrong_choice_is_asked_again_and_an_unfinished_form_saves_nothing(demo
     assert count_rows(demo) == before
 
 
+def test_a_slash_command_typed_at_a_question_leaves_the_form_and_runs(demo, clock):
+    from tests.conftest import count_rows
+
+    before = count_rows(demo)
+    text = session_log(demo, clock, "as fire\n/action due A11\n/action due A11 next friday\n")
+    assert "Form left for that command: nothing was saved." in text
+    after = text.split("Form left for that command")[1]
+    assert "A11 is now due Fri 17 Apr 2015" in after, after
+    assert "I can't read '/action due A11" not in text
+    assert count_rows(demo)["action"] == before["action"]
+
+
 def test_cancel_at_any_question_leaves_the_form_and_the_console_goes_on(demo, clock):
     from tests.conftest import count_rows
 
