@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services import audit, meetings
@@ -65,9 +65,12 @@ def send(
     reason: str | None,
     substitute: str | None = None,
     earlier: Earlier | None = None,
+    typed: bool = False,
 ) -> Sent:
     """Send (or update) `person`'s apologies to `meeting`; `earlier`: their
-    apology to it as `find_to_send` read it, if it did."""
+    apology to it as `find_to_send` read it, if it did. `typed` (`/apologies
+    [DATE] [REASON]`, which names no substitute): an update keeps the substitute
+    given in the form, and the reason too unless a new one is given."""
     _check_can_send(session, person=person, meeting=meeting, now=now, partnership=partnership)
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
@@ -88,6 +91,8 @@ def send(
     values = {"reason": reason, "substitute": substitute, "withdrawn_at": None, "updated_at": now}
     if found is None:
         at_commit(session, _INSERT, given | values | {"created_at": now})
+    elif typed and updated:
+        at_commit(session, _UPDATE_TYPED, {"apology": found.id, "reason": reason, "updated_at": now})
     else:
         at_commit(session, _UPDATE, {"apology": found.id} | values)
     # Reasons are private: the audit trail records that one was given, not what it said.
@@ -137,6 +142,14 @@ _UPDATE = Prepared(
         updated_at=bindparam("updated_at"),
     )
 )
+_UPDATE_TYPED = Prepared(  # what `/apologies [DATE] [REASON]` says, and nothing it does not
+    update(Apology)
+    .where(Apology.id == bindparam("apology"))
+    .values(
+        reason=func.coalesce(bindparam("reason", type_=Apology.reason.type), Apology.reason),
+        updated_at=bindparam("updated_at"),
+    )
+)
 _FOR_MEETING = (  # built once: `/apologies list` and the minutes read it
     select(Apology)
     .join(Person, Person.id == Apology.person_id)
@@ -172,6 +185,15 @@ def _names_in(meeting_ids: Select) -> Select:
         .join(Person, Person.id == Apology.person_id)
         .where(Apology.meeting_id.in_(meeting_ids), Apology.withdrawn_at.is_(None))
         .order_by(Person.name)
+    )
+
+
+def of_person(session: Session, *, person: Person, meeting: Scheduled) -> Apology | None:
+    """The person's apologies to the meeting, if sent and not withdrawn."""
+    return session.scalar(
+        select(Apology).where(
+            Apology.meeting_id == meeting.id, Apology.person_id == person.id, Apology.withdrawn_at.is_(None)
+        )
     )
 
 

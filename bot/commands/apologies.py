@@ -87,7 +87,10 @@ def handle(context: Context, text: str) -> str | Reply:
                 meeting=meeting,
                 reason=intent.reason,
                 earlier=earlier,
+                typed=True,
             )
+            if sent.updated and not intent.reason:
+                return f"Your apologies for {where} were already in: they stand as they were."
             first = (
                 f"Your apologies for {where} were already in: your reason is updated."
                 if sent.updated
@@ -134,6 +137,9 @@ def open_form(context: Context) -> Form:
             f"There is no upcoming meeting of {names} to send apologies for. Nothing was changed."
         )
     choices = tuple(Choice(value=str(m.id), label=_choice_label(context, m)) for m in upcoming)
+    # Sent already to the meeting preset: the form shows what was sent, so that
+    # sending it again changes only what is changed in it.
+    sent = apologies.of_person(context.session, person=person, meeting=upcoming[0])
     return Form(
         name="apologies",
         title="Send apologies",
@@ -147,6 +153,7 @@ def open_form(context: Context) -> Form:
                 optional=True,
                 hint="Seen only by you, the officers and the chair; never posted to a channel.",
                 max_length=apologies.MAX_REASON,
+                preset=(sent.reason or "") if sent else "",
             ),
             Field(
                 name="substitute",
@@ -154,6 +161,7 @@ def open_form(context: Context) -> Form:
                 optional=True,
                 hint=DEPUTIES,
                 max_length=apologies.MAX_SUBSTITUTE,
+                preset=(sent.substitute or "") if sent else "",
             ),
         ),
     )

@@ -56,6 +56,37 @@ def test_sending_again_updates_the_reason_and_says_so(type_command, demo):
     assert apology.reason == "Family emergency"
 
 
+def test_sending_again_by_form_and_by_command_changes_only_what_is_said(type_command, demo, clock):
+    from bot.commands import FORMS
+    from bot.commands.core import submit
+
+    form = type_command("/apologies", person="fire").form
+    values = {"meeting": form.fields[0].preset, "reason": "At a conference", "substitute": "Dr Kim Lee"}
+    assert submit(FORMS["apologies"], values, form.state, sessions=demo, clock=clock, person_key="fire").ok
+
+    # The form opened again shows what was sent to the meeting it presets.
+    again = type_command("/apologies", person="fire").form
+    assert [f.preset for f in again.fields[1:]] == ["At a conference", "Dr Kim Lee"]
+
+    # Typed again with no reason: nothing it sent is lost.
+    reply = type_command("/apologies 21 Apr", person="fire")
+    assert reply.text == f"Your apologies for {BOARD} were already in: they stand as they were."
+    [apology] = apologies_of(demo, "fire")
+    assert (apology.reason, apology.substitute) == ("At a conference", "Dr Kim Lee")
+
+    # Typed with a reason: the reason changes, the substitute given in the form stays.
+    type_command("/apologies 21 Apr Family emergency", person="fire")
+    [apology] = apologies_of(demo, "fire")
+    assert (apology.reason, apology.substitute) == ("Family emergency", "Dr Kim Lee")
+
+    # Withdrawn and sent again is a fresh apology: the old substitute does not come back.
+    type_command("/apologies withdraw 21 Apr", person="fire")
+    assert [f.preset for f in type_command("/apologies", person="fire").form.fields[1:]] == ["", ""]
+    type_command("/apologies 21 Apr Ill", person="fire")
+    [apology] = apologies_of(demo, "fire")
+    assert (apology.reason, apology.substitute, apology.withdrawn_at) == ("Ill", None, None)
+
+
 def test_the_audit_trail_records_the_apology_but_not_its_reason(type_command, demo):
     type_command("/apologies 21 Apr Hospital appointment", person="fire")
     with demo() as session:
