@@ -65,7 +65,7 @@ def attendance_form(context: Context, meeting: Meeting) -> Form:
             label=f"{person.name} ({role})",
             kind="choice",
             choices=CHOICES,
-            preset=recorded.get(person.id) or ("apologies" if person.id in sent else "present"),
+            preset=recorded.get(person.id) or _expected(role, sent=person.id in sent),
         )
         for person, role in members
     )
@@ -76,6 +76,14 @@ def attendance_form(context: Context, meeting: Meeting) -> Form:
         submit_label="Record",
         state={"meeting": str(meeting.id)},
     )
+
+
+def _expected(role: str, *, sent: bool) -> str:
+    """A form's guess before anything is recorded: apologies if sent; officers
+    and observers "in attendance", as minutes list them, not members present."""
+    if sent:
+        return "apologies"
+    return "in_attendance" if role in ("officer", "observer") else "present"
 
 
 def submit_form(context: Context, values: dict[str, str], state: dict[str, str]) -> str:

@@ -162,14 +162,17 @@ def test_the_attendance_form_is_preset_from_the_apologies_received(type_command,
     presets = {f.name: f.preset for f in form.fields}
     assert len(form.fields) == 18  # every member of the board, the observer too
     assert presets["fire"] == "apologies" and presets["college"] == "present"
+    # Officers and observers are "in attendance", as minutes list them; the chair is a member present.
+    assert presets["clerk"] == presets["policy"] == presets["publichealth"] == "in_attendance"
+    assert presets["chair"] == "present"
     assert next(f.label for f in form.fields if f.name == "publichealth") == "Priya Raman (observer)"
     assert [c.label for c in form.fields[0].choices] == ["present", "apologies", "absent", "in attendance"]
 
-    values = presets | {"college": "absent", "publichealth": "in_attendance"}
+    values = presets | {"college": "absent"}
     done = submit(FORMS["attendance"], values, form.state, sessions=demo, clock=clock, person_key="clerk")
     assert done.ok and done.text == (
         "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: "
-        "15 present, 1 apologies, 1 absent, 1 in attendance."
+        "13 present, 1 apologies, 1 absent, 3 in attendance."
     )
     with demo() as session:
         meeting = session.get(Meeting, int(form.state["meeting"]))
