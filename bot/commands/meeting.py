@@ -104,9 +104,13 @@ def _apologies(received: list[apologies.Received]) -> str:
 
 def _list(context: Context) -> str:
     scope = _scope(context)
-    found = meetings.upcoming(context.session, groups=scope, now=context.now)
+    found = meetings.upcoming(
+        context.session, groups=scope, now=context.now, limit=meetings.UPCOMING_LIMIT + 1
+    )
     if not found:
         return f"No upcoming meetings for {_names(scope)}."
+    more = len(found) > meetings.UPCOMING_LIMIT
+    found = found[: meetings.UPCOMING_LIMIT]
     counts = meetings.apology_counts(context.session, found)
     lines = []
     for meeting in found:
@@ -114,6 +118,9 @@ def _list(context: Context) -> str:
         if count := counts.get(meeting.id):
             line += f" — {count} {'apology' if count == 1 else 'apologies'}"
         lines.append(line)
+    if more:
+        last = format_date(context.local(found[-1].starts_at).date())
+        lines.append(f"…and more after {last}: `/calendar` gives you a link to all of them.")
     return f"Upcoming meetings of {_names(scope)}:\n" + "\n".join(lines)
 
 

@@ -75,9 +75,13 @@ def test_list_shows_the_person_s_groups_soonest_first(type_command):
     assert "*Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00–17:30" in lines[1]
     days = [
         datetime.strptime(" ".join(line.split(": ", 1)[1].split(",")[0].split()[1:]), "%d %b %Y")
-        for line in lines[1:]
+        for line in lines[1:-1]
     ]
     assert days == sorted(days) and len(days) == 10
+    # Ten of the year's meetings, and a word that there are more.
+    assert lines[-1] == "…and more after Wed 12 Aug 2015: `/calendar` gives you a link to all of them."
+    board_only = type_command("/meeting list", channel="CBOARD001").text.splitlines()
+    assert len(board_only) == 1 + 5 and "…and more" not in board_only[-1]  # the board's five: all shown
 
 
 def test_list_counts_each_meeting_s_apologies(type_command):
