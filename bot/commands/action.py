@@ -203,6 +203,14 @@ MORE_HINT = "close some of these, or see them all on the partnerbot Home tab"
 def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
     session = context.session
     workstream = workstreams.match(session, scope)
+    # A workstream's whole slug, then a person's id (`intel` is Fiona Rigby, not
+    # the start of intelligence-sharing), then the start of a slug, then a name.
+    if workstream is None or workstream.slug != scope.strip().lower():
+        person = people.by_key(session, scope.strip().lower())
+        if person is not None:
+            return actions.listing(
+                session, owner=person, limit=MESSAGE_ACTIONS
+            ), f"Open actions of {person.name}"
     if workstream is not None:
         return actions.listing(
             session, workstream=workstream, limit=MESSAGE_ACTIONS

@@ -271,6 +271,15 @@ def test_list_by_workstream_slug_or_its_prefix(type_command):
         assert "Bring options for a joint early help commission" in text
 
 
+def test_a_person_s_id_is_theirs_though_a_workstream_s_slug_starts_with_it(type_command):
+    # `intel` is Fiona Rigby's id, and the start of intelligence-sharing.
+    assert shown(type_command("/action list intel")).startswith("Open actions of Fiona Rigby (1):")
+    assert shown(type_command("/action list INTEL")).startswith("Open actions of Fiona Rigby (1):")
+    assert shown(type_command("/action list intell")).startswith("Open actions of Intelligence Sharing (2):")
+    whole = shown(type_command("/action list intelligence-sharing"))
+    assert whole.startswith("Open actions of Intelligence Sharing (2):")
+
+
 def test_list_by_an_owner_written_as_free_text(type_command):
     text = shown(type_command("/action list all partners"))
     assert text.startswith("Open actions of 'all partners' (1):")
