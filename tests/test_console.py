@@ -202,7 +202,7 @@ def test_quick_updates_history_refusals_and_closing_in_the_console(demo, clock):
     )
     assert "▸ #board\n    Joint Commissioning — update from Ray Cottam" in text
     assert "Status: 🟠 Amber" in text
-    assert "The last 1 update of Joint Commissioning:" in text
+    assert "The only update of Joint Commissioning:" in text
     assert "Did you mean joint-commissioning?" in text
     assert "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam)" in text
     assert "Only the officers of the Chorley Public Service Reform Board or its chair can close" in text

@@ -60,7 +60,7 @@ def test_update_refusals_through_slack_store_nothing(
 def test_history_and_close_through_slack(server, slack_signing_secret):
     post_command(server, slack_signing_secret, "/update", "joint green On track", user="U0FIRE001")
     history = post_command(server, slack_signing_secret, "/update", "joint history", user="U0COLL001").json()
-    assert "The last 1 update of *Joint Commissioning*" in history["text"]
+    assert "The only update of *Joint Commissioning*" in history["text"]
     closed = post_command(server, slack_signing_secret, "/update", "joint close", user="U0CLERK01").json()
     assert "Joint Commissioning is now closed" in closed["text"]
 

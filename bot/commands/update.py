@@ -280,7 +280,8 @@ def _history(context: Context, workstream: Workstream) -> str:
     if not found:
         return f"{workstream.name}{closed} has no updates yet: `/update {workstream.slug}` posts the first."
     authors = updates.authors(context.session, found)
-    lines = [f"The last {len(found)} update{'s' if len(found) != 1 else ''} of *{workstream.name}*{closed}:"]
+    last = "The only update" if len(found) == 1 else f"The last {len(found)} updates"
+    lines = [f"{last} of *{workstream.name}*{closed}:"]
     for update in found:
         author = authors.get(update.author_id) if update.author_id else None
         day = format_date(context.local(update.created_at).date())

@@ -25,6 +25,7 @@ MAX_LINE = 200  # characters of any one line
 MAX_SECTION = 3000  # Slack's limit on a section's text
 assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
 MAX_OWNER_REFS = 6
+MAX_DECISION = 90  # characters of a decision needed, so that its line keeps it
 
 
 def key_for(partnership: Partnership, run: Run) -> str | None:
@@ -144,10 +145,17 @@ def _overdue(digest: Digest) -> Section | None:
 
 
 def _update_line(line) -> str:
+    """One line an update: its status and what it says, and first of all any
+    decision it needs from the board, which the line's length limit must not cut."""
     update = line.update
     said = " ".join((update.progress or update.issues or update.next_steps or "").split())
+    decision = " ".join((update.decision_needed or "").split())
     author = f" ({line.author})" if line.author else ""
-    return f"{RAG_MARKS[update.rag]} *{line.workstream}* {update.rag}{author}" + (f": {said}" if said else "")
+    head = f"{RAG_MARKS[update.rag]} *{line.workstream}* {update.rag}{author}"
+    if decision:
+        head += f", *decision needed*: {clip(decision, MAX_DECISION)}"
+        return head + (f". {said}" if said else "")
+    return head + (f": {said}" if said else "")
 
 
 def _silent_line(silent, digest: Digest) -> str:

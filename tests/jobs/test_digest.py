@@ -167,6 +167,28 @@ def test_the_digest_reads_at_a_glance(demo):
     ]
 
 
+def test_an_update_that_needs_a_decision_says_so_first_however_long_its_progress(demo):
+    with demo() as session, session.begin():
+        fire = session.scalar(select(Person).where(Person.key == "fire"))
+        joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
+        session.add(
+            Update(
+                workstream_id=joint.id,
+                author_id=fire.id,
+                rag="amber",
+                progress="Providers met twice; " * 20,
+                decision_needed="Approve the pooled budget of £200k",
+                created_at=MONDAY - timedelta(days=2),
+            )
+        )
+    [line] = [line for line in shown(build(demo)).split("\n") if "Joint Commissioning" in line]
+    assert line.startswith(
+        ":large_orange_circle: *Joint Commissioning* amber (Ray Cottam), *decision needed*: "
+        "Approve the pooled budget of £200k. Providers met twice;"
+    )
+    assert len(line) <= 200
+
+
 def test_a_digest_at_any_size_stays_within_slacks_limits(demo):
     grow(demo, 60)
     message = build(demo)
