@@ -98,19 +98,19 @@ def test_the_digest_is_built_in_a_bounded_number_of_statements(engine, demo):
     assert len(small) == len(large) <= 20
 
 
+def add_update(session, **said) -> None:
+    """Ray Cottam's update of Joint Commissioning, two days before the digest."""
+    fire = session.scalar(select(Person).where(Person.key == "fire"))
+    joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
+    session.add(
+        Update(workstream_id=joint.id, author_id=fire.id, created_at=MONDAY - timedelta(days=2), **said)
+    )
+
+
 def test_the_digest_reads_at_a_glance(demo):
     with demo() as session, session.begin():
+        add_update(session, rag="red", progress="Pooled budget withdrawn")
         fire = session.scalar(select(Person).where(Person.key == "fire"))
-        joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
-        session.add(
-            Update(
-                workstream_id=joint.id,
-                author_id=fire.id,
-                rag="red",
-                progress="Pooled budget withdrawn",
-                created_at=MONDAY - timedelta(days=2),
-            )
-        )
         board = session.scalar(
             select(Meeting).where(Meeting.starts_at == datetime(2015, 4, 21, 16, tzinfo=LONDON))
         )
@@ -169,17 +169,11 @@ def test_the_digest_reads_at_a_glance(demo):
 
 def test_an_update_that_needs_a_decision_says_so_first_however_long_its_progress(demo):
     with demo() as session, session.begin():
-        fire = session.scalar(select(Person).where(Person.key == "fire"))
-        joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
-        session.add(
-            Update(
-                workstream_id=joint.id,
-                author_id=fire.id,
-                rag="amber",
-                progress="Providers met twice; " * 20,
-                decision_needed="Approve the pooled budget of £200k",
-                created_at=MONDAY - timedelta(days=2),
-            )
+        add_update(
+            session,
+            rag="amber",
+            progress="Providers met twice; " * 20,
+            decision_needed="Approve the pooled budget of £200k",
         )
     [line] = [line for line in shown(build(demo)).split("\n") if "Joint Commissioning" in line]
     assert line.startswith(
