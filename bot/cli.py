@@ -238,6 +238,9 @@ def _retry(args, settings: Settings) -> int:
         queued = outbox.requeue(
             session, now=SystemClock().now(), keys=None if args.all_failed else [args.key]
         )
+    if not queued and args.all_failed:
+        print("partnerbot: no failed messages: nothing to queue again")
+        return 0
     if not queued:
         print(f"partnerbot: no failed message has the key {args.key!r}", file=sys.stderr)
         return 1

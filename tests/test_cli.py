@@ -125,9 +125,14 @@ def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, s
     assert main(["deliveries"]) == 0
     listed = capsys.readouterr().out
     assert "pending  post:1" in listed and "failed   post:2" in listed
+    capsys.readouterr()
     assert main(["deliveries", "retry", "--all-failed"]) == 0
+    assert "queued 1 message again" in capsys.readouterr().out
     assert main(["jobs", "run-due"]) == 0
     assert sorted(p["text"] for p in slack_api.posts()) == ["post:1", "post:2"]
+    capsys.readouterr()
+    assert main(["deliveries", "retry", "--all-failed"]) == 0
+    assert capsys.readouterr().out.strip() == "partnerbot: no failed messages: nothing to queue again"
     with db() as session:
         assert set(session.scalars(select(Delivery.status))) == {"sent"}
 
