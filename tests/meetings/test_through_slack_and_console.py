@@ -86,7 +86,8 @@ def test_the_attendance_form_opens_within_the_trigger_and_its_submission_records
     }
     good = post_interaction(server, slack_signing_secret, submission(view, values, user="U0CLERK01")).json()
     assert good["response_action"] == "update"
-    assert "16 present, 1 apologies, 1 absent" in good["view"]["blocks"][0]["text"]["text"]
+    # Officers and observers are preset "in attendance": the clerk, Nadia Hartley and Priya Raman.
+    assert "13 present, 1 apologies, 1 absent, 3 in attendance" in good["view"]["blocks"][0]["text"]["text"]
     with demo() as session:
         assert len(session.scalars(select(Attendance)).all()) == 18
         assert (
@@ -138,8 +139,9 @@ def test_the_clerk_runs_a_meeting_from_the_console(demo, clock):
     )
     assert "▸ #board\n    Meeting added: Chorley Public Service Reform Board, Tue 14 Jul 2015" in text
     assert "Attendance: answer each question; a blank answer keeps what is in [brackets]," in text
-    assert "Priya Raman (observer) [present]: " in text
+    assert "Priya Raman (observer) [in attendance]: " in text
+    assert "Jess Marland (officer) [in attendance]: " in text
     assert (
-        "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: 17 present, 1 absent."
-        in text
+        "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: "
+        "15 present, 1 absent, 2 in attendance." in text
     )
