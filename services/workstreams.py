@@ -196,6 +196,12 @@ def _is_officer(session: Session, person: Person, group: Group | None) -> bool:
     return groups_service.is_officer(session, person, group)
 
 
+def looks_after(session: Session, person: Person, workstream: Workstream) -> bool:
+    """Whether `person` may report on `workstream` without leading or contributing
+    to it: as an officer (or the chair) of the group it reports to."""
+    return _is_officer(session, person, reporting_group(session, workstream))
+
+
 def check_can_report(
     session: Session, *, actor: Person, workstream: Workstream, member: bool | None = None
 ) -> None:

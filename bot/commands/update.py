@@ -9,7 +9,7 @@ from bot.commands.lines import RAG_MARK
 from bot.commands.shapes import Choice, Field, Form
 from services import updates, workstreams
 from services.dates import format_date
-from services.errors import UserError
+from services.errors import PermissionDenied, UserError
 from services.text import clip
 from storage.models import RAG_STATUSES, Person, Workstream
 
@@ -166,17 +166,26 @@ def choose_form(context: Context) -> Reply:
 
 
 def open_choice(context: Context) -> Form:
-    """Which workstream: the person's own first (those they lead, then contribute to)."""
+    """Which workstream: the person's own first (those they lead, then contribute
+    to), then those they look after as an officer; none they may not report on."""
     person = context.require_person()
-    own = workstreams.of_person(context.session, person)
+    session = context.session
+    own = workstreams.of_person(session, person)
     own_ids = {r.workstream.id for r in own}
-    others = [w for w in workstreams.every(context.session) if w.is_open and w.id not in own_ids]
+    every = [w for w in workstreams.every(session) if w.is_open]
+    others = [w for w in every if w.id not in own_ids and workstreams.looks_after(session, person, w)]
     choices = tuple(
         Choice(r.workstream.slug, f"{r.workstream.name} ({r.role})") for r in own if r.workstream.is_open
     )
     choices += tuple(Choice(w.slug, w.name) for w in others)
-    if not choices:
+    if not every:
         raise UserError("There are no open workstreams to report on. Nothing was changed.")
+    if not choices:
+        raise PermissionDenied(
+            "You lead or contribute to no workstream, so there is none for you to report on. A "
+            "workstream's updates come from its leads, its contributing partners and the officers of the "
+            "group it reports to: ask an officer to add you to one. Nothing was changed."
+        )
     return Form(
         name=CHOOSE_FORM,
         title="Workstream update",

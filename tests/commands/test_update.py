@@ -246,13 +246,29 @@ def test_hostile_text_is_stored_as_typed_for_the_slack_edge_to_escape(type_comma
 # -- the forms ------------------------------------------------------------------------------------
 
 
-def test_update_alone_offers_the_persons_own_workstreams_first(type_command):
+def test_update_alone_offers_only_the_workstreams_the_person_may_report_on(type_command, demo):
+    # A contributing partner: their own two, not the two they may not post to.
     form = type_command("/update", person="vcfs").form
     assert form is not None and form.name == "update-workstream"
     [field] = form.fields
-    assert [c.value for c in field.choices][:2] == ["joint-commissioning", "wellbeing-and-resilience"]
-    assert [c.value for c in field.choices][2:] == ["integrated-assets", "intelligence-sharing"]
+    assert [c.value for c in field.choices] == ["joint-commissioning", "wellbeing-and-resilience"]
     assert field.preset == "joint-commissioning"
+    # An officer of the board, which they all report to: every one.
+    [field] = type_command("/update", person="clerk").form.fields
+    assert [c.value for c in field.choices] == [
+        "integrated-assets",
+        "intelligence-sharing",
+        "joint-commissioning",
+        "wellbeing-and-resilience",
+    ]
+    # A member with none: told why, and no form to fill in for nothing.
+    before = count_rows(demo)
+    refused = type_command("/update", person="countycllr")
+    assert not refused.ok and refused.form is None
+    assert refused.text.startswith(
+        "You lead or contribute to no workstream, so there is none for you to report on."
+    )
+    assert count_rows(demo) == before
 
 
 def test_the_highlight_form_has_the_reports_parts_in_order_and_the_last_status(type_command):
