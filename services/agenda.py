@@ -191,10 +191,11 @@ def add(
     officer = groups.is_officer(session, person, group)
     deadlines = meetings.Deadlines.of(meeting, zone)
     if not officer and now.astimezone(zone).date() > deadlines.items_due:
-        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        officers = ", ".join(p.name for p in groups.officers_of(session, group))
+        ask = f"an officer or the chair ({officers})" if officers else "an officer"
         raise PermissionDenied(
             f"Items for the {group.name} meeting on {_day(meeting, zone)} were due by "
-            f"{format_date(deadlines.items_due)}: ask an officer ({officers}) to add it. Nothing was changed."
+            f"{format_date(deadlines.items_due)}: ask {ask} to add it. Nothing was changed."
         )
     title = " ".join(title.split())
     if not title:
