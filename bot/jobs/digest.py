@@ -26,6 +26,7 @@ MAX_SECTION = 3000  # Slack's limit on a section's text
 assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
 MAX_OWNER_REFS = 6
 MAX_DECISION = 90  # characters of a decision needed, so that its line keeps it
+MAX_PLACE = 40  # characters of a meeting's place, so that its line keeps its deadlines
 
 
 def key_for(partnership: Partnership, run: Run) -> str | None:
@@ -108,7 +109,7 @@ def _meetings(digest: Digest) -> Section | None:
         if meeting.agenda_published_at:
             agenda = "agenda published"
         elif deadlines.publish_by < digest.today:
-            agenda = f"agenda not yet published (due out by {format_date(deadlines.publish_by)})"
+            agenda = f"*agenda not out* (due {format_date(deadlines.publish_by)})"
         else:
             agenda = f"agenda out by {format_date(deadlines.publish_by)}"
         items_due = format_date(deadlines.items_due)
@@ -118,14 +119,30 @@ def _meetings(digest: Digest) -> Section | None:
             if ahead.apologies == 0
             else f"{ahead.apologies} apolog{'y' if ahead.apologies == 1 else 'ies'}"
         )
+        # The place is what gives way to the line's limit: the deadlines and apologies are the news.
+        place = _short_place(meetings.place(meeting) or "place to be confirmed")
         lines.append(
-            f"• *{meeting.group.name}*: {format_date(local.date())}, {format_time(local)}, "
-            f"{meetings.place(meeting) or 'place to be confirmed'}. "
+            f"• *{meeting.group.name}*: {format_date(local.date())}, {format_time(local)}, {place}. "
             f"{items}; {agenda}; {apologies}."
         )
     return _section(
         "Meetings in the next 14 days", lines, max(len(digest.meetings) - digest_service.LIMIT, 0)
     )
+
+
+def _short_place(place: str) -> str:
+    """As much of an address as fits MAX_PLACE, in whole parts: "Lancastrian
+    Room, Chorley Town Hall" of "…, Market Street, Chorley, PR7 1DP". A link
+    too long is "online": a link cut short would lead nowhere."""
+    if "://" in place and len(place) > MAX_PLACE:
+        return "online"
+    parts = place.split(", ")
+    short = parts[0]
+    for part in parts[1:]:
+        if len(short) + 2 + len(part) > MAX_PLACE:
+            break
+        short += ", " + part
+    return clip(short, MAX_PLACE)
 
 
 def _action_line(action, *, done: bool = False) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.jobs import digest as digest_job
 from services import digest as digest_service
@@ -135,8 +135,7 @@ def test_the_digest_reads_at_a_glance(demo):
     assert text.startswith("*Weekly digest*, Mon 20 Apr 2015")
     assert (
         "• *Chorley Public Service Reform Board*: Tue 21 Apr 2015, 16:00, Committee Room 1. "
-        "Items closed Sat 11 Apr 2015; agenda not yet published (due out by Thu 16 Apr 2015); 1 apology."
-        in text
+        "Items closed Sat 11 Apr 2015; *agenda not out* (due Thu 16 Apr 2015); 1 apology." in text
     )
     week_before = shown(build(demo, MONDAY - timedelta(days=7)))  # Mon 13 Apr: the agenda's deadline ahead
     assert "Items closed Sat 11 Apr 2015; agenda out by Thu 16 Apr 2015; 1 apology." in week_before
@@ -181,6 +180,25 @@ def test_an_update_that_needs_a_decision_says_so_first_however_long_its_progress
         "Approve the pooled budget of £200k. Providers met twice;"
     )
     assert len(line) <= 200
+
+
+def test_a_meeting_s_line_shortens_its_place_and_keeps_its_deadlines(demo):
+    executive = shown(build(demo, datetime(2015, 3, 30, 9, tzinfo=LONDON)))
+    assert (
+        "• *Chorley Public Service Reform Executive*: Thu 2 Apr 2015, 10:00, Chief Executive's Meeting Room. "
+        "Items closed Mon 23 Mar 2015; *agenda not out* (due Sat 28 Mar 2015); no apologies."
+    ) in executive
+    assert (
+        "• *Implementation Group*: Wed 8 Apr 2015, 14:00, Lancastrian Room, Chorley Town Hall. " in executive
+    )
+    # 8 Jul is online: a link that fits is shown whole; one too long is "online", never cut.
+    link = "https://meet.example.org/cpsig-2015-07"
+    online = shown(build(demo, datetime(2015, 6, 29, 9, tzinfo=LONDON)))
+    assert f"• *Implementation Group*: Wed 8 Jul 2015, 14:00, {link}. Items by" in online
+    with demo() as session, session.begin():
+        session.execute(update(Meeting).where(Meeting.url == link).values(url=link + "?pwd=" + "x" * 40))
+    online = shown(build(demo, datetime(2015, 6, 29, 9, tzinfo=LONDON)))
+    assert "• *Implementation Group*: Wed 8 Jul 2015, 14:00, online. Items by" in online
 
 
 def test_a_digest_at_any_size_stays_within_slacks_limits(demo):

@@ -44,7 +44,9 @@ def test_a_member_adds_before_the_deadline_and_is_refused_after_it(type_command,
     late = type_command("/agenda add Another", person="fire", channel=BOARD)
     assert not late.ok
     assert "were due by Sat 6 Jun 2015" in late.text
-    assert "ask an officer or the chair (Jess Marland, Nadia Hartley, Rosalind Ashcroft) to add it" in late.text
+    assert (
+        "ask an officer or the chair (Jess Marland, Nadia Hartley, Rosalind Ashcroft) to add it" in late.text
+    )
     assert count_rows(demo) == before
     officer = type_command("/agenda add Another", person="clerk", channel=BOARD)
     assert officer.ok and "after the item deadline of Sat 6 Jun 2015: added as an officer" in officer.text
