@@ -111,6 +111,8 @@ def handle(context: Context, text: str) -> str | Reply:
 
 
 def _list(context: Context, meeting: meetings.Scheduled, where: str) -> str:
+    if meeting.status == "cancelled":
+        where += " (cancelled)"
     received = apologies.for_meeting(context.session, meeting)
     if not received:
         return f"No apologies yet for {where}."

@@ -137,6 +137,8 @@ def test_a_cancelled_meeting_is_refused(type_command, demo):
     reply = type_command("/apologies 21/04/2015 Off sick", person="fire")
     assert not reply.ok and "is cancelled" in reply.text
     assert apologies_of(demo, "fire") == []
+    listed = type_command("/apologies list 21/04/2015", person="fire")
+    assert listed.text == f"No apologies yet for {BOARD} (cancelled)."
 
 
 def test_an_impossible_date_is_refused_not_taken_as_a_reason(type_command, demo):
