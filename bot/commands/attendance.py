@@ -37,7 +37,7 @@ def handle(context: Context, text: str) -> str | Reply:
     if status is None:
         raise UserError(f"'{clip(word, 20)}' is not an attendance. {GRAMMAR} Nothing was changed.")
     members = _members(context, meeting)
-    chosen = _people(context, who, members, meeting)
+    chosen = _people(context, who, members, meeting, guests=status == "in_attendance")
     changed = attendance.record(
         context.session,
         actor=context.person,
@@ -183,7 +183,11 @@ def _members(context: Context, meeting: Meeting) -> list[tuple[Person, str]]:
     )
 
 
-def _people(context: Context, text: str, members: list[tuple[Person, str]], meeting: Meeting) -> list[Person]:
+def _people(
+    context: Context, text: str, members: list[tuple[Person, str]], meeting: Meeting, *, guests: bool
+) -> list[Person]:
+    """The people named; members of the group only, unless `guests` ("in
+    attendance": anyone in the partnership who came to present or advise)."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise UserError(f"Who? {GRAMMAR} Nothing was changed.")
@@ -200,9 +204,10 @@ def _people(context: Context, text: str, members: list[tuple[Person, str]], meet
             raise UserError(
                 f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
             )
-        if who.person.id not in member_ids:
+        if who.person.id not in member_ids and not guests:
             raise UserError(
-                f"{who.person.name} is not a member of the {meeting.group.name}. Nothing was changed."
+                f"{who.person.name} is not a member of the {meeting.group.name}: record them `in attendance` "
+                "if they came to present or advise. Nothing was changed."
             )
         if who.person not in chosen:
             chosen.append(who.person)

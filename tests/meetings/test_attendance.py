@@ -217,7 +217,8 @@ def test_a_bad_attendance_form_is_refused_field_by_field_and_nothing_is_stored(t
         (
             "21 Apr absent Sarah Mellor, intel",
             "clerk",
-            "Fiona Rigby is not a member of the Chorley Public Service Reform Board",
+            "Fiona Rigby is not a member of the Chorley Public Service Reform Board: record them `in "
+            "attendance` if they came to present or advise.",
         ),
         ("21 Apr in the room fire", "clerk", "'in' is not an attendance"),
         ("22 Apr absent fire", "clerk", "no meeting on Wed 22 Apr 2015"),
@@ -250,6 +251,14 @@ def test_in_attendance_and_several_people_at_once(type_command, demo, clock):
     assert reply.ok and reply.text.startswith("Recorded in attendance for Priya Raman, Ray Cottam")
     with demo() as session:
         assert sorted(session.scalars(select(Attendance.status))) == ["in_attendance", "in_attendance"]
+
+
+def test_someone_not_in_the_group_may_be_in_attendance_and_is_minuted_so(type_command, demo, clock):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command("/meeting attendance 21 Apr in attendance intel", channel=BOARD)  # not a member
+    assert reply.ok and reply.text.startswith("Recorded in attendance for Fiona Rigby")
+    minutes = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    assert "*Also in attendance:* Fiona Rigby (Lancashire Constabulary)" in minutes
 
 
 def test_the_digest_gets_every_groups_flags_in_four_queries(type_command, demo, clock):
