@@ -123,7 +123,9 @@ def issue_for_groups(session: Session, *, groups: list[Group], secret: bytes, no
     issued = 0
     for group in groups:
         had_one = _live(session, person=None, group=group) is not None
-        if current(session, group=group, secret=secret, now=now, actor=None).renewed or not had_one:
+        # `current` issues one where there is none, and renews one this secret does not derive.
+        renewed = current(session, group=group, secret=secret, now=now, actor=None).renewed
+        if renewed or not had_one:
             issued += 1
     return issued
 

@@ -46,9 +46,10 @@ def draft(context: Context, text: str) -> str:
     # otherwise), and anyone recorded as having sent them by other means.
     otherwise = {a.person_id for a in recorded if a.status != "apologies"}
     received = [a for a in apologies.for_meeting(context.session, meeting) if a.person_id not in otherwise]
+    sent = {a.person_id for a in received}
     apology_lines = sorted(
         {a.person.name + (f" (substitute: {a.substitute})" if a.substitute else "") for a in received}
-        | {a.name for a in by_status["apologies"] if a.person_id not in {r.person_id for r in received}}
+        | {a.name for a in by_status["apologies"] if a.person_id not in sent}
     )
     lines = [f"*Draft minutes: {group.name}, {describe(meeting, context.zone)}*"]
     if not recorded:
@@ -80,7 +81,7 @@ def draft(context: Context, text: str) -> str:
 
 
 def _named(attendee: minutes.Attendee) -> str:
-    """ "Rosalind Ashcroft (Chair, Chorley Council)", as minutes name those present."""
+    """Someone present as the minutes name them: "Rosalind Ashcroft (Chair, Chorley Council)"."""
     said = [part for part in ("Chair" if attendee.role == "chair" else None, attendee.organisation) if part]
     return attendee.name + (f" ({', '.join(said)})" if said else "")
 

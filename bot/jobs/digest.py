@@ -162,8 +162,8 @@ def _overdue(digest: Digest) -> Section | None:
 
 
 def _update_line(line) -> str:
-    """One line an update: its status and what it says, and first of all any
-    decision it needs from the board, which the line's length limit must not cut."""
+    """An update's line: its status, any decision it needs from the board (first,
+    so that the line's length limit never cuts it), then what it says."""
     update = line.update
     said = " ".join((update.progress or update.issues or update.next_steps or "").split())
     decision = " ".join((update.decision_needed or "").split())
