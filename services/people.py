@@ -119,6 +119,16 @@ def _resolve(text: str, people: _Directory) -> Who:
             f"An owner can be at most {MAX_OWNER_TEXT} characters "
             f"('{clip(text, 40)}' is {len(text)}). Nothing was changed."
         )
+    if text.startswith("@"):
+        # "@Lou" typed, not chosen from Slack's list (or in the console): a person
+        # meant, by id or name; never an owner written as free text.
+        meant = _resolve(text[1:], people)
+        if meant.person is None:
+            raise UserError(
+                f"'{clip(text, 40)}' is no one in the partnership: name someone with an @mention chosen from "
+                "Slack's list, their id or part of their name. Nothing was changed."
+            )
+        return meant
     person = people.by_key(text.lower())
     if person:
         return Who(person=person)

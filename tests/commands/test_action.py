@@ -134,6 +134,21 @@ def test_the_same_open_action_typed_again_is_not_added_twice(type_command, demo)
     assert type_command("/action add Send the estates data | fire | 20/04/2015").ok
 
 
+@pytest.mark.parametrize(("owner", "key"), [("@Caroline", "ccg"), ("@fire", "fire"), ("@ray cottam", "fire")])
+def test_an_at_name_typed_not_chosen_from_slack_s_list_finds_the_person(type_command, demo, owner, key):
+    reply = type_command(f"/action add Chase the scoping paper | {owner} | 24/04/2015")
+    assert reply.ok and "free text" not in reply.text
+    assert stored(demo, "Chase the scoping paper").owner.key == key
+
+
+@pytest.mark.parametrize("owner", ["@nobody", "@"])
+def test_an_at_name_that_is_no_one_is_refused_not_kept_as_free_text(type_command, demo, owner):
+    before = count_rows(demo)
+    reply = type_command(f"/action add Chase the scoping paper | {owner} | 24/04/2015")
+    assert not reply.ok and "Nothing was changed" in reply.text
+    assert count_rows(demo) == before
+
+
 def test_part_of_a_name_finds_the_person(type_command, demo):
     type_command("/action add Send estates data | cottam | next friday")
     action = stored(demo, "Send estates data")
