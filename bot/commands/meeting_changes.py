@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.commands import calendar
 from bot.commands.core import Context
 from bot.commands.dates import parse_time, take_date, take_meeting_date, take_time
-from services import groups, meetings
+from services import apologies, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.text import clip
@@ -191,12 +191,33 @@ def move(context: Context, text: str) -> str:
         f"*Meeting moved*: the {meeting.group.name} meeting of {was} is now on {now_at}.",
         key=f"meeting-moved:{meeting.id}:{meeting.sequence}",
     )
+    sent = _tell_those_who_sent_apologies(context, meeting, was=was, now_at=now_at)
     told = (
         f"Moved the {meeting.group.name} meeting from {was} to {now_at}"
         f"{_not_working(WorkingDays(context.partnership.holidays), meeting, context.zone)}. "
-        "The group's channel is told."
+        "The group's channel is told"
+        + (f", and so {_people(sent)} who sent apologies (they stand unless withdrawn)." if sent else ".")
     )
     return " ".join(filter(None, [told, calendar_line]))
+
+
+def _tell_those_who_sent_apologies(context: Context, meeting: Meeting, *, was: str, now_at: str) -> int:
+    """Apologies were for the day it was: tell each who sent them, by direct
+    message, that they stand unless withdrawn. Returns how many were told."""
+    day = meeting.starts_at.astimezone(context.zone).strftime("%d/%m/%Y")
+    told = [a.person for a in apologies.for_meeting(context.session, meeting) if a.person.slack_user_id]
+    for person in told:
+        context.direct(
+            person.slack_user_id,
+            f"The {meeting.group.name} meeting of {was}, which you sent apologies for, is now on {now_at}. "
+            f"Your apologies still stand; if you can come now, `/apologies withdraw {day}`.",
+            key=f"meeting-moved-apologies:{meeting.id}:{meeting.sequence}:{person.key}",
+        )
+    return len(told)
+
+
+def _people(n: int) -> str:
+    return "is the one" if n == 1 else f"are the {n}"
 
 
 def cancel(context: Context, text: str) -> str:

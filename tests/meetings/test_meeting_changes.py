@@ -148,6 +148,31 @@ def test_outside_a_channel_the_group_is_the_one_you_run_or_you_are_asked(type_co
     )
 
 
+def test_those_who_sent_apologies_to_a_moved_meeting_are_told_they_stand(type_command, demo):
+    from storage.models import Delivery
+
+    type_command("/apologies 21 Apr Away", person="fire")
+    type_command("/apologies 21 Apr Leave", person="health")
+    reply = type_command("/meeting move 21 Apr 2015 to 28 Apr 2015", channel=BOARD)
+    assert reply.text.endswith(
+        "The group's channel is told, and so are the 2 who sent apologies (they stand unless withdrawn)."
+    )
+    with demo() as session:
+        told = session.scalars(select(Delivery).where(Delivery.key.like("meeting-moved-apologies:%"))).all()
+    assert sorted(d.target for d in told) == ["U0FIRE001", "U0HLTH001"] and all(
+        d.kind == "direct" for d in told
+    )
+    assert (
+        told[0]
+        .payload["text"]
+        .endswith(
+            "is now on Tue 28 Apr 2015, 16:00–17:30, Committee Room 1. Your apologies still stand; if you can "
+            "come now, `/apologies withdraw 28/04/2015`."
+        )
+    )
+    assert type_command("/apologies withdraw 28/04/2015", person="fire").ok
+
+
 def test_moving_a_meeting_raises_its_sequence_and_tells_the_channel(
     type_command, demo, board_post_texts, changes
 ):
