@@ -16,7 +16,7 @@ from storage.models import Meeting
 HELP = """*/agenda* — the next meeting's agenda
 • `/agenda` — the draft, with the item and publication deadlines
 • `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE` for exempt information
-• `/agenda remove N`, `/agenda publish` (officers)
+• `/agenda remove N`, `/agenda publish` (officers); published again, it posts the revised agenda
 In a group's channel these mean that group's next meeting; elsewhere, your next meeting."""
 
 _RESTRICTED = re.compile(

@@ -12,7 +12,7 @@ from services.text import clip
 from storage.models import Group
 
 HELP = """*/meeting* — the group's meetings
-• `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far
+• `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far, a calendar link
 • `/meeting list` — upcoming meetings, e.g. `/meeting list` in #board for the Board's
 • `/meeting add DATE [TIME] [at PLACE or link]`, several at once: `/meeting add 16 Jun 2015, 15 Sep 2015, 15 Dec 2015`
 • `/meeting move DATE to DATE [TIME]`, `/meeting cancel DATE` (officers and the chair)
