@@ -252,7 +252,8 @@ def _change(context: Context, intent: Change) -> Reply:
         context.session, actor=context.person, action=action, verb=CHECK_VERBS[intent.verb]
     )
     if action.status == status:
-        return _about(context, action, f"{action.ref} is already {said}: nothing changed.")
+        already = "open" if status == "open" else said  # never closed, it is not open "again"
+        return _about(context, action, f"{action.ref} is already {already}: nothing changed.")
     change(context.session, now=context.now, actor=context.person, action=action)
     return _about(context, action, f"{action.ref} is now {said}.")
 

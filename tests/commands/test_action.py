@@ -242,6 +242,8 @@ def test_the_owner_marks_an_action_done_and_can_reopen_it(type_command, demo):
     assert f"{action.ref} is already done: nothing changed." in again.text
     type_command(f"/action reopen {action.ref}", person="fire")
     assert stored(demo, action.what).status == "open"
+    open_already = type_command(f"/action reopen {action.ref}", person="fire")
+    assert f"{action.ref} is already open: nothing changed." in open_already.text
 
 
 def test_an_action_owned_in_free_text_is_changed_by_the_officers_and_the_refusal_says_so(type_command, demo):
