@@ -33,17 +33,22 @@ class Issued:
     row: FeedToken
     token: str
     renewed: bool  # a new token replaced one whose link the server can no longer show
+    new: bool = False  # issued just now (first use, or renewed)
 
 
 def token_for(row: FeedToken, *, secret: bytes) -> str:
-    return hmac.new(secret, row.nonce.encode(), hashlib.sha256).hexdigest()
+    return _derived(row.nonce, secret)
+
+
+def _derived(nonce: str, secret: bytes) -> str:
+    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
 
 
 def token_from_stored(stored: str, *, secret: bytes) -> str | None:
     """The token of a live row read as "nonce:hash", if this server's secret
     still derives it (else its link would not work, and None)."""
     nonce, _, token_hash = stored.partition(":")
-    token = hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
+    token = _derived(nonce, secret)
     return token if hmac.compare_digest(hash_of(token), token_hash) else None
 
 
@@ -72,7 +77,7 @@ def current(
             return Issued(row=row, token=token, renewed=False)
         _revoke(session, row, now=now, actor=actor, why="feed secret changed")
         issued = _issue(session, person=person, group=group, secret=secret, now=now, actor=actor, old=row)
-        return Issued(row=issued.row, token=issued.token, renewed=True)
+        return Issued(row=issued.row, token=issued.token, renewed=True, new=True)
     return _issue(session, person=person, group=group, secret=secret, now=now, actor=actor)
 
 
@@ -120,14 +125,8 @@ def issue_for_groups(session: Session, *, groups: list[Group], secret: bytes, no
     """Give every group a live feed token it lacks (or one this secret derives),
     so that `/meeting next`, which only reads, can show the group's calendar
     link from the start. Returns how many were issued."""
-    issued = 0
-    for group in groups:
-        had_one = _live(session, person=None, group=group) is not None
-        # `current` issues one where there is none, and renews one this secret does not derive.
-        renewed = current(session, group=group, secret=secret, now=now, actor=None).renewed
-        if renewed or not had_one:
-            issued += 1
-    return issued
+    # `current` issues one where there is none, and renews one this secret does not derive.
+    return sum(current(session, group=group, secret=secret, now=now, actor=None).new for group in groups)
 
 
 def find(session: Session, token: str) -> FeedToken | None:
@@ -182,7 +181,7 @@ def _issue(
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, what="calendar.issue", subject=_subject(row), at=now)
-    return Issued(row=row, token=token, renewed=False)
+    return Issued(row=row, token=token, renewed=False, new=True)
 
 
 def _revoke(session: Session, row: FeedToken, *, now: datetime, actor: Person | None, why: str) -> None:

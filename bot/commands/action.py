@@ -205,7 +205,7 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
     workstream = workstreams.match(session, scope)
     # A workstream's whole slug, then a person's id (`intel` is Fiona Rigby, not
     # the start of intelligence-sharing), then the start of a slug, then a name.
-    if workstream is None or workstream.slug != scope.strip().lower():
+    if workstream is not None and workstream.slug != scope.strip().lower():  # else `resolve` asks
         person = people.by_key(session, scope.strip().lower())
         if person is not None:
             return actions.listing(

@@ -100,8 +100,8 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     # are shown, and not saved again.
     already = actions.open_the_same(context.session, [(r.what, r.owner, r.due) for r in every_row])
     rows = [row for index, row in enumerate(every_row) if index not in already]
+    refs = ", ".join(f"A{number}" for number, _ in already.values())
     if not rows:
-        refs = ", ".join(f"A{number}" for number, _ in already.values())
         return Reply(text=f"Every row of this table is an open action already ({refs}): nothing to save.")
     draft = action_imports.prepare(context.session, now=context.now, actor=person, meeting=meeting, rows=rows)
     if draft.saved_at is not None:
@@ -116,7 +116,6 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     header = " (the header row was skipped)" if table.header else ""
     header += _overdue(every_row, context.today)
     if already:
-        refs = ", ".join(f"A{number}" for number, _ in already.values())
         header += (
             f"; {len(already)} {'is' if len(already) == 1 else 'are'} open already ({refs}): not saved again"
         )

@@ -48,26 +48,34 @@ def links_for(context: Context, token: str) -> FeedLinks:
 def group_links(context: Context, group: Group) -> FeedLinks | None:
     """A group's feed links, issuing its token on first use; None when this
     installation publishes no feeds (no PUBLIC_BASE_URL or FEED_SECRET). For the
-    add-to-calendar line of `/meeting next` and of a new or moved meeting's post."""
-    if not context.site.public_base_url or not context.site.feed_secret:
+    calendar line of a new or moved meeting's post; `/meeting next`, which only
+    reads, takes `stored_group_links`."""
+    secret = _published_secret(context)
+    if secret is None:
         return None
     issued = feed_tokens.current(
-        context.session, group=group, secret=context.site.feed_secret, now=context.now, actor=context.person
+        context.session, group=group, secret=secret, now=context.now, actor=context.person
     )
     return links_for(context, issued.token)
 
 
 def feeds_published(context: Context) -> bool:
-    return bool(context.site.public_base_url and context.site.feed_secret)
+    return _published_secret(context) is not None
+
+
+def _published_secret(context: Context) -> bytes | None:
+    """FEED_SECRET, where this installation publishes feeds (PUBLIC_BASE_URL set too)."""
+    return context.site.feed_secret if context.site.public_base_url and context.site.feed_secret else None
 
 
 def stored_group_links(context: Context, group_feed: str | None) -> FeedLinks | None:
     """A group's feed links from its token as read with a meeting ("nonce:hash"),
     without issuing one: for `/meeting next`, which only reads. None when there
     is none yet, or the server's secret no longer derives it."""
-    if group_feed is None or not feeds_published(context) or context.site.feed_secret is None:
+    secret = _published_secret(context)
+    if group_feed is None or secret is None:
         return None
-    token = feed_tokens.token_from_stored(group_feed, secret=context.site.feed_secret)
+    token = feed_tokens.token_from_stored(group_feed, secret=secret)
     return links_for(context, token) if token else None
 
 

@@ -196,7 +196,7 @@ def move(context: Context, text: str) -> str:
         f"Moved the {meeting.group.name} meeting from {was} to {now_at}"
         f"{_not_working(WorkingDays(context.partnership.holidays), meeting, context.zone)}. "
         "The group's channel is told"
-        + (f", and so {_people(sent)} who sent apologies (they stand unless withdrawn)." if sent else ".")
+        + (f", and so {_are_the(sent)} who sent apologies (they stand unless withdrawn)." if sent else ".")
     )
     return " ".join(filter(None, [told, calendar_line]))
 
@@ -216,7 +216,7 @@ def _tell_those_who_sent_apologies(context: Context, meeting: Meeting, *, was: s
     return len(told)
 
 
-def _people(n: int) -> str:
+def _are_the(n: int) -> str:
     return "is the one" if n == 1 else f"are the {n}"
 
 
