@@ -37,8 +37,21 @@ def by_key(session: Session, key: str) -> Person | None:
     return session.scalar(select(Person).where(Person.key == key))
 
 
-def resolve(session: Session, text: str) -> Who:
-    """A Slack mention, a person id, or a unique part of a name; else free text."""
+# What a person types to name themselves ("| me |"): never a part of a name
+# ("Me" would otherwise find Sarah Mellor).
+MYSELF = frozenset({"me", "@me", "myself", "@myself"})
+
+
+def resolve(session: Session, text: str, *, me: Person | None = None) -> Who:
+    """A Slack mention, a person id, or a unique part of a name; else free text.
+    `me` is who is typing: "me" names them."""
+    if " ".join(text.split()).lower() in MYSELF:
+        if me is None:
+            raise UserError(
+                "'me' means you, and you are not in the partnership file: name someone with an "
+                "@mention, their id or part of their name. Nothing was changed."
+            )
+        return Who(person=me)
     return _resolve(text, _Database(session))
 
 

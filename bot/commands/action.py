@@ -25,7 +25,7 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action done A12`, `/action reopen A12`, `/action drop A12`, `/action due A12 DATE`
 • `/action snooze A12` — no reminders about it for a week; it stays due when the meeting agreed
 • `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
-WHO is a @mention, a person id or part of a name; anything else is kept as free text (e.g. Group Leads).
+WHO is a @mention, a person id, part of a name or `me`; anything else is kept as free text (e.g. Group Leads).
 WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
 
 # Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
@@ -87,6 +87,8 @@ def parse(text: str, *, today: date) -> Intent:
     verb, rest = verb.lower(), rest.strip()
     if verb in ("", "list", "ls"):
         scope = rest.lower() if rest.lower() in ("", "mine", "all", "overdue") else rest
+        if scope.lower() in people.MYSELF or scope.lower() == "my":
+            scope = "mine"
         return ListActions(scope=scope or "mine")
     if verb == "add":
         return _parse_add(rest, today=today)
@@ -150,7 +152,7 @@ def handle(context: Context, text: str) -> str | Reply:
 
 def _add(context: Context, intent: Add) -> str:
     person = context.require_person()
-    owner = people.resolve(context.session, intent.who)
+    owner = people.resolve(context.session, intent.who, me=person)
     added = actions.add(
         context.session,
         now=context.now,

@@ -199,7 +199,7 @@ def _people(
     member_ids = {p.id for p, _ in members}
     chosen: list[Person] = []
     for part in parts:
-        who = people.resolve(context.session, part)
+        who = people.resolve(context.session, part, me=context.person)
         if who.person is None:
             raise UserError(
                 f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."

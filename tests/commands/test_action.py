@@ -44,6 +44,8 @@ def stored(sessions, what: str) -> Action | None:
         ("list ALL", ListActions("all")),
         ("list overdue", ListActions("overdue")),
         ("list Group Leads", ListActions("Group Leads")),
+        ("list me", ListActions("mine")),
+        ("list @Me", ListActions("mine")),
         ("done A12", Change("done", "A12")),
         ("reopen a3", Change("reopen", "a3")),
         ("drop A1", Change("drop", "A1")),
@@ -147,6 +149,14 @@ def test_an_at_name_that_is_no_one_is_refused_not_kept_as_free_text(type_command
     reply = type_command(f"/action add Chase the scoping paper | {owner} | 24/04/2015")
     assert not reply.ok and "Nothing was changed" in reply.text
     assert count_rows(demo) == before
+
+
+@pytest.mark.parametrize("owner", ["me", "@me", "Me", "myself"])
+def test_me_as_the_owner_is_whoever_typed_it_not_a_name_starting_so(type_command, demo, owner):
+    # "Me" is also the start of Sarah Mellor's name; a person naming themselves means themselves.
+    reply = type_command(f"/action add Chase the scoping paper | {owner} | 24/04/2015", person="fire")
+    assert reply.ok and "free text" not in reply.text
+    assert stored(demo, "Chase the scoping paper").owner.key == "fire"
 
 
 def test_part_of_a_name_finds_the_person(type_command, demo):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.commands import FORMS
 from bot.commands.core import submit
 from services import attendance
-from storage.models import Attendance, Delivery, Group, Meeting
+from storage.models import Attendance, Delivery, Group, Meeting, Person
 from tests.conftest import count_rows
 from tests.statements import counting
 
@@ -276,3 +276,14 @@ def test_the_digest_gets_every_groups_flags_in_four_queries(type_command, demo, 
         ("implementation", "fire", ["apologies", "absent"]),
     ]
     assert len(statements) == 4
+
+
+def test_the_chair_records_themselves_present_as_me(type_command, demo, clock):
+    # "me" is whoever typed it, not Sarah Mellor, whose name starts so.
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command("/meeting attendance 21 Apr present me", person="chair", channel=BOARD)
+    assert reply.ok, reply.text
+    with demo() as session:
+        recorded = session.execute(select(Attendance.person_id, Attendance.status)).all()
+        chair = session.scalar(select(Person.id).where(Person.key == "chair"))
+    assert recorded == [(chair, "present")]
