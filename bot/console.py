@@ -34,14 +34,22 @@ CONSOLE_HELP = """Type a slash command as in Slack, e.g. `/meeting next`, `/acti
   quit                 leave"""
 
 CANCEL = "cancel"  # typed at any question of a form: leave it, as a Slack form's Cancel button does
-_BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
+# Slack's bold, italic and strike-through, by its own rule: a marker opens after
+# a space, punctuation or the start, and closes before one of them or the end,
+# with no space inside either; so snake_case_words and 2*3*4 stay as they are.
+_EMPHASIS = re.compile(r"(?<![\w*_~])([*_~])(?=\S)(.+?)(?<=\S)\1(?![\w*_~])")
 _SHIFT = re.compile(r"^\+(\d{1,4})\s*([dhwm])$")
 _UNITS = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
 
 
 def plain(text: str) -> str:
-    """Slack mrkdwn made readable in a terminal."""
-    return _BOLD.sub(r"\1", text)
+    """Slack mrkdwn made readable in a terminal: bold, italic and strike-through
+    marks taken off (what is struck through says why beside it)."""
+    for _ in range(3):  # one mark inside another: *_both_*
+        text, marks = _EMPHASIS.subn(r"\2", text)
+        if not marks:
+            break
+    return text
 
 
 def button_text(button: Button) -> str:

@@ -236,3 +236,17 @@ def test_home_shows_the_home_tab_as_slack_does_with_its_buttons_as_commands(demo
 def test_home_needs_someone_to_be(demo, clock):
     text = session_log(demo, clock, "home\n", person=None)
     assert "The Home tab is a person's own: be someone first (`as PERSON`)." in text
+
+
+def test_slack_s_bold_italic_and_strike_through_marks_are_taken_off_as_slack_would_show_them():
+    from bot.console import plain
+
+    assert plain("*A12* Circulate — _Tue 16 Jun 2015 at 16:00_") == "A12 Circulate — Tue 16 Jun 2015 at 16:00"
+    assert plain("~A3 | Send it | fire~ (open already as A3: not saved again)") == (
+        "A3 | Send it | fire (open already as A3: not saved again)"
+    )
+    assert plain("(*agenda not out*, _and 3 more_)") == "(agenda not out, and 3 more)"
+    assert plain("*_both_*") == "both"
+    # What Slack leaves alone stays: marks inside words, or with a space inside them.
+    for text in ("snake_case_name", "2*3*4", "a * b * c", "_ not italic _", "x~y~z", "*"):
+        assert plain(text) == text
