@@ -24,7 +24,7 @@ RAG_MARKS = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", 
 MAX_LINE = 200  # characters of any one line
 MAX_SECTION = 3000  # Slack's limit on a section's text
 assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
-MAX_OWNER_REFS = 6
+MAX_OVERDUE_WHAT = 60  # characters of what an overdue action is, beside its ref
 MAX_DECISION = 90  # characters of a decision needed, so that its line keeps it
 MAX_PLACE = 40  # characters of a meeting's place, so that its line keeps its deadlines
 
@@ -152,12 +152,23 @@ def _action_line(action, *, done: bool = False) -> str:
 
 
 def _overdue(digest: Digest) -> Section | None:
+    """An owner a line, oldest first, each action with what it is (so the channel
+    need not look A3 up), as many as fit the line, then how many more."""
     lines = []
+    shown = 0
     for owner in digest.overdue.rows[: digest_service.LIMIT]:
-        refs = ", ".join(f"{a.ref} (due {format_date(a.due)})" for a in owner.actions[:MAX_OWNER_REFS])
-        extra = len(owner.actions) - MAX_OWNER_REFS
-        lines.append(f"• *{owner.owner}*: {refs}" + (f" and {extra} more" if extra > 0 else ""))
-    shown = sum(min(len(o.actions), MAX_OWNER_REFS) for o in digest.overdue.rows[: digest_service.LIMIT])
+        head = f"• *{owner.owner}*: "
+        parts: list[str] = []
+        for action in owner.actions:
+            part = f"{action.ref} {clip(action.what, MAX_OVERDUE_WHAT)} (due {format_date(action.due)})"
+            left = len(owner.actions) - len(parts) - 1
+            more = f"; and {left} more" if left else ""
+            if parts and len(head + "; ".join([*parts, part]) + more) > MAX_LINE:
+                break
+            parts.append(part)
+        left = len(owner.actions) - len(parts)
+        lines.append(head + "; ".join(parts) + (f"; and {left} more" if left else ""))
+        shown += len(parts)
     return _section(f"Overdue ({digest.overdue.total})", lines, digest.overdue.total - shown)
 
 

@@ -15,7 +15,10 @@ def test_a_member_sees_this_weeks_digest_privately(type_command, demo):
     assert reply.ok and reply.posts == ()
     assert reply.text == "*Weekly digest*, Mon 13 Apr 2015"
     overdue = next(s.text for s in reply.sections if s.text.startswith("*Overdue (9)*"))
-    assert "• *Ray Cottam*: A11 (due Fri 20 Mar 2015)" in overdue
+    assert (
+        "• *Ray Cottam*: A11 Send station and estates data for the asset register (due Fri 20 Mar 2015)"
+        in overdue
+    )
     assert count_rows(demo) == before
 
 

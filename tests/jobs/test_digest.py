@@ -145,7 +145,10 @@ def test_the_digest_reads_at_a_glance(demo):
         "*Due in the next 7 days*\n• *A9* Present NEET figures for 16-18 year olds to the Board "
         "(Andrew Sumner, due Tue 21 Apr 2015)" in text
     )
-    assert "*Overdue (8)*\n• *Jess Marland*: A3 (due Fri 30 Jan 2015), A1 (due Tue 17 Feb 2015)" in text
+    assert (
+        "*Overdue (8)*\n• *Jess Marland*: A3 Circulate revised terms of reference for comment "
+        "(due Fri 30 Jan 2015); A1 Circulate Away Day outcomes (due Tue 17 Feb 2015)" in text
+    )
     assert "*Done since Mon 13 Apr 2015*\n• *A4* " in text
     assert "• *A11* Send station and estates data for the asset register (Ray Cottam)\n" in text
     assert (
@@ -210,6 +213,34 @@ def test_a_digest_at_any_size_stays_within_slacks_limits(demo):
     assert all(len(section.text) <= 3000 for section in message.sections)
     assert all(len(line) <= 200 for section in message.sections for line in section.text.split("\n"))
     assert "…and " in message.sections[0].text and " more" in message.sections[0].text
+
+
+def test_an_owner_s_overdue_actions_say_what_they_are_as_many_as_fit_their_line(demo):
+    with demo() as session, session.begin():
+        fire = session.scalar(select(Person).where(Person.key == "fire"))
+        number = max(session.scalars(select(Action.number))) + 1
+        for n in range(7):
+            due = date(2015, 3, 1) + timedelta(days=n)
+            session.add(
+                Action(
+                    number=number + n,
+                    what=f"Chase the estates survey for depot {n} " + "and its outbuildings " * 5,
+                    owner_id=fire.id,
+                    due=due,
+                    status="open",
+                    created_at=MONDAY - timedelta(days=60),
+                    updated_at=MONDAY - timedelta(days=60),
+                )
+            )
+    overdue = next(s.text for s in build(demo).sections if s.text.startswith("*Overdue ("))
+    [line] = [line for line in overdue.split("\n") if line.startswith("• *Ray Cottam*")]
+    # The oldest first, what each is clipped, as many as fit: the rest counted.
+    assert line == (
+        f"• *Ray Cottam*: A{number} Chase the estates survey for depot 0 and its outbuildings a… "
+        f"(due Sun 1 Mar 2015); A{number + 1} Chase the estates survey for depot 1 and its outbuildings a… "
+        "(due Mon 2 Mar 2015); and 6 more"
+    )
+    assert "A11 " not in line  # the demo's own, due on 20 Mar, among the 6 more
 
 
 def test_a_quiet_week_says_so(demo):
