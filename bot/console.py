@@ -277,8 +277,11 @@ class Console:
             typed = line.strip()
             if not self.interactive:
                 self.out.write(f"{typed}\n")
-            if not typed:
+            if not typed and (preset or question.optional):
                 return preset
+            if not typed:  # as a Slack form will not send without it
+                self.say(f"This one needs an answer, or type `{CANCEL}` to leave the form.")
+                continue
             if typed.lower() == CANCEL:
                 raise _Cancelled
             if typed.split(" ", 1)[0].lower() in COMMANDS:

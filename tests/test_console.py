@@ -190,6 +190,18 @@ def test_a_lead_fills_in_the_highlight_report(demo, clock):
     )
 
 
+def test_a_question_the_form_needs_answered_is_asked_again_when_left_blank(demo, clock):
+    # As a Slack form will not send with a required field empty: progress made is one.
+    text = session_log(demo, clock, "as fire\n/update joint\n\n\nBudget agreed\n\n\n\n\n\n\n\n")
+    progress = "  Progress made (end with a blank line) []: "
+    assert text.count(progress) == 2
+    assert (
+        f"{progress}\n  This one needs an answer, or type `cancel` to leave the form.\n{progress}Budget agreed"
+        in text
+    )
+    assert "Status: 🟢 Green\n    Budget agreed" in text  # posted with it
+
+
 def test_quick_updates_history_refusals_and_closing_in_the_console(demo, clock):
     from tests.conftest import count_rows
 
