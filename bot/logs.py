@@ -18,6 +18,20 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+# slack_sdk logs each call that does not reach Slack at ERROR, then raises; whoever
+# called says what became of it (the outbox: "delivery deferred", and it tries
+# again; a form: "views.open failed"), so that one line is only detail here.
+_SLACK_SDK = "slack_sdk.web.base_client"
+_UNREACHED = "Failed to send a request to Slack API server"
+
+
+def _unreached_as_detail(record: logging.LogRecord) -> bool:
+    if record.levelno == logging.ERROR and record.getMessage().startswith(_UNREACHED):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+    return True
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -26,6 +40,7 @@ def configure(level: str) -> None:
     root.setLevel(level)
     # Bolt logs request bodies (which may hold an apology's reason) at INFO and DEBUG.
     logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+    logging.getLogger(_SLACK_SDK).addFilter(_unreached_as_detail)  # once, however often configured
     if level != "DEBUG":
         # Alembic announces every migration context at INFO; only its warnings matter here.
         logging.getLogger("alembic").setLevel(logging.WARNING)
