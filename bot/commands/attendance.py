@@ -3,6 +3,8 @@ attendance watch tells the chair and officers who has missed too many."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bot.commands.core import Context, FormSpec, Reply
@@ -20,7 +22,7 @@ CHOICES = tuple(Choice(value=value, label=label) for value, label in attendance.
 _STATUS_WORDS = {"present": "present", "absent": "absent", "apologies": "apologies", "in": "in_attendance"}
 GRAMMAR = (
     "Type `/meeting attendance DATE` for the form, or `/meeting attendance DATE absent WHO...` "
-    "(also `present`, `apologies`, `in attendance`), naming people by @mention, id or name, separated by commas."
+    "(also `present`, `apologies`, `in attendance`), naming people by @mention, id or name, separated by commas or `and`."
 )
 
 
@@ -191,27 +193,62 @@ def _people(
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise UserError(f"Who? {GRAMMAR} Nothing was changed.")
-    if len(parts) > MAX_PEOPLE:
+    _at_most_max_people(len(parts))
+    member_ids = {p.id for p, _ in members}
+    chosen: list[Person] = []
+    named = [person for part in parts for person in _named(context, part)]
+    _at_most_max_people(len(named))
+    for person in named:
+        if person.id not in member_ids and not guests:
+            raise UserError(
+                f"{person.name} is not a member of the {meeting.group.name}: record them `in attendance` "
+                "if they came to present or advise. Nothing was changed."
+            )
+        if person not in chosen:
+            chosen.append(person)
+    return chosen
+
+
+def _at_most_max_people(count: int) -> None:
+    if count > MAX_PEOPLE:
         raise UserError(
             f"At most {MAX_PEOPLE} people at once; for the whole group use the form, `/meeting attendance DATE`. "
             "Nothing was changed."
         )
-    member_ids = {p.id for p, _ in members}
-    chosen: list[Person] = []
-    for part in parts:
-        who = people.resolve(context.session, part, me=context.person)
-        if who.person is None:
-            raise UserError(
-                f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
-            )
-        if who.person.id not in member_ids and not guests:
-            raise UserError(
-                f"{who.person.name} is not a member of the {meeting.group.name}: record them `in attendance` "
-                "if they came to present or advise. Nothing was changed."
-            )
-        if who.person not in chosen:
-            chosen.append(who.person)
-    return chosen
+
+
+_MENTIONS = re.compile(people.MENTION.pattern.removeprefix("^").removesuffix("$"))
+_AND = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
+
+
+def _named(context: Context, part: str) -> list[Person]:
+    """The people one part of the list names: one person, or several side by
+    side without commas where each is someone: mentions as Slack's picker leaves
+    them ("@Ray @Sarah"), ids ("fire police"), or names joined by "and" ("Ray
+    Cottam and Sarah Mellor"). A name is never split on its spaces."""
+    _at_most_max_people(len(part.split()))  # each word a person, at most
+    mentions = [found.group(0) for found in _MENTIONS.finditer(part)]
+    if len(mentions) > 1 and not _AND.sub(" ", _MENTIONS.sub(" ", part)).strip():
+        return [_person(context, mention) for mention in mentions]
+    who = people.resolve(context.session, part, me=context.person)
+    if who.person is not None:
+        return [who.person]
+    joined = _AND.split(part)
+    if len(joined) > 1:
+        return [_person(context, piece) for piece in joined]
+    ids = [people.by_key(context.session, word.lower().removeprefix("@")) for word in part.split()]
+    if len(ids) > 1 and all(ids):
+        return [person for person in ids if person is not None]
+    raise UserError(f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed.")
+
+
+def _person(context: Context, text: str) -> Person:
+    who = people.resolve(context.session, text, me=context.person)
+    if who.person is None:
+        raise UserError(
+            f"'{clip(text, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
+        )
+    return who.person
 
 
 def _meeting_name(context: Context, meeting: Meeting) -> str:

@@ -287,3 +287,45 @@ def test_the_chair_records_themselves_present_as_me(type_command, demo, clock):
         recorded = session.execute(select(Attendance.person_id, Attendance.status)).all()
         chair = session.scalar(select(Person.id).where(Person.key == "chair"))
     assert recorded == [(chair, "present")]
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        "<@U0FIRE001|ray> <@U0CHAIR01>",  # as Slack's picker leaves two mentions
+        "<@U0FIRE001> and <@U0CHAIR01>",
+        "fire chair",
+        "Ray Cottam and Rosalind Ashcroft",
+        "Cottam & chair",
+        "fire, chair",
+    ],
+)
+def test_several_people_named_without_commas_are_each_recorded(type_command, demo, clock, who):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command(f"/meeting attendance 21 Apr absent {who}", channel=BOARD)
+    assert reply.text.startswith("Recorded absent for Ray Cottam, Rosalind Ashcroft at"), reply.text
+    with demo() as session:
+        recorded = session.execute(
+            select(Person.key, Attendance.status).join(Person, Person.id == Attendance.person_id)
+        ).all()
+    assert sorted(recorded) == [("chair", "absent"), ("fire", "absent")]
+
+
+@pytest.mark.parametrize(
+    ("who", "says"),
+    [
+        ("fire nobody", "'fire nobody' is not a person in the partnership"),  # not every word an id
+        ("Ray Cottam and nobody", "'nobody' is not a person in the partnership"),
+        ("<@U0FIRE001> <@U0NOBODY1>", "<@U0NOBODY1> is not in the partnership file"),
+        ("<@U0FIRE001> <#C0BOARD01>", "looks like a channel or a link"),
+        (" ".join(["fire"] * 41), "At most 40 people at once"),
+    ],
+)
+def test_several_people_named_without_commas_are_all_someone_or_none_is_recorded(
+    type_command, demo, clock, who, says
+):
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    before = count_rows(demo)
+    reply = type_command(f"/meeting attendance 21 Apr absent {who}", channel=BOARD)
+    assert not reply.ok and says in reply.text, reply.text
+    assert count_rows(demo) == before
