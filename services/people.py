@@ -14,6 +14,7 @@ from services.text import clip
 from storage.models import Person
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$")
+MENTIONS = re.compile(r"<@[UW][A-Z0-9]{2,20}(?:\|[^>]*)?>")  # anywhere in a text
 MAX_OWNER_TEXT = 200
 
 
@@ -122,6 +123,11 @@ def _resolve(text: str, people: _Directory) -> Who:
                 "anything yet: ask an officer to add them. Nothing was changed."
             )
         return Who(person=person)
+    if len(several := MENTIONS.findall(text)) > 1:
+        raise UserError(
+            f"That is {len(several)} people: name one here, with an @mention, their id or part of "
+            "their name. Nothing was changed."
+        )
     if text.startswith("<"):
         raise UserError(
             "That looks like a channel or a link, not a person: name someone with @mention, "

@@ -217,7 +217,6 @@ def _at_most_max_people(count: int) -> None:
         )
 
 
-_MENTIONS = re.compile(people.MENTION.pattern.removeprefix("^").removesuffix("$"))
 _AND = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 
 
@@ -227,8 +226,8 @@ def _named(context: Context, part: str) -> list[Person]:
     them ("@Ray @Sarah"), ids ("fire police"), or names joined by "and" ("Ray
     Cottam and Sarah Mellor"). A name is never split on its spaces."""
     _at_most_max_people(len(part.split()))  # each word a person, at most
-    mentions = [found.group(0) for found in _MENTIONS.finditer(part)]
-    if len(mentions) > 1 and not _AND.sub(" ", _MENTIONS.sub(" ", part)).strip():
+    mentions = people.MENTIONS.findall(part)
+    if len(mentions) > 1 and not _AND.sub(" ", people.MENTIONS.sub(" ", part)).strip():
         return [_person(context, mention) for mention in mentions]
     who = people.resolve(context.session, part, me=context.person)
     if who.person is not None:

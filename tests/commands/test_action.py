@@ -143,6 +143,15 @@ def test_an_at_name_typed_not_chosen_from_slack_s_list_finds_the_person(type_com
     assert stored(demo, "Chase the scoping paper").owner.key == key
 
 
+def test_two_people_as_one_action_s_owner_are_refused_as_two_not_as_a_link(type_command, demo):
+    before = count_rows(demo)
+    reply = type_command("/action add Send figures | <@U0FIRE001|ray> <@U0CHAIR01> | 1 May")
+    assert reply.text == (
+        "That is 2 people: name one here, with an @mention, their id or part of their name. Nothing was changed."
+    )
+    assert count_rows(demo) == before
+
+
 @pytest.mark.parametrize("owner", ["@nobody", "@"])
 def test_an_at_name_that_is_no_one_is_refused_not_kept_as_free_text(type_command, demo, owner):
     before = count_rows(demo)
