@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from services import audit, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import PermissionDenied, UserError
+from services.text import clip
 from storage.models import AgendaItem, Meeting, Person
 from storage.prepared import Prepared, read_together
 
@@ -212,15 +213,22 @@ def add(
         raise UserError(
             "Restricted items name a paragraph 1 to 7 of Part 1 of Schedule 12A. Nothing was changed."
         )
-    position = (
-        session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)) or 0
-    ) + 1
-    count = (
-        session.scalar(
-            select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
-        )
-        or 0
-    )
+    submitted = session.execute(
+        select(AgendaItem.position, AgendaItem.title, AgendaItem.restricted, AgendaItem.submitted_by_id)
+        .where(AgendaItem.meeting_id == meeting.id)
+        .order_by(AgendaItem.position, AgendaItem.id)
+    ).all()
+    for number, row in enumerate(submitted, start=FIRST_SUBMITTED):
+        # The same title twice is a second submission of one item (a restricted
+        # one's title is only told to those who may see it).
+        visible = not row.restricted or officer or row.submitted_by_id == person.id
+        if visible and row.title.casefold() == title.casefold():
+            raise UserError(
+                f"Item {number} of the {group.name} agenda for {_day(meeting, zone)} is already "
+                f"'{clip(row.title, 80)}' (`/agenda` shows it). Nothing was changed."
+            )
+    position = max((row.position for row in submitted), default=0) + 1
+    count = len(submitted)
     item = AgendaItem(
         meeting_id=meeting.id,
         position=position,

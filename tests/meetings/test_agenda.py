@@ -151,6 +151,28 @@ def test_bad_agenda_commands_are_refused_and_nothing_is_stored(type_command, dem
     assert count_rows(demo) == before
 
 
+def test_an_item_already_on_the_agenda_is_not_added_twice(type_command, demo, clock):
+    clock.set(datetime(2015, 6, 1, 9, 0, tzinfo=LONDON))
+    assert type_command("/agenda add Fire safety -- for information", person="fire", channel=BOARD).ok
+    before = count_rows(demo)
+    again = type_command("/agenda add  fire SAFETY -- to note", person="health", channel=BOARD)
+    assert again.text == (
+        "Item 3 of the Chorley Public Service Reform Board agenda for Tue 16 Jun 2015 is already "
+        "'Fire safety' (`/agenda` shows it). Nothing was changed."
+    )
+    assert count_rows(demo) == before
+
+
+def test_a_restricted_item_s_title_is_not_told_by_refusing_the_same_one(type_command, demo, clock):
+    clock.set(datetime(2015, 6, 1, 9, 0, tzinfo=LONDON))
+    assert type_command("/agenda add restricted para 3 Sale of the depot", person="fire", channel=BOARD).ok
+    # A member who cannot see it adds an item of that title; its submitter and an officer are refused.
+    assert type_command("/agenda add Sale of the depot", person="health", channel=BOARD).ok
+    for person in ("fire", "clerk"):
+        refused = type_command("/agenda add Sale of the depot", person=person, channel=BOARD)
+        assert refused.text.startswith("Item 3 of the"), refused.text
+
+
 def test_removing_items_and_who_may(type_command, demo, clock):
     clock.set(datetime(2015, 6, 1, 9, 0, tzinfo=LONDON))
     type_command("/agenda add Fire safety", person="fire", channel=BOARD)
