@@ -41,9 +41,12 @@ def meeting_where(meeting: Scheduled) -> str:
     return meeting.location or meeting.group.location or "place to be confirmed"
 
 
-def meeting_line(meeting: Scheduled, zone: ZoneInfo) -> str:
+def meeting_line(meeting: Scheduled, zone: ZoneInfo, *, named: bool = True) -> str:
+    """When and where a meeting is; its group first unless `named` is False
+    (a list that names its one group once, above)."""
     status = " — *cancelled*" if meeting.status == "cancelled" else ""
-    return f"*{meeting.group.name}*: {meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
+    group = f"*{meeting.group.name}*: " if named else ""
+    return f"{group}{meeting_when(meeting, zone)}, {meeting_where(meeting)}{status}"
 
 
 def group_meeting(meeting: Scheduled, zone: ZoneInfo) -> str:

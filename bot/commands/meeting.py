@@ -114,7 +114,7 @@ def _list(context: Context) -> str:
     counts = meetings.apology_counts(context.session, found)
     lines = []
     for meeting in found:
-        line = f"• {meeting_line(meeting, context.zone)}"
+        line = f"• {meeting_line(meeting, context.zone, named=len(scope) > 1)}"
         if count := counts.get(meeting.id):
             line += f" — {count} {'apology' if count == 1 else 'apologies'}"
         lines.append(line)

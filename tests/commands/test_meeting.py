@@ -65,6 +65,15 @@ def test_next_meeting_names_only_its_own_apologies_not_withdrawn(type_command, d
     assert "Tue 21 Apr 2015" in text and "Apologies so far: none" in text
 
 
+def test_a_list_of_one_group_s_meetings_names_the_group_once(type_command):
+    lines = type_command("/meeting list", person="youth").text.splitlines()
+    assert lines[:3] == [
+        "Upcoming meetings of Chorley Public Service Reform Board:",
+        "• Tue 21 Apr 2015, 16:00–17:30, Committee Room 1",
+        "• Tue 16 Jun 2015, 16:00–17:30, Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP",
+    ]
+
+
 def test_list_shows_the_person_s_groups_soonest_first(type_command):
     text = type_command("/meeting list", person="fire").text
     lines = text.splitlines()
