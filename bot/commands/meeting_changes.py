@@ -127,6 +127,7 @@ def add(context: Context, text: str) -> str:
     )
     days = WorkingDays(context.partnership.holidays)
     lines = []
+    link = ""  # the group's calendar link, the same for every meeting: said once, under them
     for meeting in added:
         calendar_line = meeting_changed(
             context,
@@ -135,13 +136,17 @@ def add(context: Context, text: str) -> str:
             "Send apologies with `/apologies` if you can't come.",
             key=f"meeting-added:{meeting.id}:{meeting.sequence}",
         )
+        invited = calendar_line if context.site.email else ""
+        link = link or ("" if context.site.email else calendar_line)
         lines.append(
             f"• {describe(meeting, context.zone)}"
             + _not_working(days, meeting, context.zone)
-            + (f" {calendar_line}" if calendar_line else "")
+            + (f" — {invited}" if invited else "")
         )
     plural = "s" if len(added) != 1 else ""
-    return f"Added {len(added)} meeting{plural} of the {group.name}:\n" + "\n".join(lines)
+    return f"Added {len(added)} meeting{plural} of the {group.name}:\n" + "\n".join(
+        [*lines, link] if link else lines
+    )
 
 
 def _not_working(days: WorkingDays, meeting: Meeting, zone: ZoneInfo) -> str:

@@ -9,9 +9,10 @@ import icalendar
 import vobject
 from sqlalchemy import select
 
+from bot.commands.core import Site
 from services.invites import queue_invitations
 from storage.models import Delivery, Group, Meeting, Membership, Partnership, Person
-from tests.calendar.conftest import change_meeting, events, feed_path, fetch
+from tests.calendar.conftest import BASE_URL, SECRET, change_meeting, events, feed_path, fetch
 from tests.conftest import LONDON
 
 APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
@@ -144,9 +145,6 @@ def test_moving_and_cancelling_a_meeting_e_mails_each_member_the_new_version(dem
 
 
 def test_without_e_mail_the_channel_post_carries_the_calendar_link(demo, type_calendar):
-    from bot.commands.core import Site
-    from tests.calendar.conftest import BASE_URL, SECRET
-
     moved = type_calendar(
         "/meeting move 21 Apr to 28 Apr",
         channel="CBOARD001",
@@ -154,3 +152,23 @@ def test_without_e_mail_the_channel_post_carries_the_calendar_link(demo, type_ca
     )
     [post] = [p for p in moved.posts if p.kind == "channel"]
     assert f"{BASE_URL}/calendar/" in post.text and queued(demo) == []
+
+
+def test_adding_meetings_says_per_meeting_what_was_e_mailed_or_gives_the_link_once(type_calendar):
+    e_mailed = type_calendar("/meeting add 27/10/2015, 3/11/2015", channel="CBOARD001").text.splitlines()
+    assert e_mailed[1:] == [
+        "• Tue 27 Oct 2015, 16:00–17:30, Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP "
+        "— Calendar invitations e-mailed to 16 members.",
+        "• Tue 3 Nov 2015, 16:00–17:30, Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP "
+        "— Calendar invitations e-mailed to 16 members.",
+    ]
+    linked = type_calendar(
+        "/meeting add 10/11/2015, 17/11/2015",
+        channel="CBOARD001",
+        site=Site(public_base_url=BASE_URL, feed_secret=SECRET),
+    ).text.splitlines()
+    assert [line.split(",")[0] for line in linked[1:3]] == ["• Tue 10 Nov 2015", "• Tue 17 Nov 2015"]
+    assert all(line.endswith("PR7 1DP") for line in linked[1:3])
+    assert len(linked) == 4 and linked[3].startswith(
+        f"Add the Chorley Public Service Reform Board's meetings to your calendar: {BASE_URL}/calendar/"
+    )
