@@ -99,9 +99,12 @@ def misspelt_status(word: str) -> str | None:
     amber or green with one letter missing, extra, wrong or swapped with the
     next (`ambr`, `gren`, `grene`); red only with one missing, doubled or
     swapped (`rd`, `redd`, `rde`), since one letter changed or added makes
-    words and names (`read`, `reed`, `Fred`, `bed`). Else None."""
+    words and names (`read`, `reed`, `Fred`, `bed`); amber by the other names
+    people give it (`yellow`, and `orange`, as its circle shows). Else None."""
     if word in _NOT_TYPOS:
         return None
+    if word in ("yellow", "orange"):
+        return "amber"
     for status in ("amber", "green"):
         if _one_slip(word, status):
             return status

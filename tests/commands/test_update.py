@@ -59,6 +59,7 @@ def test_the_grammar_reads_each_form(text, intent):
     ("word", "meant"),
     [
         *[(w, "amber") for w in ("ambr", "amer", "mber", "ambre", "ambar", "amberr", "anber", "abmer")],
+        *[(w, "amber") for w in ("yellow", "orange")],  # amber by other names
         *[(w, "green") for w in ("gren", "gree", "geen", "grean", "grene", "rgeen", "greeen")],
         *[(w, "red") for w in ("rd", "redd", "rred", "rde", "erd")],
         # words and names a letter from a status, and words further off: an update's own first word
