@@ -31,6 +31,7 @@ WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
 # Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
 COLUMN = re.compile(r"\|(?![^<>]*>)")
 DUE_FORM = "action-due"
+ADD_PARTS = ("WHAT", "WHO", "WHEN")
 GRAMMAR = "Try `/action add WHAT | WHO | WHEN`, `/action list`, `/action done A12` or `/action help`."
 
 
@@ -93,8 +94,16 @@ def parse(text: str, *, today: date) -> Intent:
     if verb == "add":
         return _parse_add(rest, today=today)
     if verb in ("done", "reopen", "drop", "snooze"):
-        if not rest or " " in rest:
+        if not rest:
             raise UserError(f"Say which action: `/action {verb} A12`. Nothing was changed.")
+        if " " in rest or "," in rest:
+            refs = [ref for ref in re.split(r"[\s,]+", rest) if ref.lower() != "and"]
+            example = (
+                f"`/action {verb} {clip(refs[0], 12)}`, then `/action {verb} {clip(refs[1], 12)}`"
+                if len(refs) > 1
+                else ""
+            )
+            raise UserError(f"One action at a time{': ' + example if example else ''}. Nothing was changed.")
         return Snooze(ref=rest) if verb == "snooze" else Change(verb=verb, ref=rest)
     if verb == "due":
         ref, _, when = rest.partition(" ")
@@ -120,7 +129,13 @@ def parse(text: str, *, today: date) -> Intent:
 
 def _parse_add(rest: str, *, today: date) -> Add:
     parts = [part.strip() for part in COLUMN.split(rest)]
-    if len(parts) != 3 or not all(parts):
+    if len(parts) == 3 and not all(parts):
+        missing = " or ".join(name for name, part in zip(ADD_PARTS, parts, strict=True) if not part)
+        raise UserError(
+            f"This action has no {missing}: `/action add WHAT | WHO | WHEN`, e.g. "
+            "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
+        )
+    if len(parts) != 3:
         raise UserError(
             "An action needs three parts separated by `|`: what, who and when, e.g. "
             "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
