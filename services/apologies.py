@@ -212,7 +212,7 @@ def _check_can_send(
         )
     if meeting.status == "held" or meeting.starts_at <= now:
         raise UserError(
-            f"The {meeting.group.name} meeting on {when} has already taken place: apologies "
+            f"The {meeting.group.name} meeting on {when} has already {meetings.begun(meeting, now)}: apologies "
             "can only be sent before a meeting. Nothing was changed."
         )
     if not groups_service.is_member(session, person, meeting.group):

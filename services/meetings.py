@@ -628,6 +628,11 @@ def around_asked(meeting: Scheduled) -> tuple[Prepared, dict[str, object]]:
     return _AROUND, {"group": meeting.group.id, "starts": meeting.starts_at}
 
 
+def begun(meeting: Scheduled, now: datetime) -> str:
+    """How far a meeting past its start is: "started" while it runs, else "taken place"."""
+    return "started" if meeting.status != "held" and now < meeting.ends_at else "taken place"
+
+
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:
     when = format_date(local_date(meeting, zone))
     if meeting.status == "cancelled":
@@ -636,7 +641,7 @@ def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str
         )
     if meeting.status == "held" or meeting.starts_at <= now:
         raise UserError(
-            f"The {meeting.group.name} meeting on {when} has already taken place, so it can't be {done}. "
+            f"The {meeting.group.name} meeting on {when} has already {begun(meeting, now)}, so it can't be {done}. "
             "Nothing was changed."
         )
 

@@ -127,6 +127,20 @@ def test_a_meeting_already_held_is_refused(type_command, demo):
     assert apologies_of(demo, "fire") == []
 
 
+def test_a_meeting_under_way_is_refused_as_started_not_as_over(type_command, demo, clock):
+    clock.set(datetime(2015, 4, 21, 16, 30, tzinfo=LONDON))  # the board meets 16:00-17:30
+    reply = type_command("/apologies 21 Apr Stuck in traffic", person="fire")
+    assert reply.text == (
+        "The Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 has already started: apologies "
+        "can only be sent before a meeting. Nothing was changed."
+    )
+    moved = type_command("/meeting move 21 Apr to 28 Apr", channel="CBOARD001")
+    assert "has already started, so it can't be moved" in moved.text
+    clock.set(datetime(2015, 4, 21, 17, 30, tzinfo=LONDON))
+    assert "has already taken place" in type_command("/apologies 21 Apr Late", person="fire").text
+    assert apologies_of(demo, "fire") == []
+
+
 def test_a_cancelled_meeting_is_refused(type_command, demo):
     with demo() as session, session.begin():
         session.execute(
