@@ -176,20 +176,17 @@ def _reset_group(context: Context) -> str:
             "Type `/calendar group reset` in the group's own channel, so it is clear which group's link "
             "to replace. Nothing was changed."
         )
-    if not groups.is_officer(context.session, person, group):
-        raise UserError(
-            f"Only the officers and the chair of {group.name} can replace its calendar link. Nothing was changed."
-        )
+    groups.require_officer(context.session, person, group, "replace its calendar link")
     issued = feed_tokens.reset(context.session, group=group, secret=secret, now=context.now, actor=person)
     links = links_for(context, issued.token)
     context.post(
         group.channel,
-        f"The calendar link of {group.name} has been replaced; the old one no longer works. "
+        f"The calendar link of the {group.name} has been replaced; the old one no longer works. "
         f"Subscribe again with:\n{links.lines()}",
         key=f"calendar-group-reset:{issued.row.id}",
     )
     return (
-        f"*{group.name} has a new calendar link*, posted in its channel; the old one has stopped working.\n"
+        f"*The {group.name} has a new calendar link*, posted in its channel; the old one has stopped working.\n"
         + (links.lines())
     )
 
@@ -205,7 +202,7 @@ def _member_groups(context: Context, person: Person) -> list[Group]:
         return mine
     if here.id not in {g.id for g in mine}:
         raise UserError(
-            f"Only members of {here.name} can have its calendar link: ask one of its officers. Nothing was changed."
+            f"Only members of the {here.name} can have its calendar link: ask one of its officers. Nothing was changed."
         )
     return [here]
 

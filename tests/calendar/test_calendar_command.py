@@ -130,7 +130,7 @@ def test_a_non_member_gets_no_group_link(type_calendar, demo):
     reply = type_calendar("/calendar group", person="chair", channel="CEXEC0001")
     assert not reply.ok
     assert reply.text == (
-        "Only members of Chorley Public Service Reform Executive can have its calendar link: "
+        "Only members of the Chorley Public Service Reform Executive can have its calendar link: "
         "ask one of its officers. Nothing was changed."
     )
     assert count_rows(demo) == before
@@ -139,11 +139,16 @@ def test_a_non_member_gets_no_group_link(type_calendar, demo):
 def test_an_officer_replaces_a_group_link_and_the_channel_is_told(type_calendar, web):
     old = feed_path(type_calendar("/calendar group", channel="CBOARD001").text)
     reply = type_calendar("/calendar group reset", person="clerk", channel="CBOARD001")
-    assert reply.ok and reply.text.startswith("*Chorley Public Service Reform Board has a new calendar link*")
+    assert reply.ok and reply.text.startswith(
+        "*The Chorley Public Service Reform Board has a new calendar link*"
+    )
     new = feed_path(reply.text)
     assert fetch(web, old).status_code == 404 and fetch(web, new).status_code == 200
     [post] = [p for p in reply.posts if p.kind == "channel"]
     assert post.target == "CBOARD001" and new in post.text
+    assert post.text.startswith(
+        "The calendar link of the Chorley Public Service Reform Board has been replaced"
+    )
 
 
 def test_a_member_may_not_replace_the_group_link(type_calendar, demo):
@@ -152,8 +157,8 @@ def test_a_member_may_not_replace_the_group_link(type_calendar, demo):
     reply = type_calendar("/calendar group reset", person="fire", channel="CBOARD001")
     assert not reply.ok
     assert reply.text == (
-        "Only the officers and the chair of Chorley Public Service Reform Board can replace its "
-        "calendar link. Nothing was changed."
+        "Only the officers and the chair of the Chorley Public Service Reform Board replace its calendar "
+        "link (Jess Marland, Nadia Hartley, Rosalind Ashcroft): ask one of them. Nothing was changed."
     )
     assert count_rows(demo) == before
 
