@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.commands.core import Command, Context
 from services import feed_tokens, groups, invites
-from services.errors import UserError
+from services.errors import PermissionDenied, UserError
 from services.text import clip
 from storage.models import Group, Meeting, Person
 
@@ -201,8 +201,9 @@ def _member_groups(context: Context, person: Person) -> list[Group]:
             )
         return mine
     if here.id not in {g.id for g in mine}:
-        raise UserError(
-            f"Only members of the {here.name} can have its calendar link: ask one of its officers. Nothing was changed."
+        officers = ", ".join(p.name for p in groups.officers_of(context.session, here)) or "its officers"
+        raise PermissionDenied(
+            f"Only members of the {here.name} can have its calendar link: ask {officers}. Nothing was changed."
         )
     return [here]
 

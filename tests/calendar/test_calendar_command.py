@@ -131,7 +131,7 @@ def test_a_non_member_gets_no_group_link(type_calendar, demo):
     assert not reply.ok
     assert reply.text == (
         "Only members of the Chorley Public Service Reform Executive can have its calendar link: "
-        "ask one of its officers. Nothing was changed."
+        "ask Graham Oldroyd, Jess Marland, Nadia Hartley. Nothing was changed."
     )
     assert count_rows(demo) == before
 
