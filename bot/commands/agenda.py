@@ -28,6 +28,10 @@ def handle(context: Context, text: str) -> str:
     verb, _, rest = text.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "show"):
+        if rest.strip():
+            raise UserError(
+                "`/agenda` shows the next meeting's agenda and takes nothing after it. Nothing was changed."
+            )
         return _show(context, *_meeting_to_show(context))
     if verb == "add":
         return _add(context, rest)

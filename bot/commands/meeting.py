@@ -41,6 +41,10 @@ def handle(context: Context, text: str) -> str | Reply:
     if first.lower() in VERBS:
         return VERBS[first.lower()](context, rest.strip())
     first = first.lower()
+    if first in ("next", "list"):
+        raise UserError(
+            f"`/meeting {first}` takes nothing after it (`/meeting help` shows the rest). Nothing was changed."
+        )
     raise UserError(
         f"I don't know `/meeting {clip(first, 30)}`: try `/meeting next`, `/meeting list` "
         "or `/meeting help`. Nothing was changed."

@@ -112,3 +112,7 @@ def test_an_online_meeting_shows_its_link(type_command, clock):
 def test_unknown_forms_are_refused(type_command):
     refused = type_command("/meeting <!here>").text
     assert "I don't know `/meeting <!here>`" in refused
+    for verb in ("next", "list"):
+        assert type_command(f"/meeting {verb} please").text == (
+            f"`/meeting {verb}` takes nothing after it (`/meeting help` shows the rest). Nothing was changed."
+        )

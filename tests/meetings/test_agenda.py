@@ -142,6 +142,7 @@ def test_restricted_items_are_masked_for_all_but_the_officers(type_command, boar
         ("remove 1", "is not a submitted item"),
         ("publish now", "takes nothing after it"),
         ("frobnicate", "I don't know `/agenda frobnicate`"),
+        ("show 21 Apr", "`/agenda` shows the next meeting's agenda and takes nothing after it"),
     ],
 )
 def test_bad_agenda_commands_are_refused_and_nothing_is_stored(type_command, demo, text, says):
