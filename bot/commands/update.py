@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.commands.core import Command, Context, FormSpec, Reply
@@ -55,6 +56,16 @@ class Misspelt:
 
 
 @dataclass(frozen=True)
+class Trailing:
+    """`history` asked for more or fewer (`history 10`, `history all`): refused,
+    not posted to a channel as an update that begins with that word. (An update
+    may begin with it: `history of the pooled budget ...`.)"""
+
+    workstream: str
+    verb: str
+
+
+@dataclass(frozen=True)
 class History:
     workstream: str
 
@@ -64,7 +75,9 @@ class Close:
     workstream: str
 
 
-Intent = Choose | OpenForm | Quick | Misspelt | History | Close
+_HOW_MANY = re.compile(r"(?:last\s+)?\d+|all|more", re.IGNORECASE)
+
+Intent = Choose | OpenForm | Quick | Misspelt | Trailing | History | Close
 
 
 def parse(text: str) -> Intent:
@@ -78,6 +91,8 @@ def parse(text: str) -> Intent:
         return OpenForm(name)
     word, _, after = rest.partition(" ")
     keyword = word.lower().rstrip(":,.-")
+    if keyword == "history" and _HOW_MANY.fullmatch(after.strip()):  # meant to read, not to post
+        return Trailing(name, keyword)
     if keyword == "history" and not after.strip():
         return History(name)
     if keyword == "close" and not after.strip():
@@ -147,6 +162,11 @@ def handle(context: Context, text: str) -> str | Reply:
                 f"'{intent.typed}' is not a status: did you mean {intent.meant}? Type "
                 f"`/update {workstream.slug} {intent.meant} TEXT`. To begin an update with the word "
                 f"'{intent.typed}', give its status (green, amber or red) before it. Nothing was changed."
+            )
+        case Trailing():
+            raise UserError(
+                f"`/update {workstream.slug} {intent.verb}` shows the last five and takes nothing after it. To begin an update with "
+                f"the word '{intent.verb}', give its status (green, amber or red) before it. Nothing was changed."
             )
         case OpenForm():
             return highlight_form(context, workstream)

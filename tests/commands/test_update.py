@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands.update import Choose, Close, History, Misspelt, OpenForm, Quick, misspelt_status, parse
+from bot.commands.update import (
+    Choose,
+    Close,
+    History,
+    Misspelt,
+    OpenForm,
+    Quick,
+    Trailing,
+    misspelt_status,
+    parse,
+)
 from storage.models import AuditEntry, Delivery, Update, Workstream
 from tests.conftest import count_rows
 
@@ -41,6 +51,9 @@ def posts(sessions) -> list[Delivery]:
         ("joint red", Quick("joint", "red", "")),
         ("joint history", History("joint")),
         ("joint History", History("joint")),
+        ("joint history 10", Trailing("joint", "history")),
+        ("joint history all", Trailing("joint", "history")),
+        ("joint history last 3", Trailing("joint", "history")),
         ("joint history of the pooled budget", Quick("joint", None, "history of the pooled budget")),
         ("joint close", Close("joint")),
         ("joint close the gap on referrals", Quick("joint", None, "close the gap on referrals")),
@@ -198,6 +211,12 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
             "give its status (green, amber or red) before it.",
         ),
         (
+            "/update joint history 10",
+            "fire",
+            "`/update joint-commissioning history` shows the last five and takes nothing after it. To begin an update with the "
+            "word 'history', give its status (green, amber or red) before it.",
+        ),
+        (
             "/update joint green On track",
             "college",
             "Only the leads of Joint Commissioning (Caroline Entwistle, Ray Cottam), its contributing "
@@ -222,6 +241,7 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
         "ambiguous prefix",
         "status without text",
         "misspelt status",
+        "history with more",
         "not a lead, contributor or officer",
         "not in the partnership",
         "only officers close",
