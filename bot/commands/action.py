@@ -9,7 +9,7 @@ from datetime import date
 from bot.commands import action_import
 from bot.commands.action_buttons import MESSAGE_ACTIONS, action_section, action_sections
 from bot.commands.core import Command, Context, FormSpec, Reply
-from bot.commands.dates import parse_date
+from bot.commands.dates import parse_due
 from bot.commands.lines import action_line
 from bot.commands.shapes import Field, Form
 from services import actions, groups, people, workstreams
@@ -26,7 +26,7 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action snooze A12` — no reminders about it for a week; it stays due when the meeting agreed
 • `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
 WHO is a @mention, a person id, part of a name or `me`; anything else is kept as free text (e.g. Group Leads).
-WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks."""
+WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks, or a deadline: by Friday, end of April, w/c 20 April."""
 
 # Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
 COLUMN = re.compile(r"\|(?![^<>]*>)")
@@ -113,7 +113,7 @@ def parse(text: str, *, today: date) -> Intent:
             )
         if not when.strip():
             return DueForm(ref=ref)
-        return Reschedule(ref=ref, due=parse_date(when, today=today))
+        return Reschedule(ref=ref, due=parse_due(when, today=today))
     if verb == "import":
         word, _, key = rest.partition(" ")
         if not rest:
@@ -141,7 +141,7 @@ def _parse_add(rest: str, *, today: date) -> Add:
             "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
         )
     what, who, when = parts
-    return Add(what=what, who=who, due=parse_date(when, today=today))
+    return Add(what=what, who=who, due=parse_due(when, today=today))
 
 
 def handle(context: Context, text: str) -> str | Reply:
@@ -340,7 +340,7 @@ def _due_form(context: Context, ref: str) -> Reply:
 def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) -> Reply:
     return _reschedule(
         context,
-        Reschedule(ref=state.get("ref", ""), due=parse_date(values.get("due", ""), today=context.today)),
+        Reschedule(ref=state.get("ref", ""), due=parse_due(values.get("due", ""), today=context.today)),
     )
 
 

@@ -9,7 +9,7 @@ from bot.commands.action_table import Row, read_table
 from bot.commands.core import Context, FormSpec, Reply
 from bot.commands.lines import action_line, group_meeting
 from bot.commands.shapes import Button, Choice, Field, Form, Section
-from services import action_imports, actions, groups, people
+from services import action_imports, actions, groups, meetings, people
 from services.action_imports import ImportRow
 from services.dates import format_date
 from services.errors import FieldErrors, NotFound, UserError
@@ -70,7 +70,12 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
     person = context.require_person()
     action_imports.check_can_import(context.session, person)
     meeting = _chosen_meeting(context, values.get("meeting", ""))
-    table = read_table(values.get("table") or "", today=context.local(meeting.starts_at).date())
+    after = meetings.upcoming(context.session, groups=[meeting.group], now=meeting.starts_at, limit=1)
+    table = read_table(
+        values.get("table") or "",
+        today=context.local(meeting.starts_at).date(),
+        next_meeting=context.local(after[0].starts_at).date() if after else None,
+    )
     owners = people.resolve_many(context.session, [row.who for row in table.rows if row.ok])
     read: list[tuple[Row, ImportRow | None, str | None]] = []
     for row in table.rows:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands.dates import ACCEPTED_DATES, parse_date
+from bot.commands.dates import ACCEPTED_DUES, parse_date, parse_due
 from services.errors import UserError
 from services.text import clip
 
@@ -27,6 +27,8 @@ _SPACES = re.compile(r"[ \u00a0]{2,}")
 _TABS = re.compile(r"\t+")
 _RULE = re.compile(r"^[\s|:+=-]*$")  # `|---|---|---|` under a Markdown header, or `----`
 _ITEM_NUMBER = re.compile(r"^[0-9]{1,3}[.)]?$")
+# "Next meeting", "by the next meeting", "at next meeting": due at the group's next meeting.
+_NEXT_MEETING = re.compile(r"(?:(?:by|at|for|before) )?(?:the )?next (?:meeting|board)")
 _HEADER_WORDS = frozenset(
     """what who when action actions owner owners lead by due date deadline timescale
     timescales responsible target description item task""".split()
@@ -59,10 +61,11 @@ class Table:
         return tuple(r for r in self.rows if not r.ok)
 
 
-def read_table(text: str, *, today: date) -> Table:
+def read_table(text: str, *, today: date, next_meeting: date | None = None) -> Table:
     """Every row of a pasted table. Dates without a year are the next such date on
-    or after `today` (pass the meeting's day). Refuses a paste with no rows at all,
-    or one far too big to be a table of actions."""
+    or after `today` (pass the meeting's day); "Next meeting" is `next_meeting`
+    (the group's next after it). Refuses a paste with no rows at all, or one far
+    too big to be a table of actions."""
     if len(text) > MAX_CHARS:
         raise UserError(
             f"That paste is {len(text):,} characters; a table of actions can be at most {MAX_CHARS:,}. "
@@ -83,7 +86,7 @@ def read_table(text: str, *, today: date) -> Table:
         raise UserError(
             f"That table has {len(lines)} rows; paste at most {MAX_ROWS} at a time. Nothing was changed."
         )
-    return Table(rows=tuple(_row(n, line, today) for n, line in lines), header=header)
+    return Table(rows=tuple(_row(n, line, today, next_meeting) for n, line in lines), header=header)
 
 
 def _cells(line: str) -> list[str]:
@@ -112,7 +115,7 @@ def _reads_as_date(cell: str, today: date) -> bool:
     return True
 
 
-def _row(number: int, line: str, today: date) -> Row:
+def _row(number: int, line: str, today: date, next_meeting: date | None) -> Row:
     cells = _cells(line)
     shown = clip(" | ".join(cells), 160)
     if len(cells) == 4 and _ITEM_NUMBER.match(cells[0]):
@@ -134,9 +137,13 @@ def _row(number: int, line: str, today: date) -> Row:
     if len(who) > MAX_WHO:
         return Row(number, shown, problem=f"the owner is {len(who):,} characters; at most {MAX_WHO}")
     if not when:
-        return Row(number, shown, problem=f"it has no date: give one such as {ACCEPTED_DATES}")
+        return Row(number, shown, problem=f"it has no date: give one such as {ACCEPTED_DUES}")
+    if _NEXT_MEETING.fullmatch(" ".join(when.lower().split())):
+        if next_meeting is None:
+            return Row(number, shown, problem="the group has no next meeting to date it by: give a date")
+        return Row(number, shown, what=what, who=who, due=next_meeting)
     try:
-        due = parse_date(when, today=today)
+        due = parse_due(when, today=today)
     except UserError as error:
         return Row(number, shown, problem=_without_nothing_changed(error.message))
     return Row(number, shown, what=what, who=who, due=due)

@@ -284,6 +284,67 @@ def parse_date(text: str, *, today: date) -> date:
     return _plain(found)
 
 
+# When an action is due, as minutes write it (`parse_due`).
+ACCEPTED_DUES = "21/04/2015, 21 Apr, by Friday, end of April, w/c 20 April or in 2 weeks"
+_WEEK_OF = {"w/c", "wc", "w/b", "wb"}
+_WEEK_WORDS = ({"week"}, {"commencing", "beginning", "starting", "of"})
+_NO_DAY = {"ongoing", "asap", "tbc", "tba", "tbd", "immediately", "immediate", "n/a", "various", "continuous"}
+
+
+def parse_due(text: str, *, today: date) -> date:
+    """When an action is due, read as minutes write it: any date `parse_date`
+    reads, after `by` too ("by 20 April"); a month ("April", "April 2015", "end
+    of April"), by its last day; a week ("w/c 20 April", "week commencing
+    20/4"), by its Friday. A month or week without its year is the next one
+    that has not ended. What names no day ("Ongoing", "ASAP") is refused."""
+    words = _words(text, "due date", ACCEPTED_DUES)
+    try:
+        found = _read_due([w for w in words if w], today)
+    except _Bad as bad:
+        raise _error(text, "due date", ACCEPTED_DUES, bad.reason) from None
+    if found is None:
+        raise _error(text, "due date", ACCEPTED_DUES)
+    return _plain(found)
+
+
+def _read_due(words: list[str], today: date) -> date | None:
+    if words[:1] == ["by"]:
+        words = words[1:]
+    if " ".join(words) in _NO_DAY:
+        raise _Bad("an action needs the day it is due by")
+    if (found := _read(words, today)) is not None:
+        return found
+    if words[:1] and words[0] in _WEEK_OF:
+        return _week_of(words[1:], today)
+    if len(words) > 2 and words[0] in _WEEK_WORDS[0] and words[1] in _WEEK_WORDS[1]:
+        return _week_of(words[2:], today)
+    return _month_end(words, today)
+
+
+def _week_of(words: list[str], today: date) -> date:
+    start = _read(words, today)
+    if start is None:
+        raise _Bad("say which week by a day in it, e.g. w/c 20 April")
+    return start + timedelta(days=(4 - start.weekday()) % 7)  # the Friday on or after it
+
+
+def _month_end(words: list[str], today: date) -> date | None:
+    for lead in (["by", "the", "end", "of"], ["the", "end", "of"], ["end", "of"], ["end"]):
+        if words[: len(lead)] == lead:
+            words = words[len(lead) :]
+            break
+    if not 1 <= len(words) <= 2 or words[0] not in _MONTHS:
+        return None
+    month = _MONTHS[words[0]]
+    if len(words) == 2:
+        if not _YEAR.fullmatch(words[1]):
+            return None
+        year = int(words[1])
+    else:
+        year = today.year if month >= today.month else today.year + 1
+    return _make(year, month, calendar.monthrange(year, month)[1])
+
+
 def parse_time(text: str) -> time:
     """Read the whole of text as a time of day, or raise UserError."""
     words = _words(text, "time", ACCEPTED_TIMES)

@@ -85,6 +85,22 @@ def test_every_date_form_reads(when):
     assert row.due == date(2015, 2, 17)
 
 
+@pytest.mark.parametrize(
+    ("when", "due"),
+    [
+        ("March", date(2015, 3, 31)),
+        ("End of March 2015", date(2015, 3, 31)),
+        ("by 13 March", date(2015, 3, 13)),
+        ("w/c 16 March", date(2015, 3, 20)),
+        ("Next meeting", date(2015, 4, 21)),
+        ("by the next meeting", date(2015, 4, 21)),
+    ],
+)
+def test_the_dates_minutes_write_for_a_deadline_read(when, due):
+    [row] = read_table(f"Book room | Jess | {when}", today=BOARD_DAY, next_meeting=date(2015, 4, 21)).rows
+    assert row.due == due, row.problem
+
+
 def test_a_numbered_table_drops_the_item_number():
     [row] = read_table("3.\tBook room\tJess\t17.02.15", today=BOARD_DAY).rows
     assert (row.what, row.who) == ("Book room", "Jess")
@@ -101,7 +117,14 @@ def test_owners_naming_two_people_or_all_partners_are_read_as_written():
     ("line", "why"),
     [
         ("Commission Working Group\tDeborah Grant\t31.02.15", "31 February"),
-        ("Commission Working Group\tDeborah Grant\tongoing", "I can't read 'ongoing' as a date"),
+        (
+            "Commission Working Group\tDeborah Grant\tongoing",
+            "I can't read 'ongoing' as a due date: an action needs the day it is due by",
+        ),
+        (
+            "Commission Working Group\tDeborah Grant\tNext meeting",
+            "the group has no next meeting to date it by",
+        ),
         ("Commission Working Group\tDeborah Grant", "2 columns, not three"),
         ("Commission Working Group\tDeborah Grant\t13.03.15\tnotes\textra", "5 columns"),
         ("| | Deborah Grant | 13.03.15 |", "does not say what the action is"),
@@ -283,6 +306,13 @@ def test_without_the_person_a_ranked_name_is_kept_as_free_text(demo, clock):
         meeting_id = session.scalar(select(Meeting.id).order_by(Meeting.starts_at).limit(1))
     reply = submit((demo, str(meeting_id)), clock, "Data share\tCI Teresa O’Grady\t20.03.15")
     assert "Data share — CI Teresa O’Grady (free text" in reply.sections[0].text
+
+
+def test_next_meeting_in_the_table_is_the_group_s_next_after_the_minutes_meeting(board, clock):
+    reply = submit(board, clock, "Report back on the pilot | fire | Next meeting")
+    assert "1. Report back on the pilot — Ray Cottam, due Tue 21 Apr 2015" in "\n".join(
+        section.text for section in reply.sections
+    ), reply.text
 
 
 def test_a_table_with_a_bad_date_shows_that_row_and_saves_nothing(board, clock):

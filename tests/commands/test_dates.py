@@ -14,6 +14,7 @@ from bot.commands.dates import (
     ACCEPTED_DATES,
     ACCEPTED_TIMES,
     parse_date,
+    parse_due,
     parse_time,
     take_date,
     take_meeting_date,
@@ -377,6 +378,48 @@ def test_take_date_on_huge_text_is_fast() -> None:
 
 
 # --- times -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("21/04/2015", date(2015, 4, 21)),  # every date parse_date reads
+        ("next tuesday", date(2015, 4, 14)),
+        ("by 20 April", date(2015, 4, 20)),
+        ("by Friday", date(2015, 4, 17)),
+        ("April", date(2015, 4, 30)),  # a month: its last day; this one has not ended
+        ("March", date(2016, 3, 31)),  # ... this one has
+        ("June 2015", date(2015, 6, 30)),
+        ("end of June", date(2015, 6, 30)),
+        ("by the end of Feb 2016", date(2016, 2, 29)),
+        ("End May.", date(2015, 5, 31)),
+        ("w/c 20 April", date(2015, 4, 24)),  # a week: its Friday
+        ("W/C 20/4", date(2015, 4, 24)),
+        ("week commencing Wed 22 Apr", date(2015, 4, 24)),
+        ("week beginning 27.04.15", date(2015, 5, 1)),
+    ],
+)
+def test_parse_due_reads_what_minutes_write(text: str, expected: date) -> None:
+    assert parse_due(text, today=MONDAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("Ongoing", "an action needs the day it is due by"),
+        ("ASAP", "an action needs the day it is due by"),
+        ("TBC", "an action needs the day it is due by"),
+        ("w/c soon", "say which week by a day in it"),
+        ("end of Smarch", "Try 21/04/2015, 21 Apr, by Friday, end of April, w/c 20 April or in 2 weeks"),
+        ("June 1600", "Try 21/04/2015"),
+        ("31/02/2015", "there is no 31 February 2015"),
+        ("", "it is empty"),
+    ],
+)
+def test_parse_due_refuses_what_names_no_day(text: str, says: str) -> None:
+    with pytest.raises(UserError) as refused:
+        parse_due(text, today=MONDAY)
+    assert says in refused.value.message and refused.value.message.endswith("Nothing was changed.")
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.dates import MAX_YEAR, MIN_YEAR, parse_date, parse_time, take_date, take_time
+from bot.commands.dates import MAX_YEAR, MIN_YEAR, parse_date, parse_due, parse_time, take_date, take_time
 from services.errors import UserError
 from storage.partnership_file import PartnershipFileError, load, read_file
 from storage.partnership_file.problems import MAX_PROBLEMS
@@ -49,6 +49,7 @@ DATE_WORDS = st.sampled_from(
     + ["next", "this", "in", "2", "a", "weeks", "months", "days", "today", "tomorrow", "yesterday", "st"]
     + ["21/04/2015", "21/4/15", "21.04.15", "2015-04-21", "29/2", "31/02/2015", "1/2/3/4", "99999"]
     + ["16:00", "4pm", "4.30", "pm", "am", "noon", "12", "25:00", "4.00", "p.m."]
+    + ["by", "end", "of", "the", "w/c", "week", "commencing", "june", "ongoing", "ASAP"]
 )
 DATE_TEXT = st.lists(
     st.one_of(DATE_WORDS, st.text(max_size=6), st.sampled_from(list(HOSTILE.values()))), max_size=6
@@ -70,7 +71,7 @@ def within(seconds: float, call, *args, **kwargs):
 
 
 def check_date_parsers(text: str) -> None:
-    for parse in (lambda t: parse_date(t, today=MONDAY), parse_time):
+    for parse in (lambda t: parse_date(t, today=MONDAY), lambda t: parse_due(t, today=MONDAY), parse_time):
         try:
             found = within(FAST, parse, text)
         except UserError as error:
