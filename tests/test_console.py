@@ -166,7 +166,7 @@ def test_a_bad_row_in_a_pasted_table_is_shown_and_asked_again(demo, clock):
     before = count_rows(demo)
     pasted = "Book room\tclerk\t31.02.15\n"
     text = session_log(demo, clock, f"in board\n/action import\n\n{pasted}\n")
-    assert "✗ line 1: Book room | clerk | 31.02.15 — I can't read '31.02.15' as a date" in text
+    assert "✗ line 1: Book room | clerk | 31.02.15 — I can't read '31.02.15' as a due date" in text
     assert "Form left unfinished: nothing was saved." in text
     assert count_rows(demo) == before
 
