@@ -294,7 +294,7 @@ _NO_DAY = {"ongoing", "asap", "tbc", "tba", "tbd", "immediately", "immediate", "
 def parse_due(text: str, *, today: date) -> date:
     """When an action is due, read as minutes write it: any date `parse_date`
     reads, after `by` too ("by 20 April"); a month ("April", "April 2015", "end
-    of April"), by its last day; a week ("w/c 20 April", "week commencing
+    of April"), by its last weekday; a week ("w/c 20 April", "week commencing
     20/4"), by its Friday. A month or week without its year is the next one
     that has not ended. What names no day ("Ongoing", "ASAP") is refused."""
     words = _words(text, "due date", ACCEPTED_DUES)
@@ -342,7 +342,8 @@ def _month_end(words: list[str], today: date) -> date | None:
         year = int(words[1])
     else:
         year = today.year if month >= today.month else today.year + 1
-    return _make(year, month, calendar.monthrange(year, month)[1])
+    last = _make(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=max(0, last.weekday() - 4))  # its last weekday, as its week ends on a Friday
 
 
 def parse_time(text: str) -> time:

@@ -51,7 +51,7 @@ def stored(sessions, what: str) -> Action | None:
         ("drop A1", Change("drop", "A1")),
         ("due A4 in 2 weeks", Reschedule("A4", date(2015, 4, 27))),
         ("due A4 w/c 20 April", Reschedule("A4", date(2015, 4, 24))),  # as minutes write deadlines
-        ("add Book room | clerk | end of May", Add("Book room", "clerk", date(2015, 5, 31))),
+        ("add Book room | clerk | end of May", Add("Book room", "clerk", date(2015, 5, 29))),
         ("due A4", DueForm("A4")),
         ("snooze A4", Snooze("A4")),
     ],

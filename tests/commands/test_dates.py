@@ -387,12 +387,12 @@ def test_take_date_on_huge_text_is_fast() -> None:
         ("next tuesday", date(2015, 4, 14)),
         ("by 20 April", date(2015, 4, 20)),
         ("by Friday", date(2015, 4, 17)),
-        ("April", date(2015, 4, 30)),  # a month: its last day; this one has not ended
+        ("April", date(2015, 4, 30)),  # a month: its last weekday; this one has not ended
         ("March", date(2016, 3, 31)),  # ... this one has
         ("June 2015", date(2015, 6, 30)),
         ("end of June", date(2015, 6, 30)),
         ("by the end of Feb 2016", date(2016, 2, 29)),
-        ("End May.", date(2015, 5, 31)),
+        ("End May.", date(2015, 5, 29)),  # its last weekday: 31 May 2015 is a Sunday
         ("w/c 20 April", date(2015, 4, 24)),  # a week: its Friday
         ("W/C 20/4", date(2015, 4, 24)),
         ("week commencing Wed 22 Apr", date(2015, 4, 24)),
