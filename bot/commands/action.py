@@ -97,7 +97,7 @@ def parse(text: str, *, today: date) -> Intent:
         if not rest:
             raise UserError(f"Say which action: `/action {verb} A12`. Nothing was changed.")
         if " " in rest or "," in rest:
-            refs = [ref for ref in re.split(r"[\s,]+", rest) if ref.lower() != "and"]
+            refs = [ref for ref in re.split(r"[\s,]+", rest) if ref and ref.lower() != "and"]
             example = (
                 f"`/action {verb} {clip(refs[0], 12)}`, then `/action {verb} {clip(refs[1], 12)}`"
                 if len(refs) > 1

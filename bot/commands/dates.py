@@ -287,7 +287,7 @@ def parse_date(text: str, *, today: date) -> date:
 # When an action is due, as minutes write it (`parse_due`).
 ACCEPTED_DUES = "21/04/2015, 21 Apr, by Friday, end of April, w/c 20 April or in 2 weeks"
 _WEEK_OF = {"w/c", "wc", "w/b", "wb"}
-_WEEK_WORDS = ({"week"}, {"commencing", "beginning", "starting", "of"})
+_WEEK_STARTING = {"commencing", "beginning", "starting", "of"}  # after "week"
 _NO_DAY = {"ongoing", "asap", "tbc", "tba", "tbd", "immediately", "immediate", "n/a", "various", "continuous"}
 
 
@@ -316,7 +316,7 @@ def _read_due(words: list[str], today: date) -> date | None:
         return found
     if words[:1] and words[0] in _WEEK_OF:
         return _week_of(words[1:], today)
-    if len(words) > 2 and words[0] in _WEEK_WORDS[0] and words[1] in _WEEK_WORDS[1]:
+    if len(words) > 2 and words[0] == "week" and words[1] in _WEEK_STARTING:
         return _week_of(words[2:], today)
     return _month_end(words, today)
 
@@ -329,7 +329,7 @@ def _week_of(words: list[str], today: date) -> date:
 
 
 def _month_end(words: list[str], today: date) -> date | None:
-    for lead in (["by", "the", "end", "of"], ["the", "end", "of"], ["end", "of"], ["end"]):
+    for lead in (["the", "end", "of"], ["end", "of"], ["end"]):  # "by" is already taken off
         if words[: len(lead)] == lead:
             words = words[len(lead) :]
             break
