@@ -127,7 +127,7 @@ def add(context: Context, text: str) -> str:
     )
     days = WorkingDays(context.partnership.holidays)
     lines = []
-    link = ""  # the group's calendar link, the same for every meeting: said once, under them
+    link = ""  # the group's calendar link, the same for every meeting: said once, under them all
     for meeting in added:
         calendar_line = meeting_changed(
             context,
@@ -136,8 +136,10 @@ def add(context: Context, text: str) -> str:
             "Send apologies with `/apologies` if you can't come.",
             key=f"meeting-added:{meeting.id}:{meeting.sequence}",
         )
+        # With e-mail on, what each meeting's invitations did; else the group's link.
         invited = calendar_line if context.site.email else ""
-        link = link or ("" if context.site.email else calendar_line)
+        if not context.site.email:
+            link = calendar_line
         lines.append(
             f"• {describe(meeting, context.zone)}"
             + _not_working(days, meeting, context.zone)
