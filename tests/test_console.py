@@ -179,6 +179,7 @@ def test_a_lead_fills_in_the_highlight_report(demo, clock):
         "Provider market thin\n\n\nScope the early help commission\n\n\n",
     )
     assert "1. Joint Commissioning (lead)" in text
+    assert "Joint Commissioning update: answer each question" in text  # the whole title, not Slack's 24
     assert "Overall status [🟢 Green]: " in text
     assert (
         "Saved and posted to the Chorley Public Service Reform Board channel: Joint Commissioning — 🟠 Amber."

@@ -238,7 +238,7 @@ def highlight_form(context: Context, workstream: Workstream) -> Reply:
     )
     form = Form(
         name=HIGHLIGHT_FORM,
-        title=clip(f"{workstream.name} update", 24),
+        title=f"{workstream.name} update",  # Slack's renderer clips it to a modal title's 24
         fields=fields,
         submit_label="Post",
         state={"workstream": workstream.slug},

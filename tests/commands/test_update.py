@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.blocks.forms import form_view
 from bot.commands.update import (
     Choose,
     Close,
@@ -305,6 +306,9 @@ def test_the_highlight_form_has_the_reports_parts_in_order_and_the_last_status(t
         "decision_needed",
     ]
     assert form.fields[0].preset == "amber"
+    # Its whole title for the console; Slack's modal title clipped to its 24 characters.
+    assert form.title == "Joint Commissioning update"
+    assert form_view(form, carried={})["title"]["text"] == "Joint Commissioning upd…"
 
 
 def test_the_highlight_form_is_refused_to_someone_who_may_not_post(type_command):
