@@ -181,7 +181,7 @@ def add(
     until the meeting. Returns the item and its number as the agenda shows it."""
     group = meeting.group
     if not groups.is_member(session, person, group):
-        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        officers = groups.officer_names(session, group)
         raise PermissionDenied(
             f"Only members of the {group.name} submit agenda items to it: ask {officers}. Nothing was changed."
         )
@@ -192,7 +192,7 @@ def add(
     officer = groups.is_officer(session, person, group)
     deadlines = meetings.Deadlines.of(meeting, zone)
     if not officer and now.astimezone(zone).date() > deadlines.items_due:
-        officers = ", ".join(p.name for p in groups.officers_of(session, group))
+        officers = groups.officer_names(session, group, or_else="")
         ask = f"an officer or the chair ({officers})" if officers else "an officer"
         raise PermissionDenied(
             f"Items for the {group.name} meeting on {_day(meeting, zone)} were due by "

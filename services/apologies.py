@@ -216,8 +216,7 @@ def _check_can_send(
             "can only be sent before a meeting. Nothing was changed."
         )
     if not groups_service.is_member(session, person, meeting.group):
-        officers = groups_service.officers_of(session, meeting.group)
-        ask = ", ".join(o.name for o in officers) or "an officer"
+        ask = groups_service.officer_names(session, meeting.group)
         raise PermissionDenied(
             f"You are not a member of the {meeting.group.name}, so only its members send "
             f"apologies to it: ask {ask} if you should be. Nothing was changed."

@@ -137,11 +137,17 @@ def people_by_role(session: Session, roles: tuple[str, ...]) -> dict[int, dict[s
     return found
 
 
+def officer_names(session: Session, group: Group, *, or_else: str = "an officer") -> str:
+    """The names of the group's officers and chair, as a refusal says whom to ask;
+    `or_else` where it has none."""
+    return ", ".join(p.name for p in officers_of(session, group)) or or_else
+
+
 def require_officer(session: Session, person: Person | None, group: Group, doing: str) -> None:
     """Refuse unless the person is an officer or the chair of `group`, saying who may."""
     if is_officer(session, person, group):
         return
-    names = ", ".join(p.name for p in officers_of(session, group)) or "the group's officers"
+    names = officer_names(session, group, or_else="the group's officers")
     raise PermissionDenied(
         f"Only the officers and the chair of the {group.name} {doing} ({names}): ask one of them. "
         "Nothing was changed."

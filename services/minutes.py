@@ -33,7 +33,7 @@ def declare(
     """A member declares an interest in submitted agenda item `number`."""
     group = meeting.group
     if not groups.is_member(session, person, group):
-        officers = ", ".join(p.name for p in groups.officers_of(session, group)) or "an officer"
+        officers = groups.officer_names(session, group)
         raise PermissionDenied(
             f"Only members of the {group.name} declare interests at its meetings: ask {officers}. Nothing was changed."
         )

@@ -43,27 +43,27 @@ def by_key(session: Session, key: str) -> Person | None:
 MYSELF = frozenset({"me", "@me", "myself", "@myself"})
 
 
+def by_keys(session: Session, keys: list[str]) -> dict[str, Person]:
+    """The people with these ids, by id, in one query (an id no one has is left out)."""
+    return {p.key: p for p in session.scalars(select(Person).where(Person.key.in_(set(keys))))}
+
+
 def resolve(session: Session, text: str, *, me: Person | None = None) -> Who:
     """A Slack mention, a person id, or a unique part of a name; else free text.
     `me` is who is typing: "me" names them."""
-    if " ".join(text.split()).lower() in MYSELF:
-        if me is None:
-            raise UserError(
-                "'me' means you, and you are not in the partnership file: name someone with an "
-                "@mention, their id or part of their name. Nothing was changed."
-            )
-        return Who(person=me)
-    return _resolve(text, _Database(session))
+    return _resolve(text, _Database(session), me)
 
 
-def resolve_many(session: Session, texts: list[str]) -> dict[str, Who | UserError]:
+def resolve_many(
+    session: Session, texts: list[str], *, me: Person | None = None
+) -> dict[str, Who | UserError]:
     """Each of many owners (a pasted table's Who column) resolved as `resolve`
     would, with the people read once: a Who, or the UserError that says why not."""
     directory = _Everyone(list(session.scalars(select(Person))))
     found: dict[str, Who | UserError] = {}
     for text in dict.fromkeys(texts):
         try:
-            found[text] = _resolve(text, directory)
+            found[text] = _resolve(text, directory, me)
         except UserError as error:
             found[text] = error
     return found
@@ -110,8 +110,15 @@ class _Everyone:
         return [p for p in self.everyone if pattern.search(fold(p.name))]
 
 
-def _resolve(text: str, people: _Directory) -> Who:
+def _resolve(text: str, people: _Directory, me: Person | None = None) -> Who:
     text = " ".join(text.split())
+    if text.lower() in MYSELF:
+        if me is None:
+            raise UserError(
+                "'me' means you, and you are not in the partnership file: name someone with an "
+                "@mention, their id or part of their name. Nothing was changed."
+            )
+        return Who(person=me)
     if not text:
         raise UserError("Say who: a @mention, a person id or part of a name. Nothing was changed.")
     mention = MENTION.match(text)

@@ -228,26 +228,34 @@ def _named(context: Context, part: str) -> list[Person]:
     _at_most_max_people(len(part.split()))  # each word a person, at most
     mentions = people.MENTIONS.findall(part)
     if len(mentions) > 1 and not _AND.sub(" ", people.MENTIONS.sub(" ", part)).strip():
-        return [_person(context, mention) for mention in mentions]
+        return _each(context, mentions)
     who = people.resolve(context.session, part, me=context.person)
     if who.person is not None:
         return [who.person]
     joined = _AND.split(part)
     if len(joined) > 1:
-        return [_person(context, piece) for piece in joined]
-    ids = [people.by_key(context.session, word.lower().removeprefix("@")) for word in part.split()]
-    if len(ids) > 1 and all(ids):
-        return [person for person in ids if person is not None]
+        return _each(context, joined)
+    ids = [word.lower().removeprefix("@") for word in part.split()]
+    found = people.by_keys(context.session, ids) if len(ids) > 1 else {}
+    if found and all(key in found for key in ids):
+        return [found[key] for key in ids]
     raise UserError(f"'{clip(part, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed.")
 
 
-def _person(context: Context, text: str) -> Person:
-    who = people.resolve(context.session, text, me=context.person)
-    if who.person is None:
-        raise UserError(
-            f"'{clip(text, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
-        )
-    return who.person
+def _each(context: Context, texts: list[str]) -> list[Person]:
+    """Each of these is someone (the people read once), or the first that is not says so."""
+    found = people.resolve_many(context.session, texts, me=context.person)
+    named = []
+    for text in texts:
+        who = found[text]
+        if isinstance(who, UserError):
+            raise who
+        if who.person is None:
+            raise UserError(
+                f"'{clip(text, 40)}' is not a person in the partnership. {GRAMMAR} Nothing was changed."
+            )
+        named.append(who.person)
+    return named
 
 
 def _meeting_name(context: Context, meeting: Meeting) -> str:

@@ -201,7 +201,7 @@ def _member_groups(context: Context, person: Person) -> list[Group]:
             )
         return mine
     if here.id not in {g.id for g in mine}:
-        officers = ", ".join(p.name for p in groups.officers_of(context.session, here)) or "its officers"
+        officers = groups.officer_names(context.session, here, or_else="its officers")
         raise PermissionDenied(
             f"Only members of the {here.name} can have its calendar link: ask {officers}. Nothing was changed."
         )
