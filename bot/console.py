@@ -407,7 +407,9 @@ class Console:
     def _people(self) -> None:
         with self.sessions() as session:
             people = session.scalars(select(Person).order_by(Person.key)).all()
-            self.say("\n".join(f"{p.key:<14} {p.name} — {p.title or ''}" for p in people))
+            self.say(
+                "\n".join(f"{p.key:<14} {p.name}" + (f" — {p.title}" if p.title else "") for p in people)
+            )
 
     def _home(self) -> None:
         """The Home tab as the outbox publishes it (bot/commands/home.py), read now."""

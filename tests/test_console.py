@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 
+from sqlalchemy import select
+
 from bot.console import Console
 from services import outbox
+from storage.models import Person
 
 
 def session_log(demo, clock, lines: str, person: str | None = "clerk") -> str:
@@ -54,6 +57,14 @@ def test_mistakes_are_answered_not_crashed_on(demo, clock):
     assert "there is no 31 February 2015" in text
     assert "There is no /nope command" in text
     assert "I don't know 'frobnicate'" in text
+
+
+def test_people_lists_whom_you_can_be_with_their_titles_where_they_have_one(demo, clock):
+    with demo() as session, session.begin():
+        session.scalar(select(Person).where(Person.key == "fire")).title = None
+    lines = session_log(demo, clock, "people\n").splitlines()
+    assert "  clerk          Jess Marland — Policy and Engagement Assistant" in lines
+    assert "  fire           Ray Cottam" in lines
 
 
 def test_before_any_partnership_is_loaded_the_console_says_what_to_do(db, clock):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.commands import calendar
 from bot.commands.core import Context
 from bot.commands.dates import parse_time, take_date, take_meeting_date, take_time
-from services import apologies, groups, meetings
+from services import agenda, apologies, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import NotFound, UserError
 from services.text import clip
@@ -142,7 +142,7 @@ def add(context: Context, text: str) -> str:
             link = calendar_line
         lines.append(
             f"• {describe(meeting, context.zone)}"
-            + _not_working(days, meeting, context.zone)
+            + _notes(context, days, meeting)
             + (f" — {invited}" if invited else "")
         )
     plural = "s" if len(added) != 1 else ""
@@ -151,11 +151,23 @@ def add(context: Context, text: str) -> str:
     )
 
 
-def _not_working(days: WorkingDays, meeting: Meeting, zone: ZoneInfo) -> str:
-    """What follows the meeting's time and place on a day off, e.g. " — a bank
-    holiday: Christmas Day": said, not refused, since a board may meet on a Saturday."""
-    why = days.why_not_working(meeting.starts_at.astimezone(zone).date())
-    return f" — {why}" if why else ""
+def _notes(context: Context, days: WorkingDays, meeting: Meeting) -> str:
+    """What follows the meeting's time and place, said, not refused: a day off
+    (" — a bank holiday: Christmas Day", since a board may meet on a Saturday),
+    and a meeting too soon for its agenda, not yet out, to go out as the
+    group's terms of reference ask (" — short notice: its agenda was due out by Sat 11 Apr
+    2015, five days before")."""
+    notes = []
+    why = days.why_not_working(meetings.local_date(meeting, context.zone))
+    if why:
+        notes.append(why)
+    publish_by = meetings.Deadlines.of(meeting, context.zone).publish_by
+    if meeting.agenda_published_at is None and publish_by < context.today:
+        notes.append(
+            f"short notice: its agenda was due out by {format_date(publish_by)}, "
+            f"{agenda.days_in_words(meeting.group.publish_days)} days before"
+        )
+    return f" — {'; '.join(notes)}" if notes else ""
 
 
 def meeting_changed(context: Context, meeting: Meeting, headline: str, *, key: str) -> str:
@@ -201,7 +213,7 @@ def move(context: Context, text: str) -> str:
     sent = _tell_those_who_sent_apologies(context, meeting, was=was, now_at=now_at)
     told = (
         f"Moved the {meeting.group.name} meeting from {was} to {now_at}"
-        f"{_not_working(WorkingDays(context.partnership.holidays), meeting, context.zone)}. "
+        f"{_notes(context, WorkingDays(context.partnership.holidays), meeting)}. "
         "The group's channel is told"
         + (f", and so {_are_the(sent)} who sent apologies (they stand unless withdrawn)." if sent else ".")
     )

@@ -76,6 +76,27 @@ def test_a_meeting_on_a_weekend_or_a_bank_holiday_is_added_and_said_to_be(type_c
     )
 
 
+def test_a_meeting_too_soon_for_its_agenda_to_go_out_in_time_is_added_and_said_to_be(type_command, demo):
+    # Mon 13 Apr 2015: a meeting on Thu 16 Apr needed its agenda out by Sat 11 Apr.
+    reply = type_command("/meeting add 16 Apr 2015, 18 Apr 2015 at Room 2", channel=BOARD)
+    assert reply.ok, reply.text
+    assert reply.text.splitlines()[1:3] == [
+        "• Thu 16 Apr 2015, 16:00–17:30, Room 2 — short notice: its agenda was due out by Sat 11 Apr 2015, "
+        "five days before",
+        "• Sat 18 Apr 2015, 16:00–17:30, Room 2 — a Saturday",
+    ]
+    moved = type_command("/meeting move 21 Apr to 17 Apr", channel=BOARD)
+    assert (
+        "Room 1 — short notice: its agenda was due out by Sun 12 Apr 2015, five days before. The"
+        in moved.text
+    )
+    assert type_command("/agenda publish", channel=BOARD).ok  # the 16 Apr agenda, late
+    again = type_command("/meeting move 16 Apr to 15 Apr", channel=BOARD)
+    assert (
+        again.ok and "short notice" not in again.text
+    )  # its agenda is out: /agenda publish said it was late
+
+
 def test_a_time_and_a_place_or_an_online_link_can_be_given(type_command, demo):
     assert type_command("/meeting add 7 Jul 2015 4.30 pm at Council Chamber", channel=BOARD).ok
     assert type_command("/meeting add 28 Jul 2015 at https://meet.example.org/board-july", channel=BOARD).ok
