@@ -48,9 +48,18 @@ def handle(context: Context, text: str) -> str:
 
 
 def _meeting(context: Context) -> Meeting:
+    return _meeting_and_others(context)[0]
+
+
+def _meeting_and_others(context: Context) -> tuple[Meeting, str]:
+    """The meeting, and what to tell someone of several groups who typed outside
+    their channels, where it is the soonest of all their groups' meetings: how
+    to reach another group's agenda ("" in a group's channel)."""
     person = context.require_person()
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
-    return meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
+    meeting = meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
+    others = " For another of your groups, type `/agenda add` in its channel." if len(scope) > 1 else ""
+    return meeting, others
 
 
 def _meeting_to_show(context: Context) -> tuple[meetings.Upcoming, list[Any]]:
@@ -117,19 +126,24 @@ def _add(context: Context, text: str) -> str:
             paragraph = int(found.group(1))
         text = found.group(2).strip()
     title, _, purpose = text.partition("--")
-    meeting = _meeting(context)
+    meeting, others = _meeting_and_others(context)
     person = context.require_person()
-    item, number = agenda.add(
-        context.session,
-        person=person,
-        meeting=meeting,
-        title=title,
-        purpose=" ".join(purpose.split()) or None,
-        restricted=restricted,
-        paragraph=paragraph,
-        now=context.now,
-        zone=context.zone,
-    )
+    try:
+        item, number = agenda.add(
+            context.session,
+            person=person,
+            meeting=meeting,
+            title=title,
+            purpose=" ".join(purpose.split()) or None,
+            restricted=restricted,
+            paragraph=paragraph,
+            now=context.now,
+            zone=context.zone,
+        )
+    except UserError as refused:
+        if others:
+            refused.message += others
+        raise
     officer = groups.is_officer(context.session, person, meeting.group)
     shown = (
         f"{item.title} ({agenda.restricted_label(item.restricted_paragraph, officer=officer)})"
@@ -141,7 +155,7 @@ def _add(context: Context, text: str) -> str:
     deadlines = meetings.Deadlines.of(meeting, context.zone)
     if context.today > deadlines.items_due:
         late = f" (after the item deadline of {format_date(deadlines.items_due)}: added as an officer)"
-    return f"Item {number} added to the {meeting.group.name} agenda for {when}: {shown}{late}.{_after_publication(context, meeting)}"
+    return f"Item {number} added to the {meeting.group.name} agenda for {when}: {shown}{late}.{_after_publication(context, meeting)}{others}"
 
 
 def _remove(context: Context, text: str) -> str:

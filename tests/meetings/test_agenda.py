@@ -52,6 +52,29 @@ def test_a_member_adds_before_the_deadline_and_is_refused_after_it(type_command,
     assert officer.ok and "after the item deadline of Sat 6 Jun 2015: added as an officer" in officer.text
 
 
+def test_outside_a_channel_someone_of_several_groups_is_told_how_to_reach_another_s_agenda(
+    type_command, demo, clock
+):
+    # Fire's next meetings: the Executive on Thu 4 Jun 2015 (items due Mon 25 May), the
+    # Implementation Group on Wed 10 Jun, the board on Tue 16 Jun (items due Sat 6 Jun).
+    hint = "For another of your groups, type `/agenda add` in its channel."
+    clock.set(datetime(2015, 5, 20, 12, 0, tzinfo=LONDON))
+    added = type_command("/agenda add Fire safety checks", person="fire")
+    assert added.ok and added.text == (
+        "Item 3 added to the Chorley Public Service Reform Executive agenda for Thu 4 Jun 2015: "
+        f"Fire safety checks. {hint}"
+    )
+    clock.set(datetime(2015, 5, 26, 12, 0, tzinfo=LONDON))
+    before = count_rows(demo)
+    late = type_command("/agenda add Youth diversion", person="fire")
+    assert not late.ok and "Executive meeting on Thu 4 Jun 2015 were due by Mon 25 May 2015" in late.text
+    assert late.text.endswith(f"Nothing was changed. {hint}")
+    assert count_rows(demo) == before
+    in_board = type_command("/agenda add Youth diversion", person="fire", channel=BOARD)
+    assert in_board.ok and hint not in in_board.text
+    assert hint not in type_command("/agenda add Smoking cessation", person="health").text  # the board alone
+
+
 @pytest.mark.parametrize(
     ("meeting_day", "last_in", "first_out", "items_due", "publish_by"),
     [
