@@ -149,6 +149,11 @@ def watch(context: Context, meeting: Meeting, *, changed: bool = True) -> str:
                 key=f"attendance-watch:{flag.latest.id}:{flag.person.key}:{len(flag.missed)}:{officer.key}",
             )
     names = ", ".join(f.person.name for f in found)
+    if not any(officer.slack_user_id for officer in officers):
+        return (
+            f"\nAttendance watch: {names} — no chair or officer of the {group.name} has a Slack id in the "
+            "partnership file to be told by direct message; the weekly digest lists it."
+        )
     return f"\nAttendance watch: {names} — the chair and officers are told by direct message."
 
 

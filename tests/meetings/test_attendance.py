@@ -153,6 +153,19 @@ def test_an_earlier_meeting_recorded_late_completes_a_run_and_is_told(type_comma
     assert "resignation" in third[0].payload["text"]
 
 
+def test_the_watch_says_so_when_no_chair_or_officer_can_be_told(type_command, demo, clock):
+    with demo() as session, session.begin():
+        for person in session.scalars(select(Person).where(Person.slack_user_id.in_(OFFICERS))):
+            person.slack_user_id = None
+    record_after(type_command, clock, datetime(2015, 2, 10, 18), "10 Feb 2015 absent fire")
+    [april] = record_after(type_command, clock, datetime(2015, 4, 21, 18), "21 Apr 2015 absent fire")
+    assert april.endswith(
+        "Attendance watch: Ray Cottam — no chair or officer of the Chorley Public Service Reform Board has a "
+        "Slack id in the partnership file to be told by direct message; the weekly digest lists it."
+    )
+    assert watch_messages(demo) == []
+
+
 def test_the_attendance_form_is_preset_from_the_apologies_received(type_command, demo, clock):
     type_command("/apologies 21 Apr Hospital appointment", person="fire")
     clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
