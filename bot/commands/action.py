@@ -186,6 +186,11 @@ def _add(context: Context, intent: Add) -> str:
             f"'{owner.text or ''}' is not a person in the partnership, so it is kept as free "
             "text and the officers will be nudged about it."
         )
+    elif owner.person.slack_user_id is None:
+        lines.append(
+            f"{owner.person.name} has no Slack id in the partnership file, so partnerbot cannot remind "
+            "them; the weekly digest lists the action once it is overdue."
+        )
     if added.meeting:
         local = context.local(added.meeting.starts_at)
         lines.append(f"It belongs to the {added.meeting.group.name} meeting of {format_date(local.date())}.")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.commands.action import Add, Change, DueForm, ListActions, Reschedule, Snooze, parse
 from services.errors import UserError
-from storage.models import Action, AuditEntry
+from storage.models import Action, AuditEntry, Person
 from tests.conftest import count_rows
 
 TODAY = date(2015, 4, 13)
@@ -119,6 +119,18 @@ def test_an_owner_who_is_not_a_person_is_kept_as_free_text_and_told_so(type_comm
         ).all()
     assert owners == [(None, "Group Leads")]
     assert action is not None
+
+
+def test_an_owner_with_no_slack_id_is_added_and_the_reply_says_no_reminder_reaches_them(type_command, demo):
+    with demo() as session, session.begin():
+        session.scalar(select(Person).where(Person.key == "fire")).slack_user_id = None
+    reply = type_command("/action add Send the estates data | fire | 20/04/2015")
+    assert reply.ok and stored(demo, "Send the estates data").owner_id is not None
+    assert reply.text.splitlines()[1] == (
+        "Ray Cottam has no Slack id in the partnership file, so partnerbot cannot remind them; the weekly "
+        "digest lists the action once it is overdue."
+    )
+    assert "Slack id" not in type_command("/action add Send the fire data | police | 20/04/2015").text
 
 
 def test_the_same_open_action_typed_again_is_not_added_twice(type_command, demo):
