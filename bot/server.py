@@ -3,6 +3,7 @@ check, on a production ASGI server; and Socket Mode when an app token is set."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import time
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
+import orjson
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 from starlette.applications import Starlette
@@ -111,6 +116,43 @@ def _dispatch(bolt: App, request: BoltRequest, answer_by: float) -> BoltResponse
         return bolt.dispatch(request)
 
 
+_ARRIVALS_KEPT = 1_000
+
+
+class _SocketMode(SocketModeHandler):
+    """Slack over Socket Mode, each envelope answered as an HTTP request is
+    (`_dispatch`): by as many threads, none waiting for a lock past the moment
+    its acknowledgement must leave (counted from the envelope's arrival, so
+    that time spent queued for a thread counts too), each keeping its database
+    connection."""
+
+    def __init__(self, app: App, app_token: str) -> None:
+        super().__init__(app, app_token, concurrency=DISPATCH_THREADS)
+        self._arrived: dict[str, float] = {}
+        self.client.on_message_listeners.append(self._arrive)
+
+    def _arrive(self, message: str) -> None:
+        """In the thread reading the websocket, as each message arrives."""
+        arrived = time.monotonic()
+        with contextlib.suppress(ValueError, AttributeError):
+            envelope = orjson.loads(message).get("envelope_id")
+            if isinstance(envelope, str):
+                if len(self._arrived) >= _ARRIVALS_KEPT:  # those no request was made of
+                    self._arrived.clear()
+                self._arrived[envelope] = arrived
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.time()
+        arrived = self._arrived.pop(req.envelope_id, time.monotonic())
+        response = _dispatch(self.app, _socket_mode_request(req), arrived + ANSWER_WITHIN)
+        send_response(client, req, response, started)
+
+
+def _socket_mode_request(req: SocketModeRequest) -> BoltRequest:
+    """The envelope's payload as Bolt's own Socket Mode adapter makes it a request."""
+    return BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
+
+
 def _ping(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         session.execute(text("SELECT 1"))
@@ -163,7 +205,7 @@ def build(
     )
     socket_mode = None
     if settings.slack_app_token:
-        socket_mode = SocketModeHandler(bolt, settings.slack_app_token.reveal())
+        socket_mode = _SocketMode(bolt, settings.slack_app_token.reveal())
     signing_secret = settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
     web = create_web_app(bolt=None if socket_mode else bolt, sessions=sessions, signing_secret=signing_secret)
     return Service(web=web, bolt=bolt, deliveries=deliveries, identity=identity, socket_mode=socket_mode)
