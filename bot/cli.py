@@ -374,7 +374,9 @@ def _serve_process(
         service.socket_mode.connect()
     settle()
     log.debug("worker answering", extra={"pid": os.getpid()})
-    web = uvicorn.Server(uvicorn.Config(service.web, log_level=settings.log_level.lower()))
+    # log_config None: uvicorn's lines (its start, each request) go out as every other,
+    # one line each in bot/logs.py's format, rather than in uvicorn's own.
+    web = uvicorn.Server(uvicorn.Config(service.web, log_level=settings.log_level.lower(), log_config=None))
     _running.append(web)
     try:
         web.run(sockets=[listener])

@@ -6,7 +6,12 @@ from __future__ import annotations
 import logging
 import sys
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# What every record carries, and uvicorn's `color_message` (its message again, for a terminal).
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -44,3 +49,6 @@ def configure(level: str) -> None:
     if level != "DEBUG":
         # Alembic announces every migration context at INFO; only its warnings matter here.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # APScheduler says at INFO that each run began and ended: two lines a minute.
+        # A run that failed or was missed is a warning or an error, and stays.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)

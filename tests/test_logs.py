@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot import logs
@@ -36,3 +38,28 @@ def test_at_debug_slack_sdk_s_line_is_there_as_detail(slack_api: FakeSlackAPI, c
         client.chat_postMessage(channel="C1", text="slow")
     [line] = [line for line in capsys.readouterr().err.splitlines() if "Failed to send a request" in line]
     assert " DEBUG slack_sdk.web.base_client " in line
+
+
+def test_the_scheduler_s_runs_are_silent_at_info_and_a_failed_run_is_an_error(capsys) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    logs.configure("INFO")
+    ran = threading.Event()
+
+    def fails() -> None:
+        ran.set()
+        raise RuntimeError("the database went away")
+
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(lambda: None, id="quiet")
+    scheduler.add_job(fails, id="fails")
+    scheduler.start()
+    try:
+        assert ran.wait(5)
+    finally:
+        scheduler.shutdown(wait=True)
+    err = capsys.readouterr().err
+    assert "Running job" not in err and "executed successfully" not in err  # two lines a minute, each minute
+    [failed] = [line for line in err.splitlines() if "raised an exception" in line]
+    assert " ERROR apscheduler.executors.default " in failed
+    assert "RuntimeError: the database went away" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -155,6 +156,24 @@ def test_no_log_line_holds_a_token_a_secret_or_an_apology_reason(
     assert "DEBUG" in log and "delivery deferred" in log and "chat.postMessage" in log
     for secret in (BOT_TOKEN, slack_signing_secret, reason):
         assert secret not in log
+
+
+@pytest.mark.parametrize("served", ["INFO"], indirect=True)
+def test_every_log_line_is_one_line_in_one_format_uvicorn_s_too(served, tmp_path):
+    assert httpx.get(f"{served}/healthz", timeout=5).status_code == 200
+    deadline = time.monotonic() + 10
+    while "/healthz" not in (log := (tmp_path / "serve.log").read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the access line is written after the answer
+    lines = log.splitlines()
+    one_format = re.compile(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ \S"
+    )
+    assert lines and [line for line in lines if not one_format.match(line)] == []
+    [started] = [line for line in lines if " INFO uvicorn.error Started server process" in line]
+    assert started.endswith("]")  # not followed by uvicorn's coloured copy of the line
+    assert any(
+        " INFO uvicorn.access 127.0.0.1:" in line and '"GET /healthz HTTP/1.1" 200' in line for line in lines
+    )
 
 
 @pytest.fixture

@@ -79,4 +79,3 @@ def test_slack_requests_are_answered_by_a_bounded_number_of_threads(db):
     responses = asyncio.run(sixteen())
     assert [r.status_code for r in responses] == [200] * 16
     assert met == []
-
