@@ -94,6 +94,9 @@ class Settings:
             )
 
 
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -103,11 +106,18 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
-        backend = make_url(database_url).get_backend_name()
+        parsed = make_url(database_url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise SettingsError(f"DATABASE_URL is not a database URL: {_redact(database_url)}") from None
-    if backend not in ("sqlite", "postgresql"):
-        raise SettingsError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, not {backend}://")
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        # As hosting platforms write it (postgres://...): PostgreSQL through psycopg,
+        # the driver partnerbot is built and tested on.
+        database_url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise SettingsError(
+            "DATABASE_URL must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE "
+            f"(or postgres://), not {parsed.drivername}://"
+        )
 
     bot_token = get("SLACK_BOT_TOKEN")
     if bot_token and not bot_token.startswith("xoxb-"):

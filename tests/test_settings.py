@@ -39,6 +39,18 @@ def test_every_setting_is_read():
 
 
 @pytest.mark.parametrize(
+    "written",
+    [
+        "postgres://partnerbot:p%40ss@db:5433/board?sslmode=require",
+        "postgresql://partnerbot:p%40ss@db:5433/board?sslmode=require",
+    ],
+)
+def test_a_postgresql_url_as_hosting_platforms_write_it_is_taken_through_psycopg(written):
+    settings = load({"DATABASE_URL": written})
+    assert settings.database_url == "postgresql+psycopg://partnerbot:p%40ss@db:5433/board?sslmode=require"
+
+
+@pytest.mark.parametrize(
     ("name", "value", "says"),
     [
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be"),
