@@ -16,6 +16,7 @@ from bot.settings import load
 from storage.models import Action
 from tests.conftest import count_rows
 from tests.faults.test_write_lock import BUDGET, HELD_FOR, READS, WRITES, write_lock_held
+from tests.slack.fake_api import TEAM_ID
 from tests.slack.fake_socket_mode import FakeSocketMode, slash_command
 
 
@@ -81,3 +82,33 @@ def test_every_envelope_is_acknowledged_within_3s_while_the_write_lock_is_held_f
         assert text.startswith(("Added", "Apologies sent")) or "busy; nothing was changed" in text, text
     added = sum(text.startswith("Added") for text, _ in answers)
     assert count_rows(demo)["action"] == before["action"] + added
+
+
+def test_a_button_on_a_reply_is_pressed_over_the_same_socket(socket_mode, demo):
+    socket_mode.send(slash_command("e1", "/action", "list", user_id="U0FIRE001"))
+    listed = socket_mode.acknowledgement("e1")["payload"]
+    [(section, actions)] = [
+        (block, listed["blocks"][n + 1])
+        for n, block in enumerate(listed["blocks"])
+        if block["type"] == "section" and "Send station and estates data" in block["text"]["text"]
+    ]
+    ref = section["text"]["text"].split("*")[1]
+    [done] = [button for button in actions["elements"] if button["text"]["text"] == "Done"]
+    press = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID},
+        "user": {"id": "U0FIRE001"},
+        "api_app_id": "A0APP0001",
+        "trigger_id": "1700000000.1.abc",
+        "container": {"type": "message", "message_ts": "1428915600.000200", "channel_id": "D0FIRE001"},
+        "channel": {"id": "D0FIRE001"},
+        "response_url": f"https://hooks.slack.com/actions/{TEAM_ID}/1/fake",
+        "message": {"ts": "1428915600.000200", "text": listed["text"], "blocks": listed["blocks"]},
+        "actions": [{**done, "block_id": actions["block_id"], "action_ts": "1428915600.1"}],
+    }
+    socket_mode.send(
+        {"envelope_id": "e2", "type": "interactive", "accepts_response_payload": False, "payload": press}
+    )
+    assert socket_mode.acknowledgement("e2")["envelope_id"] == "e2"
+    with demo() as session:
+        assert session.scalar(select(Action.status).where(Action.number == int(ref[1:]))) == "done"
