@@ -89,6 +89,13 @@ def digest_time(partnership: Partnership, now: datetime) -> datetime:
     return moment if moment <= now else datetime.combine(day - timedelta(days=7), at, zone)
 
 
+def scheduled_on(partnership: Partnership, day: date) -> datetime | None:
+    """The digest's time on this local day, if it is the partnership's digest day."""
+    if day.weekday() != partnership.digest_day:
+        return None
+    return datetime.combine(day, partnership.digest_time or time(9, 0), ZoneInfo(partnership.timezone))
+
+
 def last_digest_before(partnership: Partnership, now: datetime) -> datetime:
     """The scheduled digest before this instant: what "since the last digest" means."""
     latest = digest_time(partnership, now)

@@ -143,6 +143,11 @@ def _pending(due_at: datetime, now: datetime) -> dict[str, Any]:
     }
 
 
+def queued_at(session: Session, key: str) -> datetime | None:
+    """When the message of this key was queued, if it ever was (sent or not)."""
+    return session.scalar(select(Delivery.created_at).where(Delivery.key == key))
+
+
 def undelivered(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[Delivery]:
     """Messages not yet sent (pending, oldest first) and those given up (failed), with their last error."""
     statuses = ("failed",) if failed_only else ("pending", "failed")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from bot.commands.core import Command, Context, Reply
 from bot.jobs import digest as digest_job
-from services import audit, groups
+from services import audit, groups, outbox
+from services import digest as digest_service
+from services.dates import format_time
 from services.errors import PermissionDenied, UserError
 from services.text import clip
 
 HELP = """*/digest* — the weekly digest
 • `/digest` — this week's digest, just for you, e.g. on a Friday to see what is due next week
 • `/digest post` (officers) — post it to the partnership channel now
-It is posted by itself on the partnership's digest day and time."""
+It is posted by itself on the partnership's digest day and time, once that day however posted."""
 
 
 def handle(context: Context, text: str) -> str | Reply:
@@ -39,8 +41,19 @@ def handle(context: Context, text: str) -> str | Reply:
             "The partnership has no digest channel: the engineer who runs partnerbot sets "
             "`partnership.channel` in the partnership file. Nothing was changed."
         )
-    moment = context.local(context.now).strftime("%Y-%m-%dT%H:%M")
-    context.post(channel, message.text, key=f"digest-post:{moment}", sections=message.sections)
+    # On the digest day this is that day's digest, posted early (the scheduled one
+    # then finds it sent) or again (refused); on another day, one of its own.
+    if digest_service.scheduled_on(context.partnership, context.today):
+        key = digest_job.key_of(context.today)
+    else:
+        key = f"digest-post:{context.local(context.now).strftime('%Y-%m-%dT%H:%M')}"
+    posted = outbox.queued_at(context.session, key)
+    if posted is not None:
+        raise UserError(
+            f"Today's digest went to the partnership channel at {format_time(context.local(posted))}: "
+            "it is posted once. `/digest` shows it to you as it stands now. Nothing was changed."
+        )
+    context.post(channel, message.text, key=key, sections=message.sections)
     audit.record(context.session, actor=person, what="digest.post", subject="digest", at=context.now)
     return Reply(
         text=f"Posted this week's digest to the partnership channel, as below.\n\n{message.text}",

@@ -5,7 +5,7 @@ coloured marks; empty sections left out; within Slack's limits at any size."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,12 @@ def key_for(partnership: Partnership, run: Run) -> str | None:
     moment = digest_service.digest_time(partnership, run.now)
     if not run.is_due(moment, DIGEST_CATCH_UP):
         return None
-    return f"digest:{moment.astimezone(run.zone).date().isoformat()}"
+    return key_of(moment.astimezone(run.zone).date())
+
+
+def key_of(day: date) -> str:
+    """The key of the digest of this local day: one a day, however posted."""
+    return f"digest:{day.isoformat()}"
 
 
 def due(session: Session, partnership: Partnership, run: Run, key: str) -> Outgoing | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
@@ -36,17 +39,27 @@ def test_an_officer_posts_the_digest_to_the_partnership_channel_now(type_command
     ]
     with demo() as session:
         assert session.scalar(select(Delivery.key).where(Delivery.target == "CPARTNER1")) == (
-            "digest-post:2015-04-13T09:00"
+            "digest:2015-04-13"  # Monday's: the one the schedule would post
         )
         audit = session.scalar(select(AuditEntry).where(AuditEntry.what == "digest.post"))
         assert audit.actor == "Jess Marland"
 
 
-def test_posting_twice_in_a_minute_posts_once(type_command, demo):
-    type_command("/digest post", person="clerk")
-    type_command("/digest post", person="policy")
+def test_posting_twice_posts_once_and_the_second_is_told_when_it_went(type_command, demo, clock):
+    assert type_command("/digest post", person="clerk").ok
+    clock.set(
+        datetime(2015, 4, 14, 15, 30, tzinfo=ZoneInfo("Europe/London"))
+    )  # a Tuesday: not the digest day
+    assert type_command("/digest post", person="clerk").ok
+    before = count_rows(demo)
+    again = type_command("/digest post", person="policy")
+    assert not again.ok and again.text.startswith("Today's digest went to the partnership channel at 15:30")
+    assert count_rows(demo) == before
     with demo() as session:
-        assert len(session.scalars(select(Delivery).where(Delivery.target == "CPARTNER1")).all()) == 1
+        assert session.scalars(select(Delivery.key).where(Delivery.target == "CPARTNER1")).all() == [
+            "digest:2015-04-13",
+            "digest-post:2015-04-14T15:30",
+        ]
 
 
 def test_a_member_may_not_post_the_digest_and_is_told_who_may(type_command, demo):

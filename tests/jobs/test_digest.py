@@ -3,7 +3,7 @@ bounded set of queries."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -313,3 +313,27 @@ def test_the_posted_digest_shows_each_section_once_under_its_headline(demo, runn
         section.text.split("\n")[0] for section in build(demo).sections
     ]
     assert sum(text.count("*Overdue (") for text in texts) == 1
+
+
+def test_a_digest_posted_on_its_day_is_that_day_s_one_digest(demo, runner, type_command, clock):
+    clock.set(MONDAY.replace(hour=8))  # an hour early
+    early = type_command("/digest post", person="clerk")
+    assert early.ok and early.text.startswith("Posted this week's digest to the partnership channel")
+    runner.run(MONDAY.date())  # the scheduled 09:00 finds it sent
+    assert [a.at.hour for a in runner.to("CPARTNER1")] == [9]  # the one post, sent by that run
+    clock.set(MONDAY.replace(hour=11))
+    again = type_command("/digest post", person="policy")
+    assert not again.ok and again.text == (
+        "Today's digest went to the partnership channel at 08:00: it is posted once. "
+        "`/digest` shows it to you as it stands now. Nothing was changed."
+    )
+    # Another day's is one of its own, and the next digest day has its own again.
+    clock.set(MONDAY.replace(day=22, hour=10))
+    assert type_command("/digest post", person="policy").ok
+    runner.run(date(2015, 4, 22), time(10, 1))
+    runner.run(date(2015, 4, 27))
+    assert [a.day for a in runner.to("CPARTNER1")] == [
+        date(2015, 4, 20),
+        date(2015, 4, 22),
+        date(2015, 4, 27),
+    ]
