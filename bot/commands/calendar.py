@@ -161,10 +161,12 @@ def _groups(context: Context) -> str:
             context.session, group=group, secret=secret, now=context.now, actor=person
         )
         blocks.append(f"*{group.name}* — its meetings only\n" + links_for(context, issued.token).lines())
-    return (
-        "\n\n".join(blocks)
-        + "\nThese are the groups' own links, shared by their members: for just yours, use `/calendar`."
+    shared = (
+        "These are the groups' own links, shared by their members"
+        if len(blocks) > 1
+        else "This is the group's own link, shared by its members"
     )
+    return "\n\n".join(blocks) + f"\n{shared}: for just yours, use `/calendar`."
 
 
 def _reset_group(context: Context) -> str:

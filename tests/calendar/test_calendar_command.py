@@ -94,6 +94,9 @@ def test_a_changed_feed_secret_renews_the_link_rather_than_show_a_dead_one(type_
 def test_the_group_feed_in_a_group_channel(type_calendar, web):
     reply = type_calendar("/calendar group", person="fire", channel="CBOARD001")
     assert reply.text.startswith("*Chorley Public Service Reform Board* — its meetings only")
+    assert reply.text.endswith(
+        "\nThis is the group's own link, shared by its members: for just yours, use `/calendar`."
+    )
     path = feed_path(reply.text)
     assert fetch(web, path).status_code == 200
     # Every member is shown the group's one link.
@@ -123,6 +126,9 @@ def test_meeting_next_shows_the_group_calendar_link_once_the_group_has_one(type_
 def test_the_group_feeds_elsewhere_are_one_per_group_of_the_person(type_calendar):
     text = type_calendar("/calendar group", person="fire").text
     assert text.count("— its meetings only") == 3
+    assert text.endswith(
+        "\nThese are the groups' own links, shared by their members: for just yours, use `/calendar`."
+    )
 
 
 def test_a_non_member_gets_no_group_link(type_calendar, demo):
