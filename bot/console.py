@@ -295,15 +295,18 @@ class Console:
 
     def _more_lines(self, first: str) -> str:
         """A long answer (a pasted table of actions, a report) runs up to a blank
-        line; its lines keep their tabs, which separate a table's columns."""
+        line; its lines keep their tabs, which separate a table's columns. A
+        slash command on a line of its own leaves the form, as at any question."""
         lines = [first.rstrip("\r\n")]
         while True:
             line = self.lines.readline()
             if not line or not line.strip():
                 break
-            lines.append(line.rstrip("\r\n"))
             if not self.interactive:
                 self.out.write(f"  … {line.strip()}\n")
+            if line.split(" ", 1)[0].strip().lower() in COMMANDS:
+                raise _Interrupted(line.strip())
+            lines.append(line.rstrip("\r\n"))
         return "\n".join(lines).strip()
 
     def _read(self, question: Field, typed: str) -> str:

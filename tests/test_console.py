@@ -115,6 +115,17 @@ def test_a_slash_command_typed_at_a_question_leaves_the_form_and_runs(demo, cloc
     assert count_rows(demo)["action"] == before["action"]
 
 
+def test_a_slash_command_on_a_line_of_a_long_answer_leaves_the_form_and_runs(demo, clock):
+    from tests.conftest import count_rows
+
+    before = count_rows(demo)
+    lines = "as ccg\n/update joint\n\nScoping paper drafted\n/update joint history\n"
+    text = session_log(demo, clock, lines)
+    assert "Form left for that command: nothing was saved." in text
+    assert "Joint Commissioning" in text.split("Form left for that command")[1]  # the history, shown
+    assert count_rows(demo)["update"] == before["update"]
+
+
 def test_cancel_at_any_question_leaves_the_form_and_the_console_goes_on(demo, clock):
     from tests.conftest import count_rows
 
