@@ -12,7 +12,7 @@ from services import updates, workstreams
 from services.dates import format_date
 from services.errors import PermissionDenied, UserError
 from services.text import clip
-from storage.models import RAG_STATUSES, Person, Workstream
+from storage.models import RAG_STATUSES, Person, Update, Workstream
 
 HELP = """*/update* — workstream highlight reports
 • `/update` — choose a workstream and fill in its highlight report
@@ -317,10 +317,27 @@ def _history(context: Context, workstream: Workstream) -> str:
     for update in found:
         author = authors.get(update.author_id) if update.author_id else None
         day = format_date(context.local(update.created_at).date())
-        summary = " / ".join(getattr(update, name) for name, _ in updates.PARTS if getattr(update, name))
+        summary = _summary(update)
         by = f" ({author.name})" if author else ""
         lines.append(f"• {day} — {RAG_MARK[update.rag]}{by}: {clip(' '.join(summary.split()), HISTORY_CLIP)}")
     return "\n".join(lines)
+
+
+# A history line's names for a report's parts after its progress.
+HISTORY_LABELS = {
+    "issues": "Issues",
+    "risks": "Risks",
+    "next_steps": "Next steps",
+    "decision_needed": "Decision needed",
+}
+
+
+def _summary(update: Update) -> str:
+    """A report on one line: its progress, then each other part it has, named."""
+    parts = [(name, getattr(update, name)) for name, _ in updates.PARTS if getattr(update, name)]
+    return " — ".join(
+        f"*{HISTORY_LABELS[name]}*: {text}" if name in HISTORY_LABELS else text for name, text in parts
+    )
 
 
 def _close(context: Context, workstream: Workstream) -> str:

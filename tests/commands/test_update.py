@@ -161,6 +161,26 @@ def test_history_shows_the_last_five_newest_first(type_command, demo, clock):
     assert "Mon 25 May 2015 — 🟢 Green (Ray Cottam): Week 7 done" in lines[1]
 
 
+def test_history_names_a_highlight_report_s_parts_after_its_progress(type_command, demo, clock):
+    with demo() as session, session.begin():
+        joint = session.scalar(select(Workstream).where(Workstream.slug == "joint-commissioning"))
+        session.add(
+            Update(
+                workstream_id=joint.id,
+                rag="red",
+                progress="Scoping paper drafted",
+                issues="CCG board timetable slipping",
+                decision_needed="Extend the pilot by 3 months",
+                created_at=clock.now(),
+            )
+        )
+    [_, line] = type_command("/update joint history").text.splitlines()
+    assert line.endswith(
+        ": Scoping paper drafted — *Issues*: CCG board timetable slipping — "
+        "*Decision needed*: Extend the pilot by 3 months"
+    )
+
+
 def test_history_of_a_workstream_with_none(type_command):
     reply = type_command("/update integrated history")
     assert "Integrated Assets has no updates yet" in reply.text
