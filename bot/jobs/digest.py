@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bot.commands.lines import RAG_MARK
 from bot.commands.shapes import Message, Section
 from bot.jobs.outgoing import Outgoing
 from bot.jobs.timing import DIGEST_CATCH_UP, Run
@@ -20,7 +21,6 @@ from services.digest import Capped, Digest
 from services.text import clip
 from storage.models import Partnership
 
-RAG_MARKS = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
 MAX_LINE = 200  # characters of any one line
 MAX_SECTION = 3000  # Slack's limit on a section's text
 assert (digest_service.LIMIT + 2) * (MAX_LINE + 1) < MAX_SECTION  # so every section fits
@@ -178,13 +178,14 @@ def _overdue(digest: Digest) -> Section | None:
 
 
 def _update_line(line) -> str:
-    """An update's line: its status, any decision it needs from the board (first,
+    """An update's line: its status (marked as the update's post and the Home tab
+    mark it), any decision it needs from the board (first,
     so that the line's length limit never cuts it), then what it says."""
     update = line.update
     said = " ".join((update.progress or update.issues or update.next_steps or "").split())
     decision = " ".join((update.decision_needed or "").split())
     author = f" ({line.author})" if line.author else ""
-    head = f"{RAG_MARKS[update.rag]} *{line.workstream}* {update.rag}{author}"
+    head = f"• *{line.workstream}* {RAG_MARK[update.rag]}{author}"
     if decision:
         head += f", *decision needed*: {clip(decision, MAX_DECISION)}"
         return head + (f". {said}" if said else "")

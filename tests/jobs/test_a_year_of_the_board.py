@@ -211,10 +211,8 @@ def test_a_year_of_scheduled_messages_each_on_its_day_at_nine_exactly_once(demo,
     digests = runner.days("CPARTNER1", "*Weekly digest*")
     assert digests == [day for day in each_day(START, END) if day.weekday() == 0]
     [digest_20_april] = [a for a in runner.to("CPARTNER1") if a.day == d(20, 4)]
-    assert ":large_orange_circle: *Joint Commissioning* amber (Ray Cottam): Pooled budget delayed" in (
-        digest_20_april.text
-    )
-    assert ":large_green_circle: *Intelligence Sharing* green" in digest_20_april.text
+    assert "• *Joint Commissioning* 🟠 Amber (Ray Cottam): Pooled budget delayed" in (digest_20_april.text)
+    assert "• *Intelligence Sharing* 🟢 Green" in digest_20_april.text
     [digest_27_april] = [a for a in runner.to("CPARTNER1") if a.day == d(27, 4)]
     assert "Workstream updates" not in digest_27_april.text
 

@@ -152,7 +152,7 @@ def test_the_digest_reads_at_a_glance(demo):
     assert "*Done since Mon 13 Apr 2015*\n• *A4* " in text
     assert "• *A11* Send station and estates data for the asset register (Ray Cottam)\n" in text
     assert (
-        "*Workstream updates since Mon 13 Apr 2015*\n:red_circle: *Joint Commissioning* red (Ray Cottam): Pooled budget withdrawn"
+        "*Workstream updates since Mon 13 Apr 2015*\n• *Joint Commissioning* 🔴 Red (Ray Cottam): Pooled budget withdrawn"
         in text
     )
     assert "*No update for 28 days*\n• *Integrated Assets*: never updated" in text
@@ -179,7 +179,7 @@ def test_an_update_that_needs_a_decision_says_so_first_however_long_its_progress
         )
     [line] = [line for line in shown(build(demo)).split("\n") if "Joint Commissioning" in line]
     assert line.startswith(
-        ":large_orange_circle: *Joint Commissioning* amber (Ray Cottam), *decision needed*: "
+        "• *Joint Commissioning* 🟠 Amber (Ray Cottam), *decision needed*: "
         "Approve the pooled budget of £200k. Providers met twice;"
     )
     assert len(line) <= 200
