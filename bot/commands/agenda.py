@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.commands.core import Command, Context
-from bot.commands.meeting_changes import describe
+from bot.commands.meeting_changes import changing_group, describe
 from services import agenda, groups, meetings
 from services.dates import format_date
 from services.errors import UserError
@@ -17,7 +17,7 @@ HELP = """*/agenda* — the next meeting's agenda
 • `/agenda` — the draft, with the item and publication deadlines
 • `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE` for exempt information
 • `/agenda remove N`, `/agenda publish` (officers); published again, it posts the revised agenda
-In a group's channel these mean that group's next meeting; elsewhere, your next meeting."""
+In a group's channel these mean that group's next meeting; elsewhere, your next meeting (to remove or publish, that of the one group you are an officer of)."""
 
 _RESTRICTED = re.compile(
     r"^restricted(?:\s+(?:para(?:graph)?\.?\s*(\S+)))?\s*(.*)$", re.IGNORECASE | re.DOTALL
@@ -47,8 +47,13 @@ def handle(context: Context, text: str) -> str:
     )
 
 
-def _meeting(context: Context) -> Meeting:
-    return _meeting_and_others(context)[0]
+def _meeting_to_change(context: Context, doing: str) -> Meeting:
+    """For what only officers do (remove, publish): the next meeting of the group
+    whose channel it is typed in, or of the one group the person is an officer of;
+    an officer of several is asked which, rather than changing another group's
+    agenda (publishing posts it to that group's channel)."""
+    group = changing_group(context, doing)
+    return meetings.find(context.session, groups=[group], day=None, now=context.now, zone=context.zone)
 
 
 def _meeting_and_others(context: Context) -> tuple[Meeting, str]:
@@ -159,7 +164,7 @@ def _add(context: Context, text: str) -> str:
 
 
 def _remove(context: Context, text: str) -> str:
-    meeting = _meeting(context)
+    meeting = _meeting_to_change(context, "remove agenda items")
     item = agenda.remove(
         context.session,
         person=context.require_person(),
@@ -177,7 +182,7 @@ def _remove(context: Context, text: str) -> str:
 
 
 def _publish(context: Context) -> str:
-    meeting = _meeting(context)
+    meeting = _meeting_to_change(context, "publish agendas")
     published = agenda.publish(
         context.session, person=context.require_person(), meeting=meeting, now=context.now, zone=context.zone
     )

@@ -75,6 +75,24 @@ def test_outside_a_channel_someone_of_several_groups_is_told_how_to_reach_anothe
     assert hint not in type_command("/agenda add Smoking cessation", person="health").text  # the board alone
 
 
+def test_outside_a_channel_an_officer_of_several_groups_is_asked_which_agenda_to_change(
+    type_command, demo, clock
+):
+    before = count_rows(demo)
+    for line in ("/agenda publish", "/agenda remove 3"):
+        refused = type_command(line)  # the clerk: an officer of all three groups
+        assert not refused.ok and refused.text == (
+            "You are an officer of several groups: type the command in the group's channel "
+            "(#board, #executive, #implementation) to say which. Nothing was changed."
+        )
+    assert count_rows(demo) == before
+    # An officer of one group needs no channel.
+    published = type_command("/agenda publish", person="programme")
+    assert published.ok and published.text.startswith(
+        "Agenda of the Implementation Group meeting on Wed 13 May"
+    )
+
+
 @pytest.mark.parametrize(
     ("meeting_day", "last_in", "first_out", "items_due", "publish_by"),
     [
