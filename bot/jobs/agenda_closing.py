@@ -10,6 +10,8 @@ from bot.jobs.meetings_ahead import MeetingsAhead, day_word, title
 from bot.jobs.outgoing import Outgoing
 from bot.jobs.timing import Run
 
+DAYS_BEFORE_ITEMS_DEADLINE = 1
+
 
 def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
     if not run.is_working_day:
@@ -17,7 +19,7 @@ def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
     found = []
     for meeting in ahead.meetings:
         deadline = ahead.deadlines[meeting.id].items_due
-        day = run.days.on_or_before(deadline - timedelta(days=1))
+        day = run.days.on_or_before(deadline - timedelta(days=DAYS_BEFORE_ITEMS_DEADLINE))
         if not meeting.group.channel or not run.is_due_on(day) or run.today > deadline:
             continue
         text = (

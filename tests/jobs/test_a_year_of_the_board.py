@@ -196,8 +196,9 @@ def test_a_year_of_scheduled_messages_each_on_its_day_at_nine_exactly_once(demo,
 
     # Christmas and New Year: the agenda reminders move back, the nudges forward.
     january_exec = "Thu 7 Jan 2016"
-    assert runner.days("CEXEC0001", "Call for agenda items", january_exec) == [d(24, 12)]
-    assert runner.days("CEXEC0001", "Agenda items close", january_exec) == [d(24, 12)]  # Mon 28 is a holiday
+    # Both fall on Thu 24 Dec (Mon 28 is a holiday): the one that says when items close is sent.
+    assert runner.days("CEXEC0001", "Call for agenda items", january_exec) == []
+    assert runner.days("CEXEC0001", "Agenda items close", january_exec) == [d(24, 12)]
     assert runner.days("DU0CLERK01", "Publish the agenda", january_exec) == [d(31, 12)]
     assert runner.days("DU0CEXEC01", "agenda is not published", january_exec) == [d(2, 1, 2016)]
     assert runner.days("CIMPL0001", "Call for agenda items", "Wed 13 Jan 2016") == [d(31, 12)]
