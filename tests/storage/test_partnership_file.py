@@ -322,6 +322,27 @@ def test_a_changed_file_updates_just_what_changed(session, db, clock):
     }
 
 
+def test_a_person_left_out_of_the_file_keeps_their_row_and_actions_and_loses_their_memberships(
+    session, db, clock
+):
+    first = spec_example()
+    first["actions"].append({"what": "Send the estates data", "owner": "fire", "due": "2015-04-30"})
+    load(session, first, now=clock.now())
+    session.commit()
+    left = spec_example()
+    left["people"] = [p for p in left["people"] if p["id"] != "fire"]
+    left["groups"][0]["members"] = [m for m in left["groups"][0]["members"] if m["person"] != "fire"]
+    left["workstreams"][0]["leads"] = ["clerk"]
+    with db() as again:
+        result = load(again, left, now=clock.now())
+        again.commit()
+    assert result.removed == {"membership": 1, "workstream_member": 1}
+    session.expire_all()
+    assert "fire" in people(session) and "fire" not in members_of(session, "board")
+    owner = session.scalar(select(Action.owner_id).where(Action.what == "Send the estates data"))
+    assert owner == people(session)["fire"].id  # still theirs, in the minutes and the digest
+
+
 def test_meetings_and_actions_keep_what_the_bot_changed_when_the_file_is_silent(session, db, clock):
     load(session, spec_example(), now=clock.now())
     meeting = session.scalars(select(Meeting)).one()
