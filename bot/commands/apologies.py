@@ -116,13 +116,15 @@ def _list(context: Context, meeting: meetings.Scheduled, where: str) -> str:
     received = apologies.for_meeting(context.session, meeting)
     if not received:
         return f"No apologies yet for {where}."
+    # A reason is seen by the officers and the chair, and by whoever gave it.
     sees_reasons = groups.is_officer(context.session, context.person, meeting.group)
+    me = context.person.id if context.person is not None else None
     lines = []
     for apology in received:
         line = f"• {apology.person.name}"
         if apology.substitute:
             line += f" (substitute: {apology.substitute})"
-        if sees_reasons and apology.reason:
+        if apology.reason and (sees_reasons or apology.person_id == me):
             line += f" — {apology.reason}"
         lines.append(line)
     return f"Apologies for {where} ({len(received)}):\n" + "\n".join(lines)

@@ -187,7 +187,8 @@ def test_withdrawing_and_listing(type_command, demo):
     type_command("/apologies 21 Apr Conference", person="fire")
     type_command("/apologies 21 Apr Leave", person="college")
     member_view = type_command("/apologies list 21 Apr", person="fire").text
-    assert "Ray Cottam" in member_view and "Conference" not in member_view
+    # A member sees their own reason, never another's.
+    assert "• Ray Cottam — Conference" in member_view and "Leave" not in member_view
     officer_view = type_command("/apologies list 21 Apr", person="clerk").text
     assert "Ray Cottam — Conference" in officer_view
     reply = type_command("/apologies withdraw 21 Apr", person="fire")

@@ -64,10 +64,10 @@ def test_an_apology_reason_is_for_the_officers_and_the_chair_only(typed, line):
         assert REASON not in shown(typed(line, person)), person
 
 
-def test_the_officers_and_the_chair_see_the_reasons_in_the_list(typed):
+def test_the_officers_and_the_chair_see_the_reasons_in_the_list_and_each_member_their_own(typed):
     typed(f"/apologies 21/04/2015 {REASON}", "fire")
-    for person in ("clerk", "chair"):
-        assert REASON in shown(typed("/apologies list 21/04/2015", person))
+    for person in ("clerk", "chair", "fire"):
+        assert REASON in shown(typed("/apologies list 21/04/2015", person)), person
 
 
 def test_a_restricted_item_is_masked_everywhere_but_the_officers_own_view(typed, demo, clock, slack_api, web):  # noqa: F811
