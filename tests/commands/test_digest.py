@@ -47,9 +47,8 @@ def test_an_officer_posts_the_digest_to_the_partnership_channel_now(type_command
 
 def test_posting_twice_posts_once_and_the_second_is_told_when_it_went(type_command, demo, clock):
     assert type_command("/digest post", person="clerk").ok
-    clock.set(
-        datetime(2015, 4, 14, 15, 30, tzinfo=ZoneInfo("Europe/London"))
-    )  # a Tuesday: not the digest day
+    # A Tuesday: not the digest day.
+    clock.set(datetime(2015, 4, 14, 15, 30, tzinfo=ZoneInfo("Europe/London")))
     assert type_command("/digest post", person="clerk").ok
     before = count_rows(demo)
     again = type_command("/digest post", person="policy")
