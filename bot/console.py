@@ -107,6 +107,11 @@ class _Interrupted(Exception):
         self.line = line
 
 
+def _is_command(typed: str) -> bool:
+    """Whether a line typed at a form's question is a slash command."""
+    return typed.split(" ", 1)[0].lower() in COMMANDS
+
+
 class Console:
     def __init__(
         self,
@@ -284,7 +289,7 @@ class Console:
                 continue
             if typed.lower() == CANCEL:
                 raise _Cancelled
-            if typed.split(" ", 1)[0].lower() in COMMANDS:
+            if _is_command(typed):
                 raise _Interrupted(typed)
             if question.kind == "long_text":
                 return self._more_lines(line)
@@ -304,7 +309,7 @@ class Console:
                 break
             if not self.interactive:
                 self.out.write(f"  … {line.strip()}\n")
-            if line.split(" ", 1)[0].strip().lower() in COMMANDS:
+            if _is_command(line.strip()):
                 raise _Interrupted(line.strip())
             lines.append(line.rstrip("\r\n"))
         return "\n".join(lines).strip()

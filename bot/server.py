@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import anyio
@@ -15,7 +15,7 @@ import anyio.to_thread
 import orjson
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.builtin import SocketModeClient
@@ -109,11 +109,18 @@ def _signed_by_slack(verifier: SignatureVerifier, body: bytes, request: Request)
 
 
 def _dispatch(bolt: App, request: BoltRequest, answer_by: float) -> BoltResponse:
-    """Bolt's work for one request, in a dispatch thread: no lock is waited for past
-    the moment the answer must leave to reach Slack in time, and the thread keeps
-    its database connection for its next request (storage.session.keeping_connections)."""
-    with answering_by(answer_by), keeping_connections():
+    with _answering(answer_by):
         return bolt.dispatch(request)
+
+
+@contextlib.contextmanager
+def _answering(answer_by: float) -> Iterator[None]:
+    """Around Bolt's work for one request, in a dispatch thread: no lock is waited
+    for past the moment the answer must leave to reach Slack in time, and the
+    thread keeps its database connection for its next request
+    (storage.session.keeping_connections)."""
+    with answering_by(answer_by), keeping_connections():
+        yield
 
 
 _ARRIVALS_KEPT = 1_000
@@ -144,13 +151,9 @@ class _SocketMode(SocketModeHandler):
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.time()
         arrived = self._arrived.pop(req.envelope_id, time.monotonic())
-        response = _dispatch(self.app, _socket_mode_request(req), arrived + ANSWER_WITHIN)
+        with _answering(arrived + ANSWER_WITHIN):
+            response = run_bolt_app(self.app, req)
         send_response(client, req, response, started)
-
-
-def _socket_mode_request(req: SocketModeRequest) -> BoltRequest:
-    """The envelope's payload as Bolt's own Socket Mode adapter makes it a request."""
-    return BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
 
 
 def _ping(sessions: sessionmaker[Session]) -> None:
