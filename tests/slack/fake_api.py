@@ -113,12 +113,14 @@ class FakeSlackAPI:
         self.errors: list[str] = []  # exceptions inside the fake (e.g. a malformed body)
         self.users: dict[str, Params] = {}
         self.connections = 0  # TCP connections accepted: HTTP/1.1 keeps one open between calls
+        self.hung_up = 0  # connections this end closed (a ``hang_up`` reply, or the client left)
 
     def start(self) -> FakeSlackAPI:
         if self._server is not None:
             raise RuntimeError("FakeSlackAPI already started")
         handler = type("_BoundHandler", (_Handler,), {"api": self})
         self._server = _Server(("127.0.0.1", 0), handler)
+        self._server.api = self
         # shutdown() waits out one poll interval: keep it short, as every test stops a server.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -223,6 +225,13 @@ class FakeSlackAPI:
                     f"waited {timeout}s for {count} {method} call(s), got {len(self.calls(method))}"
                 )
             return self.calls(method)
+
+    def wait_for_hang_ups(self, count: int = 1, *, timeout: float = 2.0) -> None:
+        """Block until this end has closed ``count`` connections: the server
+        answers first and closes after, on its own thread."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self.hung_up >= count, timeout):
+                raise AssertionError(f"waited {timeout}s for {count} hang-up(s), got {self.hung_up}")
 
     def assert_no_unexpected(self) -> None:
         with self._lock:
@@ -413,6 +422,13 @@ class FakeSlackAPI:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a reply still sleeping must not hold up stop()
     request_queue_size = 128  # the default 5 makes bursts of clients wait a second for SYN retries
+    api: FakeSlackAPI
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self.api._lock:
+            self.api.hung_up += 1
+            self.api._lock.notify_all()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -48,6 +48,7 @@ def test_each_thread_has_a_connection_of_its_own(slack_api: FakeSlackAPI, client
 def test_a_connection_the_server_closed_meanwhile_is_not_used_again(slack_api: FakeSlackAPI, client) -> None:
     slack_api.reply("chat.postMessage", hang_up=True, times=1)
     assert client.chat_postMessage(channel="C1", text="first")["ok"]
+    pass  #  # the server answers, then closes, on its own thread
     assert client.chat_postMessage(channel="C1", text="second")["ok"]  # no error: a new connection
     assert [p["text"] for p in slack_api.posts()] == ["first", "second"]
     assert slack_api.connections == 2
