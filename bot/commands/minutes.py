@@ -62,20 +62,26 @@ def draft(context: Context, text: str) -> str:
         "*Apologies:* " + (", ".join(apology_lines) or "—"),
         "*Not present:* " + (", ".join(a.name for a in by_status["absent"]) or "—"),
     ]
+    year = f"{meeting.starts_at.astimezone(context.zone).year % 100:02d}"
+    first = minutes.first_number(context.session, meeting, context.zone)
+    drafted = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
+    # Each agenda line is a minute of its own: "3" on the agenda is "15.CPSRB.10" here.
+    minute_of = {line.number: f"{year}.{group.abbreviation}.{first + n}" for n, line in enumerate(drafted)}
     items = agenda.items(context.session, meeting)
     numbers = {item.id: str(agenda.FIRST_SUBMITTED + n) for n, item in enumerate(items)}
     declared = minutes.declarations(context.session, meeting)
-    lines.append("*Declarations of interest:* " + ("" if declared else "none"))
+    lines.append("*Declarations of interest:*" + ("" if declared else " none"))
     for declaration, person in declared:
-        number = numbers.get(declaration.agenda_item_id or 0, "?")
-        lines.append(f"• {person.name}, item {number}: {declaration.nature}")
-    year = f"{meeting.starts_at.astimezone(context.zone).year % 100:02d}"
-    first = minutes.first_number(context.session, meeting, context.zone)
-    for offset, line in enumerate(
-        agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)
-    ):
+        number = numbers.get(declaration.agenda_item_id or 0)
+        where = (
+            f"minute {minute_of[number]} (agenda item {number})"
+            if number in minute_of
+            else "an agenda item since removed"
+        )
+        lines.append(f"• {person.name}, {where}: {declaration.nature}")
+    for line in drafted:
         detail = f" — {line.detail}" if line.detail else ""
-        lines.append(f"*{year}.{group.abbreviation}.{first + offset}* {line.title}{detail}")
+        lines.append(f"*{minute_of[line.number]}* {line.title}{detail}")
     lines.append(_actions(context, meeting))
     return "\n".join(lines)
 

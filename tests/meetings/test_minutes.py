@@ -84,7 +84,7 @@ def test_the_minutes_skeleton_numbers_on_through_the_year(type_command, demo, cl
     assert "*Also in attendance:* Priya Raman (Lancashire County Council)" in lines
     assert "*Apologies:* Peter Kenyon" in lines and "Hospital" not in text
     assert "*Not present:* Sarah Mellor" in lines
-    assert "• Ray Cottam, item 3: Partner works for the provider" in lines
+    assert "• Ray Cottam, minute 15.CPSRB.10 (agenda item 3): Partner works for the provider" in lines
     # The February board used 15.CPSRB.1-6 (five standing lines and one item), so April starts at 7.
     assert "*15.CPSRB.7* Welcome and apologies for absence" in lines
     assert "*15.CPSRB.10* Locality plan — for decision — Jess Marland" in lines
@@ -113,8 +113,23 @@ def test_the_same_interest_declared_twice_is_kept_once(type_command, demo):
     other = type_command("/meeting interest 21/04/2015 3 Trustee of the provider", person="fire")
     assert other.ok
     text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
-    assert "• Ray Cottam, item 3: Partner works for the provider" in text
-    assert "• Ray Cottam, item 3: Trustee of the provider" in text
+    assert "• Ray Cottam, minute 15.CPSRB.9 (agenda item 3): Partner works for the provider" in text
+    assert "• Ray Cottam, minute 15.CPSRB.9 (agenda item 3): Trustee of the provider" in text
+
+
+def test_a_declaration_about_an_item_removed_since_is_still_minuted(type_command):
+    type_command("/agenda add Locality plan", channel=BOARD)
+    type_command("/agenda add Depot disposal", channel=BOARD)
+    type_command("/meeting interest 21/04/2015 4 Trustee of the depot's buyer", person="fire")
+    type_command("/agenda remove 3", channel=BOARD)
+    type_command("/meeting interest 21/04/2015 3 Owns the depot next door", person="college")
+    lines = type_command("/meeting minutes 21 Apr", channel=BOARD).text.splitlines()
+    # Depot disposal is item 3 now, and the second minute after the standing three.
+    assert "• Andrew Sumner, minute 15.CPSRB.9 (agenda item 3): Owns the depot next door" in lines
+    assert "• Ray Cottam, minute 15.CPSRB.9 (agenda item 3): Trustee of the depot's buyer" in lines
+    type_command("/agenda remove 3", channel=BOARD)
+    lines = type_command("/meeting minutes 21 Apr", channel=BOARD).text.splitlines()
+    assert "• Ray Cottam, an agenda item since removed: Trustee of the depot's buyer" in lines
 
 
 def test_someone_who_sent_apologies_and_came_after_all_is_minuted_as_present_only(type_command, clock):
