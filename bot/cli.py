@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from bot import logs, processes
 from bot.settings import Settings, SettingsError
@@ -97,12 +98,25 @@ def _instant(text: str) -> datetime:
 
 
 def _sessions(settings: Settings, *, upgrade: bool, connections: int | None = None):
-    engine = make_engine(settings.database_url, connections=connections)
+    engine = _answering(make_engine(settings.database_url, connections=connections))
     if upgrade:
         migrate.upgrade(engine)
     else:
         _require_current(engine)
     return make_session_factory(engine)
+
+
+def _answering(engine: Engine) -> Engine:
+    """`engine`, once it has connected: a database it cannot connect to at
+    start-up stops it with one line, as a bad setting does, not a traceback."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        where = engine.url.render_as_string(hide_password=True)
+        raise SettingsError(f"DATABASE_URL: cannot connect to the database at {where}: {reason}") from None
+    return engine
 
 
 def _require_current(engine) -> None:
@@ -111,7 +125,7 @@ def _require_current(engine) -> None:
 
 
 def _db_upgrade(args, settings: Settings) -> int:
-    migrate.upgrade(make_engine(settings.database_url))
+    migrate.upgrade(_answering(make_engine(settings.database_url)))
     print("partnerbot: database is up to date")
     return 0
 
@@ -290,7 +304,7 @@ def _serve(args, settings: Settings) -> int:
         workers = 1
     checked = make_engine(settings.database_url)  # once, before any worker starts, and gone before a fork
     try:
-        _require_current(checked)
+        _require_current(_answering(checked))
     finally:
         checked.dispose()
     host, port = args.host, args.port or settings.port

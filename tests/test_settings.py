@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from bot.cli import main
@@ -115,6 +117,44 @@ def test_serve_with_workers_it_cannot_have_stops_with_one_line(
     assert main(["serve", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(says)
+
+
+def _a_port_nobody_listens_on() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve"],
+        ["worker"],
+        ["db", "upgrade"],
+        ["load", "partnership.yaml"],
+        ["jobs", "run-due"],
+        ["deliveries"],
+        ["console", "--demo"],
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("where", ["postgresql", "sqlite"])
+def test_a_database_it_cannot_connect_to_stops_start_up_with_one_line(
+    argv, where, monkeypatch, capsys, tmp_path
+):
+    url = {
+        "postgresql": f"postgresql://partnerbot:a-secret-password@127.0.0.1:{_a_port_nobody_listens_on()}/pb",
+        "sqlite": f"sqlite:///{tmp_path}/no/such/folder/partnerbot.db",
+    }[where]
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("partnerbot: DATABASE_URL: cannot connect to the database at ")
+    assert ("Connection refused" if where == "postgresql" else "unable to open database file") in err[0]
+    assert "a-secret-password" not in err[0]
 
 
 def test_the_suite_cannot_reach_the_real_slack():
