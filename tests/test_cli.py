@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -118,13 +119,22 @@ def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, s
     capsys.readouterr()
     assert main(["deliveries", "--failed"]) == 0
     listed = capsys.readouterr().out
-    assert "failed   post:1  channel to CGONE0001" in listed and "last error: channel_not_found" in listed
+    assert (
+        "failed   post:1  channel to CGONE0001  was due 2015-04-13 08:00Z  attempts 1  last error: channel_not_found"
+        in listed.splitlines()
+    )
     assert main(["deliveries", "retry", "post:404"]) == 1
     assert main(["deliveries", "retry", "post:1"]) == 0
     assert "queued 1 message again" in capsys.readouterr().out
     assert main(["deliveries"]) == 0
     listed = capsys.readouterr().out
-    assert "pending  post:1" in listed and "failed   post:2" in listed
+    assert "failed   post:2  channel to CGONE0001  was due 2015-04-13 08:00Z" in listed
+    # Queued again: its next try is now, its last error kept until it is sent.
+    assert re.search(
+        r"^pending  post:1  channel to CGONE0001  next try \d{4}-\d\d-\d\d \d\d:\d\dZ  attempts 1  last error: channel_not_found$",
+        listed,
+        re.M,
+    )
     capsys.readouterr()
     assert main(["deliveries", "retry", "--all-failed"]) == 0
     assert "queued 1 message again" in capsys.readouterr().out
