@@ -235,8 +235,11 @@ def _deliveries(args, settings: Settings) -> int:
         print("partnerbot: no failed messages" if args.failed else "partnerbot: nothing waiting to be sent")
         return 0
     for row in rows:
-        when = f"next try {row.next_attempt_at:%Y-%m-%d %H:%M}Z" if row.status == "pending" else ""
-        when = when or f"was due {row.due_at:%Y-%m-%d %H:%M}Z"
+        when = (
+            f"next try {row.next_attempt_at:%Y-%m-%d %H:%M}Z"
+            if row.status == "pending"
+            else f"was due {row.due_at:%Y-%m-%d %H:%M}Z"
+        )
         error = f"  last error: {row.last_error}" if row.last_error else ""
         print(
             f"{row.status:<8} {row.key}  {row.kind} to {row.target}  {when}  attempts {row.attempts}{error}"
