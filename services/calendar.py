@@ -173,7 +173,9 @@ def meeting_facts(
     last_modified: datetime | None = None,
 ) -> EventFacts:
     """A meeting's VEVENT facts. `stamp` is DTSTAMP: in a feed (no METHOD) the
-    last revision, in an iTIP message the moment it was made (RFC 5545 3.8.7.2)."""
+    last revision, in an iTIP message the moment it was made (RFC 5545 3.8.7.2).
+    An online meeting's LOCATION is its link, not the group's usual room:
+    Outlook and Google Calendar show LOCATION and not URL."""
     modified = last_modified or meeting.updated_at
     return EventFacts(
         uid=meeting.uid,
@@ -185,7 +187,7 @@ def meeting_facts(
         summary=meeting.group_name,
         description=description(meeting, agenda),
         status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
-        location=meeting.location or meeting.group_location,
+        location=meeting.location or meeting.url or meeting.group_location,
         url=meeting.url,
     )
 

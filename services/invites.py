@@ -109,7 +109,7 @@ def _text(
         "",
         f"When: {format_date(start.date())}, {format_time(start)} to {format_time(end)} ({zone_name} time)",
     ]
-    if facts.location:
+    if facts.location and facts.location != facts.url:
         lines.append(f"Where: {facts.location}")
     if facts.url:
         lines.append(f"Online: {facts.url}")

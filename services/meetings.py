@@ -545,11 +545,15 @@ def move(
     at: time | None,
     now: datetime,
     zone: ZoneInfo,
+    location: str | None = None,
+    url: str | None = None,
 ) -> Meeting:
-    """Move a meeting to another day (and time), keeping its length."""
+    """Move a meeting to another day (and time), keeping its length; and to
+    another place (`location`) or online (`url`), if given."""
     group = meeting.group
     require_officer(session, person, group, "move meetings")
     _check_changeable(meeting, now, zone, "moved")
+    _check_place(location, url)
     old_start = meeting.starts_at.astimezone(zone)
     start_time = at or old_start.time()
     start = _starting(day, start_time, zone)
@@ -557,8 +561,10 @@ def move(
         raise UserError(
             f"{format_date(day)} at {format_time(start_time)} is in the past. Nothing was changed."
         )
-    if start == meeting.starts_at:  # as instants: a local time the clocks show twice equals no other zone's
-        raise UserError("That is when the meeting already is. Nothing was changed.")
+    place = (meeting.location, meeting.url) if location is None and url is None else (location, url)
+    # As instants: a local time the clocks show twice equals no other zone's.
+    if start == meeting.starts_at and place == (meeting.location, meeting.url):
+        raise UserError("That is when and where the meeting already is. Nothing was changed.")
     clash = [
         m
         for m in _on_days(session, group=group, days=[day], zone=zone)
@@ -569,14 +575,29 @@ def move(
             f"The {group.name} already meets on {format_date(day)} at "
             f"{format_time(clash[0].starts_at.astimezone(zone))}. Nothing was changed."
         )
-    before = {"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "sequence": meeting.sequence}
+
+    def state() -> dict[str, Any]:
+        return {
+            "starts_at": meeting.starts_at,
+            "ends_at": meeting.ends_at,
+            "location": meeting.location,
+            "url": meeting.url,
+            "sequence": meeting.sequence,
+        }
+
+    before = state()
     length = meeting.ends_at - meeting.starts_at
-    stale = [m for m in _on_days(session, group=group, days=[day], zone=zone) if m.starts_at == start]
+    stale = [
+        m
+        for m in _on_days(session, group=group, days=[day], zone=zone)
+        if m.starts_at == start and m.id != meeting.id
+    ]
     for old in stale:  # a cancelled meeting in the very slot gives way
         session.delete(old)
     session.flush()
     meeting.starts_at = start
     meeting.ends_at = start + length
+    meeting.location, meeting.url = place
     meeting.sequence += 1
     meeting.updated_at = now
     session.flush()
@@ -587,7 +608,7 @@ def move(
         subject=f"meeting {meeting.id}",
         at=now,
         before=before,
-        after={"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "sequence": meeting.sequence},
+        after=state(),
     )
     return meeting
 

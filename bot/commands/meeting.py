@@ -15,7 +15,7 @@ HELP = """*/meeting* — the group's meetings
 • `/meeting` or `/meeting next` — the next meeting: when, where, agenda deadlines, apologies so far, a calendar link
 • `/meeting list` — upcoming meetings, e.g. `/meeting list` in #board for the Board's
 • `/meeting add DATE [TIME] [at PLACE or link]`, several at once: `/meeting add 16 Jun 2015, 15 Sep 2015, 15 Dec 2015`
-• `/meeting move DATE to DATE [TIME]`, `/meeting cancel DATE` (officers and the chair)
+• `/meeting move DATE to DATE [TIME] [at PLACE]`, `/meeting cancel DATE` (officers and the chair)
 • `/meeting attendance DATE` — the attendance form; `/meeting attendance DATE absent WHO...` (or `present`, `apologies`, `in attendance`)
 • `/meeting interest DATE ITEM NATURE` — declare an interest in agenda item ITEM
 • `/meeting minutes DATE` — the draft minutes skeleton

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from bot.commands import calendar
 from bot.commands.core import Context
 from bot.commands.dates import parse_time, take_date, take_meeting_date, take_time
+from bot.commands.lines import meeting_when, meeting_where
 from services import agenda, apologies, groups, meetings
-from services.dates import format_date, format_time
+from services.dates import format_date
 from services.errors import NotFound, UserError
 from services.text import clip
 from services.working_days import WorkingDays
@@ -39,20 +40,7 @@ def parse_add(text: str, *, today: date) -> Add:
     if not text.strip():
         raise UserError(f"Which date? {ADD_GRAMMAR} Nothing was changed.")
     when, place = _split_place(text)
-    location = url = None
-    if place is not None:
-        if not place:
-            raise UserError(
-                f"After `at` I expected a place or an online link. {ADD_GRAMMAR} Nothing was changed."
-            )
-        if _LINK.match(place):
-            url = place
-        elif place.lower().startswith(("http:", "https:", "<")):
-            raise UserError(
-                f"'{clip(place, 60)}' is not a link I can use: give it as https://... Nothing was changed."
-            )
-        else:
-            location = place
+    location, url = _place(place, ADD_GRAMMAR)
     days, times = [], set()
     for part in when.split(","):
         day, rest = take_date(part.strip(), today=today)
@@ -73,6 +61,21 @@ def parse_add(text: str, *, today: date) -> Add:
             "Several dates take one time for them all: add meetings at different times one by one. Nothing was changed."
         )
     return Add(days=days, at=next(iter(times), None), location=location, url=url)
+
+
+def _place(place: str | None, grammar: str) -> tuple[str | None, str | None]:
+    """What followed `at`: a place, or an online link (location, url)."""
+    if place is None:
+        return None, None
+    if not place:
+        raise UserError(f"After `at` I expected a place or an online link. {grammar} Nothing was changed.")
+    if _LINK.match(place):
+        return None, place
+    if place.lower().startswith(("http:", "https:", "<")):
+        raise UserError(
+            f"'{clip(place, 60)}' is not a link I can use: give it as https://... Nothing was changed."
+        )
+    return place, None
 
 
 def _split_place(text: str) -> tuple[str, str | None]:
@@ -180,19 +183,31 @@ def meeting_changed(context: Context, meeting: Meeting, headline: str, *, key: s
     return calendar_line
 
 
+MOVE_GRAMMAR = (
+    "Type `/meeting move DATE to DATE [TIME] [at PLACE or an online link]`, e.g. `/meeting move 21 Apr to "
+    "28 Apr 17:00`, or `/meeting move 21 Apr to 21 Apr at Council Chamber` for a new place alone."
+)
+
+
 def move(context: Context, text: str) -> str:
     parts = _TO.split(text.strip(), maxsplit=1)
     if len(parts) != 2:
-        raise UserError(
-            "Type `/meeting move DATE to DATE [TIME]`, e.g. `/meeting move 21 Apr to 28 Apr 17:00`. Nothing was changed."
-        )
+        raise UserError(f"{MOVE_GRAMMAR} Nothing was changed.")
     meeting = _meeting_on(context, parts[0], "move")
-    day, rest = take_date(parts[1], today=context.today)
+    when, place = _split_place(parts[1])
+    location, url = _place(place, MOVE_GRAMMAR)
+    day, rest = take_date(when, today=context.today)
     if day is None:
-        raise UserError(f"'{clip(parts[1], 40)}' is not a date to move it to. Nothing was changed.")
+        raise UserError(
+            f"'{clip(when, 40)}' is not a date to move it to. {MOVE_GRAMMAR} Nothing was changed."
+        )
     at, rest = take_time(rest)
+    if rest and location is None and url is None and _LINK.match(rest):
+        url, rest = rest, ""
     if rest:
-        raise UserError(f"I read the new date but not '{clip(rest, 40)}' after it. Nothing was changed.")
+        raise UserError(
+            f"I read the new date but not '{clip(rest, 40)}' after it. {MOVE_GRAMMAR} Nothing was changed."
+        )
     was = describe(meeting, context.zone)
     meetings.move(
         context.session,
@@ -200,6 +215,8 @@ def move(context: Context, text: str) -> str:
         meeting=meeting,
         day=day,
         at=at,
+        location=location,
+        url=url,
         now=context.now,
         zone=context.zone,
     )
@@ -293,11 +310,4 @@ def _meeting_on(context: Context, text: str, verb: str) -> Meeting:
 
 
 def describe(meeting: meetings.Scheduled, zone: ZoneInfo) -> str:
-    start = meeting.starts_at.astimezone(zone)
-    end = meeting.ends_at.astimezone(zone)
-    place = (
-        f"online: {meeting.url}"
-        if meeting.url
-        else meeting.location or meeting.group.location or "place to be confirmed"
-    )
-    return f"{format_date(start.date())}, {format_time(start)}–{format_time(end)}, {place}"
+    return f"{meeting_when(meeting, zone)}, {meeting_where(meeting)}"

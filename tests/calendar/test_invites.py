@@ -144,6 +144,26 @@ def test_moving_and_cancelling_a_meeting_e_mails_each_member_the_new_version(dem
     assert by_method == {"REQUEST": {"1"}, "CANCEL": {"2"}}  # SEQUENCE raised by each change
 
 
+def test_a_meeting_moved_to_another_place_or_online_is_invited_there(demo, type_calendar):
+    assert type_calendar("/meeting move 21 Apr to 21 Apr at Council Chamber", channel="CBOARD001").ok
+    assert type_calendar(
+        "/meeting move 21 Apr to 28 Apr at https://meet.example.org/cpsrb", channel="CBOARD001"
+    ).ok
+    by_sequence = {}
+    for delivery in queued(demo):
+        [sent] = icalendar.Calendar.from_ical(delivery.payload["ics"]).walk("VEVENT")
+        said = [
+            line for line in delivery.payload["text"].splitlines() if line.startswith(("Where", "Online"))
+        ]
+        by_sequence[int(sent["sequence"])] = (str(sent.get("location")), str(sent.get("url")), said)
+    link = "https://meet.example.org/cpsrb"
+    # Online, the link is where calendars show the place, and the e-mail sends nobody to the Town Hall.
+    assert by_sequence == {
+        1: ("Council Chamber", "None", ["Where: Council Chamber"]),
+        2: (link, link, [f"Online: {link}"]),
+    }
+
+
 def test_without_e_mail_the_channel_post_carries_the_calendar_link(demo, type_calendar):
     moved = type_calendar(
         "/meeting move 21 Apr to 28 Apr",

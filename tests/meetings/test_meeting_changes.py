@@ -210,16 +210,66 @@ def test_moving_a_meeting_raises_its_sequence_and_tells_the_channel(
     assert next(m for m in board_meetings(demo) if m.starts_at.month == 6).sequence == 2
 
 
+def test_a_meeting_moved_to_another_place_or_online_is_sent_there(
+    type_command, demo, board_post_texts, changes
+):
+    reply = type_command("/meeting move 16 Jun 2015 to 17 Jun 2015 17:00 at Council Chamber", channel=BOARD)
+    assert reply.ok, reply.text
+    assert "to Wed 17 Jun 2015, 17:00–18:30, Council Chamber." in reply.text
+    assert "is now on Wed 17 Jun 2015, 17:00–18:30, Council Chamber." in board_post_texts()[-1]
+    online = type_command(
+        "/meeting move 17 Jun 2015 to 17 Jun 2015 at https://meet.example.org/cpsrb", channel=BOARD
+    )
+    assert (
+        online.ok
+        and "to Wed 17 Jun 2015, 17:00–18:30, online: https://meet.example.org/cpsrb." in online.text
+    )
+    moved = next(m for m in board_meetings(demo) if m.starts_at.month == 6 and m.starts_at.day == 17)
+    assert (moved.location, moved.url, moved.sequence) == (None, "https://meet.example.org/cpsrb", 2)
+    assert changes == [(moved.id, 1, "scheduled"), (moved.id, 2, "scheduled")]
+    # A new place alone, on the same day and at the same time, as the reply's grammar shows.
+    back = type_command("/meeting move 17 Jun 2015 to 17 Jun 2015 at Committee Room 1", channel=BOARD)
+    assert back.ok and "to Wed 17 Jun 2015, 17:00–18:30, Committee Room 1." in back.text
+    moved = next(m for m in board_meetings(demo) if m.starts_at.month == 6 and m.starts_at.day == 17)
+    assert (moved.location, moved.url, moved.sequence) == ("Committee Room 1", None, 3)
+    with demo() as session:
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.what == "meeting.move").order_by(AuditEntry.id)
+        ).all()
+    assert [(a.before["url"], a.after["location"]) for a in audited][-1] == (
+        "https://meet.example.org/cpsrb",
+        "Committee Room 1",
+    )
+
+
+def test_a_meeting_moved_with_no_place_keeps_its_own(type_command, demo):
+    type_command("/meeting move 16 Jun 2015 to 17 Jun 2015 at Council Chamber", channel=BOARD)
+    reply = type_command("/meeting move 17 Jun 2015 to 18 Jun 2015", channel=BOARD)
+    assert reply.ok and "to Thu 18 Jun 2015, 16:00–17:30, Council Chamber." in reply.text
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
         ("16 Jun 2015 to 15 Sep 2015", "already meets on Tue 15 Sep 2015"),
         ("16 Jun 2015 to 1 Apr 2015", "in the past"),
-        ("16 Jun 2015", "Type `/meeting move DATE to DATE [TIME]`"),
+        ("16 Jun 2015", "Type `/meeting move DATE to DATE [TIME] [at PLACE or an online link]`"),
         ("17 Jun 2015 to 18 Jun 2015", "no meeting on Wed 17 Jun 2015"),
         ("10 Feb 2015 to 18 Jun 2015", "already taken place"),
-        ("16 Jun 2015 to 16 Jun 2015", "already is"),
+        ("16 Jun 2015 to 16 Jun 2015", "That is when and where the meeting already is"),
+        (
+            "16 Jun 2015 to 16 Jun 2015 16:00 at Committee Room 1, Chorley Town Hall, Market Street, Chorley, PR7 1DP",
+            "already is",
+        ),
         ("16 Jun 2015 to soon", "is not a date to move it to"),
+        ("16 Jun 2015 to 17 Jun 2015 at", "I read the new date but not 'at' after it"),
+        ("16 Jun 2015 to 17 Jun 2015 at <http://evil.example.org|Teams>", "is not a link I can use"),
+        ("16 Jun 2015 to 17 Jun 2015 at " + "x" * 600, "A place can be at most"),
+        (
+            "16 Jun 2015 to 17 Jun 2015 at https://meet.example.org/" + "x" * 2100,
+            "An online link can be at most",
+        ),
+        ("16 Jun 2015 to 17 Jun 2015 in the Chamber", "I read the new date but not 'in the Chamber'"),
     ],
 )
 def test_moves_that_cannot_be_are_refused(type_command, demo, text, says):
@@ -283,7 +333,7 @@ def test_a_meeting_across_the_night_the_clocks_go_back_lasts_its_length(type_com
     assert (added.starts_at.hour, added.starts_at.minute) == (0, 30)  # 01:30 BST
     assert added.ends_at - added.starts_at == timedelta(minutes=90)
     same = type_command("/meeting move 25 Oct 2015 to 25 Oct 2015", channel=BOARD)
-    assert same.text == "That is when the meeting already is. Nothing was changed."
+    assert same.text == "That is when and where the meeting already is. Nothing was changed."
     moved = type_command("/meeting move 25 Oct 2015 to 26 Oct 2015", channel=BOARD)
     assert moved.ok and "to Mon 26 Oct 2015, 01:30–03:00" in moved.text
     again = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 26)

@@ -160,6 +160,9 @@ def everything_typed(demo, clock, slack_api):
     )
     # A meeting's location, and a declaration's nature.
     board.type(f"/meeting add 7 Jul 2015 at {PLACE}", "clerk")  # a link as a place is refused
+    board.type(
+        f"/meeting move 16/06/2015 to 16/06/2015 at {PLACE.replace('[location]', '[moved to]')}", "clerk"
+    )
     board.type(f"/meeting interest 21/04/2015 3 {field('nature')}", "fire")
     # An imported What / Who / When table.
     read = board.fill(
@@ -201,7 +204,7 @@ def test_slack_gets_every_field_escaped_exactly_once(everything_typed, slack_api
         assert "&amp;lt;" not in text and "&amp;gt;" not in text and "&amp;amp;" not in text, text
     sent = [s for c in calls for s in strings(c.params)]
     for name in ("what, overdue", "title", "purpose", "quick update", "progress", "issues", "risks", "next_steps",
-                 "decision_needed", "location",
+                 "decision_needed", "location", "moved to",
                  "imported for fire"):  # fmt: skip
         assert any(ESCAPED in s and f"[{name}]" in s for s in sent), f"{name} never reached Slack"
     for name in ("substitute", "nature", "what, free owner", "imported what"):
