@@ -36,8 +36,11 @@ def meeting_when(meeting: Scheduled, zone: ZoneInfo) -> str:
 
 
 def meeting_where(meeting: Scheduled) -> str:
+    """A room, a link ("online: https://..."), or both for a meeting held in both."""
     if meeting.url:
-        return f"online: {meeting.url}"
+        return (
+            f"{meeting.location}, or online: {meeting.url}" if meeting.location else f"online: {meeting.url}"
+        )
     return meeting.location or meeting.group.location or "place to be confirmed"
 
 

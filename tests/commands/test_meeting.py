@@ -109,6 +109,16 @@ def test_an_online_meeting_shows_its_link(type_command, clock):
     assert "Where: online: https://meet.example.org/cpsig-2015-07" in text
 
 
+def test_a_meeting_both_in_a_room_and_online_shows_both(type_command, demo, clock):
+    # As a partnership file may give it (location and url): neither hides the other.
+    with demo() as session, session.begin():
+        july = session.scalar(select(Meeting).where(Meeting.url == "https://meet.example.org/cpsig-2015-07"))
+        july.location = "Lancastrian Room"
+    clock.set(datetime(2015, 7, 1, 9, 0, tzinfo=LONDON))
+    text = type_command("/meeting next", channel="CIMPL0001").text
+    assert "Where: Lancastrian Room, or online: https://meet.example.org/cpsig-2015-07" in text
+
+
 def test_unknown_forms_are_refused(type_command):
     refused = type_command("/meeting <!here>").text
     assert "I don't know `/meeting <!here>`" in refused
