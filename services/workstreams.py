@@ -231,32 +231,36 @@ def check_open(workstream: Workstream) -> None:
     if not workstream.is_open:
         raise UserError(
             f"{workstream.name} was closed, so it takes no more updates: its history stays "
-            f"(`/update {workstream.slug} history`). Nothing was changed."
+            f"(`/update {workstream.slug} history`), and an officer can reopen it "
+            f"(`/update {workstream.slug} reopen`). Nothing was changed."
         )
 
 
-def close(session: Session, *, now: datetime, actor: Person, workstream: Workstream) -> bool:
-    """Officers close a finished workstream: it takes no updates and leaves the
-    digest. False when it was closed already."""
+def set_open(
+    session: Session, *, now: datetime, actor: Person, workstream: Workstream, is_open: bool
+) -> bool:
+    """Officers close a finished workstream (it takes no updates and leaves the
+    digest), or reopen one closed by mistake or taken up again. False when it
+    was so already."""
     group = reporting_group(session, workstream)
     if not _is_officer(session, actor, group):
         officers = ", ".join(p.name for p in _officers(session, group)[:4])
         of_group = f" of the {group.name}" if group else ""
         raise PermissionDenied(
-            f"Only the officers{of_group} or its chair can close {workstream.name}"
+            f"Only the officers{of_group} or its chair can {'reopen' if is_open else 'close'} {workstream.name}"
             + (f": ask {officers}" if officers else "")
             + ". Nothing was changed."
         )
-    if not workstream.is_open:
+    if workstream.is_open == is_open:
         return False
-    workstream.is_open = False
+    workstream.is_open = is_open
     audit.record(
         session,
         actor=actor,
-        what="workstream.close",
+        what="workstream.reopen" if is_open else "workstream.close",
         subject=workstream.slug,
         at=now,
-        before={"open": True},
-        after={"open": False},
+        before={"open": not is_open},
+        after={"open": is_open},
     )
     return True

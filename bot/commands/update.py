@@ -19,7 +19,7 @@ HELP = """*/update* — workstream highlight reports
 • `/update WORKSTREAM` — the highlight-report form, e.g. `/update joint-commissioning`
 • `/update WORKSTREAM [green|amber|red] TEXT` — a quick update, e.g. `/update joint-commissioning amber Pooled budget delayed to Q3`; the status stays as it was when not given
 • `/update WORKSTREAM history` — the last five updates
-• `/update WORKSTREAM close` (officers) — close a finished workstream
+• `/update WORKSTREAM close` (officers) — close a finished workstream; `/update WORKSTREAM reopen` — open it again
 WORKSTREAM is its slug or the start of it (`joint`). Leads, contributing partners and officers post updates."""
 
 HISTORY_CLIP = 300
@@ -75,9 +75,14 @@ class Close:
     workstream: str
 
 
+@dataclass(frozen=True)
+class Reopen:
+    workstream: str
+
+
 _HOW_MANY = re.compile(r"(?:last\s+)?\d+|all|more", re.IGNORECASE)
 
-Intent = Choose | OpenForm | Quick | Misspelt | Trailing | History | Close
+Intent = Choose | OpenForm | Quick | Misspelt | Trailing | History | Close | Reopen
 
 
 def parse(text: str) -> Intent:
@@ -97,6 +102,8 @@ def parse(text: str) -> Intent:
         return History(name)
     if keyword == "close" and not after.strip():
         return Close(name)
+    if keyword == "reopen" and not after.strip():
+        return Reopen(name)
     if keyword in RAG_STATUSES:
         return Quick(name, keyword, after.strip())
     meant = misspelt_status(keyword)
@@ -173,7 +180,9 @@ def handle(context: Context, text: str) -> str | Reply:
         case History():
             return _history(context, workstream)
         case Close():
-            return _close(context, workstream)
+            return _set_open(context, workstream, is_open=False)
+        case Reopen():
+            return _set_open(context, workstream, is_open=True)
         case Quick():
             return post(context, workstream, updates.Report(rag=intent.rag, progress=intent.text))
     raise AssertionError(intent)
@@ -340,10 +349,18 @@ def _summary(update: Update) -> str:
     )
 
 
-def _close(context: Context, workstream: Workstream) -> str:
+def _set_open(context: Context, workstream: Workstream, *, is_open: bool) -> str:
     person = context.require_person()
-    if not workstreams.close(context.session, now=context.now, actor=person, workstream=workstream):
-        return f"{workstream.name} is already closed: nothing changed."
+    changed = workstreams.set_open(
+        context.session, now=context.now, actor=person, workstream=workstream, is_open=is_open
+    )
+    if not changed:
+        return f"{workstream.name} is {'open' if is_open else 'closed'} already: nothing changed."
+    if is_open:
+        return (
+            f"{workstream.name} is open again: it takes updates (`/update {workstream.slug}`) and is back "
+            "in the weekly digest."
+        )
     return (
         f"{workstream.name} is now closed: it takes no more updates and leaves the weekly digest. "
         f"Its history stays (`/update {workstream.slug} history`)."

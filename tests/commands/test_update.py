@@ -198,8 +198,38 @@ def test_an_officer_closes_a_workstream_and_it_takes_no_more_updates(type_comman
     assert not refused.ok and "was closed, so it takes no more updates" in refused.text
     assert count_rows(demo) == before
     again = type_command("/update intelligence-sharing close", person="programme")
-    assert "already closed: nothing changed" in again.text
+    assert "is closed already: nothing changed" in again.text
     assert count_rows(demo) == before
+
+
+def test_a_closed_workstream_is_reopened_by_an_officer_and_takes_updates_again(type_command, demo):
+    type_command("/update intelligence-sharing close", person="programme")
+    refused = type_command("/update intelligence-sharing green Protocol signed", person="intel")
+    assert "an officer can reopen it (`/update intelligence-sharing reopen`)" in refused.text
+    before = count_rows(demo)
+    lead = type_command("/update intelligence-sharing reopen", person="intel")
+    assert not lead.ok and lead.text.startswith(
+        "Only the officers of the Implementation Group or its chair can reopen Intelligence Sharing: ask "
+    )
+    assert count_rows(demo) == before
+    reply = type_command("/update intelligence-sharing reopen", person="programme")
+    assert reply.ok and reply.text == (
+        "Intelligence Sharing is open again: it takes updates (`/update intelligence-sharing`) and is back in "
+        "the weekly digest."
+    )
+    with demo() as session:
+        workstream = session.scalar(select(Workstream).where(Workstream.slug == "intelligence-sharing"))
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.what == "workstream.reopen"))
+    assert workstream.is_open is True
+    assert (entry.actor, entry.before, entry.after) == ("Tomasz Nowicki", {"open": False}, {"open": True})
+    assert type_command("/update intelligence-sharing green Protocol signed", person="intel").ok
+    before = count_rows(demo)
+    again = type_command("/update intelligence-sharing reopen", person="programme")
+    assert again.ok and again.text == "Intelligence Sharing is open already: nothing changed."
+    assert count_rows(demo) == before
+    # Words after it make it an update's text, as after `close` and `history`.
+    said = type_command("/update intelligence-sharing reopen the data hub talks", person="intel")
+    assert said.ok and "reopen the data hub talks" in said.posts[0].text
 
 
 # -- refusals: each says why, and who may; nothing is stored ------------------------------------

@@ -95,6 +95,7 @@ MATRIX = [
     Row("/update joint-commissioning amber Pooled budget delayed to Q3", REPORTERS, True, None),
     Row("/update joint-commissioning history", IN_FILE, False),
     Row("/update joint-commissioning close", OFFICERS, True),
+    Row("/update wellbeing-and-resilience reopen", OFFICERS, True),  # closed by the clerk below
     # /calendar, /digest
     Row("/calendar", IN_FILE, True),
     Row("/calendar group reset", OFFICERS, True),
@@ -122,7 +123,7 @@ MATRIX = [
 def board(demo, clock):
     """The Board the day after its April meeting (Wed 22 Apr 2015, 09:00), with an
     observer, a declared-on item on the April agenda, an item on the June draft,
-    and one of the scoping paper's actions done."""
+    one of the scoping paper's actions done, and Wellbeing and Resilience closed."""
     run_as = _runner(demo, clock)
     assert run_as("/agenda add Locality plan -- for decision", "clerk", BOARD).ok  # on 21 Apr's agenda
     with demo() as session, session.begin():
@@ -138,6 +139,7 @@ def board(demo, clock):
         refs = {"owned": owned.ref, "done": done.ref}
     clock.set(datetime(2015, 4, 22, 9, 0, tzinfo=LONDON))
     assert run_as(f"/action done {refs['done']}", "clerk", None).ok
+    assert run_as("/update wellbeing-and-resilience close", "clerk", BOARD).ok
     june = run_as("/agenda add Budget monitoring", "clerk", BOARD)
     assert june.ok, june.text
     refs |= {"item": "3", "june_item": "3"}
