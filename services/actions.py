@@ -280,6 +280,35 @@ def set_due(session: Session, *, now: datetime, actor: Person | None, action: Ac
     return action
 
 
+def set_owner(session: Session, *, now: datetime, actor: Person | None, action: Action, owner: Who) -> bool:
+    """Give an open action to someone else (its owner left, or handed it on), or
+    to a free-text owner. False when it is theirs already."""
+    check_can_change(session, actor=actor, action=action, verb="give {ref} to someone else")
+    if action.status != "open":
+        raise UserError(
+            f"{action.ref} is {action.status}, so there is no one to give it to. Nothing was changed."
+        )
+    if owner.person is not None and action.owner_id == owner.person.id:
+        return False
+    if owner.person is None and action.owner_id is None and action.owner_text == owner.text:
+        return False
+    before = action.owner.name if action.owner else action.owner_text
+    action.owner = owner.person
+    action.owner_id = owner.person.id if owner.person else None
+    action.owner_text = None if owner.person else owner.text
+    action.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        what="action.owner",
+        subject=action.ref,
+        at=now,
+        before={"owner": before},
+        after={"owner": owner.name},
+    )
+    return True
+
+
 SNOOZE = timedelta(days=7)
 
 

@@ -23,6 +23,7 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action` or `/action list` — your open actions
 • `/action list all`, `/action list overdue`, `/action list WHO`, `/action list WORKSTREAM`
 • `/action done A12`, `/action reopen A12`, `/action drop A12`, `/action due A12 DATE`
+• `/action assign A12 WHO` — give it to someone else (its owner left, or handed it on)
 • `/action snooze A12` — no reminders about it for a week; it stays due when the meeting agreed
 • `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
 WHO is a @mention, a person id, part of a name or `me`; anything else is kept as free text (e.g. Group Leads).
@@ -65,6 +66,12 @@ class Snooze:
 
 
 @dataclass(frozen=True)
+class Assign:
+    ref: str
+    who: str
+
+
+@dataclass(frozen=True)
 class DueForm:
     """`/action due A12` with no date: the New due date form."""
 
@@ -79,7 +86,7 @@ class Import:
     save_key: str | None = None
 
 
-Intent = Add | ListActions | Change | Reschedule | Snooze | DueForm | Import
+Intent = Add | ListActions | Change | Reschedule | Snooze | Assign | DueForm | Import
 
 
 def parse(text: str, *, today: date) -> Intent:
@@ -114,6 +121,14 @@ def parse(text: str, *, today: date) -> Intent:
         if not when.strip():
             return DueForm(ref=ref)
         return Reschedule(ref=ref, due=parse_due(when, today=today))
+    if verb == "assign":
+        ref, _, who = rest.partition(" ")
+        who = re.sub(r"^to(\s+|$)", "", who.strip(), flags=re.IGNORECASE)
+        if not ref or not who:
+            raise UserError(
+                "Say which action and whom to give it to: `/action assign A12 @Caroline`. Nothing was changed."
+            )
+        return Assign(ref=ref, who=who)
     if verb == "import":
         word, _, key = rest.partition(" ")
         if not rest:
@@ -161,6 +176,8 @@ def handle(context: Context, text: str) -> str | Reply:
             return _reschedule(context, intent)
         case Snooze():
             return _snooze(context, intent.ref)
+        case Assign():
+            return _assign(context, intent)
         case DueForm():
             return _due_form(context, intent.ref)
 
@@ -181,20 +198,49 @@ def _add(context: Context, intent: Add) -> str:
     lines = [f"Added {action_line(added.action, context.today)}."]
     if added.overdue:
         lines.append(f"Its due date, {format_date(intent.due)}, has passed: it is already overdue.")
-    if owner.person is None:
-        lines.append(
-            f"'{owner.text or ''}' is not a person in the partnership, so it is kept as free "
-            "text and the officers will be nudged about it."
-        )
-    elif owner.person.slack_user_id is None:
-        lines.append(
-            f"{owner.person.name} has no Slack id in the partnership file, so partnerbot cannot remind "
-            "them; the weekly digest lists the action once it is overdue."
-        )
+    lines += _owner_notes(owner)
     if added.meeting:
         local = context.local(added.meeting.starts_at)
         lines.append(f"It belongs to the {added.meeting.group.name} meeting of {format_date(local.date())}.")
     return "\n".join(lines)
+
+
+def _owner_notes(owner: people.Who) -> list[str]:
+    """What the reply says about an owner nobody can remind by direct message."""
+    if owner.person is None:
+        return [
+            f"'{owner.text or ''}' is not a person in the partnership, so it is kept as free "
+            "text and the officers will be nudged about it."
+        ]
+    if owner.person.slack_user_id is None:
+        return [
+            f"{owner.person.name} has no Slack id in the partnership file, so partnerbot cannot remind "
+            "them; the weekly digest lists the action once it is overdue."
+        ]
+    return []
+
+
+def _assign(context: Context, intent: Assign) -> Reply:
+    action = actions.get(context.session, intent.ref, for_update=True)
+    actions.check_can_change(
+        context.session, actor=context.person, action=action, verb="give {ref} to someone else"
+    )
+    owner = people.resolve(context.session, intent.who, me=context.person)
+    if not actions.set_owner(
+        context.session, now=context.now, actor=context.person, action=action, owner=owner
+    ):
+        return _about(context, action, f"{action.ref} belongs to {owner.name} already: nothing changed.")
+    new, actor = owner.person, context.person
+    told = new is not None and new.slack_user_id is not None and actor is not None and new.id != actor.id
+    if told and new is not None and actor is not None:
+        context.direct(
+            new.slack_user_id,
+            f"{actor.name} has given you {action.ref}: its reminders now come to you.",
+            key=f"action-assigned:{action.ref}:{new.key}:{context.now.isoformat()}",
+            sections=(action_section(action, context.today),),
+        )
+    said = f"{action.ref} now belongs to {owner.name}{' (told by direct message)' if told else ''}."
+    return _about(context, action, " ".join([said, *_owner_notes(owner)]))
 
 
 def _list(context: Context, scope: str) -> str | Reply:
@@ -354,6 +400,6 @@ COMMAND = Command(
     help=HELP,
     handle=handle,
     reading=frozenset({"", "list", "ls"}),
-    changing=frozenset({"add", "done", "reopen", "drop", "snooze", "due", "import"}),
+    changing=frozenset({"add", "done", "reopen", "drop", "snooze", "due", "assign", "import"}),
 )
 DUE = FormSpec(name=DUE_FORM, submit=submit_due)

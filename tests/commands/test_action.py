@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.commands.action import Add, Change, DueForm, ListActions, Reschedule, Snooze, parse
+from bot.commands.action import Add, Assign, Change, DueForm, ListActions, Reschedule, Snooze, parse
 from services.errors import UserError
 from storage.models import Action, AuditEntry, Person
 from tests.conftest import count_rows
@@ -54,6 +54,8 @@ def stored(sessions, what: str) -> Action | None:
         ("add Book room | clerk | end of May", Add("Book room", "clerk", date(2015, 5, 29))),
         ("due A4", DueForm("A4")),
         ("snooze A4", Snooze("A4")),
+        ("assign A4 <@U0FIRE001|ray>", Assign("A4", "<@U0FIRE001|ray>")),
+        ("assign A4 to Group Leads", Assign("A4", "Group Leads")),
     ],
 )
 def test_the_grammar_reads_each_form(text, intent):
@@ -74,6 +76,9 @@ def test_the_grammar_reads_each_form(text, intent):
         ("drop A1, A2, A3", "One action at a time: `/action drop A1`, then `/action drop A2`."),
         ("due", "new date"),
         ("snooze", "Say which action"),
+        ("assign", "Say which action and whom to give it to: `/action assign A12 @Caroline`"),
+        ("assign A4", "Say which action and whom"),
+        ("assign A4 to", "Say which action and whom"),
         ("frobnicate A4", "I don't know `/action frobnicate`"),
         ("<!channel> A4", "I don't know `/action <!channel>`"),
     ],
@@ -303,6 +308,86 @@ def test_an_officer_moves_a_due_date(type_command, demo):
     reply = type_command(f"/action due {action.ref} 24/4/2015", person="clerk")
     assert f"{action.ref} is now due Fri 24 Apr 2015" in reply.text
     assert stored(demo, action.what).due == date(2015, 4, 24)
+
+
+def test_an_officer_gives_an_action_to_someone_else_who_is_told(type_command, demo):
+    action = stored(demo, "Consult the Youth Council on wellbeing priorities")  # Amira Hussain's
+    reply = type_command(f"/action assign {action.ref} to <@U0FIRE001|ray>", person="clerk")
+    assert reply.ok and reply.text == f"{action.ref} now belongs to Ray Cottam (told by direct message)."
+    assert shown(reply).endswith(
+        "Consult the Youth Council on wellbeing priorities — Ray Cottam, due Thu 30 Apr 2015"
+    )
+    [told] = [p for p in reply.posts if p.kind == "direct"]
+    assert told.target == "U0FIRE001"
+    assert told.text == f"Jess Marland has given you {action.ref}: its reminders now come to you."
+    assert [b.command for s in told.message.sections for b in s.buttons][0] == f"/action done {action.ref}"
+    with demo() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.what == "action.owner"))
+    assert (entry.actor, entry.before, entry.after) == (
+        "Jess Marland",
+        {"owner": "Amira Hussain"},
+        {"owner": "Ray Cottam"},
+    )
+    assert action.what in shown(type_command("/action list", person="fire"))
+    before = count_rows(demo)
+    again = type_command(f"/action assign {action.ref} fire", person="clerk")
+    assert again.ok and again.text == f"{action.ref} belongs to Ray Cottam already: nothing changed."
+    assert count_rows(demo) == before and not again.posts
+
+
+def test_an_owner_hands_an_action_on_and_a_free_text_or_unremindable_owner_is_said_so(type_command, demo):
+    action = stored(demo, "Send station and estates data for the asset register")  # Ray Cottam's
+    to_text = type_command(f"/action assign {action.ref} Estates Team", person="fire")
+    assert to_text.ok and to_text.text == (
+        f"{action.ref} now belongs to Estates Team. 'Estates Team' is not a person in the partnership, so it is "
+        "kept as free text and the officers will be nudged about it."
+    )
+    assert not to_text.posts or all(p.kind != "direct" for p in to_text.posts)
+    assert (stored(demo, action.what).owner_id, stored(demo, action.what).owner_text) == (
+        None,
+        "Estates Team",
+    )
+    # Now only the officers and the chair may change it: its owner is free text.
+    refused = type_command(f"/action assign {action.ref} fire", person="fire")
+    assert not refused.ok and refused.text.startswith(
+        f"Only an officer or the chair can give {action.ref} to someone else"
+    )
+    to_youth = type_command(f"/action assign {action.ref} youth", person="clerk")
+    assert to_youth.text == (
+        f"{action.ref} now belongs to Amira Hussain. Amira Hussain has no Slack id in the partnership file, so "
+        "partnerbot cannot remind them; the weekly digest lists the action once it is overdue."
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "person", "says"),
+    [
+        (
+            "/action assign {ref} police",
+            "college",
+            "Only its owner (Ray Cottam), an officer or the chair can give",
+        ),
+        ("/action assign {ref} <!channel>", "clerk", "That looks like a channel or a link, not a person"),
+        ("/action assign {ref} @nobody", "clerk", "is no one"),
+        ("/action assign {ref} " + "x" * 250, "clerk", "at most 200 characters"),
+        ("/action assign A999 fire", "clerk", "There is no action A999"),
+        ("/action assign {done} fire", "clerk", "is done, so there is no one to give it to"),
+        (
+            "/action assign {ref} police",
+            None,
+            "Only its owner (Ray Cottam), an officer or the chair can give",
+        ),
+    ],
+)
+def test_giving_an_action_away_wrongly_is_refused_and_stores_nothing(type_command, demo, line, person, says):
+    with demo() as session:
+        done = session.scalars(select(Action).where(Action.status == "done")).first().ref
+    refs = {"ref": stored(demo, "Send station and estates data for the asset register").ref, "done": done}
+    before = count_rows(demo)
+    reply = type_command(line.format(**refs), person=person)
+    assert not reply.ok and says in reply.text, reply.text
+    assert "Nothing was changed" in reply.text
+    assert count_rows(demo) == before
 
 
 def test_an_unknown_ref_is_refused(type_command):

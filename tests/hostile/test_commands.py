@@ -22,6 +22,7 @@ REFUSED = [
     "/action drop {}",
     "/action due A1 {}",
     "/action due {} 1 May",
+    "/action assign {} fire",
     "/action add {} | clerk",
     "/action add Book a room | clerk | {}",
     "/action {}",
@@ -35,6 +36,7 @@ ANSWERED = [
     "/action add {} | clerk | 1 May",
     "/action add Book a room | {} | 1 May",
     "/action list {}",
+    "/action assign A1 {}",
     "/apologies {}",
     "/apologies 21 Apr {}",
     "/apologies withdraw {}",
@@ -48,7 +50,8 @@ FREE_TEXT_PEOPLE = ["clerk", None]  # the officer sees reasons; the stranger is 
 
 # Words that steer the fuzzer into each command's grammar.
 GRAMMAR_WORDS = st.sampled_from(
-    ["add", "done", "reopen", "drop", "due", "list", "all", "overdue", "mine", "withdraw", "next", "import"]
+    ["add", "done", "reopen", "drop", "due", "assign", "list", "all", "overdue", "mine", "withdraw", "next"]
+    + ["import"]
     + ["A1", "A12", "a3", "|", "||", "21 Apr", "21/04/2015", "tomorrow", "next tuesday", "in 2 weeks"]
     + ["clerk", "fire", "<@U0FIRE001>", "<@U0NOBODY1|x>", "Group Leads", "16:00", "4pm", "joint"]
 )

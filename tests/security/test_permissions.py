@@ -89,6 +89,7 @@ MATRIX = [
     Row("/action drop {owned}", OWNER_OR_OFFICERS, True),
     Row("/action due {owned} 05/06/2015", OWNER_OR_OFFICERS, True),
     Row("/action snooze {owned}", OWNER_OR_OFFICERS, True),
+    Row("/action assign {owned} police", OWNER_OR_OFFICERS, True),
     Row("/action reopen {done}", OFFICERS, True),
     # /update: leads, contributors and the reporting group's officers
     Row("/update joint-commissioning amber Pooled budget delayed to Q3", REPORTERS, True),
