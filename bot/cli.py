@@ -147,6 +147,11 @@ def _load(args, settings: Settings) -> int:
         return 1
     issued = f"; issued calendar links for {_rows(links, 'group')}" if links else ""
     print(f"partnerbot: loaded {args.file}: {_summary(result)}{issued}")
+    for who, refs in result.owners_left.items():
+        print(
+            f"partnerbot: {who} is not in the file but still owns {', '.join(refs)}: "
+            f"`/action assign {refs[0]} WHO` gives an action to someone else"
+        )
     return 0
 
 

@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
+from bot.commands import COMMANDS
+from bot.commands.core import run
 from services import outbox
-from storage.models import Delivery
+from services.clock import MovableClock
+from storage.models import Action, Delivery
 from tests.conftest import DEMO_FILE, LONDON, count_rows
 
 
@@ -99,6 +102,30 @@ def test_a_changed_file_reports_what_it_changed(env, db, tmp_path, capsys):
     assert "{person: fire, role: observer}" in changed.read_text()
     assert main(["load", str(changed)]) == 0
     assert capsys.readouterr().out.strip().endswith(": updated 1 membership")
+
+
+def test_loading_a_file_someone_has_left_names_the_open_actions_still_theirs(env, db, tmp_path, capsys):
+    main(["load", str(DEMO_FILE)])
+    # Amira Hussain leaves: out of the people, the Board and the workstream she contributes to.
+    text = re.sub(r"(?m)^  - id: youth\b.*\n(?:    .*\n)*", "", DEMO_FILE.read_text())
+    text = text.replace("      - {person: youth, role: member}\n", "").replace(", youth]", "]")
+    left = tmp_path / "left.yaml"
+    left.write_text(text)
+    capsys.readouterr()
+    assert main(["load", str(left)]) == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == [
+        f"partnerbot: loaded {left}: removed 1 membership, 1 workstream member",
+        "partnerbot: Amira Hussain (youth) is not in the file but still owns A13: "
+        "`/action assign A13 WHO` gives an action to someone else",
+    ]
+    with db() as session:
+        action = session.scalar(select(Action).where(Action.number == 13))
+        assert action.owner.key == "youth" and action.status == "open"
+    clock = MovableClock(datetime(2015, 4, 13, 9, 0, tzinfo=LONDON))
+    assert run(COMMANDS["/action"], "assign A13 clerk", sessions=db, clock=clock, person_key="clerk").ok
+    assert main(["load", str(left)]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == [f"partnerbot: loaded {left}: nothing changed"]
 
 
 def test_failed_messages_are_listed_with_their_error_and_queued_again(env, db, slack_api, capsys):

@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import VERSION_READ, PartnershipLoad
+from storage.models import VERSION_READ, Action, PartnershipLoad, Person
 from storage.partnership_file.stored import StoredRows, match_actions
 from storage.partnership_file.validation import validate
 from storage.partnership_file.writing import Writer
@@ -21,6 +22,8 @@ class LoadResult:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
+    # People stored but not in the file who still own open actions: name (id) -> refs.
+    owners_left: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -37,11 +40,31 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
         raise ValueError("load needs an aware `now`")
     rows = StoredRows.read(session)
     file = validate(data, rows.stored())
-    actions = match_actions(session, file.actions)
+    actions, filed = match_actions(session, file.actions)
     writer = Writer(session, now=now, actor=actor[:200], rows=rows, zone=file.partnership.zone)
-    writer.write(file, actions)
-    result = LoadResult(dict(writer.created), dict(writer.updated), dict(writer.removed))
+    writer.write(file, actions, filed)
+    result = LoadResult(
+        dict(writer.created),
+        dict(writer.updated),
+        dict(writer.removed),
+        owners_left=_owners_left(session, {person.id for person in file.people}),
+    )
     if result.changed:  # every process's remembered partnership and people are now out of date
         session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))
         session.info.pop(VERSION_READ, None)
     return result
+
+
+def _owners_left(session: Session, in_file: set[str]) -> dict[str, list[str]]:
+    """Who is stored but not in the file (they keep their row, and lose their
+    memberships) and still owns open actions: name (id) -> their refs."""
+    rows = session.execute(
+        select(Person.name, Person.key, Action)
+        .join(Action, Action.owner_id == Person.id)
+        .where(Action.status == "open", Person.key.not_in(in_file))
+        .order_by(Person.name, Action.number)
+    )
+    left: dict[str, list[str]] = {}
+    for name, key, action in rows:
+        left.setdefault(f"{name} ({key})", []).append(action.ref)
+    return left

@@ -4,15 +4,17 @@ file's actions updates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Action,
+    AuditEntry,
     Group,
     Meeting,
     Membership,
@@ -80,10 +82,15 @@ class StoredRows:
         )
 
 
-def match_actions(session: Session, actions: list[shapes.Action]) -> list[tuple[Action | None, int]]:
+def match_actions(
+    session: Session, actions: list[shapes.Action]
+) -> tuple[list[tuple[Action | None, int]], dict[int, dict[str, Any]]]:
     """For each action in the file, the stored action it updates (None: a new
     one) and its number. Matched by ref, else by what and due (the lowest-numbered
-    one not already matched); new actions are numbered on from the highest."""
+    one not already matched), else by what and the due a file last gave it (its
+    due date moved in Slack since: `/action due`); new actions are numbered on
+    from the highest. With them, what files last set on the stored actions that
+    could match (`file_values`)."""
     refs = [a.ref for a in actions if a.ref is not None]
     whats = [a.what for a in actions if a.ref is None]
     stored = (
@@ -99,21 +106,73 @@ def match_actions(session: Session, actions: list[shapes.Action]) -> list[tuple[
     )
     next_number = max([session.scalar(select(func.max(Action.number))) or 0, *refs]) + 1
     by_number = {action.number: action for action in stored}
-    by_what_due: dict[tuple[str, date | None], list[Action]] = {}
-    for row in stored:
-        by_what_due.setdefault((row.what, row.due), []).append(row)
     claimed = set(refs)
+    found: list[Action | None] = [by_number.get(a.ref) if a.ref is not None else None for a in actions]
+    _pair(actions, found, stored, claimed, stored_due=lambda row: row.due, due=lambda action: action.due)
+    filed = file_values(session, [row.number for row in stored])
+    if any(match is None and action.ref is None for match, action in zip(found, actions, strict=True)):
+        _pair(
+            actions,
+            found,
+            stored,
+            claimed,
+            stored_due=lambda row: filed.get(row.number, {}).get("due"),
+            due=lambda action: action.due.isoformat() if action.due else None,
+        )
     matches: list[tuple[Action | None, int]] = []
-    for action in actions:
+    for action, match in zip(actions, found, strict=True):
         if action.ref is not None:
-            matches.append((by_number.get(action.ref), action.ref))
-            continue
-        alike = by_what_due.get((action.what, action.due), [])
-        match = next((a for a in alike if a.number not in claimed), None)
-        if match is None:
+            matches.append((match, action.ref))
+        elif match is not None:
+            matches.append((match, match.number))
+        else:
             matches.append((None, next_number))
             next_number += 1
-        else:
+    return matches, filed
+
+
+def _pair(
+    actions: list[shapes.Action],
+    found: list[Action | None],
+    stored: list[Action],
+    claimed: set[int],
+    *,
+    stored_due: Callable[[Action], Any],
+    due: Callable[[shapes.Action], Any],
+) -> None:
+    """Fill in `found` for the file's actions not yet matched: the lowest-numbered
+    stored action not yet claimed with the same what and due (each as read by
+    `stored_due` and `due`)."""
+    alike: dict[tuple[str, Any], list[Action]] = {}
+    for row in stored:
+        alike.setdefault((row.what, stored_due(row)), []).append(row)
+    for index, action in enumerate(actions):
+        if action.ref is not None or found[index] is not None:
+            continue
+        match = next((a for a in alike.get((action.what, due(action)), []) if a.number not in claimed), None)
+        if match is not None:
             claimed.add(match.number)
-            matches.append((match, match.number))
-    return matches
+            found[index] = match
+
+
+def file_values(session: Session, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    """What partnership files last set on each of these actions, by number, as
+    the audit log holds it (ids in the file, dates as text): the base a later
+    load compares with, so that a change made in Slack since (a new due date, a
+    new owner) stands unless the file itself changes it."""
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(AuditEntry.subject, AuditEntry.after)
+        .where(
+            AuditEntry.what.in_(("load.create", "load.update")),
+            AuditEntry.subject.in_([f"action A{number}" for number in numbers]),
+        )
+        .order_by(AuditEntry.id)
+    )
+    values: dict[int, dict[str, Any]] = {}
+    for subject, after in rows:
+        number = subject.removeprefix("action A")
+        if number.isdigit():
+            values.setdefault(int(number), {}).update(after or {})
+    return values

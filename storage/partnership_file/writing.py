@@ -54,14 +54,19 @@ class Writer:
         self.stale: list[tuple[Any, str]] = []
         self.meeting_on: dict[tuple[str, date], Meeting] = {}  # (group slug, local day) -> meeting
 
-    def write(self, file: shapes.File, actions: list[tuple[Action | None, int]]) -> None:
+    def write(
+        self,
+        file: shapes.File,
+        actions: list[tuple[Action | None, int]],
+        filed: dict[int, dict[str, Any]],
+    ) -> None:
         self.partnership(file.partnership)
         self.organisations(file)
         self.people(file)
         self.groups(file)
         self.workstreams(file)
         self.meetings(file)
-        self.actions(file, actions)
+        self.actions(file, actions, filed)
         self.session.flush()
         for row, relationship in self.stale:
             # A changed foreign key leaves the loaded related object behind.
@@ -142,6 +147,17 @@ class Writer:
                 value = value.isoformat()
             plain[name] = value
         return plain
+
+    def since_filed(self, wanted: dict[str, Any], filed: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `wanted` the file changed since a load last set them:
+        one it still says as it did then stands as stored, so what was changed
+        in Slack meanwhile (`/action due`, `assign`, `done`) is kept."""
+        plain = self.plain(wanted) or {}  # as the audit log holds it: ids in the file, dates as text
+        return {
+            name: value
+            for (name, value), (as_filed, written) in zip(wanted.items(), plain.items(), strict=True)
+            if as_filed not in filed or filed[as_filed] != written
+        }
 
     def named(self, kind: str, rows: dict[str, Any]) -> None:
         self.session.flush()
@@ -375,7 +391,11 @@ class Writer:
             self.apply("meeting", subject, row, changes)
         return row
 
-    def actions(self, file: shapes.File, matches: list[tuple[Action | None, int]]) -> None:
+    def actions(
+        self, file: shapes.File, matches: list[tuple[Action | None, int]], filed: dict[int, dict[str, Any]]
+    ) -> None:
+        """Create the file's new actions; of those stored, change what the file
+        changed since a load last set it (`since_filed`)."""
         for action, (row, number) in zip(file.actions, matches, strict=True):
             owner = self.rows.people.get(action.owner)  # a person id, or else free text
             wanted: dict[str, Any] = {
@@ -407,7 +427,7 @@ class Writer:
                     },
                 )
                 continue
-            changes = self.differences(row, wanted)
+            changes = self.differences(row, self.since_filed(wanted, filed.get(number, {})))
             if "status" in changes:
                 changes["done_at"] = (row.done_at, self.now if action.status == "done" else None)
             if changes:
