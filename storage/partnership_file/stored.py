@@ -176,3 +176,19 @@ def file_values(session: Session, numbers: list[int]) -> dict[int, dict[str, Any
         if number.isdigit():
             values.setdefault(int(number), {}).update(after or {})
     return values
+
+
+def filed_meetings(session: Session) -> dict[str, dict[str, Any]]:
+    """What partnership files last set on each meeting they created or updated,
+    by the name the file gives it ("board 2015-06-16"), as the audit log holds
+    it: its uid and start among it, so a meeting moved in Slack since is still
+    the file's, and a place changed in Slack stands unless the file changes it."""
+    rows = session.execute(
+        select(AuditEntry.subject, AuditEntry.after)
+        .where(AuditEntry.what.in_(("load.create", "load.update")), AuditEntry.subject.like("meeting %"))
+        .order_by(AuditEntry.id)
+    )
+    values: dict[str, dict[str, Any]] = {}
+    for subject, after in rows:
+        values.setdefault(subject.removeprefix("meeting "), {}).update(after or {})
+    return values

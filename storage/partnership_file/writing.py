@@ -24,7 +24,7 @@ from storage.models import (
     WorkstreamMember,
 )
 from storage.partnership_file import shapes
-from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows
+from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows, filed_meetings
 
 # Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
 REFERENCES = {
@@ -331,11 +331,19 @@ class Writer:
 
     def meetings(self, file: shapes.File) -> None:
         found = self.rows.meetings
+        filed = filed_meetings(self.session) if file.meetings else {}
+        by_uid = {row.uid: row for row in found.values()}
         for meeting in file.meetings:
             group = self.rows.groups[meeting.group]
             starts_at = meeting.starts_at(self.zone)
+            base = filed.get(f"{meeting.group} {starts_at.astimezone(self.zone):%Y-%m-%d}", {})
             row = found.get((group.id, starts_at))
-            found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row)
+            if (
+                row is None
+                and base.get("starts_at") == (self.plain({"starts_at": starts_at}) or {})["starts_at"]
+            ):
+                row = by_uid.get(str(base.get("uid")))  # the file's meeting, moved in Slack since
+            found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row, base)
         self.session.flush()
         self.names["meeting"] = {
             row.id: f"{self.names['group'][group_id]} {start.astimezone(self.zone):%Y-%m-%d}"
@@ -348,10 +356,15 @@ class Writer:
         }
 
     def meeting(
-        self, meeting: shapes.Meeting, starts_at: datetime, group: Group, row: Meeting | None
+        self,
+        meeting: shapes.Meeting,
+        starts_at: datetime,
+        group: Group,
+        row: Meeting | None,
+        filed: dict[str, Any],
     ) -> Meeting:
         subject = f"{meeting.group} {starts_at.astimezone(self.zone):%Y-%m-%d}"
-        ends_at = starts_at + timedelta(minutes=meeting.minutes or group.minutes)
+        length = timedelta(minutes=meeting.minutes or group.minutes)
         if row is None:
             place = meeting.location if (meeting.location or meeting.url) else group.location
             return self.put(
@@ -362,7 +375,7 @@ class Writer:
                 {
                     "group_id": group.id,
                     "starts_at": starts_at,
-                    "ends_at": ends_at,
+                    "ends_at": starts_at + length,
                     "location": place,
                     "url": meeting.url,
                     "status": meeting.status or "scheduled",
@@ -372,18 +385,17 @@ class Writer:
                     "updated_at": self.now,
                 },
             )
-        wanted: dict[str, Any] = {"ends_at": ends_at}
-        wanted.update(
-            {
-                name: value
-                for name, value in (
-                    ("location", meeting.location),
-                    ("url", meeting.url),
-                    ("status", meeting.status),
-                )
-                if value is not None
-            }
-        )
+        given = {
+            name: value
+            for name, value in (
+                ("location", meeting.location),
+                ("url", meeting.url),
+                ("status", meeting.status),
+            )
+            if value is not None
+        }
+        # Its length from the file, from when it starts now (`/meeting move` may have moved it).
+        wanted: dict[str, Any] = {"ends_at": row.starts_at + length, **self.since_filed(given, filed)}
         changes = self.differences(row, wanted)
         if changes:
             # Calendar clients take a change only with a higher SEQUENCE (RFC 5546).

@@ -343,7 +343,7 @@ def test_a_person_left_out_of_the_file_keeps_their_row_and_actions_and_loses_the
     assert owner == people(session)["fire"].id  # still theirs, in the minutes and the digest
 
 
-def test_meetings_and_actions_keep_what_the_bot_changed_when_the_file_is_silent(session, db, clock):
+def test_meetings_and_actions_keep_what_the_bot_changed_unless_the_file_changes_it(session, db, clock):
     load(session, spec_example(), now=clock.now())
     meeting = session.scalars(select(Meeting)).one()
     meeting.status, meeting.location = "cancelled", "Council Chamber"
@@ -353,10 +353,44 @@ def test_meetings_and_actions_keep_what_the_bot_changed_when_the_file_is_silent(
 
     with db() as again:
         result = load(again, spec_example(), now=clock.now())
-    # The file names a location for the meeting, so that one is put back.
-    assert result.updated == {"meeting": 1}
+        again.commit()
+    # The file still names the place it named before: the one set in Slack stands.
+    assert not result.changed, result
     session.expire_all()
-    assert (meeting.status, a2.status) == ("cancelled", "done")
+    assert (meeting.status, meeting.location, a2.status) == ("cancelled", "Council Chamber", "done")
+
+    data = spec_example()
+    data["meetings"][0]["location"] = "Committee Room 2"
+    with db() as again:
+        assert load(again, data, now=clock.now()).updated == {"meeting": 1}
+        again.commit()
+    session.expire_all()
+    assert (meeting.location, meeting.sequence) == ("Committee Room 2", 1)
+
+
+def test_a_meeting_moved_in_slack_is_not_added_again_when_the_file_is_loaded_again(session, db, clock):
+    load(session, spec_example(), now=clock.now())
+    session.commit()
+    meeting = session.scalars(select(Meeting)).one()
+    meeting.starts_at += timedelta(days=7)  # `/meeting move 21 Apr to 28 Apr`
+    meeting.ends_at += timedelta(days=7)
+    session.commit()
+
+    with db() as again:
+        result = load(again, spec_example(), now=clock.now())
+        again.commit()
+    assert not result.changed, result
+    assert session.scalar(select(func.count()).select_from(Meeting)) == 1
+    # The file lengthens it: from when it starts now, on the 28th.
+    data = spec_example()
+    data["groups"][0]["minutes"] = 120
+    with db() as again:
+        assert load(again, data, now=clock.now()).updated == {"group": 1, "meeting": 1}
+        again.commit()
+    session.expire_all()
+    [meeting] = session.scalars(select(Meeting))
+    assert meeting.starts_at.astimezone(LONDON) == datetime(2015, 4, 28, 16, 0, tzinfo=LONDON)
+    assert meeting.ends_at.astimezone(LONDON) == datetime(2015, 4, 28, 18, 0, tzinfo=LONDON)
 
 
 def test_an_action_changed_in_slack_keeps_the_change_when_the_file_is_loaded_again(session, db, clock):
@@ -479,8 +513,8 @@ def test_a_second_load_runs_the_same_few_queries_however_big_the_file(session, d
     big = spec_example()
     big["meetings"] += [{"group": "board", "start": f"2016-{m:02d}-15T16:00"} for m in range(1, 13)]
     big["actions"] += [{"what": f"Action {n}", "owner": "fire", "due": "2015-06-01"} for n in range(40)]
-    # Each kind of row read once, the stored actions' last filed values among them.
-    assert statements_to_reload(big) == small <= 13
+    # Each kind of row read once, and what files last set on the stored meetings and actions.
+    assert statements_to_reload(big) == small <= 14
 
 
 def test_a_later_file_may_name_people_groups_and_meetings_stored_by_an_earlier_one(session, db, clock):
