@@ -286,7 +286,7 @@ def set_owner(session: Session, *, now: datetime, actor: Person | None, action: 
     check_can_change(session, actor=actor, action=action, verb="give {ref} to someone else")
     if action.status != "open":
         raise UserError(
-            f"{action.ref} is {action.status}, so there is no one to give it to. Nothing was changed."
+            f"{action.ref} is {action.status}: only an open action is given to someone else. Nothing was changed."
         )
     if owner.person is not None and action.owner_id == owner.person.id:
         return False

@@ -230,15 +230,15 @@ def _assign(context: Context, intent: Assign) -> Reply:
         context.session, now=context.now, actor=context.person, action=action, owner=owner
     ):
         return _about(context, action, f"{action.ref} belongs to {owner.name} already: nothing changed.")
-    new, actor = owner.person, context.person
-    told = new is not None and new.slack_user_id is not None and actor is not None and new.id != actor.id
-    if told and new is not None and actor is not None:
+    new, actor, told = owner.person, context.person, False
+    if new is not None and new.slack_user_id and actor is not None and new.id != actor.id:
         context.direct(
             new.slack_user_id,
             f"{actor.name} has given you {action.ref}: its reminders now come to you.",
             key=f"action-assigned:{action.ref}:{new.key}:{context.now.isoformat()}",
             sections=(action_section(action, context.today),),
         )
+        told = True
     said = f"{action.ref} now belongs to {owner.name}{' (told by direct message)' if told else ''}."
     return _about(context, action, " ".join([said, *_owner_notes(owner)]))
 

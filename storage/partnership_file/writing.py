@@ -149,9 +149,10 @@ class Writer:
         return plain
 
     def since_filed(self, wanted: dict[str, Any], filed: dict[str, Any]) -> dict[str, Any]:
-        """The fields of `wanted` the file changed since a load last set them:
-        one it still says as it did then stands as stored, so what was changed
-        in Slack meanwhile (`/action due`, `assign`, `done`) is kept."""
+        """The fields of `wanted` the file changed since a load last set them
+        (`filed`): one it still says as it did then stands as stored, so what
+        was changed in Slack meanwhile (`/action due`, `assign`, `done`, a
+        meeting's new place) is kept."""
         plain = self.plain(wanted) or {}  # as the audit log holds it: ids in the file, dates as text
         return {
             name: value

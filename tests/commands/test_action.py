@@ -371,7 +371,7 @@ def test_an_owner_hands_an_action_on_and_a_free_text_or_unremindable_owner_is_sa
         ("/action assign {ref} @nobody", "clerk", "is no one"),
         ("/action assign {ref} " + "x" * 250, "clerk", "at most 200 characters"),
         ("/action assign A999 fire", "clerk", "There is no action A999"),
-        ("/action assign {done} fire", "clerk", "is done, so there is no one to give it to"),
+        ("/action assign {done} fire", "clerk", "is done: only an open action is given to someone else"),
         (
             "/action assign {ref} police",
             None,
