@@ -334,6 +334,8 @@ class Writer:
         found = self.rows.meetings
         filed = filed_meetings(self.session) if file.meetings else {}
         by_uid = {row.uid: row for row in found.values()}
+        # A meeting the file names where it is now is not also another entry's, moved.
+        named = {found.get((self.rows.groups[m.group].id, m.starts_at(self.zone))) for m in file.meetings}
         for meeting in file.meetings:
             group = self.rows.groups[meeting.group]
             starts_at = meeting.starts_at(self.zone)
@@ -343,7 +345,8 @@ class Writer:
                 row is None
                 and base.get("starts_at") == (self.plain({"starts_at": starts_at}) or {})["starts_at"]
             ):
-                row = by_uid.get(str(base.get("uid")))  # the file's meeting, moved in Slack since
+                moved = by_uid.get(str(base.get("uid")))  # the file's meeting, moved in Slack since
+                row = moved if moved not in named else None
             found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row, base)
         self.session.flush()
         self.names["meeting"] = {

@@ -392,6 +392,14 @@ def test_a_meeting_moved_in_slack_is_not_added_again_when_the_file_is_loaded_aga
     assert meeting.starts_at.astimezone(LONDON) == datetime(2015, 4, 28, 16, 0, tzinfo=LONDON)
     assert meeting.ends_at.astimezone(LONDON) == datetime(2015, 4, 28, 18, 0, tzinfo=LONDON)
 
+    # A file naming both days means two meetings: the moved one where it is, and one on the 21st.
+    data["meetings"].append({"group": "board", "start": "2015-04-28T16:00"})
+    with db() as again:
+        assert load(again, data, now=clock.now()).created == {"meeting": 1}
+        again.commit()
+    days = sorted(m.starts_at.astimezone(LONDON).day for m in session.scalars(select(Meeting)))
+    assert days == [21, 28]
+
 
 def test_an_action_changed_in_slack_keeps_the_change_when_the_file_is_loaded_again(session, db, clock):
     load(session, spec_example(), now=clock.now())
