@@ -158,8 +158,6 @@ def test_a_database_it_cannot_connect_to_stops_start_up_with_one_line(
 
 
 def test_the_suite_cannot_reach_the_real_slack():
-    import socket
-
     with pytest.raises(AssertionError, match="only loopback"):
         socket.create_connection(("203.0.113.5", 443), timeout=1)
 
