@@ -164,6 +164,10 @@ def _add(context: Context, text: str) -> str:
 
 
 def _remove(context: Context, text: str) -> str:
+    if not text.strip():
+        raise UserError(
+            "Which item? Give its number as `/agenda` shows it, e.g. `/agenda remove 3`. Nothing was changed."
+        )
     meeting = _meeting_to_change(context, "remove agenda items")
     item = agenda.remove(
         context.session,

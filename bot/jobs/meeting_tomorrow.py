@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.commands.lines import meeting_where
 from bot.commands.shapes import Message
 from bot.jobs.meetings_ahead import MeetingsAhead, title
 from bot.jobs.outgoing import Outgoing
@@ -23,7 +24,7 @@ def due(run: Run, ahead: MeetingsAhead) -> list[Outgoing]:
         sent = f"Apologies so far: {len(names)} ({', '.join(names)})." if names else "No apologies so far."
         text = (
             f"*Meeting tomorrow*: {title(meeting, run)}.\n"
-            f"Where: {meetings.place(meeting) or 'to be confirmed'}.\n"
+            f"Where: {meeting_where(meeting)}.\n"
             f"{sent} Can't come? `/apologies` before the meeting."
         )
         found.append(

@@ -16,7 +16,7 @@ from bot.jobs.run_due import decide, queue_due
 from bot.jobs.schedule import create_scheduler
 from services.clock import MovableClock
 from services.working_days import WorkingDays
-from storage.models import Delivery, Partnership, Person, Reminder
+from storage.models import Delivery, Meeting, Partnership, Person, Reminder
 from tests.jobs.conftest import LONDON, add_action, each_day, sent_keys
 
 
@@ -50,6 +50,19 @@ def test_after_a_week_of_downtime_what_fell_due_in_it_is_caught_up_once(runner, 
     assert runner.run(d(9, 4), time(13, 30)) == []
     assert runner.run(d(9, 4), time(13, 31)) == []
     assert sent_keys(demo) == before
+
+
+def test_the_day_before_a_meeting_online_or_in_a_room_and_online_the_channel_is_given_the_link(runner, demo):
+    # The Implementation Group's July meeting is online; the Board's April one gains a link too.
+    with demo() as session, session.begin():
+        board = session.scalar(
+            select(Meeting).where(Meeting.starts_at == datetime(2015, 4, 21, 16, 0, tzinfo=LONDON))
+        )
+        board.url = "https://meet.example.org/cpsrb-2015-04"
+    [april] = [a.text for a in runner.run(d(20, 4)) if "Meeting tomorrow" in a.text]
+    assert "Where: Committee Room 1, or online: https://meet.example.org/cpsrb-2015-04." in april
+    [july] = [a.text for a in runner.run(d(7, 7)) if "Meeting tomorrow" in a.text]
+    assert "Where: online: https://meet.example.org/cpsig-2015-07." in july
 
 
 def test_an_agenda_unpublished_at_its_deadline_is_said_to_be_late_when_caught_up_the_day_after(runner):

@@ -226,6 +226,8 @@ def test_removing_items_and_who_may(type_command, demo, clock):
     )
     refused = type_command("/agenda remove 4", person="fire", channel=BOARD)
     assert not refused.ok and "Only the officers and the chair" in refused.text
+    which = type_command("/agenda remove", channel=BOARD)
+    assert not which.ok and which.text.startswith("Which item? Give its number as `/agenda` shows it")
     assert count_rows(demo) == before
     assert type_command("/agenda remove 3", person="fire", channel=BOARD).ok  # their own
     assert "3. Health inequalities" in type_command("/agenda", channel=BOARD).text
