@@ -111,7 +111,10 @@ def submit_form(context: Context, values: dict[str, str], state: dict[str, str])
     counts = {
         label: sum(1 for s in statuses.values() if s == value) for value, label in attendance.LABELS.items()
     }
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items() if n)
+    # "1 with apologies", as "1 apologies" would not read.
+    summary = ", ".join(
+        f"{n} {'with apologies' if label == 'apologies' else label}" for label, n in counts.items() if n
+    )
     return f"Attendance recorded for {_meeting_name(context, meeting)}: {summary or 'nobody'}." + watch(
         context, meeting, changed=bool(changed)
     )

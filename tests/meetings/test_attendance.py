@@ -185,7 +185,7 @@ def test_the_attendance_form_is_preset_from_the_apologies_received(type_command,
     done = submit(FORMS["attendance"], values, form.state, sessions=demo, clock=clock, person_key="clerk")
     assert done.ok and done.text == (
         "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015: "
-        "13 present, 1 apologies, 1 absent, 3 in attendance."
+        "13 present, 1 with apologies, 1 absent, 3 in attendance."
     )
     with demo() as session:
         meeting = session.get(Meeting, int(form.state["meeting"]))
