@@ -87,7 +87,9 @@ def test_the_attendance_form_opens_within_the_trigger_and_its_submission_records
     good = post_interaction(server, slack_signing_secret, submission(view, values, user="U0CLERK01")).json()
     assert good["response_action"] == "update"
     # Officers and observers are preset "in attendance": the clerk, Nadia Hartley and Priya Raman.
-    assert "13 present, 1 with apologies, 1 absent, 3 in attendance" in good["view"]["blocks"][0]["text"]["text"]
+    assert (
+        "13 present, 1 with apologies, 1 absent, 3 in attendance" in good["view"]["blocks"][0]["text"]["text"]
+    )
     with demo() as session:
         assert len(session.scalars(select(Attendance)).all()) == 18
         assert (
