@@ -90,7 +90,7 @@ def match_actions(
     one not already matched), else by what and the due a file last gave it (its
     due date moved in Slack since: `/action due`); new actions are numbered on
     from the highest. With them, what files last set on the stored actions that
-    could match (`file_values`)."""
+    could match (`filed`), by number."""
     refs = [a.ref for a in actions if a.ref is not None]
     whats = [a.what for a in actions if a.ref is None]
     stored = (
@@ -109,14 +109,15 @@ def match_actions(
     claimed = set(refs)
     found: list[Action | None] = [by_number.get(a.ref) if a.ref is not None else None for a in actions]
     _pair(actions, found, stored, claimed, stored_due=lambda row: row.due, due=lambda action: action.due)
-    filed = file_values(session, [row.number for row in stored])
+    by_subject = filed(session, [f"action {row.ref}" for row in stored])
+    as_filed = {row.number: by_subject.get(f"action {row.ref}", {}) for row in stored}
     if any(match is None and action.ref is None for match, action in zip(found, actions, strict=True)):
         _pair(
             actions,
             found,
             stored,
             claimed,
-            stored_due=lambda row: filed.get(row.number, {}).get("due"),
+            stored_due=lambda row: as_filed[row.number].get("due"),
             due=lambda action: action.due.isoformat() if action.due else None,
         )
     matches: list[tuple[Action | None, int]] = []
@@ -128,7 +129,7 @@ def match_actions(
         else:
             matches.append((None, next_number))
             next_number += 1
-    return matches, filed
+    return matches, as_filed
 
 
 def _pair(
@@ -155,40 +156,21 @@ def _pair(
             found[index] = match
 
 
-def file_values(session: Session, numbers: list[int]) -> dict[int, dict[str, Any]]:
-    """What partnership files last set on each of these actions, by number, as
-    the audit log holds it (ids in the file, dates as text): the base a later
-    load compares with, so that a change made in Slack since (a new due date, a
-    new owner) stands unless the file itself changes it."""
-    if not numbers:
+def filed(session: Session, subjects: list[str]) -> dict[str, dict[str, Any]]:
+    """What partnership files last set on each of these rows, by the audit
+    subject their loads gave it ("action A12", "meeting board 2015-06-16"), as
+    the audit log holds it (ids in the file, dates as text; a meeting's uid and
+    start among it): the base a later load compares with, so that a change made
+    in Slack since (a new due date, owner or place; a meeting moved) stands
+    unless the file itself changes it."""
+    if not subjects:
         return {}
     rows = session.execute(
         select(AuditEntry.subject, AuditEntry.after)
-        .where(
-            AuditEntry.what.in_(("load.create", "load.update")),
-            AuditEntry.subject.in_([f"action A{number}" for number in numbers]),
-        )
-        .order_by(AuditEntry.id)
-    )
-    values: dict[int, dict[str, Any]] = {}
-    for subject, after in rows:
-        number = subject.removeprefix("action A")
-        if number.isdigit():
-            values.setdefault(int(number), {}).update(after or {})
-    return values
-
-
-def filed_meetings(session: Session) -> dict[str, dict[str, Any]]:
-    """What partnership files last set on each meeting they created or updated,
-    by the name the file gives it ("board 2015-06-16"), as the audit log holds
-    it: its uid and start among it, so a meeting moved in Slack since is still
-    the file's, and a place changed in Slack stands unless the file changes it."""
-    rows = session.execute(
-        select(AuditEntry.subject, AuditEntry.after)
-        .where(AuditEntry.what.in_(("load.create", "load.update")), AuditEntry.subject.like("meeting %"))
+        .where(AuditEntry.what.in_(("load.create", "load.update")), AuditEntry.subject.in_(subjects))
         .order_by(AuditEntry.id)
     )
     values: dict[str, dict[str, Any]] = {}
     for subject, after in rows:
-        values.setdefault(subject.removeprefix("meeting "), {}).update(after or {})
+        values.setdefault(subject, {}).update(after or {})
     return values

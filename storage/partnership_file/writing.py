@@ -24,7 +24,7 @@ from storage.models import (
     WorkstreamMember,
 )
 from storage.partnership_file import shapes
-from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows, filed_meetings
+from storage.partnership_file.stored import PARTNERSHIP_ID, StoredRows, filed
 
 # Foreign keys, and the kind of row each names; audit entries show that row's id in the file.
 REFERENCES = {
@@ -332,14 +332,17 @@ class Writer:
 
     def meetings(self, file: shapes.File) -> None:
         found = self.rows.meetings
-        filed = filed_meetings(self.session) if file.meetings else {}
+        bases = filed(
+            self.session,
+            [f"meeting {self.meeting_name(m.group, m.starts_at(self.zone))}" for m in file.meetings],
+        )
         by_uid = {row.uid: row for row in found.values()}
         # A meeting the file names where it is now is not also another entry's, moved.
         named = {found.get((self.rows.groups[m.group].id, m.starts_at(self.zone))) for m in file.meetings}
         for meeting in file.meetings:
             group = self.rows.groups[meeting.group]
             starts_at = meeting.starts_at(self.zone)
-            base = filed.get(f"{meeting.group} {starts_at.astimezone(self.zone):%Y-%m-%d}", {})
+            base = bases.get(f"meeting {self.meeting_name(meeting.group, starts_at)}", {})
             row = found.get((group.id, starts_at))
             if (
                 row is None
@@ -350,7 +353,7 @@ class Writer:
             found[(group.id, starts_at)] = self.meeting(meeting, starts_at, group, row, base)
         self.session.flush()
         self.names["meeting"] = {
-            row.id: f"{self.names['group'][group_id]} {start.astimezone(self.zone):%Y-%m-%d}"
+            row.id: self.meeting_name(self.names["group"][group_id], start)
             for (group_id, start), row in found.items()
         }
         # An action names its meeting by group and local day; the checks made that one meeting.
@@ -358,6 +361,10 @@ class Writer:
             (self.names["group"][group_id], start.astimezone(self.zone).date()): row
             for (group_id, start), row in found.items()
         }
+
+    def meeting_name(self, group: str, starts_at: datetime) -> str:
+        """A meeting as the file and the audit log name it: "board 2015-06-16"."""
+        return f"{group} {starts_at.astimezone(self.zone):%Y-%m-%d}"
 
     def meeting(
         self,
@@ -367,7 +374,7 @@ class Writer:
         row: Meeting | None,
         filed: dict[str, Any],
     ) -> Meeting:
-        subject = f"{meeting.group} {starts_at.astimezone(self.zone):%Y-%m-%d}"
+        subject = self.meeting_name(meeting.group, starts_at)
         length = timedelta(minutes=meeting.minutes or group.minutes)
         if row is None:
             place = meeting.location if (meeting.location or meeting.url) else group.location

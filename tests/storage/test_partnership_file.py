@@ -37,6 +37,14 @@ def spec_example() -> dict:
     return read_file(SPEC_EXAMPLE)
 
 
+def load_again(db, data: dict, clock) -> LoadResult:
+    """Load `data` in a session of its own, as a later `partnerbot load` does."""
+    with db() as again:
+        result = load(again, data, now=clock.now())
+        again.commit()
+    return result
+
+
 def dump(session) -> dict[str, list[tuple]]:
     """Every row of every table, in key order."""
     session.flush()
@@ -255,9 +263,7 @@ def test_loading_the_same_file_twice_changes_nothing(session, db, clock):
     before, audited = dump(session), audit_count(session)
 
     clock.advance(timedelta(days=1))
-    with db() as again:
-        result = load(again, spec_example(), now=clock.now())
-        again.commit()
+    result = load_again(db, spec_example(), clock)
 
     assert result == LoadResult({}, {}, {}) and not result.changed
     assert dump(session) == before
@@ -279,9 +285,7 @@ def test_a_changed_file_updates_just_what_changed(session, db, clock):
     changed["actions"].append({"what": "Book the June venue", "owner": "clerk", "due": "2015-05-01"})
 
     clock.advance(timedelta(hours=2))
-    with db() as again:
-        result = load(again, changed, now=clock.now())
-        again.commit()
+    result = load_again(db, changed, clock)
 
     assert result.created == {"action": 1}
     assert result.updated == {"person": 1, "group": 1, "membership": 1, "meeting": 1, "action": 1}
@@ -333,9 +337,7 @@ def test_a_person_left_out_of_the_file_keeps_their_row_and_actions_and_loses_the
     left["people"] = [p for p in left["people"] if p["id"] != "fire"]
     left["groups"][0]["members"] = [m for m in left["groups"][0]["members"] if m["person"] != "fire"]
     left["workstreams"][0]["leads"] = ["clerk"]
-    with db() as again:
-        result = load(again, left, now=clock.now())
-        again.commit()
+    result = load_again(db, left, clock)
     assert result.removed == {"membership": 1, "workstream_member": 1}
     session.expire_all()
     assert "fire" in people(session) and "fire" not in members_of(session, "board")
@@ -351,9 +353,7 @@ def test_meetings_and_actions_keep_what_the_bot_changed_unless_the_file_changes_
     a2.status, a2.done_at = "done", clock.now()
     session.commit()
 
-    with db() as again:
-        result = load(again, spec_example(), now=clock.now())
-        again.commit()
+    result = load_again(db, spec_example(), clock)
     # The file still names the place it named before: the one set in Slack stands.
     assert not result.changed, result
     session.expire_all()
@@ -361,9 +361,7 @@ def test_meetings_and_actions_keep_what_the_bot_changed_unless_the_file_changes_
 
     data = spec_example()
     data["meetings"][0]["location"] = "Committee Room 2"
-    with db() as again:
-        assert load(again, data, now=clock.now()).updated == {"meeting": 1}
-        again.commit()
+    assert load_again(db, data, clock).updated == {"meeting": 1}
     session.expire_all()
     assert (meeting.location, meeting.sequence) == ("Committee Room 2", 1)
 
@@ -376,17 +374,13 @@ def test_a_meeting_moved_in_slack_is_not_added_again_when_the_file_is_loaded_aga
     meeting.ends_at += timedelta(days=7)
     session.commit()
 
-    with db() as again:
-        result = load(again, spec_example(), now=clock.now())
-        again.commit()
+    result = load_again(db, spec_example(), clock)
     assert not result.changed, result
     assert session.scalar(select(func.count()).select_from(Meeting)) == 1
     # The file lengthens it: from when it starts now, on the 28th.
     data = spec_example()
     data["groups"][0]["minutes"] = 120
-    with db() as again:
-        assert load(again, data, now=clock.now()).updated == {"group": 1, "meeting": 1}
-        again.commit()
+    assert load_again(db, data, clock).updated == {"group": 1, "meeting": 1}
     session.expire_all()
     [meeting] = session.scalars(select(Meeting))
     assert meeting.starts_at.astimezone(LONDON) == datetime(2015, 4, 28, 16, 0, tzinfo=LONDON)
@@ -394,9 +388,7 @@ def test_a_meeting_moved_in_slack_is_not_added_again_when_the_file_is_loaded_aga
 
     # A file naming both days means two meetings: the moved one where it is, and one on the 21st.
     data["meetings"].append({"group": "board", "start": "2015-04-28T16:00"})
-    with db() as again:
-        assert load(again, data, now=clock.now()).created == {"meeting": 1}
-        again.commit()
+    assert load_again(db, data, clock).created == {"meeting": 1}
     days = sorted(m.starts_at.astimezone(LONDON).day for m in session.scalars(select(Meeting)))
     assert days == [21, 28]
 
@@ -410,9 +402,7 @@ def test_an_action_changed_in_slack_keeps_the_change_when_the_file_is_loaded_aga
     a2.status, a2.done_at = "done", clock.now()
     session.commit()
 
-    with db() as again:
-        result = load(again, spec_example(), now=clock.now())
-        again.commit()
+    result = load_again(db, spec_example(), clock)
     # A1 is found by the due the file gave it, not added again; nothing the file
     # still says as it did is put back over what was changed since.
     assert not result.changed, result
@@ -426,9 +416,7 @@ def test_an_action_changed_in_slack_keeps_the_change_when_the_file_is_loaded_aga
     data = spec_example()
     data["actions"][0]["owner"] = "chair"
     data["actions"][1]["owner"] = "Programme Office"
-    with db() as again:
-        result = load(again, data, now=clock.now())
-        again.commit()
+    result = load_again(db, data, clock)
     assert result.updated == {"action": 2} and not result.created
     session.expire_all()
     assert (a1.due, a1.owner.key) == (date(2015, 3, 3), "chair")
@@ -441,25 +429,19 @@ def test_a_workstream_closed_in_slack_stays_closed_unless_the_file_says_open(ses
     workstream.is_open = False  # `/update joint-commissioning close`
     session.commit()
 
-    with db() as again:
-        assert load(again, spec_example(), now=clock.now()).changed is False
-        again.commit()
+    assert load_again(db, spec_example(), clock).changed is False
     session.expire_all()
     assert workstream.is_open is False
 
     data = spec_example()
     data["workstreams"][0]["open"] = True
-    with db() as again:
-        assert load(again, data, now=clock.now()).updated == {"workstream": 1}
-        again.commit()
+    assert load_again(db, data, clock).updated == {"workstream": 1}
     session.expire_all()
     assert workstream.is_open is True
 
     data["workstreams"][0]["open"] = False
     data["workstreams"].append({"slug": "estates", "name": "Estates", "group": "board"})
-    with db() as again:
-        load(again, data, now=clock.now())
-        again.commit()
+    load_again(db, data, clock)
     opened = dict(session.execute(select(Workstream.slug, Workstream.is_open)).all())
     assert opened == {"joint-commissioning": False, "estates": True}
 
@@ -476,9 +458,7 @@ def test_actions_are_matched_by_ref_and_new_ones_numbered_after_the_highest(sess
 
     data["actions"][0]["what"] = "Circulate the Away Day outcomes to all partners"
     data["actions"].append({"what": "Confirm the June date", "owner": "chair", "due": "2015-04-30"})
-    with db() as again:
-        result = load(again, data, now=clock.now())
-        again.commit()
+    result = load_again(db, data, clock)
 
     assert (result.created, result.updated) == ({"action": 1}, {"action": 1})
     session.expire_all()
@@ -494,9 +474,7 @@ def test_two_people_can_swap_slack_ids_in_one_load(session, db, clock):
     data = spec_example()
     data["people"][0]["slack"], data["people"][1]["slack"] = "U0CLERK01", "U0CHAIR01"
 
-    with db() as again:
-        result = load(again, data, now=clock.now())
-        again.commit()
+    result = load_again(db, data, clock)
 
     assert result.updated == {"person": 2}
     session.expire_all()
@@ -542,9 +520,7 @@ def test_a_later_file_may_name_people_groups_and_meetings_stored_by_an_earlier_o
         ],
     }
 
-    with db() as again:
-        result = load(again, later, now=clock.now())
-        again.commit()
+    result = load_again(db, later, clock)
 
     assert result.created == {"meeting": 1, "action": 1} and not result.updated
     action = session.scalars(select(Action).where(Action.number == 3)).one()
@@ -560,9 +536,7 @@ def test_leads_and_contributors_are_made_to_match_the_file(session, db, clock):
     data = spec_example()
     data["workstreams"][0].update(leads=["chair"], contributors=["fire", "clerk"])
 
-    with db() as again:
-        result = load(again, data, now=clock.now())
-        again.commit()
+    result = load_again(db, data, clock)
 
     assert (result.created, result.updated, result.removed) == (
         {"workstream_member": 2},
@@ -1015,9 +989,7 @@ def test_the_bundled_demo_partnership_loads_cleanly_and_again_changes_nothing(se
     assert result.created["meeting"] > 10 and result.created["action"] > 10
     before, audited = dump(session), audit_count(session)
 
-    with db() as again:
-        second = load(again, read_file(DEMO), now=clock.now())
-        again.commit()
+    second = load_again(db, read_file(DEMO), clock)
 
     assert not second.changed
     assert dump(session) == before and audit_count(session) == audited
