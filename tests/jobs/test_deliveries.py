@@ -261,7 +261,8 @@ def race(database_url: str, slack_url: str, processes: int, now: str) -> list[su
 
 def test_processes_racing_over_the_queue_send_each_of_200_messages_once(db, clock, database_url, slack_api):
     keys = queue_many(db, clock, 200)
-    slack_api.reply("chat.postMessage", delay=0.01)  # slow enough that the processes overlap
+    # Each process posts one at a time: two posts held at once are two processes sending.
+    slack_api.reply("chat.postMessage", delay=0.01, together=2)
     finished = race(database_url, slack_api.url, 3, clock.now().isoformat())
     assert [f.returncode for f in finished] == [0, 0, 0]
     assert Counter(p["text"] for p in slack_api.posts()) == Counter(keys)

@@ -36,6 +36,7 @@ VALID_TOKEN_PREFIXES = ("xoxb-", "xapp-")
 # Fields Slack takes as JSON; in a form body they arrive as JSON strings. They are
 # decoded so that tests need not care which encoding the client chose.
 _JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+HOLD = 8.0  # seconds a ``together`` reply holds a call at most
 _UNKNOWN_METHOD = {"ok": False, "error": "unknown_method"}  # compared by identity
 
 Params = dict[str, Any]
@@ -80,6 +81,8 @@ class _Reply:
     delay: float = 0.0
     remaining: int | None = None  # scripted replies only; None: never used up
     hang_up: bool = False  # close the connection after answering, without saying so first
+    together: int = 0  # hold the first calls until this many are being answered at once
+    method: str = ""  # set on answers to scripted replies that hold calls (``together``)
 
 
 class FakeSlackAPI:
@@ -114,6 +117,8 @@ class FakeSlackAPI:
         self.users: dict[str, Params] = {}
         self.connections = 0  # TCP connections accepted: HTTP/1.1 keeps one open between calls
         self.hung_up = 0  # connections this end closed (a ``hang_up`` reply, or the client left)
+        self._held: dict[str, int] = {}  # calls of a ``together`` reply's method being held
+        self._gathered: set[str] = set()  # methods whose ``together`` callers all arrived
 
     def start(self) -> FakeSlackAPI:
         if self._server is not None:
@@ -165,6 +170,7 @@ class FakeSlackAPI:
         delay: float = 0.0,
         times: int | None = None,
         hang_up: bool = False,
+        together: int = 0,
     ) -> None:
         """Script the answer to the next ``times`` calls of ``method`` (None: all of them).
 
@@ -173,13 +179,17 @@ class FakeSlackAPI:
         for a 200 and a Slack-like error body otherwise. ``delay`` sleeps on the
         server before answering, standing for slow Slack. ``hang_up`` closes the
         connection after the answer, which had said it would stay open (HTTP/1.1
-        keep-alive), as a server does with one idle too long.
+        keep-alive), as a server does with one idle too long. ``together=n``
+        holds the first calls until n of them are being answered at once (for
+        at most HOLD seconds, under the clients' 10 s timeout), then lets every
+        call through: a race between processes that each call one at a time
+        then truly overlaps, however unevenly the processes started.
         """
         if times is not None and times < 1:
             raise ValueError("times must be None or at least 1")
         with self._lock:
             self._replies.setdefault(method, deque()).append(
-                _Reply(status, body, dict(headers or {}), delay, times, hang_up)
+                _Reply(status, body, dict(headers or {}), delay, times, hang_up, together)
             )
 
     def recover(self) -> None:
@@ -225,6 +235,21 @@ class FakeSlackAPI:
                     f"waited {timeout}s for {count} {method} call(s), got {len(self.calls(method))}"
                 )
             return self.calls(method)
+
+    def _hold(self, reply: _Reply) -> None:
+        """Hold a call until ``reply.together`` calls of its method are held at once."""
+        if not reply.together:
+            return
+        with self._lock:
+            self._held[reply.method] = self._held.get(reply.method, 0) + 1
+            self._lock.notify_all()
+
+            def arrived() -> bool:
+                return reply.method in self._gathered or self._held[reply.method] >= reply.together
+
+            if self._lock.wait_for(arrived, HOLD):
+                self._gathered.add(reply.method)
+            self._held[reply.method] -= 1
 
     def wait_for_hang_ups(self, count: int = 1, *, timeout: float = 2.0) -> None:
         """Block until this end has closed ``count`` connections: the server
@@ -281,7 +306,7 @@ class FakeSlackAPI:
                 }
             elif body is None:
                 body = self._default(method, call.params)
-            return _Reply(scripted.status, body, scripted.headers, scripted.delay, hang_up=scripted.hang_up)
+            return replace(scripted, body=body, remaining=None, method=method)
         if method != RESPONSE_URL and method not in self._handlers:
             return _Reply(200, _UNKNOWN_METHOD)
         return _Reply(200, self._default(method, call.params))
@@ -452,6 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.api._lock:
                 self.api.errors.append(f"{self.command} {self.path}: {error!r}")
             reply = _Reply(500, {"ok": False, "error": "fake_api_error"})
+        self.api._hold(reply)
         time.sleep(reply.delay)
         if isinstance(reply.body, (dict, list)):
             payload, ctype = json.dumps(reply.body).encode(), "application/json; charset=utf-8"

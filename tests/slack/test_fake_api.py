@@ -263,6 +263,24 @@ def test_scripted_delay_beyond_client_timeout(slack_api: FakeSlackAPI) -> None:
     assert len(slack_api.posts()) == 1
 
 
+def test_scripted_together_holds_the_first_calls_until_they_overlap(
+    slack_api: FakeSlackAPI, client: WebClient
+) -> None:
+    slack_api.reply("chat.postMessage", together=2)
+    first = threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": "first"})
+    first.start()
+    first.join(0.5)
+    assert first.is_alive()  # held: no other call is being answered
+    second = WebClient(token="xoxb-test", base_url=slack_api.url)
+    assert second.chat_postMessage(channel="C1", text="second")["ok"]
+    first.join(2)
+    assert not first.is_alive()
+    started = time.monotonic()
+    assert client.chat_postMessage(channel="C1", text="third")["ok"]  # nothing held once they met
+    assert time.monotonic() - started < 1
+    assert [p["text"] for p in slack_api.posts()] == ["first", "second", "third"]
+
+
 def test_reply_rejects_zero_times(slack_api: FakeSlackAPI) -> None:
     with pytest.raises(ValueError):
         slack_api.reply("auth.test", times=0)
