@@ -167,7 +167,10 @@ def filed(session: Session, subjects: list[str]) -> dict[str, dict[str, Any]]:
         return {}
     rows = session.execute(
         select(AuditEntry.subject, AuditEntry.after)
-        .where(AuditEntry.what.in_(("load.create", "load.update")), AuditEntry.subject.in_(subjects))
+        .where(
+            AuditEntry.what.in_(("load.create", "load.update", "load.agree")),
+            AuditEntry.subject.in_(subjects),
+        )
         .order_by(AuditEntry.id)
     )
     values: dict[str, dict[str, Any]] = {}

@@ -160,6 +160,20 @@ class Writer:
             if as_filed not in filed or filed[as_filed] != written
         }
 
+    def file_changes(
+        self, kind: str, subject: str, row: Any, wanted: dict[str, Any], filed: dict[str, Any]
+    ) -> dict[str, tuple[Any, Any]]:
+        """What the file changed since a load last set it (`since_filed`) that
+        differs from `row`. A value the file changed to what is stored already
+        (the minutes catching up with Slack) is recorded as filed all the same
+        ("load.agree"), so that a later change in Slack stands against it too."""
+        given = self.since_filed(wanted, filed)
+        changes = self.differences(row, given)
+        agreed = {name: value for name, value in given.items() if name not in changes}
+        if agreed:
+            self.audit("load.agree", f"{kind} {subject}", None, agreed)
+        return changes
+
     def named(self, kind: str, rows: dict[str, Any]) -> None:
         self.session.flush()
         self.names[kind] = {row.id: key for key, row in rows.items()}
@@ -294,6 +308,7 @@ class Writer:
 
     def workstreams(self, file: shapes.File) -> None:
         found = self.rows.workstreams
+        bases = filed(self.session, [f"workstream {s.slug}" for s in file.workstreams if s.open is not None])
         for stream in file.workstreams:
             group = self.rows.groups.get(stream.group or "")
             wanted = {
@@ -302,11 +317,16 @@ class Writer:
                 "description": stream.description,
                 "group_id": group.id if group else None,
             }
-            if stream.open is not None or stream.slug not in found:
-                wanted["is_open"] = True if stream.open is None else stream.open
-            found[stream.slug] = self.put(
-                "workstream", stream.slug, found.get(stream.slug), Workstream, wanted
-            )
+            row = found.get(stream.slug)
+            if row is not None and stream.open is not None:
+                # Open or closed as the file says, unless `/update WS close` or `reopen` said
+                # otherwise since and the file still says what it said then.
+                base = bases.get(f"workstream {stream.slug}", {})
+                changes = self.file_changes("workstream", stream.slug, row, {"is_open": stream.open}, base)
+                wanted.update({name: value for name, (_, value) in changes.items()})
+            elif row is None and stream.open is not None:
+                wanted["is_open"] = stream.open  # left out: open, and not filed as the file's word
+            found[stream.slug] = self.put("workstream", stream.slug, row, Workstream, wanted)
         self.named("workstream", found)
         for stream in file.workstreams:
             if stream.leads is None and stream.contributors is None:
@@ -406,8 +426,8 @@ class Writer:
             if value is not None
         }
         # Its length from the file, from when it starts now (`/meeting move` may have moved it).
-        wanted: dict[str, Any] = {"ends_at": row.starts_at + length, **self.since_filed(given, filed)}
-        changes = self.differences(row, wanted)
+        changes = self.file_changes("meeting", subject, row, given, filed)
+        changes.update(self.differences(row, {"ends_at": row.starts_at + length}))
         if changes:
             # Calendar clients take a change only with a higher SEQUENCE (RFC 5546).
             changes.update(sequence=(row.sequence, row.sequence + 1), updated_at=(row.updated_at, self.now))
@@ -450,7 +470,7 @@ class Writer:
                     },
                 )
                 continue
-            changes = self.differences(row, self.since_filed(wanted, filed.get(number, {})))
+            changes = self.file_changes("action", f"A{number}", row, wanted, filed.get(number, {}))
             if "status" in changes:
                 changes["done_at"] = (row.done_at, self.now if action.status == "done" else None)
             if changes:

@@ -423,6 +423,23 @@ def test_an_action_changed_in_slack_keeps_the_change_when_the_file_is_loaded_aga
     assert (a2.owner_text, a2.status) == ("Programme Office", "done")
 
 
+def test_a_file_changed_to_agree_with_slack_does_not_undo_a_later_change_in_slack(session, db, clock):
+    load(session, spec_example(), now=clock.now())
+    session.commit()
+    a1 = session.scalars(select(Action).where(Action.number == 1)).one()
+    a1.due = date(2015, 3, 3)  # `/action due A1 3/3/2015`
+    session.commit()
+    data = spec_example()
+    data["actions"][0]["due"] = "2015-03-03"  # the minutes catch up with Slack
+    assert not load_again(db, data, clock).changed
+
+    a1.due = date(2015, 3, 10)  # `/action due A1 10/3/2015`
+    session.commit()
+    assert not load_again(db, data, clock).changed
+    session.expire_all()
+    assert a1.due == date(2015, 3, 10)
+
+
 def test_a_workstream_closed_in_slack_stays_closed_unless_the_file_says_open(session, db, clock):
     load(session, spec_example(), now=clock.now())
     workstream = session.scalars(select(Workstream)).one()
@@ -444,6 +461,14 @@ def test_a_workstream_closed_in_slack_stays_closed_unless_the_file_says_open(ses
     load_again(db, data, clock)
     opened = dict(session.execute(select(Workstream.slug, Workstream.is_open)).all())
     assert opened == {"joint-commissioning": False, "estates": True}
+
+    # Reopened in Slack, it is not closed again by the file that closed it.
+    session.expire_all()
+    workstream.is_open = True  # `/update joint-commissioning reopen`
+    session.commit()
+    assert load_again(db, data, clock).changed is False
+    session.expire_all()
+    assert workstream.is_open is True
 
 
 def test_actions_are_matched_by_ref_and_new_ones_numbered_after_the_highest(session, db, clock):
