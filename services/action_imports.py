@@ -125,7 +125,8 @@ def save(session: Session, *, now: datetime, actor: Person, key: str) -> Saved:
         saved = session.scalars(select(Action).where(Action.import_id == draft.id).order_by(Action.number))
         return Saved(actions=list(saved), meeting=meeting, first_time=False)
     owner_ids = {row["owner_id"] for row in draft.rows if row["owner_id"] is not None}
-    owners = set(session.scalars(select(Person.id).where(Person.id.in_(owner_ids)))) if owner_ids else set()
+    found = list(session.scalars(select(Person).where(Person.id.in_(owner_ids)))) if owner_ids else []
+    owners = {person.id for person in found}
     first = actions.next_number(session)
     rows = []
     for offset, row in enumerate(draft.rows):
@@ -162,6 +163,7 @@ def save(session: Session, *, now: datetime, actor: Person, key: str) -> Saved:
             )
             for action, row in zip(created, draft.rows, strict=True)
         ],
+        concerns=found,
     )
     audit.record(
         session,

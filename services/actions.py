@@ -80,6 +80,7 @@ def add(
         subject=action.ref,
         at=now,
         after={"what": what, "owner": owner.name, "due": due, "meeting": action.meeting_id},
+        concerns=(owner.person,),
     )
     return Added(action=action, meeting=meeting, overdue=due is not None and due < today)
 
@@ -276,6 +277,7 @@ def set_due(session: Session, *, now: datetime, actor: Person | None, action: Ac
         at=now,
         before={"due": before},
         after={"due": due},
+        concerns=(action.owner,),
     )
     return action
 
@@ -292,7 +294,8 @@ def set_owner(session: Session, *, now: datetime, actor: Person | None, action: 
         return False
     if owner.person is None and action.owner_id is None and action.owner_text == owner.text:
         return False
-    before = action.owner.name if action.owner else action.owner_text
+    was = action.owner
+    before = was.name if was else action.owner_text
     action.owner = owner.person
     action.owner_id = owner.person.id if owner.person else None
     action.owner_text = None if owner.person else owner.text
@@ -305,6 +308,7 @@ def set_owner(session: Session, *, now: datetime, actor: Person | None, action: 
         at=now,
         before={"owner": before},
         after={"owner": owner.name},
+        concerns=(was, owner.person),
     )
     return True
 
@@ -340,6 +344,7 @@ def snooze(session: Session, *, now: datetime, today: date, actor: Person | None
         at=now,
         before={"snoozed_until": before},
         after={"snoozed_until": until},
+        concerns=(action.owner,),
     )
     return True
 
@@ -392,6 +397,7 @@ def _change_status(
         at=now,
         before={"status": before},
         after={"status": status},
+        concerns=(action.owner,),
     )
     return action
 

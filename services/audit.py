@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -18,6 +19,19 @@ def changed(session: Session) -> bool:
     return bool(session.info.get("audited"))
 
 
+def concerned(session: Session) -> set[str]:
+    """The Slack ids of the people this session's changes concern besides the
+    one who made them (the owner of an action an officer changed), so that the
+    front end republishes their Home tabs too."""
+    return set(session.info.get("concerns", ()))
+
+
+def _concern(session: Session, people: Iterable[Person | None]) -> None:
+    ids = {person.slack_user_id for person in people if person is not None and person.slack_user_id}
+    if ids:
+        session.info.setdefault("concerns", set()).update(ids)
+
+
 def record(
     session: Session,
     *,
@@ -27,10 +41,13 @@ def record(
     at: datetime,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    concerns: Iterable[Person | None] = (),
 ) -> None:
     # The front end sees that this transaction changed something (and so, e.g.,
-    # republishes the person's Home tab) without every service telling it.
+    # republishes the person's Home tab) without every service telling it;
+    # `concerns` names whose Home tabs it changes besides (see `concerned`).
     session.info["audited"] = True
+    _concern(session, concerns)
     # Written as the transaction commits (on PostgreSQL in COMMIT's own round
     # trip), as a plain INSERT: an AuditEntry object left for the session's flush
     # cost a write more than the rest of its unit of work.
@@ -64,12 +81,14 @@ def record_many(
     what: str,
     at: datetime,
     entries: list[tuple[str, dict[str, Any]]],
+    concerns: Iterable[Person | None] = (),
 ) -> None:
     """Many changes of one kind at once (an imported table's actions), as one
     statement: `entries` are (subject, after) pairs."""
     if not entries:
         return
     session.info["audited"] = True
+    _concern(session, concerns)
     session.execute(
         insert(AuditEntry),
         [

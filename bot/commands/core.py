@@ -325,9 +325,12 @@ def execute(
                 if once_key and not inbox.first_time(session, key=once_key, now=now):
                     return Reply(text=ALREADY_PRESSED, ok=False)
                 answer = act(context)
-                if person is not None and person.slack_user_id and audit.changed(session):
-                    # Whatever a person changes shows on their Home tab, published like any post.
-                    home.changed(session, slack_user_id=person.slack_user_id, now=now)
+                if audit.changed(session):
+                    # Whatever a person changes shows on their Home tab, published like any
+                    # post, and on the tabs of those it concerns (an action's owner).
+                    tabs = audit.concerned(session) | {person.slack_user_id if person else None}
+                    for tab in sorted(t for t in tabs if t):
+                        home.changed(session, slack_user_id=tab, now=now)
                 for post in context.posts:
                     outbox.enqueue_at_commit(
                         session,

@@ -1,6 +1,7 @@
 """The App Home tab: a person's open actions (with their buttons), next meetings
 with their apology state, and workstreams with the last status. Published through
-the outbox (kind "home") when they open it and after each change they make.
+the outbox (kind "home") when they open it, after each change they make, and
+after each change others make to their actions (services.audit.concerned).
 
 The row queued says only whose tab to publish; the view is built when it is
 sent (`publish`), so a change never waits for it, and the changes a person makes

@@ -107,6 +107,26 @@ def test_a_change_republishes_the_changers_home_tab_and_a_refusal_does_not(demo,
     assert len(home_deliveries(demo)) == 2  # the last was sent: a change after it gets its own
 
 
+def test_a_change_to_someone_elses_action_republishes_their_home_tab_too(demo, clock, type_command):
+    type_command("/action done A11", person="clerk")  # an officer, on the fire service's action
+    assert sorted(d.target for d in home_deliveries(demo)) == ["U0CLERK01", "U0FIRE001"]
+    clock.set(clock.now() + home.REFRESH_DELAY)
+    published = {m.text: str(m.to_payload()) for m in publish_due(demo, clock)}
+    assert "Send station and estates data" not in published["partnerbot for Ray Cottam"]
+
+    type_command("/action assign A16 dwp", person="clerk")  # from the fire service to the DWP
+    type_command("/action add Book the room | fire | 2 May", person="clerk")
+    targets = [d.target for d in home_deliveries(demo)][2:]
+    assert sorted(targets) == ["U0CLERK01", "U0DWP0001", "U0FIRE001"]  # each once, changes together
+    type_command("/action assign A16 Programme Office", person="clerk")  # no one in Slack: no tab
+    type_command("/action done A5", person="clerk")  # Chief Officers: no one in Slack either
+    assert len(home_deliveries(demo)) == 5
+    clock.set(clock.now() + home.REFRESH_DELAY)
+    published = {m.text: str(m.to_payload()) for m in publish_due(demo, clock)}
+    assert "Bring options" not in published["partnerbot for Imran Siddique"]
+    assert "Book the room" in published["partnerbot for Ray Cottam"]
+
+
 def test_a_change_queues_the_persons_home_tab_unless_one_is_waiting(demo, clock):
     now = clock.now()
     with transaction(demo) as session:
@@ -196,7 +216,7 @@ def test_someone_not_in_the_file_who_opens_the_home_tab_is_told_how_to_join(demo
 
 
 def test_someone_with_no_slack_account_gets_no_home_tab(demo, clock, type_command):
-    type_command("/action add Consult schools | clerk | 1 May", person="youth")
+    type_command("/action add Consult schools | Schools Forum | 1 May", person="youth")
     assert home_deliveries(demo) == []
 
 
