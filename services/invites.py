@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services import calendar, outbox
 from services import partnership as partnership_service
-from services.dates import format_date, format_time
+from services.dates import format_date, format_time, format_times
 from storage.models import Meeting, Membership, Person
 
 
@@ -107,7 +107,7 @@ def _text(
         lines.append(f"You are invited to a meeting of the {_the(meeting.group.name)}.")
     lines += [
         "",
-        f"When: {format_date(start.date())}, {format_time(start)} to {format_time(end)} ({zone_name} time)",
+        f"When: {format_date(start.date())}, {format_times(start, end, to=' to ')} ({zone_name} time)",
     ]
     if facts.location and facts.location != facts.url:
         lines.append(f"Where: {facts.location}")

@@ -10,7 +10,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.actions import Shown
-from services.dates import format_date, format_time
+from services.dates import format_date, format_time, format_times
 from services.meetings import Scheduled
 
 # A workstream's overall status, as its highlight report and every message show it.
@@ -31,8 +31,7 @@ def action_line(action: Shown, today: date) -> str:
 
 def meeting_when(meeting: Scheduled, zone: ZoneInfo) -> str:
     start = meeting.starts_at.astimezone(zone)
-    end = meeting.ends_at.astimezone(zone)
-    return f"{format_date(start.date())}, {format_time(start)}–{format_time(end)}"
+    return f"{format_date(start.date())}, {format_times(start, meeting.ends_at.astimezone(zone))}"
 
 
 def meeting_where(meeting: Scheduled) -> str:

@@ -3,7 +3,7 @@ message, queued with the change, raised SEQUENCE on a move, CANCEL on a cancella
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import icalendar
 import vobject
@@ -85,6 +85,14 @@ def test_the_invitation_is_an_itip_request_with_every_member_and_no_rsvp(demo, c
     )
     assert "When: Tue 21 Apr 2015, 16:00 to 17:30 (Europe/London time)" in text
     assert "send your apologies in Slack with /apologies (e.g. /apologies 21/04/2015" in text
+
+
+def test_an_invitation_across_the_clocks_going_back_gives_each_time_its_zone(demo, clock):
+    first_half_past_one = datetime(2015, 10, 25, 0, 30, tzinfo=UTC)  # 01:30 BST; 01:30 GMT comes after
+    moved = change_meeting(demo, clock, group="board", starts=APRIL, starts_at=first_half_past_one)
+    invite(demo, clock, starts=moved.starts_at)
+    text = next(d.payload["text"] for d in queued(demo) if d.key.endswith(":clerk"))
+    assert "When: Sun 25 Oct 2015, 01:30 BST to 02:00 GMT (Europe/London time)" in text
 
 
 def test_the_invitation_and_the_feed_share_uid_and_sequence_after_a_move(demo, clock, type_calendar, web):

@@ -326,9 +326,9 @@ def test_a_time_the_clocks_skip_is_refused_and_nothing_is_stored(type_command, d
 
 def test_a_meeting_across_the_night_the_clocks_go_back_lasts_its_length(type_command, demo):
     # 01:30 comes twice on Sun 25 Oct 2015: the meeting takes the first, in summer
-    # time, and ends 90 minutes later, at 02:00 winter time.
+    # time, and ends 90 minutes later, at 02:00 winter time, as it says.
     reply = type_command("/meeting add 25 Oct 2015 01:30", channel=BOARD)
-    assert reply.ok and "• Sun 25 Oct 2015, 01:30–02:00, Committee Room 1" in reply.text
+    assert reply.ok and "• Sun 25 Oct 2015, 01:30 BST–02:00 GMT, Committee Room 1" in reply.text
     added = next(m for m in board_meetings(demo) if m.starts_at.month == 10 and m.starts_at.day == 25)
     assert (added.starts_at.hour, added.starts_at.minute) == (0, 30)  # 01:30 BST
     assert added.ends_at - added.starts_at == timedelta(minutes=90)
