@@ -149,8 +149,9 @@ def _load(args, settings: Settings) -> int:
     print(f"partnerbot: loaded {args.file}: {_summary(result)}{issued}")
     for who, refs in result.owners_left.items():
         print(
-            f"partnerbot: {who} is not in the file but still owns {', '.join(refs)}: "
-            f"`/action assign {refs[0]} WHO` gives an action to someone else"
+            f"partnerbot: {who} has left (not in the file) but still owns {', '.join(refs)}, "
+            f"whose reminders now go to the officers: `/action assign {refs[0]} WHO` gives an "
+            "action to someone else"
         )
     return 0
 

@@ -1,6 +1,6 @@
 """Who is chased about which action: open actions with due dates, and the people
-reminders about them go to (owners; officers for free-text owners; workstream
-leads for escalations). Loaded in a fixed number of queries, whatever the number
+reminders about them go to (owners; officers for free-text owners and owners
+who have left; workstream leads for escalations). Loaded in a fixed number of queries, whatever the number
 of actions."""
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ class Chasing:
             return self.officers_by_group[chased.group_id]
         everyone = {p.id: p for people in self.officers_by_group.values() for p in people}
         return sorted(everyone.values(), key=lambda p: p.name)
+
+    def chasers(self, chased: Chased) -> list[Person]:
+        """Who is reminded of an action: its owner; the officers for an owner
+        written as free text, or for one who has left the partnership."""
+        owner = chased.action.owner
+        return [owner] if owner is not None and owner.left_at is None else self.officers_for(chased)
 
     def leads_for(self, chased: Chased) -> list[Person]:
         """The workstream's leads, else the officers."""

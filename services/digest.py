@@ -155,6 +155,8 @@ def _overdue(session: Session, today: date) -> Capped:
     owners: dict[str, list[Action]] = {}
     for action in rows:
         name = action.owner.name if action.owner else (action.owner_text or "nobody")
+        if action.owner is not None and action.owner.left_at is not None:
+            name += " (has left)"  # for an officer to give their actions to someone else
         owners.setdefault(name, []).append(action)
     grouped = [OwnerOverdue(owner, actions) for owner, actions in owners.items()]
     return Capped(rows=grouped, total=total)

@@ -48,14 +48,16 @@ def by_keys(session: Session, keys: list[str]) -> dict[str, Person]:
     return {p.key: p for p in session.scalars(select(Person).where(Person.key.in_(set(keys))))}
 
 
-def resolve(session: Session, text: str, *, me: Person | None = None) -> Who:
+def resolve(session: Session, text: str, *, me: Person | None = None, owning: bool = False) -> Who:
     """A Slack mention, a person id, or a unique part of a name; else free text.
-    `me` is who is typing: "me" names them."""
-    return _resolve(text, _Database(session), me)
+    `me` is who is typing: "me" names them. `owning`: the person is to be given
+    something, so one who has left the partnership is refused (and a part of a
+    name means only those still in it)."""
+    return _owning(_resolve(text, _Database(session), me, owning=owning), owning)
 
 
 def resolve_many(
-    session: Session, texts: list[str], *, me: Person | None = None
+    session: Session, texts: list[str], *, me: Person | None = None, owning: bool = False
 ) -> dict[str, Who | UserError]:
     """Each of many owners (a pasted table's Who column) resolved as `resolve`
     would, with the people read once: a Who, or the UserError that says why not."""
@@ -63,10 +65,19 @@ def resolve_many(
     found: dict[str, Who | UserError] = {}
     for text in dict.fromkeys(texts):
         try:
-            found[text] = _resolve(text, directory, me)
+            found[text] = _owning(_resolve(text, directory, me, owning=owning), owning)
         except UserError as error:
             found[text] = error
     return found
+
+
+def _owning(who: Who, owning: bool) -> Who:
+    if owning and who.person is not None and who.person.left_at is not None:
+        raise UserError(
+            f"{who.person.name} has left the partnership (they are not in its file), so they can't "
+            "be given anything: name someone else. Nothing was changed."
+        )
+    return who
 
 
 class _Directory(Protocol):
@@ -110,7 +121,7 @@ class _Everyone:
         return [p for p in self.everyone if pattern.search(fold(p.name))]
 
 
-def _resolve(text: str, people: _Directory, me: Person | None = None) -> Who:
+def _resolve(text: str, people: _Directory, me: Person | None = None, *, owning: bool = False) -> Who:
     text = " ".join(text.split())
     if text.lower() in MYSELF:
         if me is None:
@@ -160,6 +171,8 @@ def _resolve(text: str, people: _Directory, me: Person | None = None) -> Who:
         return Who(person=person)
     for name in _name_forms(text):
         matches = people.by_name_part(name)
+        if owning and (still := [p for p in matches if p.left_at is None]):
+            matches = still  # "Ray" is the Ray still in the partnership, not one who has left
         if len(matches) == 1:
             return Who(person=matches[0])
         if len(matches) > 1:

@@ -97,6 +97,9 @@ class Person(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # When a partnership file was loaded without them: they have left the
+    # partnership, and keep their row for the record. None while they are in it.
+    left_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship()
     memberships: Mapped[list[Membership]] = relationship(back_populates="person")

@@ -115,9 +115,9 @@ def test_loading_a_file_someone_has_left_names_the_open_actions_still_theirs(env
     assert main(["load", str(left)]) == 0
     said = capsys.readouterr().out.strip().splitlines()
     assert said == [
-        f"partnerbot: loaded {left}: removed 1 membership, 1 workstream member",
-        "partnerbot: Amira Hussain (youth) is not in the file but still owns A13: "
-        "`/action assign A13 WHO` gives an action to someone else",
+        f"partnerbot: loaded {left}: updated 1 person; removed 1 membership, 1 workstream member",
+        "partnerbot: Amira Hussain (youth) has left (not in the file) but still owns A13, whose "
+        "reminders now go to the officers: `/action assign A13 WHO` gives an action to someone else",
     ]
     with db() as session:
         action = session.scalar(select(Action).where(Action.number == 13))

@@ -16,7 +16,7 @@ from services import actions, groups, people, workstreams
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
-from storage.models import Action
+from storage.models import Action, Person
 
 HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action add WHAT | WHO | WHEN` — e.g. `/action add Circulate Away Day outcomes | @Lou | 17/02/2015`
@@ -184,7 +184,7 @@ def handle(context: Context, text: str) -> str | Reply:
 
 def _add(context: Context, intent: Add) -> str:
     person = context.require_person()
-    owner = people.resolve(context.session, intent.who, me=person)
+    owner = people.resolve(context.session, intent.who, me=person, owning=True)
     added = actions.add(
         context.session,
         now=context.now,
@@ -225,7 +225,7 @@ def _assign(context: Context, intent: Assign) -> Reply:
     actions.check_can_change(
         context.session, actor=context.person, action=action, verb="give {ref} to someone else"
     )
-    owner = people.resolve(context.session, intent.who, me=context.person)
+    owner = people.resolve(context.session, intent.who, me=context.person, owning=True)
     if not actions.set_owner(
         context.session, now=context.now, actor=context.person, action=action, owner=owner
     ):
@@ -276,18 +276,14 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
     if workstream is not None and workstream.slug != scope.strip().lower():  # else `resolve` asks
         person = people.by_key(session, scope.strip().lower())
         if person is not None:
-            return actions.listing(
-                session, owner=person, limit=MESSAGE_ACTIONS
-            ), f"Open actions of {person.name}"
+            return actions.listing(session, owner=person, limit=MESSAGE_ACTIONS), _of(person)
     if workstream is not None:
         return actions.listing(
             session, workstream=workstream, limit=MESSAGE_ACTIONS
         ), f"Open actions of {workstream.name}"
     who = people.resolve(session, scope)
     if who.person is not None:
-        return actions.listing(
-            session, owner=who.person, limit=MESSAGE_ACTIONS
-        ), f"Open actions of {who.person.name}"
+        return actions.listing(session, owner=who.person, limit=MESSAGE_ACTIONS), _of(who.person)
     text = who.text or ""
     found = actions.listing(session, owner_text=text, limit=MESSAGE_ACTIONS)
     if not found.total:  # as likely a name mistyped as an owner written so
@@ -299,6 +295,11 @@ def _list_for(context: Context, scope: str) -> tuple[actions.Listing, str]:
             "Nothing was changed."
         )
     return found, f"Open actions of '{text}'"
+
+
+def _of(person: Person) -> str:
+    left = ", who has left the partnership (`/action assign REF WHO` gives one to someone else)"
+    return f"Open actions of {person.name}{left if person.left_at else ''}"
 
 
 STATUS_CHANGES = {

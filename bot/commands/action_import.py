@@ -76,7 +76,7 @@ def submit(context: Context, values: dict[str, str], state: dict[str, str]) -> R
         today=context.local(meeting.starts_at).date(),
         next_meeting=context.local(after[0].starts_at).date() if after else None,
     )
-    owners = people.resolve_many(context.session, [row.who for row in table.rows if row.ok])
+    owners = people.resolve_many(context.session, [row.who for row in table.rows if row.ok], owning=True)
     read: list[tuple[Row, ImportRow | None, str | None]] = []
     for row in table.rows:
         owner = owners.get(row.who)

@@ -29,8 +29,7 @@ def notices(run: Run, chasing: Chasing) -> list[Notice]:
         day = run.days.on_or_before(action.due - timedelta(days=DAYS_BEFORE))
         if not run.is_due_on(day):
             continue
-        people = [action.owner] if action.owner else chasing.officers_for(chased)
-        for person in people:
+        for person in chasing.chasers(chased):
             found.append(
                 Notice(
                     key=f"due-soon:{action.ref}:{action.due.isoformat()}:{person.key}",

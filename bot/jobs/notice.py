@@ -40,7 +40,9 @@ class Notice:
 
 
 def owner_name(action: Action) -> str:
-    return action.owner.name if action.owner else (action.owner_text or "nobody")
+    if action.owner is None:
+        return action.owner_text or "nobody"
+    return f"{action.owner.name}, who has left" if action.owner.left_at else action.owner.name
 
 
 def days_overdue(due: date, today: date) -> str:

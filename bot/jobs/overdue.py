@@ -64,8 +64,7 @@ def notices(run: Run, chasing: Chasing) -> list[Notice]:
             f"Due {format_date(action.due)}: {days_overdue(action.due, run.today)} "
             f"({ordinal(nudge.number)} reminder)."
         )
-        people = [action.owner] if action.owner else chasing.officers_for(chased)
-        for person in people:
+        for person in chasing.chasers(chased):
             found.append(
                 Notice(
                     key=f"overdue:{action.ref}:{nudge.day.isoformat()}:{person.key}",

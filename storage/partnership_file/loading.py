@@ -22,7 +22,8 @@ class LoadResult:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
-    # People stored but not in the file who still own open actions: name (id) -> refs.
+    # People who have left (stored, not in a file that lists people) and still own
+    # open actions: name (id) -> refs.
     owners_left: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     @property
@@ -47,7 +48,7 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
         dict(writer.created),
         dict(writer.updated),
         dict(writer.removed),
-        owners_left=_owners_left(session, {person.id for person in file.people}),
+        owners_left=_owners_left(session),
     )
     if result.changed:  # every process's remembered partnership and people are now out of date
         session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))
@@ -55,13 +56,15 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
     return result
 
 
-def _owners_left(session: Session, in_file: set[str]) -> dict[str, list[str]]:
-    """Who is stored but not in the file (they keep their row, and lose their
-    memberships) and still owns open actions: name (id) -> their refs."""
+def _owners_left(session: Session) -> dict[str, list[str]]:
+    """Who has left the partnership (a file that listed people left them out:
+    they keep their row, and lose their memberships) and still owns open
+    actions: name (id) -> their refs."""
+    session.flush()
     rows = session.execute(
         select(Person.name, Person.key, Action)
         .join(Action, Action.owner_id == Person.id)
-        .where(Action.status == "open", Person.key.not_in(in_file))
+        .where(Action.status == "open", Person.left_at.is_not(None))
         .order_by(Person.name, Action.number)
     )
     left: dict[str, list[str]] = {}

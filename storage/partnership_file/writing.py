@@ -214,9 +214,18 @@ class Writer:
                 "slack_user_id": person.slack,
                 "organisation_id": organisation.id if organisation else None,
             }
+            if person.id in found and found[person.id].left_at is not None:
+                wanted_by_key[person.id]["left_at"] = None  # back in the partnership
         cleared = self.release_unique(found, wanted_by_key, "slack_user_id")
         for key, wanted in wanted_by_key.items():
             found[key] = self.put("person", key, found.get(key), Person, wanted, was=cleared.get(key))
+        for key, row in found.items():
+            # A file that lists people lists them all; one with none (a later file of
+            # meetings and actions alone) leaves everyone as they were.
+            if wanted_by_key and key not in wanted_by_key and row.left_at is None:
+                # Left the partnership: their row stays, for the record, and
+                # reminders about their actions go to the officers.
+                self.apply("person", key, row, {"left_at": (None, self.now)})
         self.named("person", found)
 
     def release_unique(

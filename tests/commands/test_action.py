@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.commands.action import Add, Assign, Change, DueForm, ListActions, Reschedule, Snooze, parse
 from services.errors import UserError
@@ -193,6 +193,32 @@ def test_part_of_a_name_finds_the_person(type_command, demo):
     type_command("/action add Send estates data | cottam | next friday")
     action = stored(demo, "Send estates data")
     assert action.owner.key == "fire" and action.due == date(2015, 4, 17)
+
+
+def test_someone_who_has_left_is_given_no_action_and_their_own_still_show(type_command, demo):
+    assert (
+        "could be Priya Raman, Ray Cottam" in type_command("/action add Book the room | ra | 30/04/2015").text
+    )
+    with demo() as session, session.begin():  # as a partnership file without them leaves them
+        session.execute(update(Person).where(Person.key == "fire").values(left_at=datetime.now(UTC)))
+    before = count_rows(demo)
+    for line in (
+        "/action add Book the room | fire | 30/04/2015",
+        "/action add Book the room | <@U0FIRE001> | 30/04/2015",
+        "/action assign A12 Ray Cottam",
+    ):
+        reply = type_command(line)
+        assert not reply.ok and reply.text == (
+            "Ray Cottam has left the partnership (they are not in its file), so they can't be given "
+            "anything: name someone else. Nothing was changed."
+        )
+    assert count_rows(demo) == before
+    listed = shown(type_command("/action list fire"))
+    assert listed.startswith("Open actions of Ray Cottam, who has left the partnership (`/action assign")
+    assert "*A11* Send station and estates data" in listed
+    # Part of a name means those still in the partnership: "ra" is Priya Raman now.
+    assert type_command("/action add Book the room | ra | 30/04/2015").ok
+    assert stored(demo, "Book the room").owner.key == "publichealth"
 
 
 def test_an_action_added_in_the_board_channel_after_a_meeting_belongs_to_it(type_command, demo, clock):

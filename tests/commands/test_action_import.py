@@ -338,6 +338,20 @@ def test_an_ambiguous_owner_is_a_row_that_cannot_be_read(board, clock):
     assert count_rows(sessions) == before
 
 
+def test_an_owner_who_has_left_is_a_row_that_cannot_be_read(board, clock):
+    sessions, _ = board
+    with sessions() as session, session.begin():  # as a partnership file without her leaves her
+        session.execute(update(Person).where(Person.key == "hhurst").values(left_at=clock.now()))
+    before = count_rows(sessions)
+    reply = submit(board, clock, "Book room\tHannah Hurst\t17.02.15")
+    assert not reply.ok
+    assert (
+        "✗ line 1: Book room | Hannah Hurst | 17.02.15 — Hannah Hurst has left the partnership"
+        in reply.errors["table"]
+    )
+    assert count_rows(sessions) == before
+
+
 def test_only_members_import(board, clock):
     sessions, _ = board
     before = count_rows(sessions)

@@ -243,6 +243,13 @@ def test_an_owner_s_overdue_actions_say_what_they_are_as_many_as_fit_their_line(
     assert "A11 " not in line  # the demo's own, due on 20 Mar, among the 6 more
 
 
+def test_overdue_actions_of_someone_who_has_left_say_so(demo):
+    with demo() as session, session.begin():  # as a partnership file without them leaves them
+        session.execute(update(Person).where(Person.key == "fire").values(left_at=MONDAY))
+    overdue = next(s.text for s in build(demo).sections if s.text.startswith("*Overdue ("))
+    assert "\n• *Ray Cottam (has left)*: A11 Send station and estates data" in overdue
+
+
 def test_a_quiet_week_says_so(demo):
     with demo() as session, session.begin():
         for action in session.scalars(select(Action)):

@@ -135,6 +135,18 @@ def test_an_action_done_before_its_nudge_is_not_nudged(demo, clock, runner):
     assert runner.days("DU0FIRE001", f"*{ref}*") == [d(20, 4)]
 
 
+def test_reminders_of_an_action_whose_owner_has_left_go_to_the_officers(demo, clock, runner):
+    ref = add_action(demo, what="Book the room", owner="fire", due=d(22, 4), now=clock.now())
+    with demo() as session, session.begin():  # as a partnership file without them leaves them
+        session.execute(update(Person).where(Person.key == "fire").values(left_at=clock.now()))
+    runner.run(d(20, 4))  # due soon
+    runner.run(d(23, 4))  # overdue
+    assert runner.days("DU0FIRE001", f"*{ref}*") == []
+    [due_soon, overdue] = [a.text for a in runner.to("DU0CLERK01") if f"*{ref}*" in a.text]
+    assert f"*{ref}* Book the room (owner: Ray Cottam, who has left)\nDue Wed 22 Apr 2015." in due_soon
+    assert "1 day overdue (1st reminder)" in overdue
+
+
 def test_a_new_due_date_starts_the_reminders_again(demo, clock, runner):
     ref = add_action(demo, what="Book the room", owner="fire", due=d(22, 4), now=clock.now())
     runner.run(d(23, 4))

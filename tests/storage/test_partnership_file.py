@@ -339,10 +339,26 @@ def test_a_person_left_out_of_the_file_keeps_their_row_and_actions_and_loses_the
     left["workstreams"][0]["leads"] = ["clerk"]
     result = load_again(db, left, clock)
     assert result.removed == {"membership": 1, "workstream_member": 1}
+    assert result.updated == {"person": 1}
+    assert result.owners_left == {"John Burke (fire)": ["A3"]}
     session.expire_all()
     assert "fire" in people(session) and "fire" not in members_of(session, "board")
+    assert people(session)["fire"].left_at == clock.now()
     owner = session.scalar(select(Action.owner_id).where(Action.what == "Send the estates data"))
     assert owner == people(session)["fire"].id  # still theirs, in the minutes and the digest
+
+    # A later file of meetings alone lists no people: no one else has left.
+    later = {"partnership": spec_example()["partnership"], "meetings": []}
+    assert not load_again(db, later, clock).changed
+    session.expire_all()
+    assert [key for key, person in people(session).items() if person.left_at] == ["fire"]
+
+    clock.advance(timedelta(days=1))
+    back = load_again(db, first, clock)  # back in the partnership, and in the Board
+    assert back.updated == {"person": 1} and back.created == {"membership": 1, "workstream_member": 1}
+    assert not back.owners_left
+    session.expire_all()
+    assert people(session)["fire"].left_at is None
 
 
 def test_meetings_and_actions_keep_what_the_bot_changed_unless_the_file_changes_it(session, db, clock):
