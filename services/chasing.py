@@ -1,7 +1,7 @@
 """Who is chased about which action: open actions with due dates, and the people
 reminders about them go to (owners; officers for free-text owners and owners
-who have left; workstream leads for escalations). Loaded in a fixed number of queries, whatever the number
-of actions."""
+who have left; workstream leads for escalations). Loaded in a fixed number of
+queries, whatever the number of actions."""
 
 from __future__ import annotations
 

@@ -159,7 +159,7 @@ def _resolve(text: str, people: _Directory, me: Person | None = None, *, owning:
     if text.startswith("@"):
         # "@Lou" typed, not chosen from Slack's list (or in the console): a person
         # meant, by id or name; never an owner written as free text.
-        meant = _resolve(text[1:], people)
+        meant = _resolve(text[1:], people, owning=owning)
         if meant.person is None:
             raise UserError(
                 f"'{clip(text, 40)}' is no one in the partnership: name someone with an @mention chosen from "

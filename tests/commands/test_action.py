@@ -219,6 +219,8 @@ def test_someone_who_has_left_is_given_no_action_and_their_own_still_show(type_c
     # Part of a name means those still in the partnership: "ra" is Priya Raman now.
     assert type_command("/action add Book the room | ra | 30/04/2015").ok
     assert stored(demo, "Book the room").owner.key == "publichealth"
+    assert type_command("/action add Order the tea | @ra | 30/04/2015").ok  # typed, not chosen
+    assert stored(demo, "Order the tea").owner.key == "publichealth"
 
 
 def test_an_action_added_in_the_board_channel_after_a_meeting_belongs_to_it(type_command, demo, clock):
