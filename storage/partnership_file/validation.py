@@ -101,6 +101,12 @@ class Across:
         self.problems: list[Problem] = []
         self.zone = file.partnership.zone if file.partnership else None
         self.first: dict[Any, dict[Any, str]] = {}  # kind -> value -> path
+        # A file that lists people lists them all: those it leaves out leave the
+        # partnership, and so are in no group or workstream. (An action may still
+        # name them: the minutes' record of who took it on.)
+        self.leaving = (
+            stored.people - {person.id for _, person in entries(file.people)} if file.people else set()
+        )
         self.organisations(file)
         self.people(file)
         self.groups(file)
@@ -124,6 +130,15 @@ class Across:
             self.problem(loc, f"duplicate {kind} {shown_as or shown(value)}; already used at {earlier}")
         return earlier is None
 
+    def staying(self, person: str, loc: Loc) -> None:
+        """A problem if `person` is stored but left out of the file's people."""
+        if person in self.leaving:
+            self.problem(
+                loc,
+                f"person {shown(person)} is not in this file's people, so it would have them leave "
+                "the partnership; add them to people, or leave them out here",
+            )
+
     def organisations(self, file: File) -> None:
         for index, organisation in entries(file.organisations):
             self.once("organisation id", organisation.id, ("organisations", index, "id"))
@@ -145,6 +160,7 @@ class Across:
             loc: Loc = ("groups", index)
             for number, member in enumerate(group.members or []):
                 self.once("person", member.person, (*loc, "members", number, "person"), within=loc)
+                self.staying(member.person, (*loc, "members", number, "person"))
             self.once("group slug", group.slug, (*loc, "slug"))
             abbreviation = group.abbreviation
             self.once("abbreviation", abbreviation.upper(), (*loc, "abbreviation"), shown(abbreviation))
@@ -163,6 +179,7 @@ class Across:
             for role, people in (("leads", stream.leads), ("contributors", stream.contributors)):
                 for number, person in enumerate(people or []):
                     self.once("person", person, (*loc, role, number), within=loc)
+                    self.staying(person, (*loc, role, number))
             self.once("workstream slug", stream.slug, (*loc, "slug"))
 
     def meetings(self, file: File) -> None:

@@ -763,8 +763,23 @@ def test_a_slack_id_already_stored_for_someone_not_in_the_file_is_refused(sessio
     data["people"] = data["people"][:2] + [
         {"id": "newfire", "name": "Ray Cottam", "organisation": "lfrs", "slack": "U0FIRE001"}
     ]
+    data["groups"][0]["members"][2]["person"] = "newfire"
+    data["workstreams"][0]["leads"] = ["newfire"]
 
     assert refused(session, data) == ["people[2].slack: Slack id U0FIRE001 already belongs to person 'fire'"]
+
+
+def test_a_file_that_leaves_someone_out_of_its_people_may_not_keep_them_in_a_group(session, clock):
+    load(session, spec_example(), now=clock.now())
+    data = spec_example()
+    data["people"] = [p for p in data["people"] if p["id"] != "fire"]
+    data["actions"][0]["owner"] = "fire"  # the minutes' record of who took it on may stay
+
+    leaving = "person 'fire' is not in this file's people, so it would have them leave the partnership"
+    assert refused(session, data) == [
+        f"groups[0].members[2].person: {leaving}; add them to people, or leave them out here",
+        f"workstreams[0].leads[0]: {leaving}; add them to people, or leave them out here",
+    ]
 
 
 def test_a_ten_megabyte_string_is_refused_without_being_echoed(session, clock, tmp_path):
