@@ -9,7 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
 from storage.models import (
     Action,
@@ -65,6 +65,7 @@ class Writer:
         self.people(file)
         self.groups(file)
         self.workstreams(file)
+        self.leavers()
         self.meetings(file)
         self.actions(file, actions, filed)
         self.session.flush()
@@ -358,6 +359,25 @@ class Writer:
                 wanted=roles,
                 keep_roles=kept,
             )
+
+    def leavers(self) -> None:
+        """Those who have left keep no place in a group or a workstream, even in
+        one the file gives no members for (whose members otherwise stay)."""
+        left = {row.id: key for key, row in self.rows.people.items() if row.left_at is not None}
+        self.session.flush()  # those the file itself took out are deleted, not to be removed twice
+        places: list[tuple[Membership | WorkstreamMember, str, str]] = [
+            (row, "membership", self.names["group"][row.group_id]) for row in self.rows.memberships
+        ]
+        places += [
+            (row, "workstream_member", self.names["workstream"][row.workstream_id])
+            for row in self.rows.workstream_members
+        ]
+        for row, kind, label in places:
+            state: InstanceState[Any] = inspect(row)
+            if row.person_id in left and not (state.deleted or state.was_deleted):
+                self.session.delete(row)
+                self.removed[kind] += 1
+                self.audit("load.remove", f"{kind} {label} {left[row.person_id]}", {"role": row.role}, None)
 
     def meetings(self, file: shapes.File) -> None:
         found = self.rows.meetings

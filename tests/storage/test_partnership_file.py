@@ -769,6 +769,22 @@ def test_a_slack_id_already_stored_for_someone_not_in_the_file_is_refused(sessio
     assert refused(session, data) == ["people[2].slack: Slack id U0FIRE001 already belongs to person 'fire'"]
 
 
+def test_someone_who_leaves_loses_their_places_in_groups_and_workstreams_the_file_leaves_alone(
+    session, db, clock
+):
+    load(session, spec_example(), now=clock.now())
+    session.commit()
+    data = spec_example()
+    data["people"] = [p for p in data["people"] if p["id"] != "fire"]
+    del data["groups"][0]["members"]  # the Board's members stay as they are...
+    del data["workstreams"][0]["leads"]  # ...and so do the workstream's leads
+    result = load_again(db, data, clock)
+    assert result.removed == {"membership": 1, "workstream_member": 1}  # but for the one who left
+    session.expire_all()
+    assert members_of(session, "board") == {"chair": "chair", "clerk": "officer"}
+    assert not load_again(db, data, clock).changed
+
+
 def test_a_file_that_leaves_someone_out_of_its_people_may_not_keep_them_in_a_group(session, clock):
     load(session, spec_example(), now=clock.now())
     data = spec_example()
