@@ -9,7 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import Session
 
 from storage.models import (
     Action,
@@ -63,9 +63,9 @@ class Writer:
         self.partnership(file.partnership)
         self.organisations(file)
         self.people(file)
+        self.leavers()
         self.groups(file)
         self.workstreams(file)
-        self.leavers()
         self.meetings(file)
         self.actions(file, actions, filed)
         self.session.flush()
@@ -248,6 +248,29 @@ class Writer:
         self.session.flush()
         return {key: {column: value} for key, value in moving.items()}
 
+    def leavers(self) -> None:
+        """Those who have left keep no place in a group or a workstream, even in
+        one the file gives no members for (whose members otherwise stay). Run
+        before the groups' and workstreams' people are matched to the file, so
+        that those see only the people still in the partnership."""
+        left = {row.id: key for key, row in self.rows.people.items() if row.left_at is not None}
+        groups = {group.id: slug for slug, group in self.rows.groups.items()}
+        streams = {stream.id: slug for slug, stream in self.rows.workstreams.items()}
+        for row in self.rows.memberships:
+            if row.person_id in left:
+                self.remove("membership", f"{groups[row.group_id]} {left[row.person_id]}", row)
+        for stream_row in self.rows.workstream_members:
+            if stream_row.person_id in left:
+                label = f"{streams[stream_row.workstream_id]} {left[stream_row.person_id]}"
+                self.remove("workstream_member", label, stream_row)
+        self.rows.memberships = [m for m in self.rows.memberships if m.person_id not in left]
+        self.rows.workstream_members = [m for m in self.rows.workstream_members if m.person_id not in left]
+
+    def remove(self, kind: str, subject: str, row: Any) -> None:
+        self.session.delete(row)
+        self.removed[kind] += 1
+        self.audit("load.remove", f"{kind} {subject}", {"role": row.role}, None)
+
     def groups(self, file: shapes.File) -> None:
         found = self.rows.groups
         wanted_by_slug = {
@@ -304,9 +327,7 @@ class Writer:
             if key in wanted:
                 self.put(kind, f"{label} {key}", row, model, {"role": wanted.pop(key)})
             elif row.role not in keep_roles:
-                self.session.delete(row)
-                self.removed[kind] += 1
-                self.audit("load.remove", f"{kind} {label} {key}", {"role": row.role}, None)
+                self.remove(kind, f"{label} {key}", row)
         for key, role in wanted.items():
             self.put(
                 kind,
@@ -359,25 +380,6 @@ class Writer:
                 wanted=roles,
                 keep_roles=kept,
             )
-
-    def leavers(self) -> None:
-        """Those who have left keep no place in a group or a workstream, even in
-        one the file gives no members for (whose members otherwise stay)."""
-        left = {row.id: key for key, row in self.rows.people.items() if row.left_at is not None}
-        self.session.flush()  # those the file itself took out are deleted, not to be removed twice
-        places: list[tuple[Membership | WorkstreamMember, str, str]] = [
-            (row, "membership", self.names["group"][row.group_id]) for row in self.rows.memberships
-        ]
-        places += [
-            (row, "workstream_member", self.names["workstream"][row.workstream_id])
-            for row in self.rows.workstream_members
-        ]
-        for row, kind, label in places:
-            state: InstanceState[Any] = inspect(row)
-            if row.person_id in left and not (state.deleted or state.was_deleted):
-                self.session.delete(row)
-                self.removed[kind] += 1
-                self.audit("load.remove", f"{kind} {label} {left[row.person_id]}", {"role": row.role}, None)
 
     def meetings(self, file: shapes.File) -> None:
         found = self.rows.meetings
