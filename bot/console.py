@@ -415,9 +415,7 @@ class Console:
     def _people(self) -> None:
         with self.sessions() as session:
             people = session.scalars(select(Person).order_by(Person.key)).all()
-            self.say(
-                "\n".join(f"{p.key:<14} {p.name}" + (f" — {p.title}" if p.title else "") for p in people)
-            )
+            self.say("\n".join(_whom(p) for p in people))
 
     def _home(self) -> None:
         """The Home tab as the outbox publishes it (bot/commands/home.py), read now."""
@@ -453,3 +451,9 @@ class Console:
 
 def _label(form: Form, name: str) -> str:
     return next((plain(f.label) for f in form.fields if f.name == name), name)
+
+
+def _whom(person: Person) -> str:
+    """A line of `people`: id, name, title, and whether they have left."""
+    line = f"{person.key:<14} {person.name}" + (f" — {person.title}" if person.title else "")
+    return line + (" (has left the partnership)" if person.left_at else "")

@@ -252,6 +252,26 @@ def type_command(demo, clock):
     return type_command
 
 
+@pytest.fixture
+def leave(demo, clock):
+    """Load the demo file again without someone, as the engineer does when they leave
+    the partnership: out of its people, every group and every workstream."""
+    from storage.partnership_file import load, read_file
+
+    def leave(key: str) -> None:
+        data = read_file(DEMO_FILE)
+        data["people"] = [p for p in data["people"] if p["id"] != key]
+        for group in data["groups"]:
+            group["members"] = [m for m in group.get("members", []) if m["person"] != key]
+        for workstream in data.get("workstreams", []):
+            for role in ("leads", "contributors"):
+                workstream[role] = [k for k in workstream.get(role, []) if k != key]
+        with demo.begin() as session:
+            load(session, data, now=clock.now())
+
+    return leave
+
+
 def count_rows(sessions) -> dict[str, int]:
     """Rows in every table: what 'nothing was stored' is checked against."""
     from sqlalchemy import func, select

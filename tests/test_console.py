@@ -67,6 +67,13 @@ def test_people_lists_whom_you_can_be_with_their_titles_where_they_have_one(demo
     assert "  fire           Ray Cottam" in lines
 
 
+def test_people_says_who_has_left(demo, clock, leave):
+    leave("fire")
+    lines = session_log(demo, clock, "people\n").splitlines()
+    assert "  fire           Ray Cottam — Group Manager (has left the partnership)" in lines
+    assert "  clerk          Jess Marland — Policy and Engagement Assistant" in lines
+
+
 def test_before_any_partnership_is_loaded_the_console_says_what_to_do(db, clock):
     text = session_log(db, clock, "/meeting next\n", person=None)
     assert text.count("No partnership is loaded yet") == 1

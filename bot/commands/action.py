@@ -160,6 +160,7 @@ def _parse_add(rest: str, *, today: date) -> Add:
 
 
 def handle(context: Context, text: str) -> str | Reply:
+    _not_left(context)
     intent = parse(text, today=context.today)
     match intent:
         case Import():
@@ -389,7 +390,15 @@ def _due_form(context: Context, ref: str) -> Reply:
     )
 
 
+def _not_left(context: Context) -> None:
+    """Every /action needs someone in the partnership: one who has left hears that,
+    not that only the owner may change an action they still own."""
+    if context.left is not None:
+        context.require_person()
+
+
 def submit_due(context: Context, values: dict[str, str], state: dict[str, str]) -> Reply:
+    _not_left(context)
     return _reschedule(
         context,
         Reschedule(ref=state.get("ref", ""), due=parse_due(values.get("due", ""), today=context.today)),

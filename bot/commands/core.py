@@ -18,6 +18,7 @@ from bot.settings import Settings
 from services import audit, directory, inbox, outbox
 from services import partnership as partnership_service
 from services.clock import Clock
+from services.dates import format_date
 from services.errors import FieldErrors, UserError
 from storage.models import Partnership, Person
 from storage.prepared import FirstAnswerChanged
@@ -96,6 +97,9 @@ class Context:
     channel_id: str | None
     posts: list[Post] = field(default_factory=list)
     site: Site = Site()
+    # Who typed it, if they have left the partnership (a file loaded without them):
+    # `person` is then None, and they may do only what a stranger may.
+    left: Person | None = None
 
     @property
     def today(self) -> date:
@@ -105,6 +109,12 @@ class Context:
         return moment.astimezone(self.zone)
 
     def require_person(self) -> Person:
+        if self.left is not None and self.left.left_at is not None:
+            raise UserError(
+                f"You left the partnership on {format_date(self.local(self.left.left_at).date())} "
+                "(the partnership file loaded then does not list you), so partnerbot can't do this "
+                "for you: if that is wrong, ask an officer to put you back in the file. Nothing was changed."
+            )
         if self.person is None:
             raise UserError(
                 "You are not in the partnership file yet, so partnerbot doesn't know which "
@@ -312,15 +322,17 @@ def execute(
                 partnership, person = directory.lookup(
                     session, slack_user_id=slack_user_id, person_key=person_key
                 )
+                left = person if person is not None and person.left_at is not None else None
                 context = Context(
                     session=session,
                     now=now,
                     partnership=partnership,
                     zone=partnership_service.zone(partnership),
-                    person=person,
+                    person=None if left else person,
                     slack_user_id=slack_user_id,
                     channel_id=channel_id,
                     site=site or Site(),
+                    left=left,
                 )
                 if once_key and not inbox.first_time(session, key=once_key, now=now):
                     return Reply(text=ALREADY_PRESSED, ok=False)
@@ -328,7 +340,8 @@ def execute(
                 if audit.changed(session):
                     # Whatever a person changes shows on their Home tab, published like any
                     # post, and on the tabs of those it concerns (an action's owner).
-                    tabs = audit.concerned(session) | {person.slack_user_id if person else None}
+                    me = context.person.slack_user_id if context.person else None
+                    tabs = audit.concerned(session) | {me}
                     for tab in sorted(t for t in tabs if t):
                         home.changed(session, slack_user_id=tab, now=now)
                 for post in context.posts:

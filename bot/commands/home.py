@@ -20,9 +20,10 @@ from bot.commands.action_buttons import HOME_ACTIONS, action_sections
 from bot.commands.lines import RAG_MARK, meeting_line
 from bot.commands.shapes import Button, Message, Section
 from bot.jobs.deliveries import Claimed, Sender
-from services import home, outbox, people
+from services import actions, home, outbox, people
 from services import partnership as partnership_service
 from services.clock import Clock
+from services.dates import format_date
 from storage.models import Person
 
 BLOCKS = 100  # Slack's limit for a Home tab
@@ -32,6 +33,8 @@ MORE_HINT = "type `/action list overdue` or `/action list WORKSTREAM` to see the
 
 def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> Message:
     today = now.astimezone(zone).date()
+    if person.left_at is not None:
+        return _left(session, person=person, today=today, zone=zone)
     found = home.gather(session, person=person, now=now, action_limit=HOME_ACTIONS)
     meetings = _meetings(found, zone)
     workstreams = _workstreams(found, today, zone)
@@ -46,6 +49,29 @@ def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> 
         found.actions.actions, today, total=found.actions.total, limit=limit, more_hint=MORE_HINT
     )
     return Message(text=f"partnerbot for {person.name}", sections=actions + meetings + workstreams)
+
+
+def _left(session: Session, *, person: Person, today: date, zone: ZoneInfo) -> Message:
+    """The tab of someone who has left: why there is nothing to do, and the actions
+    still in their name, without buttons (the officers chase them now)."""
+    assert person.left_at is not None
+    when = format_date(person.left_at.astimezone(zone).date())
+    listing = actions.listing(session, owner=person, limit=HOME_ACTIONS)
+    headline = Section(
+        f"You left the partnership on {when}: the partnership file loaded then does not list you, "
+        "so partnerbot no longer reminds you of anything. If that is wrong, ask an officer to put "
+        "you back in the file."
+    )
+    if not listing.total:
+        return Message(text=f"partnerbot for {person.name}", sections=(headline,))
+    heading = Section(
+        f"*Open actions still in your name ({listing.total})*: the officers chase them now, "
+        "and can give them to someone else."
+    )
+    listed = action_sections(
+        listing.actions, today, total=listing.total, limit=HOME_ACTIONS, buttons_for=lambda _: False
+    )
+    return Message(text=f"partnerbot for {person.name}", sections=(headline, heading, *listed))
 
 
 def _blocks(sections: tuple[Section, ...]) -> int:

@@ -225,6 +225,35 @@ def test_someone_who_has_left_is_given_no_action_and_their_own_still_show(type_c
     assert stored(demo, "Order the tea").owner.key == "publichealth"
 
 
+LEFT = (
+    "You left the partnership on Mon 13 Apr 2015 (the partnership file loaded then does not list "
+    "you), so partnerbot can't do this for you: if that is wrong, ask an officer to put you back in "
+    "the file. Nothing was changed."
+)
+
+
+def test_someone_who_has_left_changes_nothing_not_even_their_own_actions(type_command, demo, leave):
+    leave("fire")  # Ray Cottam still owns A11
+    before = count_rows(demo)
+    for line in (
+        "/action done A11",
+        "/action due A11 30/04/2015",
+        "/action snooze A11",
+        "/action assign A11 clerk",
+        "/action due A11",
+        "/action add Book the room | me | 30/04/2015",
+        "/action list",
+        "/apologies 21/04/2015 Away",
+        "/update joint green On track",
+        "/agenda add Estates review",
+    ):
+        reply = type_command(line, person="fire", channel="CBOARD001")
+        assert (reply.ok, reply.text) == (False, LEFT), line
+    assert count_rows(demo) == before
+    assert type_command("/meeting next", person="fire").ok  # as anyone may
+    assert type_command("/action done A11").ok  # the officers may
+
+
 def test_an_action_added_in_the_board_channel_after_a_meeting_belongs_to_it(type_command, demo, clock):
     clock.set(clock.now().replace(month=4, day=23))  # two days after the 21 Apr board
     reply = type_command("/action add Circulate slides | clerk | 30/04/2015", channel="CBOARD001")

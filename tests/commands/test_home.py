@@ -215,6 +215,22 @@ def test_someone_not_in_the_file_who_opens_the_home_tab_is_told_how_to_join(demo
     assert "not in the partnership file yet" in str(published.to_payload())
 
 
+def test_someone_who_has_left_is_told_so_and_sees_their_actions_without_buttons(demo, clock, leave):
+    leave("fire")
+    message = view_of(demo, clock, "fire")
+    shown = texts(message)
+    assert shown[:2] == [
+        "You left the partnership on Mon 13 Apr 2015: the partnership file loaded then does not list "
+        "you, so partnerbot no longer reminds you of anything. If that is wrong, ask an officer to put "
+        "you back in the file.",
+        "*Open actions still in your name (2)*: the officers chase them now, and can give them to "
+        "someone else.",
+    ]
+    assert "Send station and estates data" in shown[2]
+    assert "Bring options for a joint early help commission" in shown[3]
+    assert len(shown) == 4 and not any(s.buttons for s in message.sections)
+
+
 def test_someone_with_no_slack_account_gets_no_home_tab(demo, clock, type_command):
     type_command("/action add Consult schools | Schools Forum | 1 May", person="youth")
     assert home_deliveries(demo) == []

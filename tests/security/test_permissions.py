@@ -34,9 +34,10 @@ ROLES = {
     "observer": "watcher",
     "lead": "fire",
     "contributor": "lcft",
+    "left": "gone",
     "stranger": None,
 }
-IN_FILE = frozenset(ROLES) - {"stranger"}
+IN_FILE = frozenset(ROLES) - {"stranger", "left"}
 EVERYONE = frozenset(ROLES)
 OFFICERS = frozenset({"chair", "officer"})
 OWNER_OR_OFFICERS = OFFICERS | {"lead"}  # {owned} is the lead's action
@@ -133,6 +134,8 @@ def board(demo, clock):
         session.flush()
         board_id = session.scalar(select(Group.id).where(Group.slug == "board"))
         session.add(Membership(group_id=board_id, person_id=watcher.id, role="observer"))
+        gone = datetime(2015, 4, 13, 8, 0, tzinfo=LONDON)
+        session.add(Person(key="gone", name="Gus Gone", slack_user_id="U0GONE001", left_at=gone))
         # As `partnerbot load` does: each process's remembered groups and people are now out of date.
         session.add(PartnershipLoad(version="with-a-watcher", loaded_at=clock.now()))
         owned = session.scalar(select(Action).where(Action.what.like("Bring options for a joint early%")))
