@@ -43,6 +43,7 @@ class Post:
     message: Message
     key: str
     kind: str = "channel"
+    queued: bool = False  # already queued (`Context.post_once`), not at the commit
 
     @property
     def text(self) -> str:
@@ -126,6 +127,24 @@ class Context:
         """Queue a message for a channel, in this command's transaction."""
         if channel:
             self.posts.append(Post(target=channel, message=Message(text, sections), key=key))
+
+    def post_once(self, channel: str, text: str, key: str, sections: tuple[Section, ...] = ()) -> bool:
+        """Queue a message for a channel at once, unless one of its key is queued already,
+        even by a command committing at this moment (it is waited for): whether this
+        queued it, so that only one of two people posting the same message is told so."""
+        message = Message(text, sections)
+        queued = outbox.enqueue(
+            self.session,
+            key=key,
+            kind="channel",
+            target=channel,
+            payload=message.to_payload(),
+            due_at=self.now,
+            now=self.now,
+        )
+        if queued:
+            self.posts.append(Post(target=channel, message=message, key=key, queued=True))
+        return queued
 
     def direct(
         self, slack_user_id: str | None, text: str, key: str, sections: tuple[Section, ...] = ()
@@ -344,7 +363,7 @@ def execute(
                     tabs = audit.concerned(session) | {me}
                     for tab in sorted(t for t in tabs if t):
                         home.changed(session, slack_user_id=tab, now=now)
-                for post in context.posts:
+                for post in (p for p in context.posts if not p.queued):
                     outbox.enqueue_at_commit(
                         session,
                         key=post.key,

@@ -47,13 +47,12 @@ def handle(context: Context, text: str) -> str | Reply:
         key = digest_job.key_of(context.today)
     else:
         key = f"digest-post:{context.local(context.now).strftime('%Y-%m-%dT%H:%M')}"
-    posted = outbox.queued_at(context.session, key)
-    if posted is not None:
+    if not context.post_once(channel, message.text, key=key, sections=message.sections):
+        posted = outbox.queued_at(context.session, key) or context.now
         raise UserError(
             f"Today's digest went to the partnership channel at {format_time(context.local(posted))}: "
             "it is posted once. `/digest` shows it to you as it stands now. Nothing was changed."
         )
-    context.post(channel, message.text, key=key, sections=message.sections)
     audit.record(context.session, actor=person, what="digest.post", subject="digest", at=context.now)
     return Reply(
         text=f"Posted this week's digest to the partnership channel, as below.\n\n{message.text}",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from services import outbox
 from storage.models import AuditEntry, Delivery
 from tests.conftest import count_rows
 
@@ -59,6 +62,32 @@ def test_posting_twice_posts_once_and_the_second_is_told_when_it_went(type_comma
             "digest:2015-04-13",
             "digest-post:2015-04-14T15:30",
         ]
+
+
+def test_two_officers_posting_at_the_same_moment_post_once_and_one_is_told_so(type_command, demo, clock):
+    """The other officer's post is being committed as this one is typed: this one
+    waits for it, and is not told "Posted" of a message that will not go."""
+    answered = []
+    with demo() as other, other.begin():
+        outbox.enqueue(
+            other, key="digest:2015-04-13", kind="channel", target="CPARTNER1",
+            payload={"text": "*Weekly digest*"}, due_at=clock.now(), now=clock.now(),
+        )  # fmt: skip
+        typing = threading.Thread(
+            target=lambda: answered.append(type_command("/digest post", person="policy"))
+        )
+        typing.start()
+        time.sleep(0.5)  # it waits for the other's row (SQLite: for its write lock)
+        assert not answered
+    typing.join()
+    [reply] = answered
+    assert not reply.ok and reply.text.startswith("Today's digest went to the partnership channel at 09:00")
+    with demo() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Delivery).where(Delivery.target == "CPARTNER1"))
+            == 1
+        )
+        assert session.scalar(select(AuditEntry).where(AuditEntry.what == "digest.post")) is None
 
 
 def test_a_member_may_not_post_the_digest_and_is_told_who_may(type_command, demo):
