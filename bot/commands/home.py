@@ -34,7 +34,7 @@ MORE_HINT = "type `/action list overdue` or `/action list WORKSTREAM` to see the
 def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> Message:
     today = now.astimezone(zone).date()
     if person.left_at is not None:
-        return _left(session, person=person, today=today, zone=zone)
+        return _left(session, person=person, since=person.left_at.astimezone(zone).date(), today=today)
     found = home.gather(session, person=person, now=now, action_limit=HOME_ACTIONS)
     meetings = _meetings(found, zone)
     workstreams = _workstreams(found, today, zone)
@@ -51,14 +51,12 @@ def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> 
     return Message(text=f"partnerbot for {person.name}", sections=actions + meetings + workstreams)
 
 
-def _left(session: Session, *, person: Person, today: date, zone: ZoneInfo) -> Message:
+def _left(session: Session, *, person: Person, since: date, today: date) -> Message:
     """The tab of someone who has left: why there is nothing to do, and the actions
     still in their name, without buttons (the officers chase them now)."""
-    assert person.left_at is not None
-    when = format_date(person.left_at.astimezone(zone).date())
     listing = actions.listing(session, owner=person, limit=HOME_ACTIONS)
     headline = Section(
-        f"You left the partnership on {when}: the partnership file loaded then does not list you, "
+        f"You left the partnership on {format_date(since)}: the partnership file loaded then does not list you, "
         "so partnerbot no longer reminds you of anything. If that is wrong, ask an officer to put "
         "you back in the file."
     )
