@@ -169,7 +169,9 @@ def flag_text(flag: attendance.Flag, context: Context) -> str:
     if flag.resign:
         rule = (
             f"The terms of reference count missing {group.resign_after} consecutive meetings as resignation "
-            "unless there are exceptional reasons."
+            "unless there are exceptional reasons. If they have resigned, the engineer who runs partnerbot "
+            "takes them out of the group's members in the partnership file (out of its people too, if they "
+            "leave the partnership) and loads it again."
         )
     else:
         rule = (

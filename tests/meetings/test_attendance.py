@@ -80,7 +80,9 @@ def test_the_attendance_rule_over_six_meetings_with_a_cancelled_one_and_an_obser
     assert len(third) == 3
     assert "Ray Cottam has now missed 3 consecutive meetings" in third[0].payload["text"]
     assert (
-        "count missing 3 consecutive meetings as resignation unless there are exceptional reasons"
+        "count missing 3 consecutive meetings as resignation unless there are exceptional reasons. If "
+        "they have resigned, the engineer who runs partnerbot takes them out of the group's members in "
+        "the partnership file (out of its people too, if they leave the partnership) and loads it again."
         in third[0].payload["text"]
     )
 
