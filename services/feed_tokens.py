@@ -131,12 +131,15 @@ def issue_for_groups(session: Session, *, groups: list[Group], secret: bytes, no
 
 def find(session: Session, token: str) -> FeedToken | None:
     """The live token row a feed request presents, or None (unknown, revoked,
-    or not even shaped like a token)."""
+    not even shaped like a token, or the feed of someone who has left the
+    partnership: theirs answers again if they are put back in the file)."""
     if len(token) != TOKEN_LENGTH:
         return None
     wanted = hash_of(token)
     row = session.scalar(
-        select(FeedToken).where(FeedToken.token_hash == wanted, FeedToken.revoked_at.is_(None))
+        select(FeedToken)
+        .outerjoin(Person, FeedToken.person_id == Person.id)
+        .where(FeedToken.token_hash == wanted, FeedToken.revoked_at.is_(None), Person.left_at.is_(None))
     )
     if row is None or not hmac.compare_digest(row.token_hash, wanted):
         return None

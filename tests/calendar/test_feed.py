@@ -265,6 +265,22 @@ def test_a_revoked_token_gets_404_and_the_new_one_works(web, type_calendar, my_f
     assert fetch(web, new).status_code == 200
 
 
+def test_the_feed_of_someone_who_has_left_gets_404_until_they_are_back(
+    web, type_calendar, leave, demo, clock
+):
+    """Left, they belong to no group; their feed would still show their actions."""
+    feed = feed_path(type_calendar("/calendar", person="fire").text)
+    group = feed_path(type_calendar("/calendar group", person="fire", channel="CBOARD001").text)
+    assert fetch(web, feed).status_code == 200
+    leave("fire")
+    gone = fetch(web, feed)
+    assert gone.status_code == 404 and gone.content == b""
+    assert fetch(web, group).status_code == 200  # the Board's, until an officer resets it
+    with demo.begin() as session:  # back in the file
+        load(session, read_file(DEMO_FILE), now=clock.now())
+    assert fetch(web, feed).status_code == 200
+
+
 def test_a_feed_takes_the_same_few_queries_for_ten_meetings_as_for_forty(demo, engine, my_feed, clock):
     from services import feed_tokens
 
