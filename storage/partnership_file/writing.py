@@ -8,11 +8,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Action,
+    Apology,
     AuditEntry,
     Group,
     Meeting,
@@ -265,6 +266,29 @@ class Writer:
                 self.remove("workstream_member", label, stream_row)
         self.rows.memberships = [m for m in self.rows.memberships if m.person_id not in left]
         self.rows.workstream_members = [m for m in self.rows.workstream_members if m.person_id not in left]
+        if left:
+            self.apologies_withdrawn(left, groups)
+
+    def apologies_withdrawn(self, left: dict[int, str], groups: dict[int, str]) -> None:
+        """Those who have left are expected at no meeting: their apologies for
+        meetings still ahead are withdrawn, so that no agenda, list or minutes
+        names them (those for meetings held stay, for the record)."""
+        ahead = self.session.execute(
+            select(Apology, Meeting.group_id, Meeting.starts_at)
+            .join(Meeting, Apology.meeting_id == Meeting.id)
+            .where(
+                Apology.person_id.in_(left),
+                Apology.withdrawn_at.is_(None),
+                Meeting.starts_at > self.now,
+            )
+            .order_by(Meeting.starts_at, Apology.id)
+        )
+        for apology, group_id, starts_at in ahead:
+            meeting = self.meeting_name(groups[group_id], starts_at)
+            self.apply(
+                "apology", f"{meeting} {left[apology.person_id]}", apology, {"withdrawn_at": (None, self.now)}
+            )
+            apology.updated_at = self.now
 
     def remove(self, kind: str, subject: str, row: Any) -> None:
         self.session.delete(row)

@@ -195,3 +195,21 @@ def test_withdrawing_and_listing(type_command, demo):
     assert "Apologies withdrawn" in reply.text
     assert apologies_of(demo, "fire")[0].withdrawn_at is not None
     assert "Ray Cottam" not in type_command("/apologies list 21 Apr", person="clerk").text
+
+
+def test_someone_who_leaves_is_no_longer_sending_apologies_for_meetings_ahead(
+    type_command, demo, clock, leave
+):
+    assert type_command("/apologies 21/04/2015 Away", person="fire").ok
+    assert type_command("/apologies 16/06/2015 At a conference", person="fire").ok
+    clock.set(datetime(2015, 4, 22, 9, 0, tzinfo=LONDON))  # the April Board held
+    leave("fire")
+    june = type_command("/apologies list 16/06/2015", person="clerk", channel="CBOARD001")
+    assert june.ok and "Ray Cottam" not in june.text
+    april = type_command("/apologies list 21/04/2015", person="clerk", channel="CBOARD001")
+    assert "• Ray Cottam — Away" in april.text  # a meeting held keeps its record
+    with demo() as session:
+        withdrawn = session.scalars(select(AuditEntry).where(AuditEntry.what == "load.update")).all()
+        assert [(e.subject, e.after) for e in withdrawn if e.subject.startswith("apology")] == [
+            ("apology board 2015-06-16 fire", {"withdrawn_at": "2015-04-22T08:00:00+00:00"})
+        ]
