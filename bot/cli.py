@@ -140,6 +140,7 @@ def _load(args, settings: Settings) -> int:
             now = SystemClock().now()
             result = load(session, data, now=now)
             links = _group_feeds(session, settings, now)
+            uninvited = _uninvite(session, settings, result.out_of_groups, now)
     except PartnershipFileError as error:
         print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
         for problem in error.problems:
@@ -147,6 +148,11 @@ def _load(args, settings: Settings) -> int:
         return 1
     issued = f"; issued calendar links for {_rows(links, 'group')}" if links else ""
     print(f"partnerbot: loaded {args.file}: {_summary(result)}{issued}")
+    if uninvited:
+        print(
+            f"partnerbot: e-mailed {_rows(uninvited, 'calendar cancellation')} to people no longer "
+            "in a group, for the meetings of it ahead they were invited to"
+        )
     for who, refs in result.owners_left.items():
         print(
             f"partnerbot: {who} has left (not in the file) but still owns {', '.join(refs)}, "
@@ -165,6 +171,20 @@ def _group_feeds(session, settings: Settings, now) -> int:
         return 0
     secret = settings.feed_secret.reveal().encode()
     return feed_tokens.issue_for_groups(session, groups=groups.every(session), secret=secret, now=now)
+
+
+def _uninvite(session, settings: Settings, out_of_groups: list[tuple[int, int]], now) -> int:
+    """With e-mail set up, each meeting ahead that someone taken out of its group
+    was invited to is taken out of their calendar (services.invites.uninvite)."""
+    from services import invites
+    from storage.models import Person
+
+    if settings.smtp is None:
+        return 0
+    return sum(
+        invites.uninvite(session, person=session.get_one(Person, person_id), group_id=group_id, now=now)
+        for person_id, group_id in out_of_groups
+    )
 
 
 def _summary(result) -> str:

@@ -240,7 +240,8 @@ def event_of(facts: EventFacts) -> Event:
     if facts.url:
         event["url"] = vUri(facts.url)
     event["description"] = vText(facts.description)
-    event["status"] = vText(facts.status)
+    if facts.status:  # none when someone alone is uninvited (RFC 5546 3.2.5)
+        event["status"] = vText(facts.status)
     if facts.transparent:
         event["transp"] = vText("TRANSPARENT")
     if facts.organiser is not None:
@@ -282,7 +283,8 @@ def _write_plain(facts: EventFacts) -> bytes:
     ]
     if facts.location:
         lines.append("LOCATION:" + _text(facts.location))
-    lines.append("STATUS:" + _text(facts.status))
+    if facts.status:
+        lines.append("STATUS:" + _text(facts.status))
     if facts.transparent:
         lines.append("TRANSP:TRANSPARENT")
     if facts.url:

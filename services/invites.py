@@ -1,6 +1,7 @@
 """Invitations (RFC 5546 iTIP): when a meeting is added, moved or cancelled, each
 member with an e-mail address gets the meeting as METHOD:REQUEST (or CANCEL),
-queued in the outbox in the same transaction as the change.
+queued in the outbox in the same transaction as the change; someone taken out of
+a group gets a CANCEL of each meeting of it ahead that they were invited to.
 
 The delivery's payload is the finished message (recipient, subject, text, the
 calendar text, its method), so what is sent is exactly what was decided here,
@@ -9,6 +10,7 @@ however late the sending. The sender (bot/mail.py) only wraps it in MIME.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from services import calendar, outbox
 from services import partnership as partnership_service
 from services.dates import format_date, format_time, format_times
-from storage.models import Meeting, Membership, Person
+from storage.models import Delivery, Meeting, Membership, Partnership, Person
 
 
 def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> int:
@@ -29,7 +31,6 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     partnership = partnership_service.get(session)
     if not partnership.organiser_email:
         return 0
-    zone = partnership_service.zone(partnership)
     rows = session.execute(
         select(Person, Membership.role)
         .join(Membership, Membership.person_id == Person.id)
@@ -38,48 +39,119 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     ).all()
     attendees = tuple(calendar.Attendee(name=p.name, email=p.email or "", role=role) for p, role in rows)
     method = "CANCEL" if meeting.status == "cancelled" else "REQUEST"
-    agenda = calendar.agenda_of(session, meeting)
-    shown = calendar.MeetingShown.of(meeting)
-    facts = calendar.meeting_facts(shown, agenda, zone, stamp=now)._replace(
-        organiser=(partnership.name, partnership.organiser_email),
-        attendees=attendees,
+    letter = _Letter.of(session, partnership, meeting, attendees, method=method, now=now)
+    key = f"{method.lower()}:{meeting.uid}:{meeting.sequence}"
+    return sum(letter.queue(session, person, key=f"{key}:{person.key}", now=now) for person, _role in rows)
+
+
+def uninvite(session: Session, *, person: Person, group_id: int, now: datetime) -> int:
+    """Someone taken out of a group (or out of the partnership): each meeting of
+    the group still ahead whose invitation was e-mailed to them is cancelled for
+    them alone, so that it leaves their calendar: METHOD:CANCEL naming only
+    them, without STATUS, since the meeting itself goes ahead (RFC 5546 3.2.5).
+    Returns how many were queued now; as `queue_invitations`, call it only when
+    e-mail is configured."""
+    partnership = partnership_service.get(session)
+    if not partnership.organiser_email or not person.email:
+        return 0
+    invited = set()
+    for key in session.scalars(
+        select(Delivery.key).where(Delivery.kind == "email", Delivery.key.like(f"request:%:{person.key}"))
+    ):
+        head, _sequence, whom = key.rsplit(":", 2)
+        if whom == person.key:  # `_` in a LIKE pattern is any one character
+            invited.add(head.removeprefix("request:"))
+    if not invited:
+        return 0
+    ahead = session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.group_id == group_id,
+            Meeting.status == "scheduled",
+            Meeting.starts_at > now,
+            Meeting.uid.in_(invited),
+        )
+        .order_by(Meeting.starts_at)
     )
-    ics = calendar.render_calendar(partnership.name, zone, [facts], method=method).decode()
-    start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
-    subject = _subject(meeting, start=start, method=method)
-    agenda_text = calendar.description(shown, agenda, apologies_hint=False)
+    attendee = calendar.Attendee(name=person.name, email=person.email, role="member")
     queued = 0
-    for person, _role in rows:
-        queued += outbox.enqueue(
+    for meeting in ahead:
+        letter = _Letter.of(
+            session, partnership, meeting, (attendee,), method="CANCEL", now=now, uninvited=True
+        )
+        queued += letter.queue(
+            session, person, key=f"uninvite:{meeting.uid}:{meeting.sequence}:{person.key}", now=now
+        )
+    return queued
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """One version of a meeting as e-mailed: the calendar part and what the
+    e-mail says, the same for each person it goes to but for their name."""
+
+    meeting: Meeting
+    partnership: Partnership
+    facts: calendar.EventFacts
+    ics: str
+    start: datetime
+    end: datetime
+    agenda: str
+    method: str
+    uninvited: bool
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        partnership: Partnership,
+        meeting: Meeting,
+        attendees: tuple[calendar.Attendee, ...],
+        *,
+        method: str,
+        now: datetime,
+        uninvited: bool = False,
+    ) -> _Letter:
+        zone = partnership_service.zone(partnership)
+        agenda = calendar.agenda_of(session, meeting)
+        shown = calendar.MeetingShown.of(meeting)
+        facts = calendar.meeting_facts(shown, agenda, zone, stamp=now)._replace(
+            organiser=(partnership.name, partnership.organiser_email or ""),
+            attendees=attendees,
+        )
+        if uninvited:
+            facts = facts._replace(status="")
+        ics = calendar.render_calendar(partnership.name, zone, [facts], method=method).decode()
+        start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+        agenda_text = calendar.description(shown, agenda, apologies_hint=False)
+        return cls(meeting, partnership, facts, ics, start, end, agenda_text, method, uninvited)
+
+    def queue(self, session: Session, person: Person, *, key: str, now: datetime) -> bool:
+        return outbox.enqueue(
             session,
-            key=f"{method.lower()}:{meeting.uid}:{meeting.sequence}:{person.key}",
+            key=key,
             kind="email",
             target=person.email or "",
             payload={
                 "to": person.email,
                 "to_name": person.name,
-                "subject": subject,
-                "text": _text(
-                    meeting,
-                    person=person,
-                    facts=facts,
-                    start=start,
-                    end=end,
-                    agenda=agenda_text,
-                    method=method,
+                "subject": _subject(
+                    self.meeting, start=self.start, method=self.method, uninvited=self.uninvited
                 ),
-                "ics": ics,
-                "method": method,
-                "organiser": partnership.organiser_email,
+                "text": _text(self, person=person),
+                "ics": self.ics,
+                "method": self.method,
+                "organiser": self.partnership.organiser_email,
             },
             due_at=now,
             now=now,
         )
-    return queued
 
 
-def _subject(meeting: Meeting, *, start: datetime, method: str) -> str:
+def _subject(meeting: Meeting, *, start: datetime, method: str, uninvited: bool = False) -> str:
     when = f"{format_date(start.date())} {format_time(start)}"
+    if uninvited:
+        return f"Taken out of your calendar: {meeting.group.name}, {when}"
     if method == "CANCEL":
         return f"Cancelled: {meeting.group.name}, {when}"
     if meeting.sequence > 0:
@@ -87,24 +159,22 @@ def _subject(meeting: Meeting, *, start: datetime, method: str) -> str:
     return f"Invitation: {meeting.group.name}, {when}"
 
 
-def _text(
-    meeting: Meeting,
-    *,
-    person: Person,
-    facts: calendar.EventFacts,
-    start: datetime,
-    end: datetime,
-    agenda: str,
-    method: str,
-) -> str:
+def _text(letter: _Letter, *, person: Person) -> str:
+    meeting, facts, start, end, method = letter.meeting, letter.facts, letter.start, letter.end, letter.method
+    group = _the(meeting.group.name)
     zone_name = getattr(start.tzinfo, "key", "")
     lines = [f"Dear {person.name},", ""]
-    if method == "CANCEL":
-        lines.append(f"The meeting of the {_the(meeting.group.name)} below is cancelled.")
+    if letter.uninvited:
+        lines.append(
+            f"You are no longer a member of the {group}, so its meeting below is taken out of your "
+            "calendar. The meeting itself goes ahead."
+        )
+    elif method == "CANCEL":
+        lines.append(f"The meeting of the {group} below is cancelled.")
     elif meeting.sequence > 0:
-        lines.append(f"The meeting of the {_the(meeting.group.name)} has changed; these are its details now.")
+        lines.append(f"The meeting of the {group} has changed; these are its details now.")
     else:
-        lines.append(f"You are invited to a meeting of the {_the(meeting.group.name)}.")
+        lines.append(f"You are invited to a meeting of the {group}.")
     lines += [
         "",
         f"When: {format_date(start.date())}, {format_times(start, end, to=' to ')} ({zone_name} time)",
@@ -113,7 +183,9 @@ def _text(
         lines.append(f"Where: {facts.location}")
     if facts.url:
         lines.append(f"Online: {facts.url}")
-    lines += ["", agenda, ""]
+    if not letter.uninvited:
+        lines += ["", letter.agenda]
+    lines.append("")
     if method == "REQUEST":
         lines += [
             "No reply is needed. If you cannot come, send your apologies in Slack with /apologies "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -182,3 +182,36 @@ def test_the_console_shows_a_post_once_without_the_delivery_path_s_log_lines(env
     posted = shown.out.split("▸ #board", 1)[1]  # what the console shows the channel received
     assert [line.strip() for line in posted.splitlines()].count("Pooled budget delayed") == 1
     assert "deliveries sent" not in shown.err, shown.err
+
+
+def test_with_e_mail_loading_a_file_that_takes_someone_out_of_a_group_uninvites_them(
+    env, db, tmp_path, monkeypatch, capsys
+):
+    """`load` runs on the machine's own clock: the Board gets a meeting a month ahead of it."""
+    from services.clock import SystemClock
+    from services.invites import queue_invitations
+    from storage.models import Group, Meeting
+
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:2525")
+    main(["load", str(DEMO_FILE)])
+    now = SystemClock().now()
+    with db() as session, session.begin():
+        board = session.scalar(select(Group).where(Group.slug == "board"))
+        ahead = Meeting(
+            group=board, starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=30, hours=1),
+            uid="ahead@partnerbot", status="scheduled", sequence=0, created_at=now, updated_at=now,
+        )  # fmt: skip
+        session.add(ahead)
+        session.flush()
+        assert queue_invitations(session, meeting=ahead, now=now) == 16
+    out_of_board = tmp_path / "out.yaml"
+    out_of_board.write_text(DEMO_FILE.read_text().replace("      - {person: police, role: member}\n", "", 1))
+    capsys.readouterr()
+    assert main(["load", str(out_of_board)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1:] == [
+        "partnerbot: e-mailed 1 calendar cancellation to people no longer in a group, for the "
+        "meetings of it ahead they were invited to"
+    ]
+    with db() as session:
+        [sent] = session.scalars(select(Delivery).where(Delivery.key.like("uninvite:%"))).all()
+    assert (sent.key, sent.target) == ("uninvite:ahead@partnerbot:0:police", "sarah.mellor@example.org")

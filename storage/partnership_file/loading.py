@@ -25,6 +25,9 @@ class LoadResult:
     # People who have left (stored, not in a file that lists people) and still own
     # open actions: name (id) -> refs.
     owners_left: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    # Each membership removed, as (person id, group id): their invitations to the
+    # group's meetings ahead are to be cancelled (services.invites.uninvite).
+    out_of_groups: list[tuple[int, int]] = field(default_factory=list, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -49,6 +52,7 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
         dict(writer.updated),
         dict(writer.removed),
         owners_left=_owners_left(session),
+        out_of_groups=writer.out_of_groups,
     )
     if result.changed:  # every process's remembered partnership and people are now out of date
         session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))

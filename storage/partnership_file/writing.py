@@ -50,6 +50,7 @@ class Writer:
         self.created: Counter[str] = Counter()
         self.updated: Counter[str] = Counter()
         self.removed: Counter[str] = Counter()
+        self.out_of_groups: list[tuple[int, int]] = []  # (person id, group id) of each membership removed
         # Audit entries name related rows by their ids in the file, not database ids.
         self.names: dict[str, dict[int, str]] = {}
         self.stale: list[tuple[Any, str]] = []
@@ -291,6 +292,8 @@ class Writer:
             apology.updated_at = self.now
 
     def remove(self, kind: str, subject: str, row: Any) -> None:
+        if kind == "membership":
+            self.out_of_groups.append((row.person_id, row.group_id))
         self.session.delete(row)
         self.removed[kind] += 1
         self.audit("load.remove", f"{kind} {subject}", {"role": row.role}, None)

@@ -10,7 +10,7 @@ import vobject
 from sqlalchemy import select
 
 from bot.commands.core import Site
-from services.invites import queue_invitations
+from services.invites import queue_invitations, uninvite
 from storage.models import Delivery, Group, Meeting, Membership, Partnership, Person
 from tests.calendar.conftest import BASE_URL, SECRET, change_meeting, events, feed_path, fetch
 from tests.conftest import LONDON
@@ -200,3 +200,50 @@ def test_adding_meetings_says_per_meeting_what_was_e_mailed_or_gives_the_link_on
     assert len(linked) == 4 and linked[3].startswith(
         f"Add the Chorley Public Service Reform Board's meetings to your calendar: {BASE_URL}/calendar/"
     )
+
+
+JUNE = datetime(2015, 6, 16, 16, 0, tzinfo=LONDON)
+
+
+def test_someone_taken_out_of_the_board_has_its_meetings_ahead_taken_out_of_their_calendar(
+    demo, clock, leave
+):
+    invite(demo, clock)  # April's and June's Boards, not September's
+    invite(demo, clock, starts=JUNE)
+    clock.set(datetime(2015, 4, 22, 9, 0, tzinfo=LONDON))  # April's held
+    leave("police")
+    with demo() as session, session.begin():
+        police = session.scalar(select(Person).where(Person.key == "police"))
+        board = session.scalar(select(Group.id).where(Group.slug == "board"))
+        assert uninvite(session, person=police, group_id=board, now=clock.now()) == 1
+        assert uninvite(session, person=police, group_id=board, now=clock.now()) == 0  # once
+        june_uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == JUNE))
+    [cancel] = [d for d in queued(demo) if d.key.startswith("uninvite:")]
+    assert cancel.key == f"uninvite:{june_uid}:0:police"
+    assert cancel.target == "sarah.mellor@example.org"
+    assert cancel.payload["subject"] == (
+        "Taken out of your calendar: Chorley Public Service Reform Board, Tue 16 Jun 2015 16:00"
+    )
+    assert cancel.payload["text"].startswith(
+        "Dear Sarah Mellor,\n\nYou are no longer a member of the Chorley Public Service Reform Board, "
+        "so its meeting below is taken out of your calendar. The meeting itself goes ahead.\n\n"
+        "When: Tue 16 Jun 2015, 16:00 to 17:30 (Europe/London time)"
+    )
+    assert "/apologies" not in cancel.payload["text"]
+    cal = icalendar.Calendar.from_ical(cancel.payload["ics"])
+    assert cal["method"] == "CANCEL"
+    [event] = cal.walk("VEVENT")
+    assert (str(event["uid"]), event["sequence"]) == (june_uid, 0)
+    assert "status" not in event  # the meeting goes ahead: only this attendee is uninvited
+    assert [str(a) for a in [event["attendee"]]] == ["mailto:sarah.mellor@example.org"]
+
+
+def test_someone_never_invited_or_without_an_address_is_sent_nothing(demo, clock, leave):
+    invite(demo, clock, starts=JUNE)
+    leave("police")
+    with demo() as session, session.begin():
+        board = session.scalar(select(Group.id).where(Group.slug == "board"))
+        fire, police = (session.scalar(select(Person).where(Person.key == key)) for key in ("fire", "police"))
+        executive = session.scalar(select(Group.id).where(Group.slug == "executive"))
+        assert uninvite(session, person=fire, group_id=board, now=clock.now()) == 0  # no e-mail
+        assert uninvite(session, person=police, group_id=executive, now=clock.now()) == 0
