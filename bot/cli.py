@@ -140,7 +140,7 @@ def _load(args, settings: Settings) -> int:
             now = SystemClock().now()
             result = load(session, data, now=now)
             links = _group_feeds(session, settings, now)
-            uninvited = _uninvite(session, settings, result.out_of_groups, now)
+            invited, uninvited = _invitations(session, settings, result, now)
     except PartnershipFileError as error:
         print(f"partnerbot: {args.file} was not loaded; nothing was changed:", file=sys.stderr)
         for problem in error.problems:
@@ -148,6 +148,11 @@ def _load(args, settings: Settings) -> int:
         return 1
     issued = f"; issued calendar links for {_rows(links, 'group')}" if links else ""
     print(f"partnerbot: loaded {args.file}: {_summary(result)}{issued}")
+    if invited:
+        print(
+            f"partnerbot: e-mailed {_rows(invited, 'calendar invitation')} to people new to a group, "
+            "for the meetings of it ahead already sent to its members"
+        )
     if uninvited:
         print(
             f"partnerbot: e-mailed {_rows(uninvited, 'calendar cancellation')} to people no longer "
@@ -173,18 +178,26 @@ def _group_feeds(session, settings: Settings, now) -> int:
     return feed_tokens.issue_for_groups(session, groups=groups.every(session), secret=secret, now=now)
 
 
-def _uninvite(session, settings: Settings, out_of_groups: list[tuple[int, int]], now) -> int:
-    """With e-mail set up, each meeting ahead that someone taken out of its group
-    was invited to is taken out of their calendar (services.invites.uninvite)."""
+def _invitations(session, settings: Settings, result, now) -> tuple[int, int]:
+    """With e-mail set up, people put in a group are sent the invitations its
+    members were sent for its meetings ahead, and people taken out of one have
+    those they were sent taken out of their calendars (services.invites)."""
     from services import invites
     from storage.models import Person
 
     if settings.smtp is None:
-        return 0
-    return sum(
-        invites.uninvite(session, person=session.get_one(Person, person_id), group_id=group_id, now=now)
-        for person_id, group_id in out_of_groups
+        return 0, 0
+    invited = sum(
+        invites.invite_newcomer(
+            session, person=session.get_one(Person, person_id), group_id=group_id, now=now
+        )
+        for person_id, group_id in result.into_groups
     )
+    uninvited = sum(
+        invites.uninvite(session, person=session.get_one(Person, person_id), group_id=group_id, now=now)
+        for person_id, group_id in result.out_of_groups
+    )
+    return invited, uninvited
 
 
 def _summary(result) -> str:

@@ -1,7 +1,8 @@
 """Invitations (RFC 5546 iTIP): when a meeting is added, moved or cancelled, each
 member with an e-mail address gets the meeting as METHOD:REQUEST (or CANCEL),
-queued in the outbox in the same transaction as the change; someone taken out of
-a group gets a CANCEL of each meeting of it ahead that they were invited to.
+queued in the outbox in the same transaction as the change; someone put in a
+group by the partnership file gets the invitations its members were sent for
+meetings ahead, and someone taken out a CANCEL of each they were invited to.
 
 The delivery's payload is the finished message (recipient, subject, text, the
 calendar text, its method), so what is sent is exactly what was decided here,
@@ -31,17 +32,31 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     partnership = partnership_service.get(session)
     if not partnership.organiser_email:
         return 0
-    rows = session.execute(
-        select(Person, Membership.role)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.group_id == meeting.group_id, Person.email.is_not(None), Person.email != "")
-        .order_by(Person.name, Person.id)
-    ).all()
-    attendees = tuple(calendar.Attendee(name=p.name, email=p.email or "", role=role) for p, role in rows)
+    rows = _members(session, meeting.group_id)
     method = "CANCEL" if meeting.status == "cancelled" else "REQUEST"
-    letter = _Letter.of(session, partnership, meeting, attendees, method=method, now=now)
+    letter = _Letter.of(session, partnership, meeting, _attendees(rows), method=method, now=now)
     key = f"{method.lower()}:{meeting.uid}:{meeting.sequence}"
     return sum(letter.queue(session, person, key=f"{key}:{person.key}", now=now) for person, _role in rows)
+
+
+def invite_newcomer(session: Session, *, person: Person, group_id: int, now: datetime) -> int:
+    """Someone put in a group (by the partnership file): each meeting of it still
+    ahead whose invitations went out to its members is sent to them too, as it
+    now stands. Meetings never sent out (those the file made) stay so, and a
+    first load mails no one. Returns how many were queued now; as
+    `queue_invitations`, call it only when e-mail is configured."""
+    partnership = partnership_service.get(session)
+    if not partnership.organiser_email or not person.email:
+        return 0
+    sent_out = [m for m in _ahead(session, group_id, now) if _invited(session, m)]
+    if not sent_out:
+        return 0
+    attendees = _attendees(_members(session, group_id))
+    queued = 0
+    for meeting in sent_out:
+        letter = _Letter.of(session, partnership, meeting, attendees, method="REQUEST", now=now, joined=True)
+        queued += letter.queue(session, person, key=_once(meeting, person, now, "request"), now=now)
+    return queued
 
 
 def uninvite(session: Session, *, person: Person, group_id: int, now: datetime) -> int:
@@ -54,35 +69,57 @@ def uninvite(session: Session, *, person: Person, group_id: int, now: datetime) 
     partnership = partnership_service.get(session)
     if not partnership.organiser_email or not person.email:
         return 0
-    invited = set()
-    for key in session.scalars(
-        select(Delivery.key).where(Delivery.kind == "email", Delivery.key.like(f"request:%:{person.key}"))
-    ):
-        head, _sequence, whom = key.rsplit(":", 2)
-        if whom == person.key:  # `_` in a LIKE pattern is any one character
-            invited.add(head.removeprefix("request:"))
-    if not invited:
-        return 0
-    ahead = session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.group_id == group_id,
-            Meeting.status == "scheduled",
-            Meeting.starts_at > now,
-            Meeting.uid.in_(invited),
-        )
-        .order_by(Meeting.starts_at)
-    )
     attendee = calendar.Attendee(name=person.name, email=person.email, role="member")
     queued = 0
-    for meeting in ahead:
+    for meeting in _ahead(session, group_id, now):
+        if not _invited(session, meeting, email=person.email):
+            continue
         letter = _Letter.of(
             session, partnership, meeting, (attendee,), method="CANCEL", now=now, uninvited=True
         )
-        queued += letter.queue(
-            session, person, key=f"uninvite:{meeting.uid}:{meeting.sequence}:{person.key}", now=now
-        )
+        queued += letter.queue(session, person, key=_once(meeting, person, now, "uninvite"), now=now)
     return queued
+
+
+def _members(session: Session, group_id: int) -> list[tuple[Person, str]]:
+    """The group's members with an e-mail address, and their roles."""
+    rows = session.execute(
+        select(Person, Membership.role)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.group_id == group_id, Person.email.is_not(None), Person.email != "")
+        .order_by(Person.name, Person.id)
+    )
+    return [(person, role) for person, role in rows]
+
+
+def _attendees(rows: list[tuple[Person, str]]) -> tuple[calendar.Attendee, ...]:
+    return tuple(calendar.Attendee(name=p.name, email=p.email or "", role=role) for p, role in rows)
+
+
+def _ahead(session: Session, group_id: int, now: datetime) -> list[Meeting]:
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def _invited(session: Session, meeting: Meeting, *, email: str | None = None) -> bool:
+    """Whether an invitation of the meeting (any version) was queued: to anyone,
+    or to this address."""
+    sent = select(Delivery.id).where(Delivery.kind == "email", Delivery.key.like(f"request:{meeting.uid}:%"))
+    if email is not None:
+        sent = sent.where(Delivery.target == email)
+    return session.scalar(sent.limit(1)) is not None
+
+
+def _once(meeting: Meeting, person: Person, now: datetime, what: str) -> str:
+    """The key of a message for one person that a load decided: the load's
+    instant in it, since someone may leave a group and join it again, each
+    time at the same version of its meetings."""
+    return f"{what}:{meeting.uid}:{meeting.sequence}:{person.key}:{now:%Y%m%dT%H%M%S%f}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +136,7 @@ class _Letter:
     agenda: str
     method: str
     uninvited: bool
+    joined: bool
 
     @classmethod
     def of(
@@ -111,6 +149,7 @@ class _Letter:
         method: str,
         now: datetime,
         uninvited: bool = False,
+        joined: bool = False,
     ) -> _Letter:
         zone = partnership_service.zone(partnership)
         agenda = calendar.agenda_of(session, meeting)
@@ -124,7 +163,7 @@ class _Letter:
         ics = calendar.render_calendar(partnership.name, zone, [facts], method=method).decode()
         start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
         agenda_text = calendar.description(shown, agenda, apologies_hint=False)
-        return cls(meeting, partnership, facts, ics, start, end, agenda_text, method, uninvited)
+        return cls(meeting, partnership, facts, ics, start, end, agenda_text, method, uninvited, joined)
 
     def queue(self, session: Session, person: Person, *, key: str, now: datetime) -> bool:
         return outbox.enqueue(
@@ -135,9 +174,7 @@ class _Letter:
             payload={
                 "to": person.email,
                 "to_name": person.name,
-                "subject": _subject(
-                    self.meeting, start=self.start, method=self.method, uninvited=self.uninvited
-                ),
+                "subject": _subject(self),
                 "text": _text(self, person=person),
                 "ics": self.ics,
                 "method": self.method,
@@ -148,13 +185,14 @@ class _Letter:
         )
 
 
-def _subject(meeting: Meeting, *, start: datetime, method: str, uninvited: bool = False) -> str:
+def _subject(letter: _Letter) -> str:
+    meeting, start = letter.meeting, letter.start
     when = f"{format_date(start.date())} {format_time(start)}"
-    if uninvited:
+    if letter.uninvited:
         return f"Taken out of your calendar: {meeting.group.name}, {when}"
-    if method == "CANCEL":
+    if letter.method == "CANCEL":
         return f"Cancelled: {meeting.group.name}, {when}"
-    if meeting.sequence > 0:
+    if meeting.sequence > 0 and not letter.joined:
         return f"Updated invitation: {meeting.group.name}, {when}"
     return f"Invitation: {meeting.group.name}, {when}"
 
@@ -169,6 +207,8 @@ def _text(letter: _Letter, *, person: Person) -> str:
             f"You are no longer a member of the {group}, so its meeting below is taken out of your "
             "calendar. The meeting itself goes ahead."
         )
+    elif letter.joined:
+        lines.append(f"You are now a member of the {group}, so you are invited to its meeting below.")
     elif method == "CANCEL":
         lines.append(f"The meeting of the {group} below is cancelled.")
     elif meeting.sequence > 0:

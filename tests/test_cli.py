@@ -184,7 +184,7 @@ def test_the_console_shows_a_post_once_without_the_delivery_path_s_log_lines(env
     assert "deliveries sent" not in shown.err, shown.err
 
 
-def test_with_e_mail_loading_a_file_that_takes_someone_out_of_a_group_uninvites_them(
+def test_with_e_mail_someone_taken_out_of_a_group_and_put_back_is_uninvited_and_invited_again(
     env, db, tmp_path, monkeypatch, capsys
 ):
     """`load` runs on the machine's own clock: the Board gets a meeting a month ahead of it."""
@@ -212,6 +212,18 @@ def test_with_e_mail_loading_a_file_that_takes_someone_out_of_a_group_uninvites_
         "partnerbot: e-mailed 1 calendar cancellation to people no longer in a group, for the "
         "meetings of it ahead they were invited to"
     ]
+    # Back in the Board: invited again, as its members were.
+    assert main(["load", str(DEMO_FILE)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1:] == [
+        "partnerbot: e-mailed 1 calendar invitation to people new to a group, for the meetings of it "
+        "ahead already sent to its members"
+    ]
     with db() as session:
-        [sent] = session.scalars(select(Delivery).where(Delivery.key.like("uninvite:%"))).all()
-    assert (sent.key, sent.target) == ("uninvite:ahead@partnerbot:0:police", "sarah.mellor@example.org")
+        sent = session.scalars(
+            select(Delivery).where(Delivery.target == "sarah.mellor@example.org").order_by(Delivery.id)
+        ).all()
+    assert [(d.key.rsplit(":", 1)[0], d.payload["method"]) for d in sent] == [
+        ("request:ahead@partnerbot:0", "REQUEST"),
+        ("uninvite:ahead@partnerbot:0:police", "CANCEL"),
+        ("request:ahead@partnerbot:0:police", "REQUEST"),
+    ]

@@ -28,6 +28,9 @@ class LoadResult:
     # Each membership removed, as (person id, group id): their invitations to the
     # group's meetings ahead are to be cancelled (services.invites.uninvite).
     out_of_groups: list[tuple[int, int]] = field(default_factory=list, compare=False)
+    # And each membership created: they are sent the invitations already sent to
+    # the group for its meetings ahead (services.invites.invite_newcomer).
+    into_groups: list[tuple[int, int]] = field(default_factory=list, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -53,6 +56,7 @@ def load(session: Session, data: dict, *, now: datetime, actor: str = "partnersh
         dict(writer.removed),
         owners_left=_owners_left(session),
         out_of_groups=writer.out_of_groups,
+        into_groups=writer.into_groups,
     )
     if result.changed:  # every process's remembered partnership and people are now out of date
         session.add(PartnershipLoad(version=secrets.token_hex(16), loaded_at=now))

@@ -51,6 +51,7 @@ class Writer:
         self.updated: Counter[str] = Counter()
         self.removed: Counter[str] = Counter()
         self.out_of_groups: list[tuple[int, int]] = []  # (person id, group id) of each membership removed
+        self.into_groups: list[tuple[int, int]] = []  # and of each created
         # Audit entries name related rows by their ids in the file, not database ids.
         self.names: dict[str, dict[int, str]] = {}
         self.stale: list[tuple[Any, str]] = []
@@ -363,6 +364,8 @@ class Writer:
                 model,
                 {owner_column: owner.id, "person_id": people[key].id, "role": role},
             )
+            if kind == "membership":
+                self.into_groups.append((people[key].id, owner.id))
 
     def workstreams(self, file: shapes.File) -> None:
         found = self.rows.workstreams

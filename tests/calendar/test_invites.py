@@ -10,10 +10,11 @@ import vobject
 from sqlalchemy import select
 
 from bot.commands.core import Site
-from services.invites import queue_invitations, uninvite
+from services.invites import invite_newcomer, queue_invitations, uninvite
 from storage.models import Delivery, Group, Meeting, Membership, Partnership, Person
+from storage.partnership_file import load, read_file
 from tests.calendar.conftest import BASE_URL, SECRET, change_meeting, events, feed_path, fetch
-from tests.conftest import LONDON
+from tests.conftest import DEMO_FILE, LONDON
 
 APRIL = datetime(2015, 4, 21, 16, 0, tzinfo=LONDON)
 
@@ -219,7 +220,7 @@ def test_someone_taken_out_of_the_board_has_its_meetings_ahead_taken_out_of_thei
         assert uninvite(session, person=police, group_id=board, now=clock.now()) == 0  # once
         june_uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == JUNE))
     [cancel] = [d for d in queued(demo) if d.key.startswith("uninvite:")]
-    assert cancel.key == f"uninvite:{june_uid}:0:police"
+    assert cancel.key.startswith(f"uninvite:{june_uid}:0:police:")
     assert cancel.target == "sarah.mellor@example.org"
     assert cancel.payload["subject"] == (
         "Taken out of your calendar: Chorley Public Service Reform Board, Tue 16 Jun 2015 16:00"
@@ -247,3 +248,28 @@ def test_someone_never_invited_or_without_an_address_is_sent_nothing(demo, clock
         executive = session.scalar(select(Group.id).where(Group.slug == "executive"))
         assert uninvite(session, person=fire, group_id=board, now=clock.now()) == 0  # no e-mail
         assert uninvite(session, person=police, group_id=executive, now=clock.now()) == 0
+
+
+def test_someone_put_in_the_board_is_sent_the_invitations_its_members_were_sent(demo, clock):
+    invite(demo, clock, starts=JUNE)  # June's Board sent out; April's and September's never
+    data = read_file(DEMO_FILE)
+    data["groups"][0]["members"].append({"person": "inspector", "role": "member"})
+    with demo() as session, session.begin():
+        result = load(session, data, now=clock.now())
+        [(person_id, board)] = result.into_groups
+        inspector = session.get_one(Person, person_id)
+        assert invite_newcomer(session, person=inspector, group_id=board, now=clock.now()) == 1
+        june_uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == JUNE))
+    [joined] = [d for d in queued(demo) if d.target == "gareth.lowe@example.org"]
+    assert joined.key.startswith(f"request:{june_uid}:0:inspector:")
+    assert (
+        joined.payload["subject"] == "Invitation: Chorley Public Service Reform Board, Tue 16 Jun 2015 16:00"
+    )
+    assert joined.payload["text"].startswith(
+        "Dear Gareth Lowe,\n\nYou are now a member of the Chorley Public Service Reform Board, so you are "
+        "invited to its meeting below.\n"
+    )
+    [event] = icalendar.Calendar.from_ical(joined.payload["ics"]).walk("VEVENT")
+    assert (str(event["uid"]), event["sequence"], event["status"]) == (june_uid, 0, "CONFIRMED")
+    attendees = {str(a) for a in event["attendee"]}
+    assert "mailto:gareth.lowe@example.org" in attendees and len(attendees) == 17
