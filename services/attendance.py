@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services import audit, groups
+from services import audit, groups, people
 from services.errors import UserError
-from storage.models import ATTENDANCE_STATUSES, Attendance, Group, Meeting, Membership, Person
+from storage.models import ATTENDANCE_STATUSES, Attendance, AuditEntry, Group, Meeting, Membership, Person
 
 MISSED = ("apologies", "absent")
 LABELS = {
@@ -40,6 +40,48 @@ class Flag:
     @property
     def latest(self) -> Meeting:
         return self.missed[0][0]
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone whose attendance a meeting records, with their role in its group."""
+
+    person: Person
+    role: str
+    gone: bool = False  # taken out of the group since the meeting
+
+
+def members_of(session: Session, meeting: Meeting) -> list[Member]:
+    """Whom a meeting's attendance is recorded for, in name order: the group's
+    members, and those the partnership file has taken out of it since the
+    meeting began (as the audit log records each removal, with the role they
+    had), so that attendance recorded a few days late still names everyone
+    who was a member on the day."""
+    members = [
+        Member(person, role)
+        for person, role in session.execute(
+            select(Person, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == meeting.group_id)
+        )
+    ]
+    prefix = f"membership {meeting.group.slug} "
+    removed = session.execute(
+        select(AuditEntry.subject, AuditEntry.before)
+        .where(
+            AuditEntry.at >= meeting.starts_at,
+            AuditEntry.what == "load.remove",
+            AuditEntry.subject.startswith(prefix, autoescape=True),
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+    roles = {
+        subject.removeprefix(prefix): (before or {}).get("role") or "member" for subject, before in removed
+    }
+    current = {m.person.key for m in members}
+    gone = people.by_keys(session, [key for key in roles if key not in current])
+    members += [Member(person, roles[key], gone=True) for key, person in gone.items()]
+    return sorted(members, key=lambda m: (m.person.name, m.person.id))
 
 
 def recorded(session: Session, meeting: Meeting) -> dict[int, str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from bot.commands.core import Context, FormSpec, Reply
 from bot.commands.meeting_changes import meeting_on
 from bot.commands.shapes import Choice, Field, Form
@@ -15,7 +13,7 @@ from services.dates import format_date
 from services.errors import FieldErrors, UserError
 from services.meetings import local_date
 from services.text import clip
-from storage.models import Meeting, Membership, Person
+from storage.models import Meeting, Person
 
 MAX_PEOPLE = 40
 CHOICES = tuple(Choice(value=value, label=label) for value, label in attendance.LABELS.items())
@@ -58,18 +56,18 @@ def handle(context: Context, text: str) -> str | Reply:
 def attendance_form(context: Context, meeting: Meeting) -> Form:
     groups.require_officer(context.session, context.person, meeting.group, "record attendance")
     attendance.check_recordable(meeting, now=context.now)
-    members = _members(context, meeting)
+    members = attendance.members_of(context.session, meeting)
     recorded = attendance.recorded(context.session, meeting)
     sent = {a.person_id for a in apologies.for_meeting(context.session, meeting)}
     fields = tuple(
         Field(
-            name=person.key,
-            label=f"{person.name} ({role})",
+            name=m.person.key,
+            label=f"{m.person.name} ({m.role}{', since taken out of the group' if m.gone else ''})",
             kind="choice",
             choices=CHOICES,
-            preset=recorded.get(person.id) or _expected(role, sent=person.id in sent),
+            preset=recorded.get(m.person.id) or _expected(m.role, sent=m.person.id in sent),
         )
-        for person, role in members
+        for m in members
     )
     return Form(
         name="attendance",
@@ -185,14 +183,7 @@ def flag_text(flag: attendance.Flag, context: Context) -> str:
 
 
 def _members(context: Context, meeting: Meeting) -> list[tuple[Person, str]]:
-    return list(
-        context.session.execute(
-            select(Person, Membership.role)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.group_id == meeting.group_id)
-            .order_by(Person.name)
-        )
-    )
+    return [(m.person, m.role) for m in attendance.members_of(context.session, meeting)]
 
 
 def _people(

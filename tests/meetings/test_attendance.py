@@ -276,6 +276,26 @@ def test_someone_not_in_the_group_may_be_in_attendance_and_is_minuted_so(type_co
     assert "*Also in attendance:* Fiona Rigby (Lancashire Constabulary)" in minutes
 
 
+def test_attendance_recorded_late_still_names_a_member_taken_out_of_the_group_since(
+    type_command, demo, clock, leave
+):
+    clock.set(datetime(2015, 4, 22, 9, tzinfo=LONDON))  # the morning after the April Board
+    leave("police")  # the file that takes Sarah Mellor out is loaded before the clerk records it
+    form = type_command("/meeting attendance 21 Apr", channel=BOARD).form
+    assert form is not None and len(form.fields) == 18
+    label = next(f.label for f in form.fields if f.name == "police")
+    assert label == "Sarah Mellor (member, since taken out of the group)"
+    assert type_command("/meeting attendance 21 Apr present police", channel=BOARD).ok
+    minutes = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    assert "Sarah Mellor (Lancashire Constabulary)" in minutes.split("*Present:*")[1].split("\n")[0]
+    # A meeting after she was taken out is not hers: only "in attendance" names her there.
+    clock.set(datetime(2015, 6, 16, 18, tzinfo=LONDON))
+    june = type_command("/meeting attendance 16 Jun", channel=BOARD).form
+    assert june is not None and "police" not in {f.name for f in june.fields}
+    refused = type_command("/meeting attendance 16 Jun absent police", channel=BOARD)
+    assert not refused.ok and "is not a member of the Chorley Public Service Reform Board" in refused.text
+
+
 def test_the_digest_gets_every_groups_flags_in_four_queries(type_command, demo, clock):
     record_after(type_command, clock, datetime(2015, 2, 10, 18), "10 Feb 2015 absent fire")
     record_after(type_command, clock, datetime(2015, 4, 21, 18), "21 Apr 2015 absent fire")
