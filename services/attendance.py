@@ -79,7 +79,8 @@ def members_of(session: Session, meeting: Meeting) -> list[Member]:
         subject.removeprefix(prefix): (before or {}).get("role") or "member" for subject, before in removed
     }
     current = {m.person.key for m in members}
-    gone = people.by_keys(session, [key for key in roles if key not in current])
+    missing = [key for key in roles if key not in current]
+    gone = people.by_keys(session, missing) if missing else {}
     members += [Member(person, roles[key], gone=True) for key, person in gone.items()]
     return sorted(members, key=lambda m: (m.person.name, m.person.id))
 
