@@ -187,11 +187,12 @@ def _invitations(session, settings: Settings, result, now) -> tuple[int, int]:
 
     if settings.smtp is None:
         return 0, 0
+    newcomers: dict[int, list[Person]] = {}
+    for person_id, group_id in result.into_groups:
+        newcomers.setdefault(group_id, []).append(session.get_one(Person, person_id))
     invited = sum(
-        invites.invite_newcomer(
-            session, person=session.get_one(Person, person_id), group_id=group_id, now=now
-        )
-        for person_id, group_id in result.into_groups
+        invites.invite_newcomers(session, people=people, group_id=group_id, now=now)
+        for group_id, people in newcomers.items()
     )
     uninvited = sum(
         invites.uninvite(session, person=session.get_one(Person, person_id), group_id=group_id, now=now)

@@ -39,14 +39,15 @@ def queue_invitations(session: Session, *, meeting: Meeting, now: datetime) -> i
     return sum(letter.queue(session, person, key=f"{key}:{person.key}", now=now) for person, _role in rows)
 
 
-def invite_newcomer(session: Session, *, person: Person, group_id: int, now: datetime) -> int:
-    """Someone put in a group (by the partnership file): each meeting of it still
+def invite_newcomers(session: Session, *, people: list[Person], group_id: int, now: datetime) -> int:
+    """People put in a group (by the partnership file): each meeting of it still
     ahead whose invitations went out to its members is sent to them too, as it
     now stands. Meetings never sent out (those the file made) stay so, and a
     first load mails no one. Returns how many were queued now; as
     `queue_invitations`, call it only when e-mail is configured."""
     partnership = partnership_service.get(session)
-    if not partnership.organiser_email or not person.email:
+    newcomers = [person for person in people if person.email]
+    if not partnership.organiser_email or not newcomers:
         return 0
     sent_out = [m for m in _ahead(session, group_id, now) if _invited(session, m)]
     if not sent_out:
@@ -55,7 +56,8 @@ def invite_newcomer(session: Session, *, person: Person, group_id: int, now: dat
     queued = 0
     for meeting in sent_out:
         letter = _Letter.of(session, partnership, meeting, attendees, method="REQUEST", now=now, joined=True)
-        queued += letter.queue(session, person, key=_once(meeting, person, now, "request"), now=now)
+        for person in newcomers:
+            queued += letter.queue(session, person, key=_once(meeting, person, now, "request"), now=now)
     return queued
 
 

@@ -29,7 +29,7 @@ class LoadResult:
     # group's meetings ahead are to be cancelled (services.invites.uninvite).
     out_of_groups: list[tuple[int, int]] = field(default_factory=list, compare=False)
     # And each membership created: they are sent the invitations already sent to
-    # the group for its meetings ahead (services.invites.invite_newcomer).
+    # the group for its meetings ahead (services.invites.invite_newcomers).
     into_groups: list[tuple[int, int]] = field(default_factory=list, compare=False)
 
     @property

@@ -10,7 +10,7 @@ import vobject
 from sqlalchemy import select
 
 from bot.commands.core import Site
-from services.invites import invite_newcomer, queue_invitations, uninvite
+from services.invites import invite_newcomers, queue_invitations, uninvite
 from storage.models import Delivery, Group, Meeting, Membership, Partnership, Person
 from storage.partnership_file import load, read_file
 from tests.calendar.conftest import BASE_URL, SECRET, change_meeting, events, feed_path, fetch
@@ -258,7 +258,7 @@ def test_someone_put_in_the_board_is_sent_the_invitations_its_members_were_sent(
         result = load(session, data, now=clock.now())
         [(person_id, board)] = result.into_groups
         inspector = session.get_one(Person, person_id)
-        assert invite_newcomer(session, person=inspector, group_id=board, now=clock.now()) == 1
+        assert invite_newcomers(session, people=[inspector], group_id=board, now=clock.now()) == 1
         june_uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == JUNE))
     [joined] = [d for d in queued(demo) if d.target == "gareth.lowe@example.org"]
     assert joined.key.startswith(f"request:{june_uid}:0:inspector:")
