@@ -47,9 +47,28 @@ def handle(context: Context, text: str) -> str | Reply:
     )
     names = ", ".join(p.name for p in chosen)
     noted = "" if changed else " (as already recorded)"
+    sent = _had_sent_apologies(context, meeting, [p for p in chosen if changed.get(p.id) == "absent"])
     return (
-        f"Recorded {attendance.LABELS[status]} for {names} at {_meeting_name(context, meeting)}{noted}."
+        f"Recorded {attendance.LABELS[status]} for {names} at {_meeting_name(context, meeting)}{noted}.{sent}"
         + watch(context, meeting, changed=bool(changed))
+    )
+
+
+def _had_sent_apologies(context: Context, meeting: Meeting, absent: list[Person]) -> str:
+    """Recorded absent just now, of people whose apologies are in: the minutes
+    then list them as not present, which the terms of reference tell apart from
+    apologies; said, in case the clerk meant the other."""
+    if not absent:
+        return ""
+    sent = {a.person_id for a in apologies.for_meeting(context.session, meeting)}
+    them = [p.name for p in absent if p.id in sent]
+    if not them:
+        return ""
+    when = format_date(local_date(meeting, context.zone))
+    had = f"{them[0]} had" if len(them) == 1 else f"{', '.join(them[:-1])} and {them[-1]} had each"
+    return (
+        f" {had} sent apologies for it, so the minutes list them as not present rather than with apologies: "
+        f"`/meeting attendance {when} apologies {', '.join(them)}` records the apologies instead."
     )
 
 

@@ -52,16 +52,26 @@ def draft(context: Context, text: str) -> str:
         | {a.name for a in by_status["apologies"] if a.person_id not in sent}
     )
     lines = [f"*Draft minutes: {group.name}, {describe(meeting, context.zone)}*"]
+    record_it = f"`/meeting attendance {format_date(local_date(meeting, context.zone))}`"
     if not recorded:
-        lines.append(
-            f"_Attendance not recorded yet: `/meeting attendance {format_date(local_date(meeting, context.zone))}`._"
-        )
+        lines.append(f"_Attendance not recorded yet: {record_it}._")
     lines += [
         "*Present:* " + (", ".join(_named(a) for a in by_status["present"]) or "—"),
         "*Also in attendance:* " + (", ".join(_named(a) for a in by_status["in_attendance"]) or "—"),
         "*Apologies:* " + (", ".join(apology_lines) or "—"),
         "*Not present:* " + (", ".join(a.name for a in by_status["absent"]) or "—"),
     ]
+    if recorded:
+        # The terms of reference ask for a full record: a member the clerk has
+        # not yet recorded (and who sent no apologies) is named, not left out.
+        accounted = {a.person_id for a in recorded} | sent
+        unrecorded = [
+            m.person.name
+            for m in attendance.members_of(context.session, meeting)
+            if m.person.id not in accounted
+        ]
+        if unrecorded:
+            lines.append(f"_Not recorded yet:_ {', '.join(unrecorded)} ({record_it})")
     year = f"{meeting.starts_at.astimezone(context.zone).year % 100:02d}"
     first = minutes.first_number(context.session, meeting, context.zone)
     drafted = agenda.draft(context.session, meeting=meeting, zone=context.zone, officer=officer)

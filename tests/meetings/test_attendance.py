@@ -364,3 +364,23 @@ def test_several_people_named_without_commas_are_all_someone_or_none_is_recorded
     reply = type_command(f"/meeting attendance 21 Apr absent {who}", channel=BOARD)
     assert not reply.ok and says in reply.text, reply.text
     assert count_rows(demo) == before
+
+
+def test_recording_absent_someone_who_sent_apologies_says_how_to_record_the_apologies(type_command, clock):
+    type_command("/apologies 21 Apr Training course", person="fire")
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    reply = type_command("/meeting attendance 21 Apr absent fire, police", channel=BOARD)
+    assert reply.ok
+    assert reply.text.startswith(
+        "Recorded absent for Ray Cottam, Sarah Mellor at the Chorley Public Service Reform Board meeting on "
+        "Tue 21 Apr 2015. Ray Cottam had sent apologies for it, so the minutes list them as not present rather "
+        "than with apologies: `/meeting attendance Tue 21 Apr 2015 apologies Ray Cottam` records the apologies "
+        "instead."
+    ), reply.text
+    again = type_command("/meeting attendance 21 Apr absent fire", channel=BOARD)
+    assert "had sent apologies" not in again.text  # said once, when recorded
+
+    instead = type_command("/meeting attendance Tue 21 Apr 2015 apologies Ray Cottam", channel=BOARD)
+    assert instead.ok and instead.text.startswith("Recorded apologies for Ray Cottam"), instead.text
+    lines = type_command("/meeting minutes 21 Apr", channel=BOARD).text.splitlines()
+    assert "*Apologies:* Ray Cottam" in lines and "*Not present:* Sarah Mellor" in lines

@@ -142,6 +142,29 @@ def test_someone_who_sent_apologies_and_came_after_all_is_minuted_as_present_onl
     assert "*Apologies:* Peter Kenyon" in lines
 
 
+def test_members_not_yet_recorded_are_named_until_everyone_is(type_command, demo, clock):
+    type_command("/apologies 21 Apr Leave", person="health")
+    clock.set(datetime(2015, 4, 21, 18, tzinfo=LONDON))
+    type_command("/meeting attendance 21 Apr present fire, chair", channel=BOARD)
+    lines = type_command("/meeting minutes 21 Apr", channel=BOARD).text.splitlines()
+    unrecorded = next(line for line in lines if line.startswith("_Not recorded yet:_ "))
+    named = unrecorded.removeprefix("_Not recorded yet:_ ").removesuffix(
+        " (`/meeting attendance Tue 21 Apr 2015`)"
+    )
+    # Every other member of the board, the officers and the observer too; not
+    # those recorded, nor Peter Kenyon, whose apologies the minutes list.
+    assert named.split(", ")[:3] == ["Amira Hussain", "Andrew Sumner", "Bernadette Quayle"]
+    assert "Jess Marland" in named and "Priya Raman" in named
+    assert "Ray Cottam" not in named and "Rosalind Ashcroft" not in named and "Peter Kenyon" not in named
+
+    form = type_command("/meeting attendance 21 Apr", channel=BOARD).form
+    values = {field.name: field.preset for field in form.fields}
+    recorded = submit(FORMS["attendance"], values, form.state, sessions=demo, clock=clock, person_key="clerk")
+    assert recorded.ok, recorded.text
+    text = type_command("/meeting minutes 21 Apr", channel=BOARD).text
+    assert "Not recorded yet" not in text and "*Apologies:* Peter Kenyon" in text
+
+
 def test_a_substitute_shows_in_the_minutes_apologies(type_command, demo, clock):
     form = type_command("/apologies", person="health").form
     values = {"meeting": form.fields[0].preset, "reason": "Leave", "substitute": "Dr Kim Lee"}
