@@ -52,6 +52,7 @@ class Writer:
         self.removed: Counter[str] = Counter()
         self.out_of_groups: list[tuple[int, int]] = []  # (person id, group id) of each membership removed
         self.into_groups: list[tuple[int, int]] = []  # and of each created
+        self.returned: dict[int, datetime] = {}  # person id -> when they had left, of those back in the file
         # Audit entries name related rows by their ids in the file, not database ids.
         self.names: dict[str, dict[int, str]] = {}
         self.stale: list[tuple[Any, str]] = []
@@ -68,6 +69,7 @@ class Writer:
         self.people(file)
         self.leavers()
         self.groups(file)
+        self.apologies_restored()
         self.workstreams(file)
         self.meetings(file)
         self.actions(file, actions, filed)
@@ -218,8 +220,10 @@ class Writer:
                 "slack_user_id": person.slack,
                 "organisation_id": organisation.id if organisation else None,
             }
-            if person.id in found and found[person.id].left_at is not None:
+            stored = found.get(person.id)
+            if stored is not None and stored.left_at is not None:
                 wanted_by_key[person.id]["left_at"] = None  # back in the partnership
+                self.returned[stored.id] = stored.left_at
         cleared = self.release_unique(found, wanted_by_key, "slack_user_id")
         for key, wanted in wanted_by_key.items():
             found[key] = self.put("person", key, found.get(key), Person, wanted, was=cleared.get(key))
@@ -289,6 +293,41 @@ class Writer:
             meeting = self.meeting_name(groups[group_id], starts_at)
             self.apply(
                 "apology", f"{meeting} {left[apology.person_id]}", apology, {"withdrawn_at": (None, self.now)}
+            )
+            apology.updated_at = self.now
+
+    def apologies_restored(self) -> None:
+        """Someone back in the partnership (taken out of the file by mistake, or
+        returning) has the apologies their leaving withdrew restored, for the
+        meetings still ahead of the groups they are back in: those withdrawn at
+        the very instant they left, by that load, not any they withdrew themselves."""
+        if not self.returned:
+            return
+        back_in = {(person, group) for person, group in self.into_groups if person in self.returned}
+        groups = {group.id: slug for slug, group in self.rows.groups.items()}
+        people = self.names["person"]
+        withdrawn = self.session.execute(
+            select(Apology, Meeting.group_id, Meeting.starts_at)
+            .join(Meeting, Apology.meeting_id == Meeting.id)
+            .where(
+                Apology.person_id.in_(self.returned),
+                Apology.withdrawn_at.is_not(None),
+                Meeting.starts_at > self.now,
+                Meeting.status == "scheduled",
+            )
+            .order_by(Meeting.starts_at, Apology.id)
+        )
+        for apology, group_id, starts_at in withdrawn:
+            if (apology.person_id, group_id) not in back_in:
+                continue
+            if apology.withdrawn_at != self.returned[apology.person_id]:
+                continue
+            meeting = self.meeting_name(groups[group_id], starts_at)
+            self.apply(
+                "apology",
+                f"{meeting} {people[apology.person_id]}",
+                apology,
+                {"withdrawn_at": (apology.withdrawn_at, None)},
             )
             apology.updated_at = self.now
 

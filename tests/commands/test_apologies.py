@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from bot.commands.apologies import ListApologies, Send, Withdraw, parse
 from storage.models import Apology, AuditEntry, Meeting, Person
-from tests.conftest import LONDON, count_rows
+from storage.partnership_file import load, read_file
+from tests.conftest import DEMO_FILE, LONDON, count_rows
 
 TODAY = date(2015, 4, 13)
 BOARD = "the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 at 16:00"
@@ -212,4 +213,48 @@ def test_someone_who_leaves_is_no_longer_sending_apologies_for_meetings_ahead(
         withdrawn = session.scalars(select(AuditEntry).where(AuditEntry.what == "load.update")).all()
         assert [(e.subject, e.after) for e in withdrawn if e.subject.startswith("apology")] == [
             ("apology board 2015-06-16 fire", {"withdrawn_at": "2015-04-22T08:00:00+00:00"})
+        ]
+
+
+def test_someone_put_back_in_the_file_has_the_apologies_their_leaving_withdrew(
+    type_command, demo, clock, leave
+):
+    assert type_command("/apologies 16/06/2015 At a conference", person="fire").ok
+    assert type_command("/apologies 14/05/2015 Leave", person="fire").ok  # the Executive's
+    assert type_command("/apologies 13/05/2015 Training", person="fire").ok  # the Implementation Group's
+    assert type_command("/apologies withdraw 13/05/2015", person="fire").ok  # theirs, not the load's
+    clock.set(datetime(2015, 4, 22, 9, 0, tzinfo=LONDON))
+    leave("fire")
+    clock.set(datetime(2015, 4, 23, 9, 0, tzinfo=LONDON))
+    with demo.begin() as session:  # back in the file, but the Executive no longer has them
+        data = read_file(DEMO_FILE)
+        for group in data["groups"]:
+            if group["slug"] == "executive":
+                group["members"] = [m for m in group["members"] if m["person"] != "fire"]
+        result = load(session, data, now=clock.now())
+    assert result.updated["apology"] == 1
+    june = type_command("/apologies list 16/06/2015", person="clerk", channel="CBOARD001")
+    assert "• Ray Cottam — At a conference" in june.text
+    with demo() as session:
+        withdrawn = dict(
+            session.execute(
+                select(Meeting.starts_at, Apology.withdrawn_at.is_not(None))
+                .join(Apology, Apology.meeting_id == Meeting.id)
+                .join(Person, Person.id == Apology.person_id)
+                .where(Person.key == "fire")
+            ).all()
+        )
+        assert sorted((when.date().isoformat(), gone) for when, gone in withdrawn.items()) == [
+            ("2015-05-13", True),  # withdrawn by them: stays so
+            ("2015-05-14", True),  # the Executive's: they are not back in it
+            ("2015-06-16", False),
+        ]
+        restored = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.what == "load.update", AuditEntry.subject == "apology board 2015-06-16 fire")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert [e.after for e in restored] == [
+            {"withdrawn_at": "2015-04-22T08:00:00+00:00"},
+            {"withdrawn_at": None},
         ]
