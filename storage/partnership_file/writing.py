@@ -4,11 +4,12 @@ auditing each change."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Row, inspect, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -52,7 +53,7 @@ class Writer:
         self.removed: Counter[str] = Counter()
         self.out_of_groups: list[tuple[int, int]] = []  # (person id, group id) of each membership removed
         self.into_groups: list[tuple[int, int]] = []  # and of each created
-        self.returned: dict[int, datetime] = {}  # person id -> when they had left, of those back in the file
+        self.known_people: set[int] = set()  # ids of the people stored before this load
         # Audit entries name related rows by their ids in the file, not database ids.
         self.names: dict[str, dict[int, str]] = {}
         self.stale: list[tuple[Any, str]] = []
@@ -69,6 +70,7 @@ class Writer:
         self.people(file)
         self.leavers()
         self.groups(file)
+        self.apologies_of_those_taken_out()
         self.apologies_restored()
         self.workstreams(file)
         self.meetings(file)
@@ -209,6 +211,7 @@ class Writer:
 
     def people(self, file: shapes.File) -> None:
         found, organisations = self.rows.people, self.rows.organisations
+        self.known_people = {row.id for row in found.values()}
         wanted_by_key = {}
         for person in file.people:
             organisation = organisations.get(person.organisation) if person.organisation else None
@@ -220,10 +223,8 @@ class Writer:
                 "slack_user_id": person.slack,
                 "organisation_id": organisation.id if organisation else None,
             }
-            stored = found.get(person.id)
-            if stored is not None and stored.left_at is not None:
+            if person.id in found and found[person.id].left_at is not None:
                 wanted_by_key[person.id]["left_at"] = None  # back in the partnership
-                self.returned[stored.id] = stored.left_at
         cleared = self.release_unique(found, wanted_by_key, "slack_user_id")
         for key, wanted in wanted_by_key.items():
             found[key] = self.put("person", key, found.get(key), Person, wanted, was=cleared.get(key))
@@ -279,57 +280,79 @@ class Writer:
         """Those who have left are expected at no meeting: their apologies for
         meetings still ahead are withdrawn, so that no agenda, list or minutes
         names them (those for meetings held stay, for the record)."""
-        ahead = self.session.execute(
-            select(Apology, Meeting.group_id, Meeting.starts_at)
-            .join(Meeting, Apology.meeting_id == Meeting.id)
-            .where(
-                Apology.person_id.in_(left),
-                Apology.withdrawn_at.is_(None),
-                Meeting.starts_at > self.now,
-            )
-            .order_by(Meeting.starts_at, Apology.id)
+        for apology, group_id, starts_at in self.apologies_ahead(
+            Apology.person_id.in_(left), Apology.withdrawn_at.is_(None)
+        ):
+            self.withdrawal(apology, groups[group_id], starts_at, withdrawn=True)
+
+    def apologies_of_those_taken_out(self) -> None:
+        """Someone the file takes out of a group, staying in the partnership, is
+        expected at none of its meetings either: their apologies for its meetings
+        still ahead are withdrawn, as a leaver's are (theirs already were)."""
+        left = {row.id for row in self.rows.people.values() if row.left_at is not None}
+        taken_out = {(person, group) for person, group in self.out_of_groups if person not in left}
+        if not taken_out:
+            return
+        groups = {group.id: slug for slug, group in self.rows.groups.items()}
+        ahead = self.apologies_ahead(
+            Apology.person_id.in_({person for person, _ in taken_out}),
+            Meeting.group_id.in_({group for _, group in taken_out}),
+            Apology.withdrawn_at.is_(None),
         )
         for apology, group_id, starts_at in ahead:
-            meeting = self.meeting_name(groups[group_id], starts_at)
-            self.apply(
-                "apology", f"{meeting} {left[apology.person_id]}", apology, {"withdrawn_at": (None, self.now)}
-            )
-            apology.updated_at = self.now
+            if (apology.person_id, group_id) in taken_out:
+                self.withdrawal(apology, groups[group_id], starts_at, withdrawn=True)
 
     def apologies_restored(self) -> None:
-        """Someone back in the partnership (taken out of the file by mistake, or
-        returning) has the apologies their leaving withdrew restored, for the
-        meetings still ahead of the groups they are back in: those withdrawn at
-        the very instant they left, by that load, not any they withdrew themselves."""
-        if not self.returned:
-            return
-        back_in = {(person, group) for person, group in self.into_groups if person in self.returned}
+        """Someone put back in a group (taken out by mistake, or back in the
+        partnership) has the apologies that taking them out withdrew restored, for
+        its meetings still ahead: those withdrawn at the very instant a load took
+        them out of it, as the audit log records it, never any they withdrew
+        themselves."""
         groups = {group.id: slug for slug, group in self.rows.groups.items()}
         people = self.names["person"]
-        withdrawn = self.session.execute(
-            select(Apology, Meeting.group_id, Meeting.starts_at)
-            .join(Meeting, Apology.meeting_id == Meeting.id)
-            .where(
-                Apology.person_id.in_(self.returned),
-                Apology.withdrawn_at.is_not(None),
-                Meeting.starts_at > self.now,
-                Meeting.status == "scheduled",
+        subjects = {
+            f"membership {groups[group]} {people[person]}": (person, group)
+            for person, group in self.into_groups
+            if person in self.known_people  # someone new has no history to restore
+        }
+        if not subjects:
+            return
+        removed: dict[tuple[int, int], set[datetime]] = {}
+        for subject, at in self.session.execute(
+            select(AuditEntry.subject, AuditEntry.at).where(
+                AuditEntry.what == "load.remove", AuditEntry.subject.in_(subjects)
             )
-            .order_by(Meeting.starts_at, Apology.id)
+        ):
+            removed.setdefault(subjects[subject], set()).add(at)
+        if not removed:
+            return
+        withdrawn = self.apologies_ahead(
+            Apology.person_id.in_({person for person, _ in removed}),
+            Meeting.group_id.in_({group for _, group in removed}),
+            Apology.withdrawn_at.is_not(None),
+            Meeting.status == "scheduled",
         )
         for apology, group_id, starts_at in withdrawn:
-            if (apology.person_id, group_id) not in back_in:
-                continue
-            if apology.withdrawn_at != self.returned[apology.person_id]:
-                continue
-            meeting = self.meeting_name(groups[group_id], starts_at)
-            self.apply(
-                "apology",
-                f"{meeting} {people[apology.person_id]}",
-                apology,
-                {"withdrawn_at": (apology.withdrawn_at, None)},
-            )
-            apology.updated_at = self.now
+            if apology.withdrawn_at in removed.get((apology.person_id, group_id), ()):
+                self.withdrawal(apology, groups[group_id], starts_at, withdrawn=False)
+
+    def apologies_ahead(self, *where: Any) -> Iterable[Row[Apology, int, datetime]]:
+        """Apologies for meetings still ahead, with their meeting's group and start, soonest first."""
+        return self.session.execute(
+            select(Apology, Meeting.group_id, Meeting.starts_at)
+            .join(Meeting, Apology.meeting_id == Meeting.id)
+            .where(Meeting.starts_at > self.now, *where)
+            .order_by(Meeting.starts_at, Apology.id)
+        )
+
+    def withdrawal(self, apology: Apology, group: str, starts_at: datetime, *, withdrawn: bool) -> None:
+        """Withdraw an apology, or restore one, as of this load, audited as
+        "apology board 2015-06-16 fire"."""
+        subject = f"{self.meeting_name(group, starts_at)} {self.names['person'][apology.person_id]}"
+        change = (None, self.now) if withdrawn else (apology.withdrawn_at, None)
+        self.apply("apology", subject, apology, {"withdrawn_at": change})
+        apology.updated_at = self.now
 
     def remove(self, kind: str, subject: str, row: Any) -> None:
         if kind == "membership":

@@ -216,6 +216,32 @@ def test_someone_who_leaves_is_no_longer_sending_apologies_for_meetings_ahead(
         ]
 
 
+def test_someone_taken_out_of_a_group_has_its_apologies_withdrawn_until_put_back(type_command, demo, clock):
+    assert type_command("/apologies 16/06/2015 At a conference", person="fire").ok  # the Board's
+    assert type_command("/apologies 14/05/2015 Leave", person="fire").ok  # the Executive's
+
+    def load_with_the_board(members: list[dict]) -> None:
+        data = read_file(DEMO_FILE)
+        for group in data["groups"]:
+            if group["slug"] == "board":
+                group["members"] = members
+        with demo.begin() as session:
+            load(session, data, now=clock.now())
+
+    board = next(g for g in read_file(DEMO_FILE)["groups"] if g["slug"] == "board")["members"]
+    clock.set(datetime(2015, 4, 22, 9, 0, tzinfo=LONDON))
+    load_with_the_board([m for m in board if m["person"] != "fire"])
+    june = type_command("/apologies list 16/06/2015", person="clerk", channel="CBOARD001")
+    assert june.ok and "Ray Cottam" not in june.text
+    may = type_command("/apologies list 14/05/2015", person="clerk", channel="CEXEC0001")
+    assert "• Ray Cottam — Leave" in may.text  # still on the Executive
+
+    clock.set(datetime(2015, 4, 29, 9, 0, tzinfo=LONDON))
+    load_with_the_board(board)
+    june = type_command("/apologies list 16/06/2015", person="clerk", channel="CBOARD001")
+    assert "• Ray Cottam — At a conference" in june.text
+
+
 def test_someone_put_back_in_the_file_has_the_apologies_their_leaving_withdrew(
     type_command, demo, clock, leave
 ):
