@@ -16,7 +16,7 @@ from services import audit, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import PermissionDenied, UserError
 from services.text import clip
-from storage.models import AgendaItem, Meeting, Person
+from storage.models import AgendaItem, AuditEntry, Meeting, Person
 from storage.prepared import Prepared, read_together
 
 MAX_TITLE = 300
@@ -339,6 +339,16 @@ def publish(
         deadline_days=group.publish_days,
         revision=meeting.agenda_revision,
         first_published_at=meeting.agenda_published_at or now,
+    )
+
+
+def last_published_by(session: Session, meeting: Meeting) -> str | None:
+    """Who last published (or revised) the meeting's agenda, as the audit log names them."""
+    return session.scalar(
+        select(AuditEntry.actor)
+        .where(AuditEntry.what == "agenda.publish", AuditEntry.subject == f"meeting {meeting.id}")
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
     )
 
 

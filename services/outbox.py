@@ -148,6 +148,11 @@ def queued_at(session: Session, key: str) -> datetime | None:
     return session.scalar(select(Delivery.created_at).where(Delivery.key == key))
 
 
+def queued(session: Session, key: str) -> Delivery | None:
+    """The message of this key, if it was ever queued (sent or not)."""
+    return session.scalar(select(Delivery).where(Delivery.key == key))
+
+
 def undelivered(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[Delivery]:
     """Messages not yet sent (pending, oldest first) and those given up (failed), with their last error."""
     statuses = ("failed",) if failed_only else ("pending", "failed")

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.commands.core import Command, Context
 from bot.commands.meeting_changes import changing_group, describe
-from services import agenda, groups, meetings
+from services import agenda, groups, meetings, outbox
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
@@ -187,6 +187,9 @@ def _remove(context: Context, text: str) -> str:
 
 def _publish(context: Context) -> str:
     meeting = _meeting_to_change(context, "publish agendas")
+    body = render(context, meeting, officer=False)
+    if meeting.agenda_published_at is not None:
+        _unless_unchanged(context, meeting, body)
     published = agenda.publish(
         context.session, person=context.require_person(), meeting=meeting, now=context.now, zone=context.zone
     )
@@ -196,11 +199,10 @@ def _publish(context: Context) -> str:
         if published.late and not revised
         else ""
     )
-    heading = f"*{'Revised agenda' if revised else 'Agenda'}: {meeting.group.name}, {describe(meeting, context.zone)}*"
     context.post(
         meeting.group.channel,
-        f"{heading}\n{render(context, meeting, officer=False)}",
-        key=f"agenda-published:{meeting.id}:{published.revision}",
+        _posted(context, meeting, body, revision=published.revision),
+        key=_posted_key(meeting, published.revision),
     )
     where = (
         "posted to the group's channel" if meeting.group.channel else "recorded (the group has no channel)"
@@ -212,6 +214,40 @@ def _publish(context: Context) -> str:
             f"Revised agenda of the {meeting.group.name} meeting on {when} {where} (first published {first})."
         )
     return f"Agenda of the {meeting.group.name} meeting on {when} published and {where}.{late}"
+
+
+def _posted(context: Context, meeting: Meeting, body: str, *, revision: int) -> str:
+    """The agenda as the group's channel is sent it: revision 0 the agenda, later ones revised."""
+    heading = f"*{'Revised agenda' if revision else 'Agenda'}: {meeting.group.name}, {describe(meeting, context.zone)}*"
+    return f"{heading}\n{body}"
+
+
+def _posted_key(meeting: Meeting, revision: int) -> str:
+    return f"agenda-published:{meeting.id}:{revision}"
+
+
+def _unless_unchanged(context: Context, meeting: Meeting, body: str) -> None:
+    """Publishing again posts a revision: refused when it would post what the
+    channel was last sent word for word (a second officer answering the same
+    reminder), saying when it went and who sent it. One that Slack refused for
+    good (`partnerbot deliveries --failed`) may be published again."""
+    last = outbox.queued(context.session, _posted_key(meeting, meeting.agenda_revision))
+    if last is None or last.status == "failed":
+        return
+    if last.payload.get("text") != _posted(context, meeting, body, revision=meeting.agenda_revision):
+        return
+    by = agenda.last_published_by(context.session, meeting)
+    queued = context.local(last.created_at)
+    when = f"{format_date(queued.date())} at {queued:%H:%M}{f' (by {by})' if by else ''}"
+    went = (
+        f"went to the group's channel on {when}"
+        if last.status == "sent"
+        else f"has been on its way to the group's channel since {when}"
+    )
+    raise UserError(
+        f"The agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} "
+        f"{went}, and nothing on it has changed since, so it was not posted again. Nothing was changed."
+    )
 
 
 def _after_publication(context: Context, meeting: Meeting) -> str:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from services.meetings import Deadlines
-from storage.models import AuditEntry, Meeting
+from storage.models import AuditEntry, Delivery, Meeting
 from storage.session import transaction
 from tests.conftest import count_rows
 
@@ -144,6 +144,7 @@ def test_deadlines_are_local_days_across_clock_changes_and_months(
     on_time = type_command("/agenda publish", channel=BOARD)
     assert on_time.ok and "Late" not in on_time.text
     clock.set(datetime.combine(publish_by + timedelta(days=1), time(0, 1), LONDON))
+    assert type_command("/agenda add A paper come late", channel=BOARD).ok  # an officer may
     revised = type_command("/agenda publish", channel=BOARD)  # judged by when it first went out
     assert revised.ok and "Revised agenda" in revised.text and "Late" not in revised.text
     with transaction(demo) as session:  # as if it had not gone out on time
@@ -282,6 +283,49 @@ def test_publishing_again_posts_the_revised_agenda_and_keeps_when_it_first_went_
         meeting = session.scalar(select(Meeting).where(Meeting.agenda_published_at.is_not(None)))
         assert meeting.agenda_revision == 2
         assert meeting.agenda_published_at == datetime(2015, 4, 13, 9, tzinfo=LONDON)
+
+
+def test_a_second_officer_publishing_an_agenda_unchanged_since_is_told_who_sent_it(
+    type_command, demo, clock, board_post_texts
+):
+    assert type_command("/agenda publish", channel=BOARD).ok  # the clerk, at 09:00
+    clock.set(datetime(2015, 4, 13, 9, 40, tzinfo=LONDON))
+    before = count_rows(demo)
+    again = type_command("/agenda publish", person="policy", channel=BOARD)  # the other officer's reminder
+    assert not again.ok
+    assert again.text == (
+        "The agenda of the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 has been on its way to "
+        "the group's channel since Mon 13 Apr 2015 at 09:00 (by Jess Marland), and nothing on it has changed "
+        "since, so it was not posted again. Nothing was changed."
+    )
+    assert count_rows(demo) == before and len(board_post_texts()) == 1
+    with transaction(demo) as session:
+        session.execute(update(Delivery).values(status="sent"))
+    sent = type_command("/agenda publish", person="policy", channel=BOARD)
+    assert (
+        not sent.ok and "Tue 21 Apr 2015 went to the group's channel on Mon 13 Apr 2015 at 09:00" in sent.text
+    )
+
+    assert type_command("/agenda add Locality plan", person="policy", channel=BOARD).ok
+    revised = type_command("/agenda publish", person="policy", channel=BOARD)
+    assert revised.ok and revised.text.startswith("Revised agenda"), revised.text
+    clock.set(datetime(2015, 4, 13, 10, 5, tzinfo=LONDON))
+    twice = type_command("/agenda publish", channel=BOARD)
+    assert not twice.ok and "since Mon 13 Apr 2015 at 09:40 (by Nadia Hartley)" in twice.text
+    # A move changes what the agenda's heading says: published again, it is posted.
+    assert type_command("/meeting move 21 Apr to 21 Apr 17:00", channel=BOARD).ok
+    moved = type_command("/agenda publish", channel=BOARD)
+    assert moved.ok
+    posts = board_post_texts()  # the agenda, its revision, the move's notice, and this
+    assert len(posts) == 4 and posts[-1].startswith(
+        "*Revised agenda: Chorley Public Service Reform Board, Tue 21 Apr 2015, 17:00"
+    )
+    # One Slack refused for good may be published again, unchanged.
+    with transaction(demo) as session:
+        session.execute(
+            update(Delivery).where(Delivery.key.startswith("agenda-published:")).values(status="failed")
+        )
+    assert type_command("/agenda publish", channel=BOARD).ok
 
 
 def test_the_agenda_read_with_its_meeting_is_the_one_read_afresh(type_command, demo, clock):
