@@ -11,7 +11,7 @@ from services import agenda, groups, meetings, outbox
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
-from storage.models import Meeting
+from storage.models import Delivery, Meeting
 
 HELP = """*/agenda* — the next meeting's agenda
 • `/agenda` — the draft, with the item and publication deadlines
@@ -199,11 +199,12 @@ def _publish(context: Context) -> str:
         if published.late and not revised
         else ""
     )
-    context.post(
-        meeting.group.channel,
-        _posted(context, meeting, body, revision=published.revision),
-        key=_posted_key(meeting, published.revision),
-    )
+    channel, key = meeting.group.channel, _posted_key(meeting, published.revision)
+    if channel and not context.post_once(
+        channel, _posted(context, meeting, body, revision=published.revision), key
+    ):
+        # Another officer's publication was being committed as this one was typed.
+        raise _already_went(context, meeting, outbox.queued(context.session, key))
     where = (
         "posted to the group's channel" if meeting.group.channel else "recorded (the group has no channel)"
     )
@@ -229,22 +230,29 @@ def _posted_key(meeting: Meeting, revision: int) -> str:
 def _unless_unchanged(context: Context, meeting: Meeting, body: str) -> None:
     """Publishing again posts a revision: refused when it would post what the
     channel was last sent word for word (a second officer answering the same
-    reminder), saying when it went and who sent it. One that Slack refused for
-    good (`partnerbot deliveries --failed`) may be published again."""
+    reminder). One that Slack refused for good (`partnerbot deliveries --failed`)
+    may be published again."""
     last = outbox.queued(context.session, _posted_key(meeting, meeting.agenda_revision))
     if last is None or last.status == "failed":
         return
-    if last.payload.get("text") != _posted(context, meeting, body, revision=meeting.agenda_revision):
-        return
-    by = agenda.last_published_by(context.session, meeting)
-    queued = context.local(last.created_at)
-    when = f"{format_date(queued.date())} at {queued:%H:%M}{f' (by {by})' if by else ''}"
-    went = (
-        f"went to the group's channel on {when}"
-        if last.status == "sent"
-        else f"has been on its way to the group's channel since {when}"
-    )
-    raise UserError(
+    if last.payload.get("text") == _posted(context, meeting, body, revision=meeting.agenda_revision):
+        raise _already_went(context, meeting, last)
+
+
+def _already_went(context: Context, meeting: Meeting, last: Delivery | None) -> UserError:
+    """The agenda is in the channel already, as it stands: when it went (or since
+    when it is on its way) and who sent it."""
+    went = "is in the group's channel already"
+    if last is not None:
+        by = agenda.last_published_by(context.session, meeting)
+        queued = context.local(last.created_at)
+        when = f"{format_date(queued.date())} at {queued:%H:%M}{f' (by {by})' if by else ''}"
+        went = (
+            f"went to the group's channel on {when}"
+            if last.status == "sent"
+            else f"has been on its way to the group's channel since {when}"
+        )
+    return UserError(
         f"The agenda of the {meeting.group.name} meeting on {format_date(meetings.local_date(meeting, context.zone))} "
         f"{went}, and nothing on it has changed since, so it was not posted again. Nothing was changed."
     )

@@ -3,14 +3,17 @@ masked for all but the officers, publication flagged when late."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from services import outbox
 from services.meetings import Deadlines
-from storage.models import AuditEntry, Delivery, Meeting
+from storage.models import AuditEntry, Delivery, Group, Meeting
 from storage.session import transaction
 from tests.conftest import count_rows
 
@@ -149,6 +152,7 @@ def test_deadlines_are_local_days_across_clock_changes_and_months(
     assert revised.ok and "Revised agenda" in revised.text and "Late" not in revised.text
     with transaction(demo) as session:  # as if it had not gone out on time
         session.execute(update(Meeting).values(agenda_published_at=None, agenda_revision=0))
+        session.execute(delete(Delivery).where(Delivery.key.startswith("agenda-published:")))
     late = type_command("/agenda publish", channel=BOARD)
     assert late.ok and late.text.endswith("Late: the terms of reference ask for five days.")
 
@@ -326,6 +330,43 @@ def test_a_second_officer_publishing_an_agenda_unchanged_since_is_told_who_sent_
             update(Delivery).where(Delivery.key.startswith("agenda-published:")).values(status="failed")
         )
     assert type_command("/agenda publish", channel=BOARD).ok
+
+
+def test_two_officers_publishing_at_the_same_moment_post_once_and_one_is_told_so(
+    type_command, demo, clock, board_post_texts
+):
+    """The other officer's publication is being committed as this one is typed:
+    this one waits for it, and is not told "published" of a post that will not go."""
+    answered = []
+    with demo() as other, other.begin():
+        board = other.scalar(select(Group.id).where(Group.channel == BOARD))
+        meeting = other.scalar(
+            select(Meeting.id)
+            .where(Meeting.group_id == board, Meeting.starts_at > clock.now())
+            .order_by(Meeting.starts_at)
+            .limit(1)
+        )
+        outbox.enqueue(
+            other, key=f"agenda-published:{meeting}:0", kind="channel", target=BOARD,
+            payload={"text": "*Agenda: ...*"}, due_at=clock.now(), now=clock.now(),
+        )  # fmt: skip
+        typing = threading.Thread(
+            target=lambda: answered.append(type_command("/agenda publish", person="policy", channel=BOARD))
+        )
+        typing.start()
+        sleep(0.5)  # it waits for the other's row (SQLite: for its write lock)
+        assert not answered
+    typing.join()
+    [reply] = answered
+    assert not reply.ok
+    assert reply.text.startswith(
+        "The agenda of the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015 has been on its way "
+        "to the group's channel since Mon 13 Apr 2015 at 09:00"
+    ), reply.text
+    assert board_post_texts() == ["*Agenda: ...*"]
+    with demo() as session:
+        assert session.scalar(select(AuditEntry).where(AuditEntry.what == "agenda.publish")) is None
+        assert session.scalar(select(Meeting.agenda_published_at).where(Meeting.id == meeting)) is None
 
 
 def test_the_agenda_read_with_its_meeting_is_the_one_read_afresh(type_command, demo, clock):
