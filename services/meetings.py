@@ -209,6 +209,23 @@ def upcoming(
     return list(found)
 
 
+def under_way(session: Session, *, groups: list[Group], now: datetime) -> Meeting | None:
+    """A meeting of these groups running at `now` (started, not yet ended, not cancelled)."""
+    if not groups:
+        return None
+    return session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id.in_([g.id for g in groups]),
+            Meeting.starts_at <= now,
+            Meeting.ends_at > now,
+            Meeting.status != "cancelled",
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
 def read_with(
     session: Session,
     *,

@@ -7,12 +7,12 @@ from datetime import date
 
 from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import take_date
-from bot.commands.lines import group_meeting
+from bot.commands.lines import group_meeting, meeting_when
 from bot.commands.shapes import Choice, Field, Form
 from services import apologies, groups, meetings
 from services.dates import format_date, format_time
 from services.errors import FieldErrors, UserError
-from storage.models import Meeting
+from storage.models import Group, Meeting
 
 HELP = """*/apologies* — apologies for absence
 • `/apologies` — a form: which meeting, your reason, a substitute
@@ -72,6 +72,8 @@ def handle(context: Context, text: str) -> str | Reply:
         meeting, earlier = apologies.find_to_send(
             context.session, person=person, groups=scope, day=intent.day, now=context.now, zone=context.zone
         )
+        if intent.day is None:
+            _not_while_one_is_under_way(context, scope, meeting)
     else:
         meeting = meetings.find_to_read(
             context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
@@ -108,6 +110,21 @@ def handle(context: Context, text: str) -> str | Reply:
             return f"Apologies withdrawn for {where}: you are expected after all."
         case ListApologies():
             return _list(context, meeting, where)
+
+
+def _not_while_one_is_under_way(context: Context, scope: list[Group], following: meetings.Scheduled) -> None:
+    """`/apologies REASON` typed while one of the person's meetings is running
+    ("running late") means that one, not the next, weeks away: refused, saying
+    so and how to send them for the next one instead."""
+    running = meetings.under_way(context.session, groups=scope, now=context.now)
+    if running is None:
+        return
+    day = format_date(meetings.local_date(following, context.zone))
+    raise UserError(
+        f"The {running.group.name} meeting is under way ({meeting_when(running, context.zone)}), so it is too late "
+        f"to send apologies for it: tell its chair or an officer. For your next meeting, "
+        f"{group_meeting(following, context.zone)}, type `/apologies {day} REASON`. Nothing was changed."
+    )
 
 
 def _list(context: Context, meeting: meetings.Scheduled, where: str) -> str:
