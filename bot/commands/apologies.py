@@ -72,8 +72,6 @@ def handle(context: Context, text: str) -> str | Reply:
         meeting, earlier = apologies.find_to_send(
             context.session, person=person, groups=scope, day=intent.day, now=context.now, zone=context.zone
         )
-        if intent.day is None:
-            _not_while_one_is_under_way(context, scope, meeting)
     else:
         meeting = meetings.find_to_read(
             context.session, groups=scope, day=intent.day, now=context.now, zone=context.zone
@@ -91,8 +89,9 @@ def handle(context: Context, text: str) -> str | Reply:
                 earlier=earlier,
                 typed=True,
             )
+            running = _under_way(context, scope) if intent.day is None else ""
             if sent.updated and not intent.reason:
-                return f"Your apologies for {where} were already in: they stand as they were."
+                return f"Your apologies for {where} were already in: they stand as they were.{running}"
             first = (
                 f"Your apologies for {where} were already in: your reason is updated."
                 if sent.updated
@@ -103,7 +102,7 @@ def handle(context: Context, text: str) -> str | Reply:
                 if intent.reason
                 else " No reason given: add one with `/apologies REASON` if you like."
             )
-            return first + private
+            return first + private + running
         case Withdraw():
             if not apologies.withdraw(context.session, now=context.now, person=person, meeting=meeting):
                 return f"You had sent no apologies for {where}, so there was nothing to withdraw."
@@ -112,18 +111,17 @@ def handle(context: Context, text: str) -> str | Reply:
             return _list(context, meeting, where)
 
 
-def _not_while_one_is_under_way(context: Context, scope: list[Group], following: meetings.Scheduled) -> None:
-    """`/apologies REASON` typed while one of the person's meetings is running
-    ("running late") means that one, not the next, weeks away: refused, saying
-    so and how to send them for the next one instead."""
+def _under_way(context: Context, scope: list[Group]) -> str:
+    """Apologies sent without a date go to the next meeting not yet started; typed
+    while one of the person's meetings is running ("running late"), they may have
+    meant that one: said, with how to take these back."""
     running = meetings.under_way(context.session, groups=scope, now=context.now)
     if running is None:
-        return
-    day = format_date(meetings.local_date(following, context.zone))
-    raise UserError(
-        f"The {running.group.name} meeting is under way ({meeting_when(running, context.zone)}), so it is too late "
-        f"to send apologies for it: tell its chair or an officer. For your next meeting, "
-        f"{group_meeting(following, context.zone)}, type `/apologies {day} REASON`. Nothing was changed."
+        return ""
+    return (
+        f" The {running.group.name} meeting is under way now ({meeting_when(running, context.zone)}): if you "
+        "meant that one, it is too late to send apologies for it, so tell its chair or an officer, and "
+        "`/apologies withdraw` takes these back."
     )
 
 
