@@ -221,7 +221,7 @@ def under_way(session: Session, *, groups: list[Group], now: datetime) -> Meetin
             Meeting.ends_at > now,
             Meeting.status != "cancelled",
         )
-        .order_by(Meeting.starts_at)
+        .order_by(Meeting.starts_at.desc())  # the latest started: back from now, not on from the first
         .limit(1)
     )
 

@@ -22,6 +22,7 @@ LINES = [
     "/meeting next",
     "/meeting list",
     "/apologies 2015-04-21 On leave that week, {n}",
+    "/apologies On leave that week, {n}",
     "/update joint-commissioning amber Pooled budget delayed, {n}",
     "/agenda",
     "/digest",
