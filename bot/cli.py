@@ -217,11 +217,14 @@ def _summary(result) -> str:
     return "; ".join(said)
 
 
+_PLURALS = {"person": "people", "apology": "apologies"}
+
+
 def _rows(n: int, kind: str) -> str:
-    """`1 person`, `23 people`, `21 workstream members`: a count of a table's rows."""
+    """`1 person`, `23 people`, `2 apologies`, `21 workstream members`: a count of a table's rows."""
     name = kind.replace("_", " ")
     if n != 1:
-        name = "people" if name == "person" else f"{name}s"
+        name = _PLURALS.get(name, f"{name}s")
     return f"{n} {name}"
 
 

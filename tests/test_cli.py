@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.commands import COMMANDS
@@ -182,6 +182,44 @@ def test_the_console_shows_a_post_once_without_the_delivery_path_s_log_lines(env
     posted = shown.out.split("▸ #board", 1)[1]  # what the console shows the channel received
     assert [line.strip() for line in posted.splitlines()].count("Pooled budget delayed") == 1
     assert "deliveries sent" not in shown.err, shown.err
+
+
+def test_someone_taken_out_of_a_group_has_its_apologies_withdrawn_and_the_load_says_how_many(
+    env, db, tmp_path, capsys
+):
+    """`load` runs on the machine's own clock: the Board gets two meetings ahead of it."""
+    from services.clock import SystemClock
+    from storage.models import Apology, Group, Meeting, Person
+
+    main(["load", str(DEMO_FILE)])
+    now = SystemClock().now()
+    with db() as session, session.begin():
+        board = session.scalar(select(Group).where(Group.slug == "board"))
+        police = session.scalar(select(Person).where(Person.key == "police"))
+        for days in (30, 60):
+            ahead = Meeting(
+                group=board, starts_at=now + timedelta(days=days), ends_at=now + timedelta(days=days, hours=1),
+                uid=f"ahead-{days}@partnerbot", status="scheduled", sequence=0, created_at=now, updated_at=now,
+            )  # fmt: skip
+            session.add(ahead)
+            session.flush()
+            session.add(Apology(meeting_id=ahead.id, person_id=police.id, created_at=now, updated_at=now))
+    out_of_board = tmp_path / "out.yaml"
+    out_of_board.write_text(DEMO_FILE.read_text().replace("      - {person: police, role: member}\n", "", 1))
+    capsys.readouterr()
+    assert main(["load", str(out_of_board)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"partnerbot: loaded {out_of_board}: updated 2 apologies; removed 1 membership"
+    )
+    assert main(["load", str(DEMO_FILE)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"partnerbot: loaded {DEMO_FILE}: created 1 membership; updated 2 apologies"
+    )
+    with db() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Apology).where(Apology.withdrawn_at.is_(None)))
+            == 2
+        )
 
 
 def test_with_e_mail_someone_taken_out_of_a_group_and_put_back_is_uninvited_and_invited_again(
