@@ -8,15 +8,16 @@ from datetime import date
 
 from bot.commands import action_import
 from bot.commands.action_buttons import MESSAGE_ACTIONS, action_section, action_sections
+from bot.commands.action_table import says_next_meeting
 from bot.commands.core import Command, Context, FormSpec, Reply
 from bot.commands.dates import parse_due
 from bot.commands.lines import action_line
 from bot.commands.shapes import Field, Form
-from services import actions, groups, people, workstreams
+from services import actions, groups, meetings, people, workstreams
 from services.dates import format_date
 from services.errors import UserError
 from services.text import clip
-from storage.models import Action, Person
+from storage.models import Action, Group, Person
 
 HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action add WHAT | WHO | WHEN` — e.g. `/action add Circulate Away Day outcomes | @Lou | 17/02/2015`
@@ -27,7 +28,7 @@ HELP = """*/action* — actions from the board's What / Who / When tables
 • `/action snooze A12` — no reminders about it for a week; it stays due when the meeting agreed
 • `/action import` — paste a What / Who / When table from the minutes, e.g. `Circulate Away Day outcomes | Hannah Hurst | 17.02.15`
 WHO is a @mention, a person id, part of a name or `me`; anything else is kept as free text (e.g. Group Leads).
-WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks, or a deadline: by Friday, end of April, w/c 20 April."""
+WHEN is a date such as 17/02/2015, 17 Feb, next tuesday or in 2 weeks, or a deadline: by Friday, end of April, w/c 20 April; in a group's channel, also next meeting."""
 
 # Columns are split on "|", but not on the one inside an escaped mention (<@U0FIRE001|ray>).
 COLUMN = re.compile(r"\|(?![^<>]*>)")
@@ -40,7 +41,7 @@ GRAMMAR = "Try `/action add WHAT | WHO | WHEN`, `/action list`, `/action done A1
 class Add:
     what: str
     who: str
-    due: date
+    due: date | None  # None: at the next meeting of the group whose channel it is typed in
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _parse_add(rest: str, *, today: date) -> Add:
             "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
         )
     what, who, when = parts
-    return Add(what=what, who=who, due=parse_due(when, today=today))
+    return Add(what=what, who=who, due=None if says_next_meeting(when) else parse_due(when, today=today))
 
 
 def handle(context: Context, text: str) -> str | Reply:
@@ -185,6 +186,8 @@ def handle(context: Context, text: str) -> str | Reply:
 
 def _add(context: Context, intent: Add) -> str:
     person = context.require_person()
+    group = groups.by_channel(context.session, context.channel_id)
+    due = intent.due or _next_meeting_day(context, group)
     owner = people.resolve(context.session, intent.who, me=person, owning=True)
     added = actions.add(
         context.session,
@@ -193,17 +196,36 @@ def _add(context: Context, intent: Add) -> str:
         actor=person,
         what=intent.what,
         owner=owner,
-        due=intent.due,
-        group=groups.by_channel(context.session, context.channel_id),
+        due=due,
+        group=group,
     )
     lines = [f"Added {action_line(added.action, context.today)}."]
+    if intent.due is None and group is not None:
+        lines.append(f"That is the day of the {group.name}'s next meeting.")
     if added.overdue:
-        lines.append(f"Its due date, {format_date(intent.due)}, has passed: it is already overdue.")
+        lines.append(f"Its due date, {format_date(due)}, has passed: it is already overdue.")
     lines += _owner_notes(owner)
     if added.meeting:
         local = context.local(added.meeting.starts_at)
         lines.append(f"It belongs to the {added.meeting.group.name} meeting of {format_date(local.date())}.")
     return "\n".join(lines)
+
+
+def _next_meeting_day(context: Context, group: Group | None) -> date:
+    """WHEN as `next meeting`: the day of the next meeting of the group whose
+    channel it is typed in, as a pasted table's "Next meeting" is."""
+    if group is None:
+        raise UserError(
+            "`next meeting` is a due date only in a group's channel, where it means that group's next "
+            "meeting: here, give a date such as 21/04/2015. Nothing was changed."
+        )
+    found = meetings.upcoming(context.session, groups=[group], now=context.now, limit=1)
+    if not found:
+        raise UserError(
+            f"The {group.name} has no meeting ahead to date it by: give a date such as 21/04/2015. "
+            "Nothing was changed."
+        )
+    return meetings.local_date(found[0], context.zone)
 
 
 def _owner_notes(owner: people.Who) -> list[str]:

@@ -29,6 +29,13 @@ _RULE = re.compile(r"^[\s|:+=-]*$")  # `|---|---|---|` under a Markdown header, 
 _ITEM_NUMBER = re.compile(r"^[0-9]{1,3}[.)]?$")
 # "Next meeting", "by the next meeting", "at next meeting": due at the group's next meeting.
 _NEXT_MEETING = re.compile(r"(?:(?:by|at|for|before) )?(?:the )?next (?:meeting|board)")
+
+
+def says_next_meeting(when: str) -> bool:
+    """Whether a When names no date but the group's next meeting ("by the next meeting")."""
+    return _NEXT_MEETING.fullmatch(" ".join(when.lower().split())) is not None
+
+
 _HEADER_WORDS = frozenset(
     """what who when action actions owner owners lead by due date deadline timescale
     timescales responsible target description item task""".split()
@@ -138,7 +145,7 @@ def _row(number: int, line: str, today: date, next_meeting: date | None) -> Row:
         return Row(number, shown, problem=f"the owner is {len(who):,} characters; at most {MAX_WHO}")
     if not when:
         return Row(number, shown, problem=f"it has no date: give one such as {ACCEPTED_DUES}")
-    if _NEXT_MEETING.fullmatch(" ".join(when.lower().split())):
+    if says_next_meeting(when):
         if next_meeting is None:
             return Row(number, shown, problem="the group has no next meeting to date it by: give a date")
         return Row(number, shown, what=what, who=who, due=next_meeting)

@@ -52,6 +52,7 @@ def stored(sessions, what: str) -> Action | None:
         ("due A4 in 2 weeks", Reschedule("A4", date(2015, 4, 27))),
         ("due A4 w/c 20 April", Reschedule("A4", date(2015, 4, 24))),  # as minutes write deadlines
         ("add Book room | clerk | end of May", Add("Book room", "clerk", date(2015, 5, 29))),
+        ("add Report back | fire | by the next meeting", Add("Report back", "fire", None)),  # its group's
         ("due A4", DueForm("A4")),
         ("snooze A4", Snooze("A4")),
         ("assign A4 <@U0FIRE001|ray>", Assign("A4", "<@U0FIRE001|ray>")),
@@ -136,6 +137,33 @@ def test_an_owner_with_no_slack_id_is_added_and_the_reply_says_no_reminder_reach
         "digest lists the action once it is overdue."
     )
     assert "Slack id" not in type_command("/action add Send the fire data | police | 20/04/2015").text
+
+
+def test_next_meeting_as_when_is_the_day_of_the_channel_s_group_s_next_meeting(type_command, demo, clock):
+    reply = type_command("/action add Report back on the pilot | fire | next meeting", channel="CBOARD001")
+    assert reply.ok
+    assert reply.text.splitlines()[:2] == [
+        "Added *A17* Report back on the pilot — Ray Cottam, due Tue 21 Apr 2015.",
+        "That is the day of the Chorley Public Service Reform Board's next meeting.",
+    ]
+    assert stored(demo, "Report back on the pilot").due == date(2015, 4, 21)
+    executive = type_command(
+        "/action add Share the timetable | dwp | by the next meeting", channel="CEXEC0001"
+    )
+    assert executive.ok and "due Thu 14 May 2015" in executive.text
+
+    before = count_rows(demo)
+    elsewhere = type_command("/action add Report back | fire | next meeting")
+    assert not elsewhere.ok and elsewhere.text == (
+        "`next meeting` is a due date only in a group's channel, where it means that group's next meeting: "
+        "here, give a date such as 21/04/2015. Nothing was changed."
+    )
+    clock.set(datetime(2017, 1, 9, 9, tzinfo=UTC))  # past the demo's last meeting
+    none_ahead = type_command("/action add Report back | fire | next meeting", channel="CBOARD001")
+    assert not none_ahead.ok and none_ahead.text.startswith(
+        "The Chorley Public Service Reform Board has no meeting ahead to date it by"
+    )
+    assert count_rows(demo) == before
 
 
 def test_the_same_open_action_typed_again_is_not_added_twice(type_command, demo):
