@@ -126,6 +126,19 @@ def _same(what: str) -> str:
     return " ".join(what.split()).casefold()
 
 
+def group_of(session: Session, action: Action) -> Group | None:
+    """The group an action belongs to: its meeting's, else its workstream's reporting group."""
+    if action.meeting_id is not None:
+        meeting = session.get(Meeting, action.meeting_id)
+        if meeting is not None:
+            return meeting.group
+    if action.workstream_id is not None:
+        workstream = session.get(Workstream, action.workstream_id)
+        if workstream is not None and workstream.group_id is not None:
+            return session.get(Group, workstream.group_id)
+    return None
+
+
 def get(session: Session, ref: str, *, for_update: bool = False) -> Action:
     """The action a ref names. `for_update` locks its row until the transaction
     ends, so two presses of one button at the same moment act one after the other."""

@@ -58,7 +58,7 @@ class Change:
 @dataclass(frozen=True)
 class Reschedule:
     ref: str
-    due: date
+    due: date | None  # None: at the next meeting of the action's group
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def parse(text: str, *, today: date) -> Intent:
             )
         if not when.strip():
             return DueForm(ref=ref)
-        return Reschedule(ref=ref, due=parse_due(when, today=today))
+        return Reschedule(ref=ref, due=_due(when, today=today))
     if verb == "assign":
         ref, _, who = rest.partition(" ")
         who = re.sub(r"^to(\s+|$)", "", who.strip(), flags=re.IGNORECASE)
@@ -157,7 +157,12 @@ def _parse_add(rest: str, *, today: date) -> Add:
             "`/action add Circulate Away Day outcomes | @Lou | 17/02/2015`. Nothing was changed."
         )
     what, who, when = parts
-    return Add(what=what, who=who, due=None if says_next_meeting(when) else parse_due(when, today=today))
+    return Add(what=what, who=who, due=_due(when, today=today))
+
+
+def _due(when: str, *, today: date) -> date | None:
+    """A WHEN: a date, or None for `next meeting` (a group's, found later)."""
+    return None if says_next_meeting(when) else parse_due(when, today=today)
 
 
 def handle(context: Context, text: str) -> str | Reply:
@@ -371,13 +376,22 @@ def _reschedule(context: Context, intent: Reschedule) -> Reply:
     actions.check_can_change(
         context.session, actor=context.person, action=action, verb="change {ref}'s due date"
     )
-    if action.due == intent.due:
+    group = None if intent.due else _group_of(context, action)
+    due = intent.due or _next_meeting_day(context, group)
+    meeting = f" (the {group.name}'s next meeting)" if group is not None else ""
+    if action.due == due:
         return _about(
-            context, action, f"{action.ref} is already due {format_date(intent.due)}: nothing changed."
+            context, action, f"{action.ref} is already due {format_date(due)}{meeting}: nothing changed."
         )
-    actions.set_due(context.session, now=context.now, actor=context.person, action=action, due=intent.due)
-    note = " It is already overdue." if intent.due < context.today else ""
-    return _about(context, action, f"{action.ref} is now due {format_date(intent.due)}.{note}")
+    actions.set_due(context.session, now=context.now, actor=context.person, action=action, due=due)
+    note = " It is already overdue." if due < context.today else ""
+    return _about(context, action, f"{action.ref} is now due {format_date(due)}{meeting}.{note}")
+
+
+def _group_of(context: Context, action: Action) -> Group | None:
+    """The group whose next meeting `next meeting` means for an action: its
+    meeting's, else its workstream's, else that of the channel it is typed in."""
+    return actions.group_of(context.session, action) or groups.by_channel(context.session, context.channel_id)
 
 
 def _about(context: Context, action: Action, said: str) -> Reply:

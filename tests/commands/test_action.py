@@ -51,6 +51,7 @@ def stored(sessions, what: str) -> Action | None:
         ("drop A1", Change("drop", "A1")),
         ("due A4 in 2 weeks", Reschedule("A4", date(2015, 4, 27))),
         ("due A4 w/c 20 April", Reschedule("A4", date(2015, 4, 24))),  # as minutes write deadlines
+        ("due A4 by the next meeting", Reschedule("A4", None)),  # its group's
         ("add Book room | clerk | end of May", Add("Book room", "clerk", date(2015, 5, 29))),
         ("add Report back | fire | by the next meeting", Add("Report back", "fire", None)),  # its group's
         ("due A4", DueForm("A4")),
@@ -152,12 +153,24 @@ def test_next_meeting_as_when_is_the_day_of_the_channel_s_group_s_next_meeting(t
     )
     assert executive.ok and "due Thu 14 May 2015" in executive.text
 
+    # An action's new due date: the next meeting of its meeting's (or workstream's) group, wherever typed.
+    moved = type_command("/action due A7 next meeting")
+    assert moved.ok and moved.text == (
+        "A7 is now due Tue 21 Apr 2015 (the Chorley Public Service Reform Board's next meeting)."
+    )
+    # A17, added above, belongs to no meeting (none of the Board's in the 14 days before) nor workstream:
+    # the next meeting of the channel's group.
+    given = type_command("/action due A17 next meeting", channel="CEXEC0001")
+    assert given.ok and given.text.startswith(
+        "A17 is now due Thu 14 May 2015 (the Chorley Public Service Reform Executive's next meeting)."
+    ), given.text
     before = count_rows(demo)
     elsewhere = type_command("/action add Report back | fire | next meeting")
     assert not elsewhere.ok and elsewhere.text == (
         "`next meeting` is a due date only in a group's channel, where it means that group's next meeting: "
         "here, give a date such as 21/04/2015. Nothing was changed."
     )
+    assert not type_command("/action due A17 next meeting").ok  # nor typed in a group's channel
     clock.set(datetime(2017, 1, 9, 9, tzinfo=UTC))  # past the demo's last meeting
     none_ahead = type_command("/action add Report back | fire | next meeting", channel="CBOARD001")
     assert not none_ahead.ok and none_ahead.text.startswith(
