@@ -29,17 +29,15 @@ _RULE = re.compile(r"^[\s|:+=-]*$")  # `|---|---|---|` under a Markdown header, 
 _ITEM_NUMBER = re.compile(r"^[0-9]{1,3}[.)]?$")
 # "Next meeting", "by the next meeting", "at next meeting": due at the group's next meeting.
 _NEXT_MEETING = re.compile(r"(?:(?:by|at|for|before) )?(?:the )?next (?:meeting|board)")
+_HEADER_WORDS = frozenset(
+    """what who when action actions owner owners lead by due date deadline timescale
+    timescales responsible target description item task""".split()
+) | {"by when", "due date", "target date", "action owner", "lead officer", "by whom", "action required"}
 
 
 def says_next_meeting(when: str) -> bool:
     """Whether a When names no date but the group's next meeting ("by the next meeting")."""
     return _NEXT_MEETING.fullmatch(" ".join(when.lower().split())) is not None
-
-
-_HEADER_WORDS = frozenset(
-    """what who when action actions owner owners lead by due date deadline timescale
-    timescales responsible target description item task""".split()
-) | {"by when", "due date", "target date", "action owner", "lead officer", "by whom", "action required"}
 
 
 @dataclass(frozen=True)
