@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine, make_url
@@ -23,6 +24,9 @@ from bot.settings import workers as workers_setting
 from services.clock import Clock, MovableClock, SystemClock
 from storage import migrate
 from storage.session import make_engine, make_session_factory, transaction
+
+if TYPE_CHECKING:
+    from storage.models import Person
 
 log = logging.getLogger("partnerbot")
 
@@ -183,22 +187,28 @@ def _invitations(session, settings: Settings, result, now) -> tuple[int, int]:
     members were sent for its meetings ahead, and people taken out of one have
     those they were sent taken out of their calendars (services.invites)."""
     from services import invites
-    from storage.models import Person
 
     if settings.smtp is None:
         return 0, 0
-    newcomers: dict[int, list[Person]] = {}
-    for person_id, group_id in result.into_groups:
-        newcomers.setdefault(group_id, []).append(session.get_one(Person, person_id))
     invited = sum(
         invites.invite_newcomers(session, people=people, group_id=group_id, now=now)
-        for group_id, people in newcomers.items()
+        for group_id, people in _by_group(session, result.into_groups).items()
     )
     uninvited = sum(
-        invites.uninvite(session, person=session.get_one(Person, person_id), group_id=group_id, now=now)
-        for person_id, group_id in result.out_of_groups
+        invites.uninvite(session, people=people, group_id=group_id, now=now)
+        for group_id, people in _by_group(session, result.out_of_groups).items()
     )
     return invited, uninvited
+
+
+def _by_group(session, memberships: list[tuple[int, int]]) -> dict[int, list[Person]]:
+    """(person id, group id) pairs as each group's people."""
+    from storage.models import Person
+
+    people: dict[int, list[Person]] = {}
+    for person_id, group_id in memberships:
+        people.setdefault(group_id, []).append(session.get_one(Person, person_id))
+    return people
 
 
 def _summary(result) -> str:

@@ -127,16 +127,16 @@ def _same(what: str) -> str:
 
 
 def group_of(session: Session, action: Action) -> Group | None:
-    """The group an action belongs to: its meeting's, else its workstream's reporting group."""
-    if action.meeting_id is not None:
-        meeting = session.get(Meeting, action.meeting_id)
-        if meeting is not None:
-            return meeting.group
-    if action.workstream_id is not None:
-        workstream = session.get(Workstream, action.workstream_id)
-        if workstream is not None and workstream.group_id is not None:
-            return session.get(Group, workstream.group_id)
-    return None
+    """The group an action belongs to as reminders find it: its meeting's
+    (`_group_of`, whose officers may change it), else its workstream's reporting group."""
+    group = _group_of(session, action)
+    if group is None and action.workstream_id is not None:
+        group = session.scalar(
+            select(Group)
+            .join(Workstream, Workstream.group_id == Group.id)
+            .where(Workstream.id == action.workstream_id)
+        )
+    return group
 
 
 def get(session: Session, ref: str, *, for_update: bool = False) -> Action:

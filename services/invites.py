@@ -61,25 +61,27 @@ def invite_newcomers(session: Session, *, people: list[Person], group_id: int, n
     return queued
 
 
-def uninvite(session: Session, *, person: Person, group_id: int, now: datetime) -> int:
-    """Someone taken out of a group (or out of the partnership): each meeting of
+def uninvite(session: Session, *, people: list[Person], group_id: int, now: datetime) -> int:
+    """People taken out of a group (or out of the partnership): each meeting of
     the group still ahead whose invitation was e-mailed to them is cancelled for
-    them alone, so that it leaves their calendar: METHOD:CANCEL naming only
+    each alone, so that it leaves their calendar: METHOD:CANCEL naming only
     them, without STATUS, since the meeting itself goes ahead (RFC 5546 3.2.5).
     Returns how many were queued now; as `queue_invitations`, call it only when
     e-mail is configured."""
     partnership = partnership_service.get(session)
-    if not partnership.organiser_email or not person.email:
+    leavers = [person for person in people if person.email]
+    if not partnership.organiser_email or not leavers:
         return 0
-    attendee = calendar.Attendee(name=person.name, email=person.email, role="member")
     queued = 0
     for meeting in _ahead(session, group_id, now):
-        if not _invited(session, meeting, email=person.email):
-            continue
-        letter = _Letter.of(
-            session, partnership, meeting, (attendee,), method="CANCEL", now=now, uninvited=True
-        )
-        queued += letter.queue(session, person, key=_once(meeting, person, now, "uninvite"), now=now)
+        for person in leavers:
+            if not _invited(session, meeting, email=person.email):
+                continue
+            attendee = calendar.Attendee(name=person.name, email=person.email or "", role="member")
+            letter = _Letter.of(
+                session, partnership, meeting, (attendee,), method="CANCEL", now=now, uninvited=True
+            )
+            queued += letter.queue(session, person, key=_once(meeting, person, now, "uninvite"), now=now)
     return queued
 
 

@@ -143,11 +143,6 @@ def _pending(due_at: datetime, now: datetime) -> dict[str, Any]:
     }
 
 
-def queued_at(session: Session, key: str) -> datetime | None:
-    """When the message of this key was queued, if it ever was (sent or not)."""
-    return session.scalar(select(Delivery.created_at).where(Delivery.key == key))
-
-
 def queued(session: Session, key: str) -> Delivery | None:
     """The message of this key, if it was ever queued (sent or not)."""
     return session.scalar(select(Delivery).where(Delivery.key == key))

@@ -48,7 +48,8 @@ def handle(context: Context, text: str) -> str | Reply:
     else:
         key = f"digest-post:{context.local(context.now).strftime('%Y-%m-%dT%H:%M')}"
     if not context.post_once(channel, message.text, key=key, sections=message.sections):
-        posted = outbox.queued_at(context.session, key) or context.now
+        queued = outbox.queued(context.session, key)
+        posted = queued.created_at if queued is not None else context.now
         raise UserError(
             f"Today's digest went to the partnership channel at {format_time(context.local(posted))}: "
             "it is posted once. `/digest` shows it to you as it stands now. Nothing was changed."

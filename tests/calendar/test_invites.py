@@ -216,8 +216,8 @@ def test_someone_taken_out_of_the_board_has_its_meetings_ahead_taken_out_of_thei
     with demo() as session, session.begin():
         police = session.scalar(select(Person).where(Person.key == "police"))
         board = session.scalar(select(Group.id).where(Group.slug == "board"))
-        assert uninvite(session, person=police, group_id=board, now=clock.now()) == 1
-        assert uninvite(session, person=police, group_id=board, now=clock.now()) == 0  # once
+        assert uninvite(session, people=[police], group_id=board, now=clock.now()) == 1
+        assert uninvite(session, people=[police], group_id=board, now=clock.now()) == 0  # once
         june_uid = session.scalar(select(Meeting.uid).where(Meeting.starts_at == JUNE))
     [cancel] = [d for d in queued(demo) if d.key.startswith("uninvite:")]
     assert cancel.key.startswith(f"uninvite:{june_uid}:0:police:")
@@ -246,8 +246,8 @@ def test_someone_never_invited_or_without_an_address_is_sent_nothing(demo, clock
         board = session.scalar(select(Group.id).where(Group.slug == "board"))
         fire, police = (session.scalar(select(Person).where(Person.key == key)) for key in ("fire", "police"))
         executive = session.scalar(select(Group.id).where(Group.slug == "executive"))
-        assert uninvite(session, person=fire, group_id=board, now=clock.now()) == 0  # no e-mail
-        assert uninvite(session, person=police, group_id=executive, now=clock.now()) == 0
+        assert uninvite(session, people=[fire], group_id=board, now=clock.now()) == 0  # no e-mail
+        assert uninvite(session, people=[police], group_id=executive, now=clock.now()) == 0
 
 
 def test_someone_put_in_the_board_is_sent_the_invitations_its_members_were_sent(demo, clock):
