@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from services import attendance, groups
 from services import meetings as meetings_service
 from services.meetings import Deadlines
-from storage.models import Action, Meeting, Partnership, Person, Update, Workstream
+from storage.models import Action, Delivery, Meeting, Partnership, Person, Update, Workstream
 
+WEEK = timedelta(days=7)
 MEETINGS_AHEAD = timedelta(days=14)
 ACTIONS_AHEAD = timedelta(days=7)
 SILENT_AFTER = timedelta(days=28)
@@ -65,7 +66,9 @@ class Silent:
 @dataclass(frozen=True)
 class Digest:
     today: date
-    since: datetime  # the last digest's time: "done since", "updates since"
+    # The last digest's time: "done since", "updates since" hold what happened
+    # after it, up to and including the digest's own time.
+    since: datetime
     zone: ZoneInfo
     meetings: list[MeetingAhead]
     due_soon: Capped
@@ -99,7 +102,42 @@ def scheduled_on(partnership: Partnership, day: date) -> datetime | None:
 def last_digest_before(partnership: Partnership, now: datetime) -> datetime:
     """The scheduled digest before this instant: what "since the last digest" means."""
     latest = digest_time(partnership, now)
-    return latest if latest < now else latest - timedelta(days=7)
+    return latest if latest < now else latest - WEEK
+
+
+def key_of(day: date) -> str:
+    """The outbox key of the weekly digest of this local day: one a day, however posted."""
+    return f"digest:{day.isoformat()}"
+
+
+def since_the_one_before(session: Session, partnership: Partnership, moment: datetime) -> datetime:
+    """Where the digest due at `moment` begins: when the one a week before went
+    out, early (`/digest post`) or late (caught up after downtime), so that nothing
+    is in both; else when it was due."""
+    before = moment - WEEK
+    return _went_out(session, partnership, [before]).get(before, before)
+
+
+def since_the_last(session: Session, partnership: Partnership, now: datetime) -> datetime:
+    """Where this week's digest as it stands now begins: when the latest went out,
+    else when it was due (the one a week before if this one is due this very instant)."""
+    latest = digest_time(partnership, now)
+    went_out = _went_out(session, partnership, [latest, latest - WEEK])
+    if latest in went_out and went_out[latest] <= now:
+        return went_out[latest]
+    last = last_digest_before(partnership, now)
+    return went_out.get(last, last)
+
+
+def _went_out(
+    session: Session, partnership: Partnership, moments: list[datetime]
+) -> dict[datetime, datetime]:
+    """When the digests due at these moments were queued, for those that were: one
+    statement, by the outbox's unique key."""
+    zone = ZoneInfo(partnership.timezone)
+    keys = {key_of(moment.astimezone(zone).date()): moment for moment in moments}
+    rows = session.execute(select(Delivery.key, Delivery.created_at).where(Delivery.key.in_(keys)))
+    return {keys[key]: created for key, created in rows}
 
 
 def build(session: Session, *, partnership: Partnership, now: datetime, since: datetime) -> Digest:
@@ -123,7 +161,7 @@ def build(session: Session, *, partnership: Partnership, now: datetime, since: d
         done=_capped(
             session,
             select(Action)
-            .where(Action.status == "done", Action.done_at >= since, Action.done_at < now)
+            .where(Action.status == "done", Action.done_at > since, Action.done_at <= now)
             .order_by(Action.done_at, Action.number),
         ),
         updates=_updates(session, since=since, now=now),
@@ -167,7 +205,7 @@ def _updates(session: Session, *, since: datetime, now: datetime) -> Capped:
         select(Update, Workstream.name, Person.name, func.count().over())
         .join(Workstream, Workstream.id == Update.workstream_id)
         .outerjoin(Person, Person.id == Update.author_id)
-        .where(Update.created_at >= since, Update.created_at < now)
+        .where(Update.created_at > since, Update.created_at <= now)
         .order_by(Update.created_at, Update.id)
         .limit(LIMIT)
     ).all()

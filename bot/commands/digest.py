@@ -44,7 +44,7 @@ def handle(context: Context, text: str) -> str | Reply:
     # On the digest day this is that day's digest, posted early (the scheduled one
     # then finds it sent) or again (refused); on another day, one of its own.
     if digest_service.scheduled_on(context.partnership, context.today):
-        key = digest_job.key_of(context.today)
+        key = digest_service.key_of(context.today)
     else:
         key = f"digest-post:{context.local(context.now).strftime('%Y-%m-%dT%H:%M')}"
     if not context.post_once(channel, message.text, key=key, sections=message.sections):

@@ -5,7 +5,7 @@ coloured marks; empty sections left out; within Slack's limits at any size."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -34,12 +34,7 @@ def key_for(partnership: Partnership, run: Run) -> str | None:
     moment = digest_service.digest_time(partnership, run.now)
     if not run.is_due(moment, DIGEST_CATCH_UP):
         return None
-    return key_of(moment.astimezone(run.zone).date())
-
-
-def key_of(day: date) -> str:
-    """The key of the digest of this local day: one a day, however posted."""
-    return f"digest:{day.isoformat()}"
+    return digest_service.key_of(moment.astimezone(run.zone).date())
 
 
 def due(session: Session, partnership: Partnership, run: Run, key: str) -> Outgoing | None:
@@ -50,14 +45,14 @@ def due(session: Session, partnership: Partnership, run: Run, key: str) -> Outgo
         session,
         partnership=partnership,
         now=run.now,
-        since=digest_service.last_digest_before(partnership, moment),
+        since=digest_service.since_the_one_before(session, partnership, moment),
     )
     return Outgoing(key=key, kind="channel", target=partnership.channel, message=render(built))
 
 
 def build_now(session: Session, partnership: Partnership, now: datetime) -> Digest:
     """This week's digest as it stands now (for `/digest`)."""
-    since = digest_service.last_digest_before(partnership, now)
+    since = digest_service.since_the_last(session, partnership, now)
     return digest_service.build(session, partnership=partnership, now=now, since=since)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +26,23 @@ def test_a_member_sees_this_weeks_digest_privately(type_command, demo):
         in overdue
     )
     assert count_rows(demo) == before
+
+
+def test_the_digest_as_it_stands_now_has_what_was_done_this_very_minute(type_command, clock):
+    # The console's clock stands still between commands: what was typed at this
+    # instant is in the digest asked for at it, and once the digest has gone out,
+    # what is new since then.
+    assert type_command("/update joint amber Scoping paper delayed", person="ccg").ok
+    assert type_command("/action done A3", person="clerk").ok
+    sections = "\n".join(s.text for s in type_command("/digest", person="fire").sections)
+    assert "*Joint Commissioning* 🟠 Amber (Caroline Entwistle): Scoping paper delayed" in sections
+    assert "• *A3* Circulate revised terms of reference for comment (Jess Marland)" in sections
+    assert type_command("/digest post", person="clerk").ok
+    clock.set(clock.now() + timedelta(hours=1))
+    assert type_command("/action done A1", person="clerk").ok
+    sections = "\n".join(s.text for s in type_command("/digest", person="fire").sections)
+    assert "*Done since Mon 13 Apr 2015*\n• *A1* Circulate Away Day outcomes (Jess Marland)" in sections
+    assert "*A3*" not in sections and "Scoping paper" not in sections
 
 
 def test_an_officer_posts_the_digest_to_the_partnership_channel_now(type_command, demo):

@@ -149,8 +149,13 @@ def test_the_digest_reads_at_a_glance(demo):
         "*Overdue (8)*\n• *Jess Marland*: A3 Circulate revised terms of reference for comment "
         "(due Fri 30 Jan 2015); A1 Circulate Away Day outcomes (due Tue 17 Feb 2015)" in text
     )
-    assert "*Done since Mon 13 Apr 2015*\n• *A4* " in text
-    assert "• *A11* Send station and estates data for the asset register (Ray Cottam)\n" in text
+    # A4 was marked done as the file was loaded, at the very time of the digest
+    # before: that one listed it, so this one does not.
+    assert (
+        "*Done since Mon 13 Apr 2015*\n• *A11* Send station and estates data for the asset register (Ray Cottam)\n"
+        in text
+    )
+    assert "*A4*" not in text and "*A4*" in shown(build(demo, MONDAY - timedelta(days=7)))
     assert (
         "*Workstream updates since Mon 13 Apr 2015*\n• *Joint Commissioning* 🔴 Red (Ray Cottam): Pooled budget withdrawn"
         in text

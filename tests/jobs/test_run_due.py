@@ -19,6 +19,8 @@ from services.working_days import WorkingDays
 from storage.models import Delivery, Meeting, Partnership, Person, Reminder
 from tests.jobs.conftest import LONDON, add_action, each_day, sent_keys
 
+DEMO_MONDAY = datetime(2015, 4, 13, 9, 0, tzinfo=LONDON)
+
 
 def d(day: int, month: int, year: int = 2015) -> date:
     return date(year, month, day)
@@ -97,6 +99,44 @@ def test_the_digest_is_caught_up_within_twelve_hours_and_not_after(runner):
         "CPARTNER1"
     ]
     assert [a for a in runner.run(d(20, 4), time(21, 1)) if a.channel == "CPARTNER1"] == []
+
+
+def _done_at(demo, ref: str, moment: datetime) -> None:
+    from services import actions
+
+    with demo() as session, session.begin():
+        clerk = session.scalar(select(Person).where(Person.key == "clerk"))
+        actions.mark_done(session, now=moment, actor=clerk, action=actions.get(session, ref))
+
+
+def _digests(runner) -> list[str]:
+    return [a.text for a in runner.to("CPARTNER1")]
+
+
+def test_what_a_digest_caught_up_late_listed_is_not_listed_again_the_week_after(demo, runner):
+    late = add_action(demo, what="Book the room", owner="fire", due=d(30, 4), now=DEMO_MONDAY)
+    after = add_action(demo, what="Send the minutes", owner="fire", due=d(30, 4), now=DEMO_MONDAY)
+    # Down over Monday's 09:00: an action done at 10:00, the digest caught up at 11:00,
+    # another action done at 11:30.
+    _done_at(demo, late, datetime(2015, 4, 13, 10, tzinfo=LONDON))
+    runner.run(d(13, 4), time(11, 0))
+    _done_at(demo, after, datetime(2015, 4, 13, 11, 30, tzinfo=LONDON))
+    runner.run(d(20, 4))
+    [monday, next_monday] = _digests(runner)
+    assert f"*{late}* Book the room" in monday and f"*{after}*" not in monday
+    assert f"*{after}* Send the minutes" in next_monday and f"*{late}*" not in next_monday
+
+
+def test_what_was_done_after_a_digest_posted_early_is_in_the_next_one(demo, clock, runner, type_command):
+    ref = add_action(demo, what="Book the room", owner="fire", due=d(30, 4), now=DEMO_MONDAY)
+    clock.set(datetime(2015, 4, 13, 8, 0, tzinfo=LONDON))
+    assert type_command("/digest post", person="clerk").ok  # Monday's, an hour early
+    _done_at(demo, ref, datetime(2015, 4, 13, 8, 30, tzinfo=LONDON))
+    runner.run(d(13, 4))  # the scheduled one finds it posted
+    runner.run(d(20, 4))
+    [early, next_monday] = _digests(runner)
+    assert f"*{ref}*" not in early
+    assert "*Done since Mon 13 Apr 2015*" in next_monday and f"*{ref}* Book the room" in next_monday
 
 
 def test_running_twice_at_one_instant_queues_nothing_new(demo, clock):
