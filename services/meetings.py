@@ -496,7 +496,8 @@ def add(
             for m in taken
         )
         raise UserError(
-            f"The {group.name} already meets on {listed}: move that meeting instead "
+            f"The {group.name} already meets on {listed}: move "
+            f"{'that meeting' if len(taken) == 1 else 'those meetings'} instead "
             "(`/meeting move DATE to DATE`). Nothing was changed."
         )
     if location is None and url is None:
@@ -674,8 +675,13 @@ def begun(meeting: Scheduled, now: datetime) -> str:
 def _check_changeable(meeting: Meeting, now: datetime, zone: ZoneInfo, done: str) -> None:
     when = format_date(local_date(meeting, zone))
     if meeting.status == "cancelled":
+        again = (
+            f" `/meeting add {when}` puts it back on, and `/meeting move` moves it then."
+            if done == "moved"
+            else ""
+        )
         raise UserError(
-            f"The {meeting.group.name} meeting on {when} is already cancelled. Nothing was changed."
+            f"The {meeting.group.name} meeting on {when} is already cancelled.{again} Nothing was changed."
         )
     if meeting.status == "held" or meeting.starts_at <= now:
         raise UserError(

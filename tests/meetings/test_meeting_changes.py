@@ -116,8 +116,16 @@ def test_a_date_that_already_has_a_meeting_is_refused_by_name(type_command, demo
     before = count_rows(demo)
     reply = type_command("/meeting add 1 Jul 2015, 16 Jun 2015", channel=BOARD)
     assert not reply.ok
-    assert "The Chorley Public Service Reform Board already meets on Tue 16 Jun 2015 at 16:00" in reply.text
+    assert (
+        "The Chorley Public Service Reform Board already meets on Tue 16 Jun 2015 at 16:00: move that meeting instead"
+        in reply.text
+    )
     assert "Nothing was changed." in reply.text
+    reply = type_command("/meeting add 16 Jun 2015, 15 Sep 2015", channel=BOARD)
+    assert (
+        "already meets on Tue 16 Jun 2015 at 16:00; Tue 15 Sep 2015 at 16:00: move those meetings instead"
+        in (reply.text)
+    )
     assert count_rows(demo) == before
 
 
@@ -293,6 +301,11 @@ def test_cancelling_a_meeting_keeps_it_as_cancelled_with_a_higher_sequence(
     assert changes == [(cancelled.id, 1, "cancelled")]
     before = count_rows(demo)
     assert "already cancelled" in type_command("/meeting cancel 16 Jun 2015", channel=BOARD).text
+    moved = type_command("/meeting move 16 Jun 2015 to 23 Jun 2015", channel=BOARD)
+    assert not moved.ok and moved.text == (
+        "The Chorley Public Service Reform Board meeting on Tue 16 Jun 2015 is already cancelled. "
+        "`/meeting add Tue 16 Jun 2015` puts it back on, and `/meeting move` moves it then. Nothing was changed."
+    )
     assert count_rows(demo) == before
     # The same slot can be added again: the cancelled meeting is back on, with a higher sequence.
     assert type_command("/meeting add 16 Jun 2015", channel=BOARD).ok
