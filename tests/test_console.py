@@ -171,9 +171,13 @@ def test_the_clerk_pastes_the_february_action_table_up_to_a_blank_line_and_saves
     table = (Path(__file__).parent / "commands" / "data" / "minutes-2015-02-actions.tsv").read_text()
     with demo() as session:
         before = session.scalar(select(func.count()).select_from(Action))
-    text = session_log(demo, clock, f"in board\n/action import\n\n{table}\n/action list Group Leads\n")
-    assert "Meeting [CPSRB Tue 10 Feb 2015]: \n" in text
+    # Pasted straight after the command, as its prompt asks; then a blank line ends
+    # the table and another keeps the meeting preset.
+    text = session_log(demo, clock, f"in board\n/action import\n{table}\n\n/action list Group Leads\n")
     assert "What / Who / When table (end with a blank line) []: What\tWho\tWhen\n  … Circulate Away" in text
+    assert (
+        "Meeting [CPSRB Tue 10 Feb 2015]: \n" in text.split("Working Group Updates at CPSRB\tGroup Leads")[1]
+    )
     assert "I read 9 actions for the Chorley Public Service Reform Board meeting on Tue 10 Feb 2015" in text
     # The demo's A2 is that last row: open already, it is not saved again.
     assert "9. Working Group Updates at CPSRB — Group Leads (free text" in text
@@ -194,7 +198,7 @@ def test_a_bad_row_in_a_pasted_table_is_shown_and_asked_again(demo, clock):
 
     before = count_rows(demo)
     pasted = "Book room\tclerk\t31.02.15\n"
-    text = session_log(demo, clock, f"in board\n/action import\n\n{pasted}\n")
+    text = session_log(demo, clock, f"in board\n/action import\n{pasted}\n\n")
     assert "✗ line 1: Book room | clerk | 31.02.15 — I can't read '31.02.15' as a due date" in text
     assert "Form left unfinished: nothing was saved." in text
     assert count_rows(demo) == before

@@ -30,7 +30,7 @@ def form(context: Context) -> Reply:
 
 
 def open_form(context: Context) -> Form:
-    """The paste form: which meeting (the group's last held one preset), and the table."""
+    """The paste form: the table, and which meeting (the group's last held one preset)."""
     person = context.require_person()
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
     found = action_imports.source_meetings(context.session, groups=scope, now=context.now)
@@ -43,8 +43,8 @@ def open_form(context: Context) -> Form:
     return Form(
         name=FORM,
         title="Import actions",
+        # The table first, as the prompt says and as people do: paste, then check the meeting.
         fields=(
-            Field("meeting", "Meeting", kind="choice", choices=choices, preset=choices[0].value),
             Field(
                 "table",
                 "What / Who / When table",
@@ -54,6 +54,7 @@ def open_form(context: Context) -> Form:
                 "A header row is skipped.",
                 max_length=3000,
             ),
+            Field("meeting", "Meeting", kind="choice", choices=choices, preset=choices[0].value),
         ),
         submit_label="Read",
     )

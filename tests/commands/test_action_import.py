@@ -372,7 +372,7 @@ def test_a_meeting_that_was_not_held_is_refused(board, clock, meeting):
 def test_the_paste_form_presets_the_groups_last_held_meeting(type_command):
     reply = type_command("/action import", channel="CBOARD001")
     assert reply.form is not None and reply.form.name == "action-import"
-    meeting, table = reply.form.fields
+    table, meeting = reply.form.fields
     assert meeting.choices[0].label == "CPSRB Tue 10 Feb 2015" and meeting.preset == meeting.choices[0].value
     assert table.kind == "long_text"
 
