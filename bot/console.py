@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import COMMANDS, FORMS, home
 from bot.commands.core import Reply, Site, open_form, run, submit
 from bot.commands.dates import parse_date, parse_time
-from bot.commands.shapes import Button, Field, Form, Message
+from bot.commands.shapes import Button, Choice, Field, Form, Message
 from bot.jobs.deliveries import Claimed, GiveUp, send_due
 from bot.jobs.run_due import run_due
 from services import partnership as partnership_service
@@ -130,6 +130,7 @@ class Console:
         self.channel_label: str | None = None
         self.lines: TextIO = io.StringIO()
         self.interactive = False
+        self._choices_listed: tuple[Choice, ...] = ()  # the choices the form in hand last listed
 
     # -- the loop ---------------------------------------------------------------
 
@@ -229,6 +230,7 @@ class Console:
         )
         presets = {f.name: f.preset or "" for f in form.fields}
         asking = list(form.fields)
+        self._choices_listed = ()
         while True:
             for question in asking:
                 try:
@@ -265,10 +267,14 @@ class Console:
         """One field's answer as the form handler takes it; None at the end of
         input. `cancel` (a Slack form's Cancel button) raises _Cancelled, and a
         slash command _Interrupted."""
-        if question.kind == "choice":
-            for number, choice in enumerate(question.choices, start=1):
-                self.say(f"  {number}. {plain(choice.label)}")
+        # Choices are listed once for a run of questions that share them (a
+        # meeting's attendance: present, apologies, absent, in attendance for each),
+        # and again after a wrong answer.
         while True:
+            if question.kind == "choice" and question.choices != self._choices_listed:
+                for number, choice in enumerate(question.choices, start=1):
+                    self.say(f"  {number}. {plain(choice.label)}")
+                self._choices_listed = question.choices
             several = " (end with a blank line)" if question.kind == "long_text" else ""
             self.out.write(
                 f"  {plain(question.label)}{' (optional)' if question.optional else ''}{several}"
@@ -297,6 +303,7 @@ class Console:
                 return self._read(question, typed)
             except UserError as error:
                 self.say(plain(error.message))
+                self._choices_listed = ()
 
     def _more_lines(self, first: str) -> str:
         """A long answer (a pasted table of actions, a report) runs up to a blank

@@ -110,6 +110,28 @@ def test_a_wrong_choice_is_asked_again_and_an_unfinished_form_saves_nothing(demo
     assert count_rows(demo) == before
 
 
+def test_the_attendance_form_lists_its_four_choices_once_and_again_after_a_wrong_answer(demo, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.models import Attendance
+
+    clock.set(datetime(2015, 4, 21, 18, 0, tzinfo=ZoneInfo("Europe/London")))
+    answers = "\n\n\nabsent\n\n5\n" + "\n" * 14  # the 18 on the form, one asked twice
+    text = session_log(demo, clock, f"in board\n/meeting attendance 21 Apr\n{answers}")
+    listing = "    1. present\n    2. apologies\n    3. absent\n    4. in attendance\n"
+    assert text.count(listing) == 2
+    assert f"Type a number from 1 to 4, or a blank line to keep the preset.\n{listing}" in text
+    assert "  Derek Pilling (member) [present]: \n  Graham Oldroyd (member) [present]: 5\n" in text
+    assert (
+        "Attendance recorded for the Chorley Public Service Reform Board meeting on Tue 21 Apr 2015" in text
+    )
+    with demo() as session:
+        absent = session.scalars(select(Attendance.person_id).where(Attendance.status == "absent")).all()
+        caroline = session.scalar(select(Person.id).where(Person.key == "ccg"))
+        assert absent == [caroline]
+
+
 def test_a_slash_command_typed_at_a_question_leaves_the_form_and_runs(demo, clock):
     from tests.conftest import count_rows
 
