@@ -76,9 +76,8 @@ class Digest:
     done: Capped
     updates: Capped  # rows: UpdateLine
     silent: Capped  # rows: Silent
-    # Members who have missed `explain_after` or `resign_after` consecutive meetings:
-    # the consecutive-absence rule lives in services/attendance.py (another branch);
-    # the lead connects it here at merge. Until then the section is empty and left out.
+    # Members who have missed `explain_after` or `resign_after` consecutive meetings
+    # (the rule is services/attendance.py's); none, and the section is left out.
     attendance_flags: list[attendance.Flag] = field(default_factory=list)
 
 
