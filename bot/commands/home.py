@@ -1,5 +1,6 @@
-"""The App Home tab: a person's open actions (with their buttons), next meetings
-with their apology state, and workstreams with the last status. Published through
+"""The App Home tab: a person's open actions (with their buttons), an officer's
+actions to chase for others, next meetings with their apology state, and
+workstreams with the last status. Published through
 the outbox (kind "home") when they open it, after each change they make, and
 after each change others make to their actions (services.audit.concerned).
 
@@ -29,18 +30,21 @@ from storage.models import Person
 BLOCKS = 100  # Slack's limit for a Home tab
 STALE_DAYS = 28  # the digest's "no update for 28 days"
 MORE_HINT = "type `/action list overdue` or `/action list WORKSTREAM` to see them by kind"
+HOME_CHASED = 10  # an officer's actions to chase for others, shown before "and N more"
+CHASED_HINT = "`/action list all` shows every open action"
 
 
 def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> Message:
     today = now.astimezone(zone).date()
     if person.left_at is not None:
         return _left(session, person=person, since=person.left_at.astimezone(zone).date(), today=today)
-    found = home.gather(session, person=person, now=now, action_limit=HOME_ACTIONS)
+    found = home.gather(session, person=person, now=now, action_limit=HOME_ACTIONS, chased_limit=HOME_CHASED)
     meetings = _meetings(found, zone)
     workstreams = _workstreams(found, today, zone)
+    chased = _chased(found, today)
     # Actions fill what the other parts leave of Slack's 100 blocks: each takes two
     # (its line and its buttons), the headline, the heading and "and N more" one each.
-    room = BLOCKS - _blocks(meetings) - _blocks(workstreams) - 3
+    room = BLOCKS - _blocks(chased) - _blocks(meetings) - _blocks(workstreams) - 3
     limit = max(0, min(HOME_ACTIONS, room // 2))
     heading = f"*Your open actions ({found.actions.total})*, oldest due first"
     if not found.actions.total:
@@ -48,7 +52,22 @@ def view(session: Session, *, person: Person, now: datetime, zone: ZoneInfo) -> 
     actions = (Section(heading),) + action_sections(
         found.actions.actions, today, total=found.actions.total, limit=limit, more_hint=MORE_HINT
     )
-    return Message(text=f"partnerbot for {person.name}", sections=actions + meetings + workstreams)
+    return Message(text=f"partnerbot for {person.name}", sections=actions + chased + meetings + workstreams)
+
+
+def _chased(found: home.Home, today: date) -> tuple[Section, ...]:
+    """An officer's actions to chase for others, with their buttons (an officer may
+    change them: they are of the officer's groups' meetings, or of no meeting)."""
+    if not found.chased.total:
+        return ()
+    heading = Section(
+        f"*Actions you chase for others ({found.chased.total})*: partnerbot cannot remind their owners "
+        "(written as free text, or who have left the partnership), so it reminds you as an officer"
+    )
+    listed = action_sections(
+        found.chased.actions, today, total=found.chased.total, limit=HOME_CHASED, more_hint=CHASED_HINT
+    )
+    return (heading, *listed)
 
 
 def _left(session: Session, *, person: Person, since: date, today: date) -> Message:

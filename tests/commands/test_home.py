@@ -231,6 +231,57 @@ def test_someone_who_has_left_is_told_so_and_sees_their_actions_without_buttons(
     assert len(shown) == 4 and not any(s.buttons for s in message.sections)
 
 
+def test_an_officer_sees_the_actions_they_chase_for_others_with_their_buttons(demo, clock):
+    # The reminders about free-text owners' actions go to the officers of the action's
+    # group (of its meeting, else its workstream), and of every group for those of none.
+    message = view_of(demo, clock, "clerk")  # an officer of all three groups
+    shown = texts(message)
+    start = shown.index(
+        "*Actions you chase for others (3)*: partnerbot cannot remind their owners (written as free text, "
+        "or who have left the partnership), so it reminds you as an officer"
+    )
+    chased = message.sections[start + 1 : start + 4]
+    assert [s.text.split(" ", 1)[0] for s in chased] == ["*A5*", "*A8*", "*A2*"]
+    assert "Group Leads (free text), due Fri 10 Apr 2015 (*overdue* 3 days)" in chased[2].text
+    assert [b.command for b in chased[2].buttons] == [
+        "/action done A2",
+        "/action snooze A2",
+        "/action due A2",
+    ]
+    assert shown[start + 4] == "*Your next meetings*"
+    # An officer of the Implementation Group alone: the free-text action of no group.
+    shown = texts(view_of(demo, clock, "programme"))
+    start = shown.index(next(t for t in shown if t.startswith("*Actions you chase for others (1)*")))
+    assert shown[start + 1].startswith("*A2* Working Group updates at CPSRB")
+    # The chair and a member are not reminded of them.
+    for key in ("chair", "fire"):
+        assert not [t for t in texts(view_of(demo, clock, key)) if "chase for others" in t]
+
+
+def test_an_officer_chases_the_actions_of_someone_who_has_left(demo, clock, leave):
+    leave("fire")
+    shown = texts(view_of(demo, clock, "programme"))
+    start = shown.index(next(t for t in shown if t.startswith("*Actions you chase for others (")))
+    assert shown[start].startswith("*Actions you chase for others (2)*")
+    assert shown[start + 1].startswith(
+        "*A11* Send station and estates data for the asset register — Ray Cottam (has left), due Fri 20 Mar 2015"
+    )
+    assert shown[start + 2].startswith("*A2* ")
+
+
+def test_an_officer_with_many_actions_to_chase_sees_ten_and_how_many_more(demo, clock, type_command):
+    for n in range(30):
+        assert type_command(
+            f"/action add Task {n + 1} | Schools Forum | {1 + n % 28}/5/2015", person="clerk"
+        ).ok
+    message = view_of(demo, clock, "programme")
+    shown = texts(message)
+    start = shown.index(next(t for t in shown if t.startswith("*Actions you chase for others (")))
+    assert shown[start].startswith("*Actions you chase for others (31)*")
+    assert shown[start + 11] == "…and 21 more: `/action list all` shows every open action"
+    assert 1 + sum(2 if s.buttons else 1 for s in message.sections) <= 100
+
+
 def test_someone_with_no_slack_account_gets_no_home_tab(demo, clock, type_command):
     type_command("/action add Consult schools | Schools Forum | 1 May", person="youth")
     assert home_deliveries(demo) == []
