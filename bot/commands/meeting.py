@@ -124,7 +124,10 @@ def _list(context: Context) -> str:
         lines.append(line)
     if more:
         last = format_date(context.local(found[-1].starts_at).date())
-        lines.append(f"…and more after {last}: `/calendar` gives you a link to all of them.")
+        more_line = f"…and more after {last}"
+        if calendar.feeds_published(context):
+            more_line += ": `/calendar` gives you a link to all of them"
+        lines.append(more_line + ".")
     return f"Upcoming meetings of {_names(scope)}:\n" + "\n".join(lines)
 
 

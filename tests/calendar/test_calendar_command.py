@@ -123,6 +123,13 @@ def test_meeting_next_shows_the_group_calendar_link_once_the_group_has_one(type_
     assert "Calendar" not in bare
 
 
+def test_meeting_list_points_to_the_calendar_for_the_rest_only_where_feeds_are_published(type_calendar):
+    listed = type_calendar("/meeting list", person="fire").text.splitlines()[-1]
+    assert listed == "…and more after Wed 12 Aug 2015: `/calendar` gives you a link to all of them."
+    bare = type_calendar("/meeting list", person="fire", site=Site()).text.splitlines()[-1]
+    assert bare == "…and more after Wed 12 Aug 2015."
+
+
 def test_the_group_feeds_elsewhere_are_one_per_group_of_the_person(type_calendar):
     text = type_calendar("/calendar group", person="fire").text
     assert text.count("— its meetings only") == 3

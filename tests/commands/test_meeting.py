@@ -88,7 +88,7 @@ def test_list_shows_the_person_s_groups_soonest_first(type_command):
     ]
     assert days == sorted(days) and len(days) == 10
     # Ten of the year's meetings, and a word that there are more.
-    assert lines[-1] == "…and more after Wed 12 Aug 2015: `/calendar` gives you a link to all of them."
+    assert lines[-1] == "…and more after Wed 12 Aug 2015."  # (and where feeds are published, a link to them)
     board_only = type_command("/meeting list", channel="CBOARD001").text.splitlines()
     assert len(board_only) == 1 + 5 and "…and more" not in board_only[-1]  # the board's five: all shown
 
