@@ -144,7 +144,9 @@ def import_modal(server, secret, slack_api, table: str) -> dict:
     post_command(server, secret, "/action", "import", user="U0CLERK01", channel="CBOARD001")
     form = opened_view(slack_api)
     assert form["callback_id"] == "action-import"
-    meeting = form["blocks"][0]["element"]["initial_option"]["value"]
+    [meeting] = [
+        b["element"]["initial_option"]["value"] for b in form["blocks"] if b["block_id"] == "meeting"
+    ]
     return post_interaction(
         server, secret, submission(form, {"meeting": meeting, "table": table}, user="U0CLERK01")
     ).json()
