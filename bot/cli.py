@@ -1,4 +1,4 @@
-"""`partnerbot`: serve, worker, console, load, jobs run-due, db upgrade."""
+"""`partnerbot`: serve, worker, console, load, jobs run-due, deliveries, db upgrade."""
 
 from __future__ import annotations
 
