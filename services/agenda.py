@@ -256,10 +256,16 @@ def add(
 def remove(
     session: Session, *, person: Person, meeting: Meeting, number: str, now: datetime, zone: ZoneInfo
 ) -> AgendaItem:
-    """Remove submitted item N (its number as the agenda shows it)."""
-    item = by_number(session, meeting, number)
+    """Remove submitted item N (its number as the agenda shows it): an officer's or
+    the chair's to remove, or, until the agenda goes out, the member's who added it."""
+    item = by_number(session, meeting, number, zone)
     if item.submitted_by_id != person.id:
         groups.require_officer(session, person, meeting.group, "remove other people's agenda items")
+    elif meeting.agenda_published_at is not None:
+        # It has gone out: an officer decides whether to send a revised agenda.
+        groups.require_officer(
+            session, person, meeting.group, "take items off an agenda once it has gone out"
+        )
     session.delete(item)
     session.flush()
     audit.record(
@@ -273,7 +279,7 @@ def remove(
     return item
 
 
-def by_number(session: Session, meeting: Meeting, number: str) -> AgendaItem:
+def by_number(session: Session, meeting: Meeting, number: str, zone: ZoneInfo) -> AgendaItem:
     submitted = items(session, meeting)
     last = FIRST_SUBMITTED + len(submitted) - 1
     text = number.strip()
@@ -285,7 +291,8 @@ def by_number(session: Session, meeting: Meeting, number: str) -> AgendaItem:
         else:
             which = f"those are items {FIRST_SUBMITTED} to {last}"
         raise UserError(
-            f"'{text[:20]}' is not a submitted item of the agenda: {which} "
+            f"'{text[:20]}' is not a submitted item of the {meeting.group.name} agenda for "
+            f"{format_date(meetings.local_date(meeting, zone))}: {which} "
             "(`/agenda` shows them). Nothing was changed."
         )
     return submitted[int(text) - FIRST_SUBMITTED]

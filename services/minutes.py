@@ -28,7 +28,14 @@ STANDING_LINES = 5  # 1 welcome, 2 minutes, 2a matters arising, any other busine
 
 
 def declare(
-    session: Session, *, person: Person, meeting: Meeting, number: str, nature: str, now: datetime
+    session: Session,
+    *,
+    person: Person,
+    meeting: Meeting,
+    number: str,
+    nature: str,
+    now: datetime,
+    zone: ZoneInfo,
 ) -> tuple[Declaration, AgendaItem]:
     """A member declares an interest in submitted agenda item `number`."""
     group = meeting.group
@@ -49,7 +56,7 @@ def declare(
         raise UserError(
             f"The nature of an interest can be at most {MAX_NATURE} characters. Nothing was changed."
         )
-    item = agenda.by_number(session, meeting, number)
+    item = agenda.by_number(session, meeting, number, zone)
     said_before = session.scalars(
         select(Declaration.nature).where(
             Declaration.meeting_id == meeting.id,

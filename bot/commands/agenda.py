@@ -16,8 +16,8 @@ from storage.models import Delivery, Meeting
 HELP = """*/agenda* — the next meeting's agenda
 • `/agenda` — the draft, with the item and publication deadlines
 • `/agenda add TITLE [-- PURPOSE]`, e.g. `/agenda add Locality plan -- for decision`; `/agenda add restricted [para N] TITLE` for exempt information
-• `/agenda remove N`, `/agenda publish` (officers); published again, it posts the revised agenda
-In a group's channel these mean that group's next meeting; elsewhere, your next meeting (to remove or publish, that of the one group you are an officer of)."""
+• `/agenda remove N` (officers; whoever added it, until the agenda goes out), `/agenda publish` (officers); published again, it posts the revised agenda
+In a group's channel these mean that group's next meeting; elsewhere, your next meeting (an officer removing or publishing: that of the one group you are an officer of)."""
 
 _RESTRICTED = re.compile(
     r"^restricted(?:\s+(?:para(?:graph)?\.?\s*(\S+)))?\s*(.*)$", re.IGNORECASE | re.DOTALL
@@ -56,14 +56,14 @@ def _meeting_to_change(context: Context, doing: str) -> Meeting:
     return meetings.find(context.session, groups=[group], day=None, now=context.now, zone=context.zone)
 
 
-def _meeting_and_others(context: Context) -> tuple[Meeting, str]:
+def _meeting_and_others(context: Context, doing: str = "add") -> tuple[Meeting, str]:
     """The meeting, and what to tell someone of several groups who typed outside
     their channels, where it is the soonest of all their groups' meetings: how
     to reach another group's agenda ("" in a group's channel)."""
     person = context.require_person()
     scope = groups.in_scope(context.session, person=person, channel_id=context.channel_id)
     meeting = meetings.find(context.session, groups=scope, day=None, now=context.now, zone=context.zone)
-    others = " For another of your groups, type `/agenda add` in its channel." if len(scope) > 1 else ""
+    others = f" For another of your groups, type `/agenda {doing}` in its channel." if len(scope) > 1 else ""
     return meeting, others
 
 
@@ -168,15 +168,22 @@ def _remove(context: Context, text: str) -> str:
         raise UserError(
             "Which item? Give its number as `/agenda` shows it, e.g. `/agenda remove 3`. Nothing was changed."
         )
-    meeting = _meeting_to_change(context, "remove agenda items")
-    item = agenda.remove(
-        context.session,
-        person=context.require_person(),
-        meeting=meeting,
-        number=text,
-        now=context.now,
-        zone=context.zone,
-    )
+    person = context.require_person()
+    others = ""
+    if groups.by_channel(context.session, context.channel_id) is None and not groups.is_officer(
+        context.session, person
+    ):
+        # A member's own item, outside a channel: where `/agenda add` put it.
+        meeting, others = _meeting_and_others(context, "remove")
+    else:
+        meeting = _meeting_to_change(context, "remove agenda items")
+    try:
+        item = agenda.remove(
+            context.session, person=person, meeting=meeting, number=text, now=context.now, zone=context.zone
+        )
+    except UserError as refused:
+        refused.message += others
+        raise
     officer = groups.is_officer(context.session, context.person, meeting.group)
     title = item.title if not item.restricted or officer else "Restricted item"
     return (

@@ -21,7 +21,13 @@ def interest(context: Context, text: str) -> str:
             "works for the provider`. Nothing was changed."
         )
     _, item = minutes.declare(
-        context.session, person=person, meeting=meeting, number=number, nature=nature, now=context.now
+        context.session,
+        person=person,
+        meeting=meeting,
+        number=number,
+        nature=nature,
+        now=context.now,
+        zone=context.zone,
     )
     officer = groups.is_officer(context.session, person, meeting.group)
     title = item.title if not item.restricted or officer else "Restricted item"

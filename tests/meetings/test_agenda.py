@@ -184,7 +184,11 @@ def test_restricted_items_are_masked_for_all_but_the_officers(type_command, boar
         ("add", "What is the item called?"),
         ("add -- for decision", "What is the item called?"),
         ("add " + "x" * 400, "at most 300 characters"),
-        ("remove 9", "'9' is not a submitted item of the agenda: it has none yet"),
+        (
+            "remove 9",
+            "'9' is not a submitted item of the Chorley Public Service Reform Board agenda for Tue 21 Apr 2015: "
+            "it has none yet",
+        ),
         ("remove 1", "is not a submitted item"),
         ("publish now", "takes nothing after it"),
         ("frobnicate", "I don't know `/agenda frobnicate`"),
@@ -226,9 +230,7 @@ def test_removing_items_and_who_may(type_command, demo, clock):
     type_command("/agenda add Health inequalities", person="health", channel=BOARD)
     before = count_rows(demo)
     beyond = type_command("/agenda remove 5", channel=BOARD)
-    assert (
-        not beyond.ok and "'5' is not a submitted item of the agenda: those are items 3 to 4" in beyond.text
-    )
+    assert not beyond.ok and "agenda for Tue 16 Jun 2015: those are items 3 to 4" in beyond.text
     refused = type_command("/agenda remove 4", person="fire", channel=BOARD)
     assert not refused.ok and "Only the officers and the chair" in refused.text
     which = type_command("/agenda remove", channel=BOARD)
@@ -239,6 +241,34 @@ def test_removing_items_and_who_may(type_command, demo, clock):
     assert type_command("/agenda remove 3", channel=BOARD).ok  # an officer, anyone's
     with demo() as session:
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.what == "agenda.remove")).all()) == 2
+    # Once the agenda has gone out, taking an item off is an officer's decision, even its own.
+    type_command("/agenda add Fire cover", person="fire", channel=BOARD)
+    assert type_command("/agenda publish", channel=BOARD).ok
+    before = count_rows(demo)
+    published = type_command("/agenda remove 3", person="fire", channel=BOARD)
+    assert not published.ok and published.text == (
+        "Only the officers and the chair of the Chorley Public Service Reform Board take items off an "
+        "agenda once it has gone out (Jess Marland, Nadia Hartley, Rosalind Ashcroft): ask one of them. "
+        "Nothing was changed."
+    )
+    assert count_rows(demo) == before
+
+
+def test_a_member_removes_their_own_item_outside_a_channel_from_where_it_was_added(type_command, clock):
+    clock.set(datetime(2015, 5, 18, 9, 0, tzinfo=LONDON))
+    # Outside a channel, a member's own item is where `/agenda add` put it: their next meeting.
+    assert type_command("/agenda add Fire cover", person="fire").text.startswith(
+        "Item 3 added to the Chorley Public Service Reform Executive agenda for Thu 4 Jun 2015"
+    )
+    elsewhere = type_command("/agenda remove 4", person="fire")
+    assert not elsewhere.ok and elsewhere.text == (
+        "'4' is not a submitted item of the Chorley Public Service Reform Executive agenda for Thu 4 Jun 2015: "
+        "the only one is item 3 (`/agenda` shows them). Nothing was changed. For another of your groups, "
+        "type `/agenda remove` in its channel."
+    )
+    assert type_command("/agenda remove 3", person="fire").text.startswith(
+        "Item 3 (Fire cover) removed from the Chorley Public Service Reform Executive agenda."
+    )
 
 
 def test_only_officers_publish_and_publishing_records_the_time(type_command, demo, clock, board_post_texts):

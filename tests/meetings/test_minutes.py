@@ -40,7 +40,8 @@ def test_a_member_declares_an_interest_in_an_item_by_its_number(type_command, de
         (
             "21/04/2015 7 Works there",
             "fire",
-            "'7' is not a submitted item of the agenda: the only one is item 3",
+            "'7' is not a submitted item of the Chorley Public Service Reform Board agenda for Tue 21 Apr 2015: "
+            "the only one is item 3",
         ),
         ("21/04/2015 3", "fire", "What is the nature of the interest?"),
         ("21/04/2015", "fire", "Which item?"),
