@@ -99,7 +99,8 @@ def scheduled_on(partnership: Partnership, day: date) -> datetime | None:
 
 
 def last_digest_before(partnership: Partnership, now: datetime) -> datetime:
-    """The scheduled digest before this instant: what "since the last digest" means."""
+    """The scheduled digest before this instant: what "since the last digest" means
+    where none went out (no channel, or the bot down)."""
     latest = digest_time(partnership, now)
     return latest if latest < now else latest - WEEK
 
