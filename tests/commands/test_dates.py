@@ -7,7 +7,7 @@ import time as clock
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.commands.dates import (
@@ -552,26 +552,31 @@ def test_two_digit_years_round_trip(d: date, today: date) -> None:
 
 
 def _next_occurrence(day: int, month: int, today: date) -> date | None:
-    """Reference answer by brute force: walk forward a day at a time for a year."""
-    for offset in range(367):
-        candidate = today + timedelta(days=offset)
+    """Reference answer by brute force: walk forward a day at a time to the end of
+    next year (a date without its year is the next such date, this year or next)."""
+    candidate = today
+    while candidate.year <= today.year + 1:
         if (candidate.day, candidate.month) == (day, month):
             return candidate
+        candidate += timedelta(days=1)
     return None
 
 
 @given(d=dates, today=dates)
+@example(d=date(2004, 2, 29), today=date(2003, 1, 10))  # next year's 29 Feb, 415 days ahead
+@example(d=date(2004, 2, 29), today=date(2004, 3, 1))  # none this year or next
 def test_date_without_year_is_next_occurrence(d: date, today: date) -> None:
     text = f"{d.day} {calendar.month_abbr[d.month]} "
     expected = _next_occurrence(d.day, d.month, today)
-    if expected is None:  # only 29 Feb can be absent from the coming year
+    if expected is None:  # only 29 Feb can be absent from this year and the next
         assert (d.day, d.month) == (29, 2)
         with pytest.raises(UserError, match="give the year"):
             parse_date(text, today=today)
         return
     found = parse_date(text, today=today)
     assert found == expected
-    assert today <= found and (found - today).days <= 366  # < today + 1 year + 1 day
+    # Within a year, but for a 29 Feb in next year's February (from January, 425 days).
+    assert today <= found and (found - today).days <= (425 if (d.day, d.month) == (29, 2) else 365)
     assert parse_date(f"{d.day}/{d.month}", today=today) == found
 
 
