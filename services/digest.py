@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from services import attendance, groups
+from services import attendance, groups, outbox
 from services import meetings as meetings_service
 from services.meetings import Deadlines
-from storage.models import Action, Delivery, Meeting, Partnership, Person, Update, Workstream
+from storage.models import Action, Meeting, Partnership, Person, Update, Workstream
 
 WEEK = timedelta(days=7)
 MEETINGS_AHEAD = timedelta(days=14)
@@ -132,12 +132,11 @@ def since_the_last(session: Session, partnership: Partnership, now: datetime) ->
 def _went_out(
     session: Session, partnership: Partnership, moments: list[datetime]
 ) -> dict[datetime, datetime]:
-    """When the digests due at these moments were queued, for those that were: one
-    statement, by the outbox's unique key."""
+    """When the digests due at these moments were queued, for those that were: by
+    the outbox's unique key."""
     zone = ZoneInfo(partnership.timezone)
     keys = {key_of(moment.astimezone(zone).date()): moment for moment in moments}
-    rows = session.execute(select(Delivery.key, Delivery.created_at).where(Delivery.key.in_(keys)))
-    return {keys[key]: created for key, created in rows}
+    return {keys[key]: created for key, created in outbox.queued_times(session, keys).items()}
 
 
 def build(session: Session, *, partnership: Partnership, now: datetime, since: datetime) -> Digest:

@@ -148,6 +148,12 @@ def queued(session: Session, key: str) -> Delivery | None:
     return session.scalar(select(Delivery).where(Delivery.key == key))
 
 
+def queued_times(session: Session, keys: Iterable[str]) -> dict[str, datetime]:
+    """When the messages of these keys were queued, for those that were: one statement."""
+    rows = session.execute(select(Delivery.key, Delivery.created_at).where(Delivery.key.in_(list(keys))))
+    return {key: created for key, created in rows}
+
+
 def undelivered(session: Session, *, failed_only: bool = False, limit: int = 200) -> list[Delivery]:
     """Messages not yet sent (pending, oldest first) and those given up (failed), with their last error."""
     statuses = ("failed",) if failed_only else ("pending", "failed")
