@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import TypeVar
 
 from bot.commands.lines import action_line
@@ -25,12 +26,18 @@ A = TypeVar("A", bound=actions.Shown)
 
 def action_buttons(action: actions.Shown) -> tuple[Button, ...]:
     """Done, Snooze a week, New due date, for an open action; none for a closed one."""
-    if action.status != "open":
-        return ()
+    return _open_action_buttons(action.ref) if action.status == "open" else ()
+
+
+@lru_cache(maxsize=4096)
+def _open_action_buttons(ref: str) -> tuple[Button, ...]:
+    """An open action's buttons depend on its ref alone, and buttons never change:
+    made once a ref (made afresh, they took 24 µs of `/action list`'s 164 µs for
+    eleven actions; bench/README.md)."""
     return (
-        Button("Done", command=f"/action done {action.ref}", style="primary"),
-        Button("Snooze a week", command=f"/action snooze {action.ref}"),
-        Button("New due date", command=f"/action due {action.ref}"),
+        Button("Done", command=f"/action done {ref}", style="primary"),
+        Button("Snooze a week", command=f"/action snooze {ref}"),
+        Button("New due date", command=f"/action due {ref}"),
     )
 
 
