@@ -4,6 +4,7 @@ one path from typed text to a committed change (or to nothing at all)."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,13 @@ from storage.session import REQUEST_LOCK_WAIT, Busy, is_unreachable, transaction
 log = logging.getLogger("partnerbot.commands")
 
 MAX_TEXT = 4000  # Slack sends at most 4,000 characters of command text
+# Unicode's explicit embeddings, overrides and isolates: invisible, each turns the
+# text after it, to the end of its line, another way. Typed into an action's
+# wording, U+202E would make the rest of that line in a post (its owner, its due
+# date) read backwards. Nobody types one on purpose; the marks U+200E and U+200F,
+# which pasted right-to-left text may hold and which reorder nothing after them,
+# are taken as typed.
+DIRECTION_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 BUSY = "partnerbot is busy; nothing was changed, try again in a moment."
 DATABASE_UNREACHABLE = (
     "partnerbot can't reach its database just now (it may be restarting), so nothing was changed. "
@@ -228,6 +236,13 @@ def run(
             "type it again without it. Nothing was changed.",
             ok=False,
         )
+    if (hidden := _direction_control(text)) is not None:
+        return Reply(
+            text=f"That text holds a hidden character that turns the text after it around ({hidden}), "
+            "which could make a post read other than it says: type it again without it. "
+            "Nothing was changed.",
+            ok=False,
+        )
     return execute(
         lambda context: command.handle(context, text),
         label=command.name,
@@ -240,6 +255,13 @@ def run(
         site=site,
         read_only=once_key is None and command.only_reads(text),
     )
+
+
+def _direction_control(text: str) -> str | None:
+    """The first character in `text` that turns the text after it around, named
+    as U+202E, or None."""
+    found = None if text.isascii() else DIRECTION_CONTROL.search(text)
+    return f"U+{ord(found[0]):04X}" if found else None
 
 
 def submit(
@@ -256,11 +278,19 @@ def submit(
 ) -> Reply:
     """Take a filled-in form, from Slack or the console alike, in one transaction:
     FieldErrors come back as `Reply.errors` and nothing is stored."""
-    unfit = {
-        name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT
-    } | {
-        name: "Type it again without the NUL character (\\x00)." for name, v in values.items() if "\x00" in v
-    }
+    unfit = (
+        {name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT}
+        | {
+            name: "Type it again without the NUL character (\\x00)."
+            for name, v in values.items()
+            if "\x00" in v
+        }
+        | {
+            name: f"Type it again without the hidden character that turns the text after it around ({hidden})."
+            for name, v in values.items()
+            if (hidden := _direction_control(v)) is not None
+        }
+    )
     if unfit:
         return Reply(
             text="Some answers cannot be saved as they are. Nothing was saved.", ok=False, errors=unfit

@@ -38,7 +38,9 @@ TIME_PATTERN = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 LOCAL_DATETIME_PATTERN = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2})(?::00)?")
 MEETING_REF_PATTERN = re.compile(r"([a-z0-9-]{1,64})/(\d{4}-\d{2}-\d{2})")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# ASCII's control characters, and Unicode's embeddings, overrides and isolates, which
+# turn the text after them around (bot/commands/core.py refuses those in what is typed).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def wrong(message: str) -> PydanticCustomError:

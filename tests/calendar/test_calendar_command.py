@@ -238,7 +238,6 @@ def test_someone_not_in_the_partnership_file_is_told_how_to_be_added(type_calend
         "<!channel> hello",
         "actions" * 600,
         "'; DROP TABLE feed_token; --",
-        "\u202ereset",
     ],
 )
 def test_words_it_does_not_know_are_refused_with_the_accepted_forms(type_calendar, demo, text):

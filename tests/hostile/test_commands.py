@@ -10,6 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.commands import FORMS
+from bot.commands.core import submit
 from tests.conftest import count_rows
 from tests.hostile.corpus import HOSTILE, assert_answered_safely, assert_refused_cleanly
 
@@ -99,10 +101,65 @@ def test_a_nul_is_refused_before_it_reaches_the_database(type_command, demo):
 
 def test_hostile_wording_is_stored_as_typed_and_answered(type_command, demo):
     before = count_rows(demo)
-    reply = type_command("/action add Tell <!channel> *now* \u202eevil | <@U0FIRE001|ray> | 1 May")
-    assert reply.ok and "Tell <!channel> *now* \u202eevil — Ray Cottam" in reply.text
+    reply = type_command("/action add Tell <!channel> *now* \u200fevil | <@U0FIRE001|ray> | 1 May")
+    assert reply.ok and "Tell <!channel> *now* \u200fevil — Ray Cottam" in reply.text
     after = count_rows(demo)
     assert after["action"] == before["action"] + 1 and after["audit_entry"] == before["audit_entry"] + 1
+
+
+# Unicode's explicit embeddings (LRE, RLE), their end (PDF), overrides (LRO, RLO) and
+# isolates (LRI, RLI, FSI, PDI).
+DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("hidden", list(DIRECTION_CONTROLS))
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/action add Pay the invoice {}9102 ,1 naJ eud | fire | 1 May",
+        "/apologies 21 Apr Off sick{}",
+        "/agenda add Depot {}disposal -- for decision",
+        "/update joint-commissioning amber {}Referrals up",
+        "/meeting add 7 Jul 2015 at Room{} 1",
+        "/action {}list",
+    ],
+)
+def test_a_character_that_turns_the_text_after_it_around_is_refused(type_command, demo, line, hidden):
+    """Typed into an action's wording, U+202E would make the rest of that action's
+    line in a post (its owner, its due date) read backwards."""
+    before = count_rows(demo)
+    reply = type_command(line.format(hidden), person="clerk", channel="CBOARD001")
+    assert_refused_cleanly(reply, before, count_rows(demo))
+    assert f"hidden character that turns the text after it around (U+{ord(hidden):04X})" in reply.text
+
+
+def test_a_form_answer_that_turns_the_text_after_it_around_is_refused(demo, clock):
+    before = count_rows(demo)
+    reply = submit(
+        FORMS["update-highlight"],
+        {
+            "rag": "amber",
+            "progress": "Referrals up \u202e(!)",
+            "issues": "",
+            "risks": "",
+            "next_steps": "",
+            "decision_needed": "",
+        },
+        {"workstream": "joint-commissioning"},
+        sessions=demo,
+        clock=clock,
+        person_key="clerk",
+    )
+    assert not reply.ok and count_rows(demo) == before
+    assert reply.errors == {
+        "progress": "Type it again without the hidden character that turns the text after it around (U+202E)."
+    }
+
+
+def test_a_right_to_left_mark_is_taken_as_typed(type_command, demo):
+    """Pasted right-to-left text may hold one, and it reorders nothing after it."""
+    reply = type_command("/action add \u05e7\u05e8\u05d0 \u200fplan | fire | 1 May")
+    assert reply.ok and "\u05e7\u05e8\u05d0 \u200fplan — Ray Cottam" in reply.text
 
 
 @pytest.mark.parametrize("command", ["/action", "/apologies", "/meeting"])

@@ -940,6 +940,10 @@ def test_a_value_cut_at_a_comma_gets_a_hint(session, tmp_path):
             "groups[0].name: contains control characters or line breaks",
         ),
         (
+            lambda d: d["people"][0].update(name="Ray \u202eyaR"),
+            "people[0].name: contains control characters or line breaks",
+        ),
+        (
             lambda d: d["partnership"].update(timezone="Europe/Chorley"),
             "partnership.timezone: 'Europe/Chorley' is not a time zone; expected an IANA name such as "
             "Europe/London",
