@@ -481,16 +481,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             record = drive(base, slack.url + "response/", seconds=args.seconds, clients=args.clients)
             print(report(record, args.seconds))
-            if not drained(sessions, timeout=120):
-                print("the outbox did not drain within 2 minutes")
-            for problem in (problems(record) + losses(record, sessions, slack))[:20]:
-                print("  " + problem)
+            found = [] if drained(sessions, timeout=120) else ["the outbox did not drain within 2 minutes"]
+            found += problems(record) + losses(record, sessions, slack)
+            if found:
+                print(f"{len(found)} problems:")
+                for problem in found[:20]:
+                    print("  " + problem)
+            else:
+                print("no error, no write lost, no message twice")
         finally:
             process.terminate()
             process.wait(10)
     engine.dispose()
     shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 1 if found else 0
 
 
 if __name__ == "__main__":
