@@ -93,6 +93,10 @@ def invite_or_link(context: Context, meeting: Meeting) -> str:
     links = group_links(context, meeting.group)
     if links is None:
         return ""
+    if meeting.status == "cancelled":  # nothing to add: those who subscribed see it go
+        return (
+            f"Calendars subscribed to the {meeting.group.name}'s meetings show it as cancelled: {links.https}"
+        )
     return f"Add the {meeting.group.name}'s meetings to your calendar: {links.https}"
 
 

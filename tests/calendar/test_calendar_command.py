@@ -302,6 +302,18 @@ def test_a_changed_meeting_is_e_mailed_or_its_post_carries_the_link(demo, clock,
         assert len(list(session.scalars(select(Delivery).where(Delivery.kind == "email")))) == emails
 
 
+def test_a_cancelled_meetings_post_says_subscribed_calendars_show_it_cancelled(type_calendar):
+    site = Site(public_base_url=BASE_URL, feed_secret=SECRET)
+    reply = type_calendar("/meeting cancel 21/04/2015", channel="CBOARD001", site=site)
+    assert reply.ok, reply.text
+    [post] = [p.message.text for p in reply.posts if p.target == "CBOARD001"]
+    assert post.splitlines()[-1].startswith(
+        "Calendars subscribed to the Chorley Public Service Reform Board's meetings show it as cancelled: "
+        f"{BASE_URL}/calendar/"
+    )
+    assert "to your calendar" not in post
+
+
 def test_someone_in_no_group_gets_a_link_that_will_fill_when_they_join(type_calendar, web, demo, clock):
     with demo() as session, session.begin():
         youth = session.scalar(select(Person).where(Person.key == "youth"))
