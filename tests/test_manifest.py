@@ -1,7 +1,9 @@
 """manifest.yml declares what the app serves, so a new install works first time."""
 
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.commands import COMMANDS
@@ -15,6 +17,21 @@ def test_every_command_is_declared_escaped_and_pointed_at_the_endpoint():
     for command in declared.values():
         assert command["should_escape"] is True
         assert command["url"].endswith("/slack/events")
+
+
+# Other words for a verb the hint names ("no actions" is "meetings").
+ALIASES = {"ls", "show", "no"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_commands_usage_hint_names_every_verb_it_takes(name):
+    """Slack shows the usage hint as the command is typed: every verb should be there."""
+    [declared] = [c for c in MANIFEST["features"]["slash_commands"] if c["command"] == name]
+    command = COMMANDS[name]
+    verbs = (command.reading | (command.changing or frozenset())) - ALIASES - {""}
+    hinted = set(re.findall(r"[a-z]+", declared["usage_hint"]))
+    assert verbs <= hinted, sorted(verbs - hinted)
+    assert "help" in hinted
 
 
 def test_home_tab_interactivity_and_scopes():
