@@ -48,7 +48,7 @@ def links_for(context: Context, token: str) -> FeedLinks:
 def group_links(context: Context, group: Group) -> FeedLinks | None:
     """A group's feed links, issuing its token on first use; None when this
     installation publishes no feeds (no PUBLIC_BASE_URL or FEED_SECRET). For the
-    calendar line of a new or moved meeting's post; `/meeting next`, which only
+    calendar line of a changed meeting's post; `/meeting next`, which only
     reads, takes `stored_group_links`."""
     secret = _published_secret(context)
     if secret is None:
