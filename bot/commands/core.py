@@ -229,18 +229,10 @@ def run(
             "Nothing was changed.",
             ok=False,
         )
-    if "\x00" in text:
-        # PostgreSQL cannot store a NUL in text, and no one types one on purpose.
+    if (refused := _refused_character(text)) is not None:
+        what, why = refused
         return Reply(
-            text="That text holds a NUL character (\\x00), which partnerbot cannot store: "
-            "type it again without it. Nothing was changed.",
-            ok=False,
-        )
-    if (hidden := _direction_control(text)) is not None:
-        return Reply(
-            text=f"That text holds a hidden character that turns the text after it around ({hidden}), "
-            "which could make a post read other than it says: type it again without it. "
-            "Nothing was changed.",
+            text=f"That text holds a {what}, which {why}: type it again without it. Nothing was changed.",
             ok=False,
         )
     return execute(
@@ -257,11 +249,17 @@ def run(
     )
 
 
-def _direction_control(text: str) -> str | None:
-    """The first character in `text` that turns the text after it around, named
-    as U+202E, or None."""
+def _refused_character(text: str) -> tuple[str, str] | None:
+    """A character no text is taken with, named, and why; None if it has none.
+    PostgreSQL cannot store a NUL, and a direction control (DIRECTION_CONTROL) can
+    make a post read other than it says; nobody types either on purpose."""
+    if "\x00" in text:
+        return "NUL character (\\x00)", "partnerbot cannot store"
     found = None if text.isascii() else DIRECTION_CONTROL.search(text)
-    return f"U+{ord(found[0]):04X}" if found else None
+    if found:
+        what = f"hidden character that turns the text after it around (U+{ord(found[0]):04X})"
+        return what, "could make a post read other than it says"
+    return None
 
 
 def submit(
@@ -278,19 +276,13 @@ def submit(
 ) -> Reply:
     """Take a filled-in form, from Slack or the console alike, in one transaction:
     FieldErrors come back as `Reply.errors` and nothing is stored."""
-    unfit = (
-        {name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT}
-        | {
-            name: "Type it again without the NUL character (\\x00)."
-            for name, v in values.items()
-            if "\x00" in v
-        }
-        | {
-            name: f"Type it again without the hidden character that turns the text after it around ({hidden})."
-            for name, v in values.items()
-            if (hidden := _direction_control(v)) is not None
-        }
-    )
+    unfit = {
+        name: f"At most {MAX_TEXT:,} characters, please." for name, v in values.items() if len(v) > MAX_TEXT
+    } | {
+        name: f"Type it again without the {refused[0]}."
+        for name, v in values.items()
+        if (refused := _refused_character(v)) is not None
+    }
     if unfit:
         return Reply(
             text="Some answers cannot be saved as they are. Nothing was saved.", ok=False, errors=unfit
